@@ -1,0 +1,45 @@
+# snaplake: the commands a newcomer needs. `make help` lists them.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat local/requirements.txt | cksum | cut -d' ' -f1)
+
+.PHONY: help test deps lint unit standin standin-stop standin-status clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+test: deps lint unit ## install what is needed, then lint and run every test (what CI runs)
+
+deps: $(STAMP) ## install the pinned Python packages of the stand-in into .venv/
+
+$(STAMP): local/requirements.txt
+	@scripts/check-toolchain
+	@rm -f $(VENV)/.installed-*
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r local/requirements.txt
+	@touch $@
+
+lint: ## formatting and lints (Rust and the stand-in's Python)
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	$(PYTHON) -m compileall -q local/standin
+
+unit: deps ## unit tests and the integration tests against the stand-in
+	cargo test --workspace --locked
+
+standin: deps ## start the local AWS stand-in in the background and print its endpoint
+	@cd local && ../$(PYTHON) -m standin start
+
+standin-stop: ## stop the stand-in that `make standin` started
+	@cd local && ../$(PYTHON) -m standin stop
+
+standin-status: ## print the stand-in's endpoint if it is running
+	@cd local && ../$(PYTHON) -m standin status
+
+clean: ## remove build output, the virtualenv and local state
+	cargo clean
+	rm -rf $(VENV) .local

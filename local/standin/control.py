@@ -1,0 +1,122 @@
+"""The stand-in's own HTTP surface, in front of moto's WSGI app.
+
+    GET  /_snaplake/health             200 once the server answers
+    POST /_snaplake/exports/faults     {"export_id": "<id>" | "*", "fail": "<cause>",
+                                        "fail_tables": ["shop.orders"], "delay_seconds": 5}
+    POST /_snaplake/exports/settings   {"duration_seconds": 1.5}
+    POST /_snaplake/snapshots          {"cluster": "<id>" | "instance": "<id>", "snapshot_id": "..",
+                                        "create_time": "2026-11-20T18:00:00Z", "type": "automated",
+                                        "account_id": "123456789012", "region": "us-east-1"}
+    POST /moto-api/reset               moto's reset, plus the stand-in's faults and settings
+
+and answers the Step Functions calls the Terraform AWS provider makes that
+moto 5.2.5 lacks (ValidateStateMachineDefinition, ListStateMachineVersions), so `terraform apply`
+against the stand-in does not retry them until it times out.
+"""
+
+import datetime as dt
+import json
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.moto_api._internal.models import moto_api_backend
+from moto.rds.models import rds_backends
+
+from . import exports
+
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+
+SFN_STUBS = {
+    "AWSStepFunctions.ValidateStateMachineDefinition": {"result": "OK", "diagnostics": [], "truncated": False},
+    # snaplake never publishes versions, so an empty list is the true answer.
+    "AWSStepFunctions.ListStateMachineVersions": {"stateMachineVersions": []},
+}
+
+
+def apply_moto_config() -> None:
+    moto_api_backend.set_config(MOTO_CONFIG)
+
+
+class Control:
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target in SFN_STUBS:
+            return _json(start_response, 200, SFN_STUBS[target], "application/x-amz-json-1.0")
+        if path == "/moto-api/reset" and method == "POST":
+            result = self.app(environ, start_response)
+            exports.reset()
+            apply_moto_config()
+            return result
+        if not path.startswith("/_snaplake/"):
+            return self.app(environ, start_response)
+        try:
+            body = _body(environ)
+            route = (method, path)
+            if route == ("GET", "/_snaplake/health"):
+                return _json(start_response, 200, {"status": "ok"})
+            if route == ("POST", "/_snaplake/exports/faults"):
+                return _json(start_response, 200, set_fault(body))
+            if route == ("POST", "/_snaplake/exports/settings"):
+                return _json(start_response, 200, set_settings(body))
+            if route == ("POST", "/_snaplake/snapshots"):
+                return _json(start_response, 200, add_snapshot(body))
+            return _json(start_response, 404, {"error": f"no such control endpoint: {method} {path}"})
+        except (KeyError, ValueError, TypeError) as exc:
+            return _json(start_response, 400, {"error": f"{type(exc).__name__}: {exc}"})
+        except Exception as exc:  # moto's own errors, e.g. cluster not found
+            return _json(start_response, 400, {"error": f"{type(exc).__name__}: {exc}"})
+
+
+def set_fault(body: dict) -> dict:
+    export_id = body["export_id"]
+    fault = {
+        "fail": body.get("fail"),
+        "fail_tables": list(body.get("fail_tables") or []),
+        "delay_seconds": float(body.get("delay_seconds", 0)),
+    }
+    with exports.LOCK:
+        exports.faults[export_id] = fault
+    return {"export_id": export_id, **fault}
+
+
+def set_settings(body: dict) -> dict:
+    duration = float(body["duration_seconds"])
+    if not 0 <= duration <= 3600:
+        raise ValueError("duration_seconds must be between 0 and 3600")
+    with exports.LOCK:
+        exports.settings["duration"] = duration
+    return {"duration_seconds": duration}
+
+
+def add_snapshot(body: dict) -> dict:
+    """An automated (or manual) snapshot created at a chosen time: tests pick
+    the day boundaries; moto would only ever stamp "now"."""
+    backend = rds_backends[body.get("account_id", DEFAULT_ACCOUNT_ID)][body.get("region", "us-east-1")]
+    created = dt.datetime.fromisoformat(body["create_time"].replace("Z", "+00:00"))
+    created = created.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    kind = body.get("type", "automated")
+    if "cluster" in body:
+        snapshot = backend.create_db_cluster_snapshot(body["cluster"], body["snapshot_id"], snapshot_type=kind)
+    else:
+        snapshot = backend.create_db_snapshot(body["instance"], body["snapshot_id"], snapshot_type=kind)
+    snapshot.created = created
+    if "status" in body:
+        snapshot.status = body["status"]
+    return {"arn": snapshot.arn, "create_time": created.isoformat() + "Z", "status": snapshot.status}
+
+
+def _body(environ) -> dict:
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(size) if size else b""
+    return json.loads(raw) if raw.strip() else {}
+
+
+def _json(start_response, status: int, payload, content_type="application/json"):
+    data = json.dumps(payload).encode()
+    reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}[status]
+    start_response(f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(data)))])
+    return [data]

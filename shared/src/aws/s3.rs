@@ -1,0 +1,124 @@
+//! S3: the few object operations snaplake needs, with errors naming the
+//! bucket and key.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::error::Error;
+
+/// The bucket exists and we may use it.
+pub async fn check_bucket(client: &Client, bucket: &str) -> Result<(), Error> {
+    match client.head_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let status = err.raw_response().map(|r| r.status().as_u16());
+            let (problem, fix) = match status {
+                Some(404) => (
+                    "it does not exist",
+                    "create it, or fix SNAPLAKE_BUCKET / the request's bucket",
+                ),
+                Some(403) => ("access is denied", "allow s3:ListBucket on it to this function's role"),
+                _ => ("it could not be reached", "check the bucket's name and region"),
+            };
+            Err(Error::Preflight {
+                check: "bucket".into(),
+                resource: format!("s3://{bucket}"),
+                problem: format!("{problem} ({})", err.into_service_error()),
+                fix: fix.into(),
+            })
+        }
+    }
+}
+
+pub async fn get_bytes(client: &Client, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, Error> {
+    match client.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => {
+            let body = out.body.collect().await.map_err(|e| Error::Aws {
+                service: "s3".into(),
+                operation: "GetObject".into(),
+                resource: format!("s3://{bucket}/{key}"),
+                code: "ReadBody".into(),
+                message: e.to_string(),
+                fix: None,
+            })?;
+            Ok(Some(body.into_bytes().to_vec()))
+        }
+        Err(err) => {
+            let err = err.into_service_error();
+            if err.is_no_such_key() {
+                Ok(None)
+            } else {
+                Err(Error::aws("s3", "GetObject", &format!("s3://{bucket}/{key}"), &err))
+            }
+        }
+    }
+}
+
+pub async fn put_json(client: &Client, bucket: &str, key: &str, value: &serde_json::Value) -> Result<(), Error> {
+    let body = serde_json::to_vec(value).expect("a JSON value serializes");
+    client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("application/json")
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| {
+            Error::aws(
+                "s3",
+                "PutObject",
+                &format!("s3://{bucket}/{key}"),
+                &e.into_service_error(),
+            )
+        })?;
+    Ok(())
+}
+
+pub async fn delete(client: &Client, bucket: &str, key: &str) -> Result<(), Error> {
+    client
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| {
+            Error::aws(
+                "s3",
+                "DeleteObject",
+                &format!("s3://{bucket}/{key}"),
+                &e.into_service_error(),
+            )
+        })?;
+    Ok(())
+}
+
+/// Every key under a prefix, following continuation tokens.
+pub async fn list_keys(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, Error> {
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_continuation_token(token.take())
+            .send()
+            .await
+            .map_err(|e| {
+                let e = e.into_service_error();
+                let err = Error::aws("s3", "ListObjectsV2", &format!("s3://{bucket}/{prefix}"), &e);
+                if e.code() == Some("AccessDenied") {
+                    err.with_fix("allow s3:ListBucket on the bucket")
+                } else {
+                    err
+                }
+            })?;
+        keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
+        match page.next_continuation_token() {
+            Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
+            _ => return Ok(keys),
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Start-up configuration from environment variables. Every variable is read
+//! and checked at once, so a misconfigured function fails its first invocation
+//! with one error listing every problem, instead of one problem per deploy.
+//!
+//! The README's variable table documents [`VARIABLES`]; a test keeps the two
+//! in step.
+
+use jiff::tz::TimeZone;
+
+use crate::error::Error;
+use crate::logical_time::parse_time_zone;
+use crate::names;
+
+/// A documented environment variable: name, default (None = required) and meaning.
+pub struct Variable {
+    pub name: &'static str,
+    pub default: Option<&'static str>,
+    pub meaning: &'static str,
+}
+
+pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: "SNAPLAKE_BUCKET",
+        default: None,
+        meaning: "S3 bucket holding exports, curated tables, plans and task tokens",
+    },
+    Variable {
+        name: "SNAPLAKE_TIME_ZONE",
+        default: Some("Asia/Tokyo"),
+        meaning: "IANA zone in which a run's logical day is counted",
+    },
+    Variable {
+        name: "SNAPLAKE_EXPORT_PREFIX",
+        default: Some("exports"),
+        meaning: "key prefix under which RDS writes exports",
+    },
+    Variable {
+        name: "SNAPLAKE_CURATED_PREFIX",
+        default: Some("curated"),
+        meaning: "key prefix of the curated (masked) table versions",
+    },
+    Variable {
+        name: "SNAPLAKE_CONTROL_PREFIX",
+        default: Some("_snaplake"),
+        meaning: "key prefix for plans and task tokens (never queried)",
+    },
+    Variable {
+        name: "SNAPLAKE_EXPORT_ID_PREFIX",
+        default: Some("snaplake"),
+        meaning: "first part of every export id (a letter first, at most 20 characters)",
+    },
+    Variable {
+        name: "SNAPLAKE_RAW_DATABASE",
+        default: Some("snaplake_raw"),
+        meaning: "Glue database of the raw (restricted) tables",
+    },
+    Variable {
+        name: "SNAPLAKE_CURATED_DATABASE",
+        default: Some("snaplake_curated"),
+        meaning: "Glue database of the curated tables analysts query",
+    },
+    Variable {
+        name: "SNAPLAKE_ATHENA_WORKGROUP",
+        default: Some("snaplake"),
+        meaning: "Athena workgroup the queries run in",
+    },
+    Variable {
+        name: "SNAPLAKE_KEEP_VERSIONS",
+        default: Some("4"),
+        meaning: "curated versions kept per table (1 to 1000)",
+    },
+];
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bucket: String,
+    pub time_zone: TimeZone,
+    pub export_prefix: String,
+    pub curated_prefix: String,
+    pub control_prefix: String,
+    pub export_id_prefix: String,
+    pub raw_database: String,
+    pub curated_database: String,
+    pub athena_workgroup: String,
+    pub keep_versions: u32,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads through `lookup` (the environment, or a map in tests). Empty
+    /// values count as unset, as Terraform writes unset optional variables.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let mut problems = Vec::new();
+        let mut get = |name: &str| -> String {
+            let spec = VARIABLES
+                .iter()
+                .find(|v| v.name == name)
+                .expect("variable is documented");
+            match lookup(name).filter(|v| !v.trim().is_empty()) {
+                Some(value) => value.trim().to_string(),
+                None => match spec.default {
+                    Some(default) => default.to_string(),
+                    None => {
+                        problems.push(format!("{name} is not set: {}", spec.meaning));
+                        String::new()
+                    }
+                },
+            }
+        };
+        let bucket = get("SNAPLAKE_BUCKET");
+        let time_zone = get("SNAPLAKE_TIME_ZONE");
+        let export_prefix = get("SNAPLAKE_EXPORT_PREFIX");
+        let curated_prefix = get("SNAPLAKE_CURATED_PREFIX");
+        let control_prefix = get("SNAPLAKE_CONTROL_PREFIX");
+        let export_id_prefix = get("SNAPLAKE_EXPORT_ID_PREFIX");
+        let raw_database = get("SNAPLAKE_RAW_DATABASE");
+        let curated_database = get("SNAPLAKE_CURATED_DATABASE");
+        let athena_workgroup = get("SNAPLAKE_ATHENA_WORKGROUP");
+        let keep_versions = get("SNAPLAKE_KEEP_VERSIONS");
+
+        let mut check = |name: &str, value: &str, result: Result<(), String>| {
+            // An unset bucket is already reported as missing.
+            if let Err(reason) = result
+                && (!value.is_empty() || name != "SNAPLAKE_BUCKET")
+            {
+                problems.push(format!("{name}={value:?}: {reason}"));
+            }
+        };
+        check("SNAPLAKE_BUCKET", &bucket, names::check_bucket(&bucket));
+        for (name, value) in [
+            ("SNAPLAKE_EXPORT_PREFIX", &export_prefix),
+            ("SNAPLAKE_CURATED_PREFIX", &curated_prefix),
+            ("SNAPLAKE_CONTROL_PREFIX", &control_prefix),
+        ] {
+            check(name, value, names::check_key_prefix(value));
+        }
+        check(
+            "SNAPLAKE_EXPORT_ID_PREFIX",
+            &export_id_prefix,
+            crate::export_id::check_prefix(&export_id_prefix),
+        );
+        check(
+            "SNAPLAKE_RAW_DATABASE",
+            &raw_database,
+            names::check_glue_name(&raw_database),
+        );
+        check(
+            "SNAPLAKE_CURATED_DATABASE",
+            &curated_database,
+            names::check_glue_name(&curated_database),
+        );
+        check(
+            "SNAPLAKE_ATHENA_WORKGROUP",
+            &athena_workgroup,
+            names::check_workgroup(&athena_workgroup),
+        );
+        let keep = keep_versions.parse::<u32>().ok().filter(|n| (1..=1000).contains(n));
+        if keep.is_none() {
+            problems.push(format!(
+                "SNAPLAKE_KEEP_VERSIONS={keep_versions:?}: must be a whole number from 1 to 1000"
+            ));
+        }
+        let zone = parse_time_zone("SNAPLAKE_TIME_ZONE", &time_zone)
+            .map_err(|e| problems.push(e.to_string()))
+            .ok();
+
+        if !problems.is_empty() {
+            return Err(Error::Config { problems });
+        }
+        Ok(Config {
+            bucket,
+            time_zone: zone.expect("checked above"),
+            export_prefix: export_prefix.trim_matches('/').to_string(),
+            curated_prefix: curated_prefix.trim_matches('/').to_string(),
+            control_prefix: control_prefix.trim_matches('/').to_string(),
+            export_id_prefix,
+            raw_database,
+            curated_database,
+            athena_workgroup,
+            keep_versions: keep.expect("checked above"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, Error> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_fill_everything_but_the_bucket() {
+        let c = config(&[("SNAPLAKE_BUCKET", "lake-bucket")]).unwrap();
+        assert_eq!(c.bucket, "lake-bucket");
+        assert_eq!(c.time_zone.iana_name(), Some("Asia/Tokyo"));
+        assert_eq!(c.export_prefix, "exports");
+        assert_eq!(c.keep_versions, 4);
+        assert_eq!(c.raw_database, "snaplake_raw");
+    }
+
+    #[test]
+    fn missing_bucket_is_named_with_its_meaning() {
+        let err = config(&[]).unwrap_err().to_string();
+        assert!(err.contains("SNAPLAKE_BUCKET is not set"), "{err}");
+        assert!(err.contains("1 problem(s)"), "{err}");
+    }
+
+    #[test]
+    fn every_problem_is_listed_at_once() {
+        let err = config(&[
+            ("SNAPLAKE_BUCKET", "Bad_Bucket"),
+            ("SNAPLAKE_TIME_ZONE", "Mars/Base"),
+            ("SNAPLAKE_KEEP_VERSIONS", "0"),
+            ("SNAPLAKE_RAW_DATABASE", "raw-db"),
+            ("SNAPLAKE_EXPORT_ID_PREFIX", "9lives"),
+            ("SNAPLAKE_EXPORT_PREFIX", "a//b"),
+        ])
+        .unwrap_err();
+        let Error::Config { problems } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(problems.len(), 6, "{problems:#?}");
+        let text = err.to_string();
+        for name in [
+            "SNAPLAKE_BUCKET",
+            "SNAPLAKE_TIME_ZONE",
+            "SNAPLAKE_KEEP_VERSIONS",
+            "SNAPLAKE_RAW_DATABASE",
+            "SNAPLAKE_EXPORT_ID_PREFIX",
+            "SNAPLAKE_EXPORT_PREFIX",
+        ] {
+            assert!(text.contains(name), "{name} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn empty_values_count_as_unset_and_slashes_are_trimmed() {
+        let c = config(&[
+            ("SNAPLAKE_BUCKET", "lake-bucket"),
+            ("SNAPLAKE_TIME_ZONE", ""),
+            ("SNAPLAKE_CONTROL_PREFIX", "/ctl/"),
+            ("SNAPLAKE_TIME_ZONE", "UTC"),
+        ])
+        .unwrap();
+        assert_eq!(c.control_prefix, "ctl");
+        assert_eq!(c.time_zone, TimeZone::UTC);
+    }
+
+    #[test]
+    fn readme_documents_every_variable() {
+        let readme = include_str!("../../README.md");
+        for v in VARIABLES {
+            assert!(readme.contains(&format!("`{}`", v.name)), "README.md lacks {}", v.name);
+        }
+    }
+}

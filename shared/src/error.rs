@@ -1,0 +1,299 @@
+//! One error type for every function. Each message says what failed, on which
+//! resource and the likely fix; [`Error::name`] is the name the state machine
+//! matches in `Retry`/`Catch` (`ErrorEquals`), so renaming one is a breaking
+//! change to the state machine definition.
+
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Start-up configuration is missing or malformed; every problem is listed.
+    #[error("configuration is invalid ({} problem(s)):\n  - {}", .problems.len(), .problems.join("\n  - "))]
+    Config { problems: Vec<String> },
+
+    /// A request or event field is missing or malformed. Nothing was changed.
+    #[error("invalid input: `{field}` {reason}")]
+    InvalidInput { field: String, reason: String },
+
+    /// The snapshot of the run's day does not exist yet: retry later.
+    #[error(
+        "no available snapshot of {source_id} created between {window_start} and {window_end} yet; \
+         the automated backup may still be running (retried by the state machine)"
+    )]
+    SnapshotNotReady {
+        source_id: String,
+        window_start: String,
+        window_end: String,
+    },
+
+    /// The deadline for the day's snapshot has passed.
+    #[error(
+        "no available snapshot of {source_id} created between {window_start} and {window_end}; \
+         snapshots that exist: [{}]. Check the backup window and retention of {source_id}, \
+         or run this day from a manual snapshot",
+        .existing.join(", ")
+    )]
+    SnapshotNotFound {
+        source_id: String,
+        window_start: String,
+        window_end: String,
+        existing: Vec<String>,
+    },
+
+    /// An export with the run's id exists but exports something else.
+    #[error(
+        "export task {export_id} already exists for {existing_source}, not for {wanted_source}; \
+         export ids are derived from (prefix, source, day): use another SNAPLAKE_EXPORT_ID_PREFIX \
+         or cancel the other export"
+    )]
+    ExportConflict {
+        export_id: String,
+        existing_source: String,
+        wanted_source: String,
+    },
+
+    /// The export ended FAILED or CANCELED.
+    #[error("export task {export_id} ended {status}: {cause}")]
+    ExportFailed {
+        export_id: String,
+        status: String,
+        cause: String,
+    },
+
+    /// Some tables of a completed export failed or were skipped, and the
+    /// plan's policy is to fail the run.
+    #[error(
+        "the export did not complete these tables: {}; re-run the day, or set \
+         on_table_failure to \"skip\" to publish the others",
+        .tables.join(", ")
+    )]
+    ExportIncomplete { tables: Vec<String> },
+
+    /// A preflight check found a setting that would make the work fail.
+    #[error("preflight check `{check}` failed for {resource}: {problem}. Fix: {fix}")]
+    Preflight {
+        check: String,
+        resource: String,
+        problem: String,
+        fix: String,
+    },
+
+    /// AWS asked us to slow down; worth retrying with backoff.
+    #[error("{service} {operation} on {resource} was throttled ({code}): {message}")]
+    Throttled {
+        service: String,
+        operation: String,
+        resource: String,
+        code: String,
+        message: String,
+    },
+
+    /// Any other AWS error, with the service's code and message.
+    #[error("{service} {operation} on {resource} failed ({code}): {message}{}", fix_suffix(.fix))]
+    Aws {
+        service: String,
+        operation: String,
+        resource: String,
+        code: String,
+        message: String,
+        fix: Option<String>,
+    },
+}
+
+fn fix_suffix(fix: &Option<String>) -> String {
+    fix.as_ref().map(|f| format!(". Fix: {f}")).unwrap_or_default()
+}
+
+/// Error codes AWS services use for "slow down"; all are safe to retry.
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "ProvisionedThroughputExceededException",
+    "RequestThrottled",
+    "RequestThrottledException",
+];
+
+pub fn is_throttling_code(code: &str) -> bool {
+    THROTTLING_CODES.contains(&code)
+}
+
+impl Error {
+    /// The Step Functions error name (`errorType` of the Lambda error).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Error::Config { .. } => "ConfigInvalid",
+            Error::InvalidInput { .. } => "InvalidInput",
+            Error::SnapshotNotReady { .. } => "SnapshotNotReady",
+            Error::SnapshotNotFound { .. } => "SnapshotNotFound",
+            Error::ExportConflict { .. } => "ExportConflict",
+            Error::ExportFailed { .. } => "ExportFailed",
+            Error::ExportIncomplete { .. } => "ExportIncomplete",
+            Error::Preflight { .. } => "PreflightFailed",
+            Error::Throttled { .. } => "Throttled",
+            Error::Aws { .. } => "AwsError",
+        }
+    }
+
+    /// Whether the state machine should retry the step as it is.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::SnapshotNotReady { .. } | Error::Throttled { .. })
+    }
+
+    pub fn invalid_input(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Wraps an AWS SDK error: throttling becomes [`Error::Throttled`], the rest
+    /// [`Error::Aws`] with the service's code and message.
+    pub fn aws<E>(service: &str, operation: &str, resource: &str, err: &E) -> Self
+    where
+        E: ProvideErrorMetadata + std::fmt::Display,
+    {
+        let code = err.code().unwrap_or("Unknown").to_string();
+        let message = err.message().map(str::to_string).unwrap_or_else(|| err.to_string());
+        if is_throttling_code(&code) {
+            return Error::Throttled {
+                service: service.into(),
+                operation: operation.into(),
+                resource: resource.into(),
+                code,
+                message,
+            };
+        }
+        Error::Aws {
+            service: service.into(),
+            operation: operation.into(),
+            resource: resource.into(),
+            code,
+            message,
+            fix: None,
+        }
+    }
+
+    /// Adds the likely fix to an [`Error::Aws`]; other variants carry theirs.
+    pub fn with_fix(self, fix: impl Into<String>) -> Self {
+        match self {
+            Error::Aws {
+                service,
+                operation,
+                resource,
+                code,
+                message,
+                ..
+            } => Error::Aws {
+                service,
+                operation,
+                resource,
+                code,
+                message,
+                fix: Some(fix.into()),
+            },
+            other => other,
+        }
+    }
+
+    /// The AWS error code behind this error, if it came from AWS.
+    pub fn aws_code(&self) -> Option<&str> {
+        match self {
+            Error::Aws { code, .. } | Error::Throttled { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+impl From<Error> for lambda_runtime::Diagnostic {
+    fn from(err: Error) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: err.name().to_string(),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn sdk_error(code: &str, message: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message(message).build()
+    }
+
+    #[test]
+    fn throttling_codes_become_throttled() {
+        for code in [
+            "ThrottlingException",
+            "TooManyRequestsException",
+            "SlowDown",
+            "Throttling",
+        ] {
+            let err = Error::aws("glue", "GetTable", "db.t", &sdk_error(code, "rate exceeded"));
+            assert_eq!(err.name(), "Throttled", "{code}");
+            assert!(err.is_retryable());
+        }
+    }
+
+    #[test]
+    fn other_codes_keep_code_message_and_fix() {
+        let err = Error::aws(
+            "rds",
+            "StartExportTask",
+            "export x",
+            &sdk_error("InvalidS3BucketFault", "no bucket"),
+        )
+        .with_fix("create the bucket");
+        assert_eq!(err.name(), "AwsError");
+        assert!(!err.is_retryable());
+        let text = err.to_string();
+        assert!(
+            text.contains("StartExportTask") && text.contains("InvalidS3BucketFault"),
+            "{text}"
+        );
+        assert!(
+            text.contains("no bucket") && text.ends_with("Fix: create the bucket"),
+            "{text}"
+        );
+        assert_eq!(err.aws_code(), Some("InvalidS3BucketFault"));
+    }
+
+    #[test]
+    fn config_lists_every_problem() {
+        let err = Error::Config {
+            problems: vec!["SNAPLAKE_BUCKET is missing".into(), "B is bad".into()],
+        };
+        let text = err.to_string();
+        assert!(text.contains("2 problem(s)") && text.contains("SNAPLAKE_BUCKET") && text.contains("B is bad"));
+    }
+
+    #[test]
+    fn diagnostic_carries_the_state_machine_name() {
+        let diag: lambda_runtime::Diagnostic = Error::ExportFailed {
+            export_id: "snaplake-a-20261120".into(),
+            status: "FAILED".into(),
+            cause: "bucket gone".into(),
+        }
+        .into();
+        assert_eq!(diag.error_type, "ExportFailed");
+        assert!(diag.error_message.contains("bucket gone"));
+    }
+
+    #[test]
+    fn snapshot_not_found_names_window_and_existing() {
+        let err = Error::SnapshotNotFound {
+            source_id: "shop".into(),
+            window_start: "2026-11-20T15:00:00Z".into(),
+            window_end: "2026-11-21T15:00:00Z".into(),
+            existing: vec!["rds:shop-2026-11-19-18-00".into()],
+        };
+        let text = err.to_string();
+        assert!(text.contains("shop") && text.contains("2026-11-20T15:00:00Z") && text.contains("rds:shop-2026-11-19"));
+        assert!(!err.is_retryable());
+    }
+}

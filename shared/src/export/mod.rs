@@ -1,0 +1,29 @@
+//! The export stage: which snapshot, which export, and what it produced.
+
+pub mod plan;
+pub mod request;
+pub mod snapshot_choice;
+
+/// `<S3Prefix>/<export id>` without stray slashes (RDS accepts a prefix with them).
+pub fn export_path(s3_prefix: &str, export_id: &str) -> String {
+    let prefix = s3_prefix.trim_matches('/');
+    if prefix.is_empty() {
+        export_id.to_string()
+    } else {
+        format!("{prefix}/{export_id}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_path_ignores_stray_slashes() {
+        assert_eq!(
+            export_path("/exports/shop/2026-11-21/", "x"),
+            "exports/shop/2026-11-21/x"
+        );
+        assert_eq!(export_path("", "x"), "x");
+    }
+}

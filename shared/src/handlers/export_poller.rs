@@ -1,0 +1,84 @@
+//! CheckExport: the export's status for the Wait/Choice loop; once COMPLETE,
+//! the table plan, written to S3 (only its key travels in the state).
+
+use serde_json::json;
+use tracing::info;
+
+use super::{Context, parse};
+use crate::aws::{rds, s3};
+use crate::error::Error;
+use crate::export::export_path;
+use crate::export::plan::{self, TableStatus};
+use crate::export::request::{PlanRef, PollRequest, PollResult};
+
+pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<PollResult, Error> {
+    let request: PollRequest = parse("export-poller input", input)?;
+    run(ctx, &request).await
+}
+
+pub async fn run(ctx: &Context, req: &PollRequest) -> Result<PollResult, Error> {
+    let id = &req.export_id;
+    let task = rds::find_export(&ctx.clients.rds, id).await?.ok_or_else(|| {
+        Error::invalid_input("export_id", format!("no export task {id} exists; was it started in another region?"))
+    })?;
+    let status = task.status().unwrap_or_default().to_ascii_uppercase();
+    let mut result = PollResult {
+        export_id: id.clone(),
+        status: status.clone(),
+        percent_progress: task.percent_progress().unwrap_or(0),
+        extracted_gb: task.total_extracted_data_in_gb().unwrap_or(0),
+        done: false,
+        plan: None,
+    };
+    match status.as_str() {
+        "FAILED" | "CANCELED" | "CANCELING" => Err(Error::ExportFailed {
+            export_id: id.clone(),
+            status,
+            cause: task.failure_cause().unwrap_or("RDS gave no cause").to_string(),
+        }),
+        "COMPLETE" => {
+            let source_bucket = task.s3_bucket().unwrap_or(&ctx.config.bucket).to_string();
+            let export_path = export_path(task.s3_prefix().unwrap_or_default(), id);
+            let plan_bucket = req.bucket.clone().unwrap_or_else(|| ctx.config.bucket.clone());
+            result.plan = Some(write_plan(ctx, req, &source_bucket, &export_path, &plan_bucket).await?);
+            result.done = true;
+            Ok(result)
+        }
+        _ => Ok(result),
+    }
+}
+
+async fn write_plan(
+    ctx: &Context,
+    req: &PollRequest,
+    bucket: &str,
+    export_path: &str,
+    plan_bucket: &str,
+) -> Result<PlanRef, Error> {
+    let id = &req.export_id;
+    let keys = s3::list_keys(&ctx.clients.s3, bucket, &format!("{export_path}/")).await?;
+    let info_key = format!("{export_path}/export_info_{id}.json");
+    if !keys.contains(&info_key) {
+        return Err(Error::invalid_input(
+            "export_id",
+            format!("export {id} is COMPLETE but s3://{bucket}/{info_key} is missing; were the files moved or deleted?"),
+        ));
+    }
+    let tables_prefix = format!("{export_path}/export_tables_info_{id}_from_");
+    let mut statuses: Vec<TableStatus> = Vec::new();
+    for key in keys.iter().filter(|k| k.starts_with(&tables_prefix) && k.ends_with(".json")) {
+        let body = s3::get_bytes(&ctx.clients.s3, bucket, key).await?.unwrap_or_default();
+        statuses.extend(plan::parse_tables_info(key, &body)?);
+    }
+    let plan = plan::build(bucket, export_path, &statuses, &keys, req.on_table_failure, req.batch_size)?;
+    let key = format!("{}/plans/{id}.json", ctx.config.control_prefix);
+    s3::put_json(&ctx.clients.s3, plan_bucket, &key, &json!(plan.batches)).await?;
+    info!(export_id = %id, tables = plan.table_count(), skipped = plan.skipped.len(), plan = %key, "wrote the table plan");
+    Ok(PlanRef {
+        bucket: plan_bucket.to_string(),
+        key,
+        tables: plan.table_count(),
+        batches: plan.batches.len(),
+        skipped: plan.skipped,
+    })
+}

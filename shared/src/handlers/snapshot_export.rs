@@ -1,0 +1,97 @@
+//! StartExport: resolve the snapshot of the run's day, derive the export id,
+//! adopt the export with that id if it exists, else preflight and start it.
+//! A second invocation for the same run never starts a second export.
+
+use aws_sdk_rds::types::ExportTask;
+use jiff::{SignedDuration, Timestamp};
+use tracing::info;
+
+use super::{Context, parse};
+use crate::aws::{kms, rds, s3, to_timestamp};
+use crate::error::Error;
+use crate::export::export_path;
+use crate::export::request::{ExportRequest, ExportRun};
+use crate::export::snapshot_choice::{self, SnapshotInfo, Window};
+use crate::export_id::export_id;
+
+pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<ExportRun, Error> {
+    let request: ExportRequest = parse("snapshot-export input", input)?;
+    run(ctx, &request, Timestamp::now()).await
+}
+
+/// `now` only decides whether a missing snapshot is still worth waiting for;
+/// everything else follows from the logical time.
+pub async fn run(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<ExportRun, Error> {
+    req.validate()?;
+    let cfg = &ctx.config;
+    let day = req.logical_time.day(&cfg.time_zone);
+    let (start, end) = req.logical_time.day_window(&cfg.time_zone);
+    let window = Window { start, end, deadline: end + SignedDuration::from_hours(req.snapshot_deadline_hours.into()) };
+    let id = export_id(&cfg.export_id_prefix, &req.source_id, day)?;
+    let bucket = req.bucket.clone().unwrap_or_else(|| cfg.bucket.clone());
+    let s3_prefix = format!("{}/{}/{}", cfg.export_prefix, req.source_id, day);
+
+    let snapshots =
+        rds::list_snapshots(&ctx.clients.rds, req.source_kind, &req.source_id, req.include_manual_snapshots).await?;
+    let snapshot = snapshot_choice::choose(&req.source_id, &snapshots, window, req.include_manual_snapshots, now)?;
+    let run = |task: &ExportTask, adopted: bool| ExportRun {
+        export_id: id.clone(),
+        logical_day: day.to_string(),
+        source_id: req.source_id.clone(),
+        snapshot_arn: snapshot.arn.clone(),
+        snapshot_time: task.snapshot_time().map(|t| to_timestamp(t).to_string()).unwrap_or(snapshot.created.to_string()),
+        bucket: task.s3_bucket().unwrap_or(&bucket).to_string(),
+        s3_prefix: task.s3_prefix().unwrap_or(&s3_prefix).to_string(),
+        export_path: export_path(task.s3_prefix().unwrap_or(&s3_prefix), &id),
+        status: task.status().unwrap_or("STARTING").to_ascii_uppercase(),
+        adopted,
+    };
+
+    if let Some(existing) = rds::find_export(&ctx.clients.rds, &id).await? {
+        return adopt(&id, &snapshot, &existing).map(|()| run(&existing, true));
+    }
+
+    s3::check_bucket(&ctx.clients.s3, &bucket).await?;
+    kms::check_export_key(&ctx.clients.kms, &req.kms_key).await?;
+    let start = rds::StartExport {
+        export_id: id.clone(),
+        snapshot_arn: snapshot.arn.clone(),
+        bucket: bucket.clone(),
+        s3_prefix: s3_prefix.clone(),
+        role_arn: req.export_role_arn.clone(),
+        kms_key: req.kms_key.clone(),
+        export_only: req.tables.clone(),
+    };
+    match rds::start_export(&ctx.clients.rds, &start).await? {
+        rds::Started::Started(task) => {
+            info!(export_id = %id, snapshot = %snapshot.id, %bucket, %s3_prefix, "started export");
+            Ok(run(&task, false))
+        }
+        rds::Started::AlreadyExists => {
+            // Another invocation won the race between our lookup and our start.
+            let existing = rds::find_export(&ctx.clients.rds, &id).await?.ok_or_else(|| Error::Aws {
+                service: "rds".into(),
+                operation: "DescribeExportTasks".into(),
+                resource: id.clone(),
+                code: "ExportTaskNotFound".into(),
+                message: "StartExportTask said the export exists, but it cannot be described".into(),
+                fix: Some("run the state again".into()),
+            })?;
+            adopt(&id, &snapshot, &existing).map(|()| run(&existing, true))
+        }
+    }
+}
+
+/// An export with our id is ours only if it exports the snapshot we chose.
+fn adopt(id: &str, snapshot: &SnapshotInfo, existing: &ExportTask) -> Result<(), Error> {
+    let source = existing.source_arn().unwrap_or_default();
+    if source != snapshot.arn {
+        return Err(Error::ExportConflict {
+            export_id: id.to_string(),
+            existing_source: source.to_string(),
+            wanted_source: snapshot.arn.clone(),
+        });
+    }
+    info!(export_id = %id, status = existing.status().unwrap_or_default(), "adopted the existing export");
+    Ok(())
+}

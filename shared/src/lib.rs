@@ -1,0 +1,15 @@
+//! snaplake's library: the pure decisions (export ids, logical days, names)
+//! and the thin AWS adapters that every function shares. Binaries under
+//! `functions/` only wire these together.
+
+pub mod aws;
+pub mod clients;
+pub mod config;
+pub mod error;
+pub mod export;
+pub mod export_id;
+pub mod logical_time;
+pub mod names;
+pub mod telemetry;
+
+pub use error::Error;

@@ -1,0 +1,172 @@
+//! The test harness: starts (or reuses) the local AWS stand-in for a test
+//! binary and hands each test SDK clients pointed at it, with the stand-in's
+//! state reset.
+//!
+//! - `SNAPLAKE_STANDIN_ENDPOINT` set: use that stand-in (e.g. one started with
+//!   `make standin`) and leave it running.
+//! - otherwise: start `python -m standin serve` from the project's `.venv` on a
+//!   free loopback port. It exits by itself when the test binary exits, so no
+//!   process outlives the run even when a test panics.
+//!
+//! Tests that share one stand-in run one at a time (the reset would pull state
+//! from under a neighbour): [`StandIn::acquire`] holds a lock for the test.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_s3::config::Credentials;
+use snaplake::clients::Clients;
+use tokio::sync::{Mutex, MutexGuard};
+
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT_ID: &str = "123456789012";
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+static SERIAL: Mutex<()> = Mutex::const_new(());
+
+struct Server {
+    endpoint: String,
+    _child: Option<Child>,
+}
+
+/// One test's hold on the stand-in: reset state and ready clients.
+pub struct StandIn {
+    pub endpoint: String,
+    pub clients: Clients,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl StandIn {
+    /// Waits for this test's turn, resets the stand-in and builds clients.
+    pub async fn acquire() -> StandIn {
+        let turn = SERIAL.lock().await;
+        let endpoint = SERVER.get_or_init(Server::start_or_reuse).endpoint.clone();
+        control(&endpoint, "POST", "/moto-api/reset", "").expect("resetting the stand-in");
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&endpoint)
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new("test", "test", None, None, "standin"))
+            .load()
+            .await;
+        StandIn {
+            clients: Clients::from_sdk_config(&sdk, true),
+            endpoint,
+            _turn: turn,
+        }
+    }
+
+    /// Calls the stand-in's control API (see local/standin/control.py).
+    pub fn control(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let text = control(&self.endpoint, "POST", path, &body.to_string())
+            .unwrap_or_else(|e| panic!("stand-in control {path}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("stand-in control {path} answered {text:?}: {e}"))
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives in the repo")
+        .to_path_buf()
+}
+
+/// The project's Python, where `make deps` installed the stand-in.
+pub fn python() -> PathBuf {
+    let python = std::env::var_os("SNAPLAKE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "the stand-in's Python {} is missing: run `make deps` (or `make test`, which runs it) first",
+        python.display()
+    );
+    python
+}
+
+impl Server {
+    fn start_or_reuse() -> Server {
+        if let Ok(endpoint) = std::env::var("SNAPLAKE_STANDIN_ENDPOINT") {
+            wait_healthy(&endpoint, Duration::from_secs(10));
+            return Server { endpoint, _child: None };
+        }
+        let dir = repo_root().join(".local/test-standins");
+        std::fs::create_dir_all(&dir).expect("creating .local/test-standins");
+        let ready = dir.join(format!("ready-{}.json", std::process::id()));
+        let log = dir.join(format!("standin-{}.log", std::process::id()));
+        let _ = std::fs::remove_file(&ready);
+        let child = Command::new(python())
+            .args(["-m", "standin", "serve", "--port", "0", "--ready-file"])
+            .arg(&ready)
+            .arg("--exit-with-parent")
+            .arg(std::process::id().to_string())
+            .current_dir(repo_root().join("local"))
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).expect("creating the stand-in log"))
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting the stand-in");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let endpoint = loop {
+            if let Ok(text) = std::fs::read_to_string(&ready) {
+                let ready: serde_json::Value = serde_json::from_str(&text).expect("ready file is JSON");
+                break ready["endpoint"]
+                    .as_str()
+                    .expect("ready file names the endpoint")
+                    .to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the stand-in did not start within 60 s; see {}",
+                log.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let _ = std::fs::remove_file(&ready);
+        wait_healthy(&endpoint, Duration::from_secs(30));
+        Server {
+            endpoint,
+            _child: Some(child),
+        }
+    }
+}
+
+fn wait_healthy(endpoint: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        match control(endpoint, "GET", "/_snaplake/health", "") {
+            Ok(_) => return,
+            Err(e) if Instant::now() > deadline => panic!("the stand-in at {endpoint} does not answer: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 exchange with the stand-in on loopback, so the harness
+/// needs no HTTP client crate. Returns the body of a 2xx answer.
+pub fn control(endpoint: &str, method: &str, path: &str, body: &str) -> Result<String, String> {
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(address).map_err(|e| format!("connecting to {address}: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
+    let (head, body) = response.split_once("\r\n\r\n").ok_or("malformed HTTP response")?;
+    let status = head.split_whitespace().nth(1).ok_or("no HTTP status")?;
+    if status.starts_with('2') {
+        Ok(body.to_string())
+    } else {
+        Err(format!("HTTP {status}: {body}"))
+    }
+}
