@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod export;
 pub mod export_id;
+pub mod handlers;
 pub mod logical_time;
 pub mod names;
 pub mod telemetry;

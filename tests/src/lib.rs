@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_s3::config::Credentials;
 use snaplake::clients::Clients;
+use snaplake::config::Config;
+use snaplake::handlers::Context;
 use tokio::sync::{Mutex, MutexGuard};
 
 pub const REGION: &str = "us-east-1";
@@ -37,6 +39,8 @@ struct Server {
 /// One test's hold on the stand-in: reset state and ready clients.
 pub struct StandIn {
     pub endpoint: String,
+    /// For clients of services snaplake itself does not use (e.g. SQS).
+    pub sdk: aws_config::SdkConfig,
     pub clients: Clients,
     _turn: MutexGuard<'static, ()>,
 }
@@ -55,8 +59,24 @@ impl StandIn {
             .await;
         StandIn {
             clients: Clients::from_sdk_config(&sdk, true),
+            sdk,
             endpoint,
             _turn: turn,
+        }
+    }
+
+    /// A handler context whose configuration names `bucket` (zone Asia/Tokyo,
+    /// every other variable at its default) and whose clients reach the stand-in.
+    pub fn context(&self, bucket: &str) -> Context {
+        let config = Config::from_lookup(|name| match name {
+            "SNAPLAKE_BUCKET" => Some(bucket.to_string()),
+            "SNAPLAKE_TIME_ZONE" => Some("Asia/Tokyo".to_string()),
+            _ => None,
+        })
+        .expect("a valid test configuration");
+        Context {
+            config,
+            clients: self.clients.clone(),
         }
     }
 
@@ -107,7 +127,12 @@ impl Server {
             .current_dir(repo_root().join("local"))
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).expect("creating the stand-in log"))
-            .stderr(Stdio::inherit())
+            .stderr(
+                std::fs::File::options()
+                    .append(true)
+                    .open(&log)
+                    .expect("opening the stand-in log"),
+            )
             .spawn()
             .expect("starting the stand-in");
         let deadline = Instant::now() + Duration::from_secs(60);

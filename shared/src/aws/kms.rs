@@ -20,7 +20,7 @@ pub async fn check_export_key(client: &Client, key: &str) -> Result<String, Erro
         Err(err) => {
             let err = err.into_service_error();
             return Err(match err.code() {
-                Some("NotFoundException") => preflight(
+                _ if err.is_not_found_exception() => preflight(
                     format!("the key does not exist ({})", err.message().unwrap_or_default()),
                     "give kms_key the ARN of a customer managed key in the snapshot's region",
                 ),
@@ -55,4 +55,66 @@ pub async fn check_export_key(client: &Client, key: &str) -> Result<String, Erro
         ));
     }
     Ok(meta.arn().unwrap_or(key).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_kms::operation::describe_key::{DescribeKeyError, DescribeKeyOutput};
+    use aws_sdk_kms::types::KeyMetadata;
+    use aws_sdk_kms::types::error::NotFoundException;
+    use aws_smithy_mocks::{mock, mock_client};
+
+    fn key(manager: KeyManagerType, state: KeyState) -> DescribeKeyOutput {
+        DescribeKeyOutput::builder()
+            .key_metadata(
+                KeyMetadata::builder()
+                    .key_id("k-1")
+                    .arn("arn:aws:kms:us-east-1:123456789012:key/k-1")
+                    .key_manager(manager)
+                    .enabled(state == KeyState::Enabled)
+                    .key_state(state)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    }
+
+    async fn check(output: DescribeKeyOutput) -> Result<String, Error> {
+        let rule = mock!(Client::describe_key).then_output(move || output.clone());
+        check_export_key(&mock_client!(aws_sdk_kms, [&rule]), "alias/snaplake").await
+    }
+
+    #[tokio::test]
+    async fn a_customer_managed_enabled_key_passes_with_its_arn() {
+        let arn = check(key(KeyManagerType::Customer, KeyState::Enabled)).await.unwrap();
+        assert_eq!(arn, "arn:aws:kms:us-east-1:123456789012:key/k-1");
+    }
+
+    #[tokio::test]
+    async fn aws_managed_disabled_and_missing_keys_are_refused_with_the_fix() {
+        let err = check(key(KeyManagerType::Aws, KeyState::Enabled))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("AWS managed") && err.contains("customer managed"), "{err}");
+        let err = check(key(KeyManagerType::Customer, KeyState::PendingDeletion))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("PendingDeletion") && err.contains("cancel its deletion"),
+            "{err}"
+        );
+        let rule = mock!(Client::describe_key)
+            .then_error(|| DescribeKeyError::NotFoundException(NotFoundException::builder().message("gone").build()));
+        let err = check_export_key(&mock_client!(aws_sdk_kms, [&rule]), "alias/x")
+            .await
+            .unwrap_err();
+        assert_eq!(err.name(), "PreflightFailed");
+        assert!(
+            err.to_string().contains("does not exist") && err.to_string().contains("alias/x"),
+            "{err}"
+        );
+    }
 }

@@ -228,7 +228,139 @@ pub fn start_error<E: ProvideErrorMetadata + std::fmt::Display>(p: &StartExport,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_rds::operation::describe_db_cluster_snapshots::DescribeDbClusterSnapshotsOutput;
+    use aws_sdk_rds::types::DbClusterSnapshot;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use aws_smithy_types::error::ErrorMetadata;
+
+    /// An RDS (Query protocol) error body, as AWS sends it.
+    fn rds_error(code: &str) -> String {
+        format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{code} happened</Message>\
+             </Error><RequestId>r-1</RequestId></ErrorResponse>"
+        )
+    }
+
+    fn page(ids: &[&str], marker: Option<&str>) -> DescribeDbClusterSnapshotsOutput {
+        DescribeDbClusterSnapshotsOutput::builder()
+            .set_db_cluster_snapshots(Some(
+                ids.iter()
+                    .map(|id| {
+                        DbClusterSnapshot::builder()
+                            .db_cluster_snapshot_identifier(*id)
+                            .db_cluster_snapshot_arn(format!("arn:aws:rds:us-east-1:1:cluster-snapshot:{id}"))
+                            .snapshot_create_time(aws_smithy_types::DateTime::from_secs(1_790_000_000))
+                            .status("available")
+                            .snapshot_type("automated")
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .set_marker(marker.map(str::to_string))
+            .build()
+    }
+
+    #[tokio::test]
+    async fn snapshots_follow_marker_pages() {
+        let first = mock!(Client::describe_db_cluster_snapshots)
+            .match_requests(|r| r.marker().is_none())
+            .then_output(|| page(&["a", "b"], Some("m1")));
+        let second = mock!(Client::describe_db_cluster_snapshots)
+            .match_requests(|r| r.marker() == Some("m1"))
+            .then_output(|| page(&["c"], Some("m2")));
+        let third = mock!(Client::describe_db_cluster_snapshots)
+            .match_requests(|r| r.marker() == Some("m2") && r.snapshot_type() == Some("automated"))
+            .then_output(|| page(&["d"], None));
+        let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&first, &second, &third]);
+        let got = list_snapshots(&client, SourceKind::Cluster, "shop", false)
+            .await
+            .unwrap();
+        assert_eq!(
+            got.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            ["a", "b", "c", "d"]
+        );
+        assert_eq!((first.num_calls(), second.num_calls(), third.num_calls()), (1, 1, 1));
+    }
+
+    #[tokio::test]
+    async fn throttling_is_retried_by_the_client() {
+        let rule = mock!(Client::describe_db_cluster_snapshots)
+            .sequence()
+            .http_status(400, Some(rds_error("Throttling")))
+            .times(2)
+            .output(|| page(&["a"], None))
+            .build();
+        let client = mock_client!(aws_sdk_rds, RuleMode::Sequential, [&rule], |b| b
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4)));
+        let got = list_snapshots(&client, SourceKind::Cluster, "shop", false)
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(rule.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn throttling_that_outlasts_the_retries_is_a_throttled_error() {
+        let rule = mock!(Client::describe_db_cluster_snapshots)
+            .sequence()
+            .http_status(400, Some(rds_error("Throttling")))
+            .repeatedly()
+            .build();
+        let client = mock_client!(aws_sdk_rds, RuleMode::Sequential, [&rule], |b| b
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2)));
+        let err = list_snapshots(&client, SourceKind::Cluster, "shop", false)
+            .await
+            .unwrap_err();
+        assert_eq!(err.name(), "Throttled", "{err}");
+        assert!(err.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn start_errors_from_rds_are_mapped_and_a_race_is_adopted() {
+        for (code, expect) in [
+            ("KMSKeyNotAccessibleFault", "kms:CreateGrant"),
+            ("IamRoleMissingPermissions", "s3:PutObject"),
+            ("IamRoleNotFound", "export.rds.amazonaws.com"),
+            ("InvalidS3BucketFault", "create bucket lake"),
+            ("InvalidExportOnly", "db.schema.table"),
+        ] {
+            let rule = mock!(Client::start_export_task).then_http_response(move || {
+                aws_smithy_runtime_api::http::Response::new(
+                    aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+                    aws_smithy_types::body::SdkBody::from(rds_error(code)),
+                )
+            });
+            let client = mock_client!(aws_sdk_rds, [&rule]);
+            let Err(err) = start_export(&client, &params()).await else {
+                panic!("{code} must fail")
+            };
+            let text = err.to_string();
+            assert!(text.contains(code) && text.contains(expect), "{code}: {text}");
+        }
+        let rule = mock!(Client::start_export_task).then_http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+                aws_smithy_types::body::SdkBody::from(rds_error("ExportTaskAlreadyExists")),
+            )
+        });
+        let client = mock_client!(aws_sdk_rds, [&rule]);
+        assert!(matches!(
+            start_export(&client, &params()).await,
+            Ok(Started::AlreadyExists)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_missing_export_is_none_not_an_error() {
+        let rule = mock!(Client::describe_export_tasks).then_http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(404).unwrap(),
+                aws_smithy_types::body::SdkBody::from(rds_error("ExportTaskNotFound")),
+            )
+        });
+        let client = mock_client!(aws_sdk_rds, [&rule]);
+        assert!(find_export(&client, "snaplake-x-20261121").await.unwrap().is_none());
+    }
 
     fn params() -> StartExport {
         StartExport {

@@ -14,39 +14,81 @@ pub enum Answer {
     Stale,
 }
 
-const STALE_CODES: &[&str] = &["InvalidToken", "TaskTimedOut", "TaskDoesNotExist"];
-
 pub async fn send_success(client: &Client, token: &str, output: &serde_json::Value) -> Result<Answer, Error> {
-    let result = client
+    match client
         .send_task_success()
         .task_token(token)
         .output(output.to_string())
         .send()
-        .await;
-    answered(
-        result.map(|_| ()).map_err(|e| e.into_service_error()),
-        "SendTaskSuccess",
-    )
+        .await
+    {
+        Ok(_) => Ok(Answer::Delivered),
+        Err(err) => {
+            let err = err.into_service_error();
+            let stale = err.is_invalid_token() || err.is_task_timed_out() || err.is_task_does_not_exist();
+            stale_or_error(stale, &err, "SendTaskSuccess")
+        }
+    }
 }
 
 pub async fn send_failure(client: &Client, token: &str, error: &str, cause: &str) -> Result<Answer, Error> {
-    let result = client
+    match client
         .send_task_failure()
         .task_token(token)
         .error(error)
         .cause(cause)
         .send()
-        .await;
-    answered(
-        result.map(|_| ()).map_err(|e| e.into_service_error()),
-        "SendTaskFailure",
-    )
+        .await
+    {
+        Ok(_) => Ok(Answer::Delivered),
+        Err(err) => {
+            let err = err.into_service_error();
+            let stale = err.is_invalid_token() || err.is_task_timed_out() || err.is_task_does_not_exist();
+            stale_or_error(stale, &err, "SendTaskFailure")
+        }
+    }
 }
 
-fn answered<E: ProvideErrorMetadata + std::fmt::Display>(result: Result<(), E>, op: &str) -> Result<Answer, Error> {
-    match result {
-        Ok(()) => Ok(Answer::Delivered),
-        Err(err) if err.code().is_some_and(|c| STALE_CODES.contains(&c)) => Ok(Answer::Stale),
-        Err(err) => Err(Error::aws("states", op, "task token", &err)),
+fn stale_or_error<E: ProvideErrorMetadata + std::fmt::Display>(
+    stale: bool,
+    err: &E,
+    op: &str,
+) -> Result<Answer, Error> {
+    if stale {
+        Ok(Answer::Stale)
+    } else {
+        Err(Error::aws("states", op, "task token", err))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sfn::operation::send_task_success::{SendTaskSuccessError, SendTaskSuccessOutput};
+    use aws_sdk_sfn::types::error::{InvalidToken, TaskTimedOut};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    #[tokio::test]
+    async fn stale_tokens_are_quiet_and_other_errors_are_not() {
+        let ok = mock!(Client::send_task_success).then_output(|| SendTaskSuccessOutput::builder().build());
+        let invalid = mock!(Client::send_task_success)
+            .then_error(|| SendTaskSuccessError::InvalidToken(InvalidToken::builder().build()));
+        let timed_out = mock!(Client::send_task_success)
+            .then_error(|| SendTaskSuccessError::TaskTimedOut(TaskTimedOut::builder().build()));
+        let client = mock_client!(aws_sdk_sfn, RuleMode::Sequential, [&ok, &invalid, &timed_out]);
+        let output = serde_json::json!({"status": "COMPLETE"});
+        assert_eq!(send_success(&client, "t", &output).await.unwrap(), Answer::Delivered);
+        assert_eq!(send_success(&client, "t", &output).await.unwrap(), Answer::Stale);
+        assert_eq!(send_success(&client, "t", &output).await.unwrap(), Answer::Stale);
+
+        let denied = mock!(Client::send_task_success).then_http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+                aws_smithy_types::body::SdkBody::from(r#"{"__type":"AccessDeniedException","message":"no"}"#),
+            )
+        });
+        let client = mock_client!(aws_sdk_sfn, [&denied]);
+        let err = send_success(&client, "t", &output).await.unwrap_err();
+        assert!(err.to_string().contains("AccessDeniedException"), "{err}");
     }
 }

@@ -170,7 +170,7 @@ pub struct PollResult {
     pub export_id: String,
     pub status: String,
     pub percent_progress: i32,
-    pub extracted_gb: i64,
+    pub extracted_gb: i32,
     /// True once COMPLETE and the plan is written.
     pub done: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]

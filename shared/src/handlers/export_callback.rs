@@ -30,7 +30,11 @@ pub enum Outcome {
     /// The token is stored; the S3 event will answer it.
     Waiting { export_id: String },
     /// The export had ended: the token was answered now.
-    Answered { export_id: String, status: String, delivered: bool },
+    Answered {
+        export_id: String,
+        status: String,
+        delivered: bool,
+    },
     /// No stored token (an export started elsewhere, or already answered).
     NoToken { export_id: String },
     /// The export_info file exists but RDS still reports the export running.
@@ -55,10 +59,19 @@ pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<Vec<Outco
 pub async fn wait(ctx: &Context, req: &WaitRequest) -> Result<Outcome, Error> {
     crate::export_id::validate(&req.export_id).map_err(|reason| Error::invalid_input("export_id", reason))?;
     if req.task_token.trim().is_empty() {
-        return Err(Error::invalid_input("task_token", "is empty; pass $$.Task.Token from the state machine"));
+        return Err(Error::invalid_input(
+            "task_token",
+            "is empty; pass $$.Task.Token from the state machine",
+        ));
     }
     let key = token_key(ctx, &req.export_id);
-    s3::put_json(&ctx.clients.s3, &ctx.config.bucket, &key, &json!({ "task_token": req.task_token })).await?;
+    s3::put_json(
+        &ctx.clients.s3,
+        &ctx.config.bucket,
+        &key,
+        &json!({ "task_token": req.task_token }),
+    )
+    .await?;
     let outcome = resume(ctx, &req.export_id).await?;
     Ok(match outcome {
         Outcome::StillRunning { export_id, .. } => Outcome::Waiting { export_id },
@@ -74,12 +87,19 @@ pub async fn on_s3_event(ctx: &Context, event: &S3Event) -> Result<Vec<Outcome>,
         if bucket != ctx.config.bucket {
             return Err(Error::invalid_input(
                 format!("Records[{i}].s3.bucket.name"),
-                format!("is {bucket:?}, not snaplake's bucket {:?}; check the bucket notification", ctx.config.bucket),
+                format!(
+                    "is {bucket:?}, not snaplake's bucket {:?}; check the bucket notification",
+                    ctx.config.bucket
+                ),
             ));
         }
         let raw_key = record.s3.object.key.as_deref().unwrap_or_default();
-        let key = decode_s3_key(raw_key)
-            .ok_or_else(|| Error::invalid_input(format!("Records[{i}].s3.object.key"), format!("{raw_key:?} is not URL-encoded UTF-8")))?;
+        let key = decode_s3_key(raw_key).ok_or_else(|| {
+            Error::invalid_input(
+                format!("Records[{i}].s3.object.key"),
+                format!("{raw_key:?} is not URL-encoded UTF-8"),
+            )
+        })?;
         match export_id_of(&key) {
             Some(id) => outcomes.push(resume(ctx, id).await?),
             None => outcomes.push(Outcome::Ignored { key }),
@@ -93,14 +113,24 @@ async fn resume(ctx: &Context, export_id: &str) -> Result<Outcome, Error> {
     let key = token_key(ctx, export_id);
     let Some(body) = s3::get_bytes(&ctx.clients.s3, &ctx.config.bucket, &key).await? else {
         info!(export_id, "no task token stored for this export; nothing to resume");
-        return Ok(Outcome::NoToken { export_id: export_id.to_string() });
+        return Ok(Outcome::NoToken {
+            export_id: export_id.to_string(),
+        });
     };
     let token = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| v["task_token"].as_str().map(str::to_string))
-        .ok_or_else(|| Error::invalid_input(key.clone(), "does not hold {\"task_token\": ...}; delete it and run again"))?;
+        .ok_or_else(|| {
+            Error::invalid_input(
+                key.clone(),
+                "does not hold {\"task_token\": ...}; delete it and run again",
+            )
+        })?;
     let Some(task) = rds::find_export(&ctx.clients.rds, export_id).await? else {
-        return Err(Error::invalid_input("export_id", format!("no export task {export_id} exists")));
+        return Err(Error::invalid_input(
+            "export_id",
+            format!("no export task {export_id} exists"),
+        ));
     };
     let status = task.status().unwrap_or_default().to_ascii_uppercase();
     let answer = match status.as_str() {
@@ -113,16 +143,31 @@ async fn resume(ctx: &Context, export_id: &str) -> Result<Outcome, Error> {
             sfn::send_success(&ctx.clients.sfn, &token, &output).await?
         }
         "FAILED" | "CANCELED" => {
-            let cause = format!("export {export_id} ended {status}: {}", task.failure_cause().unwrap_or("RDS gave no cause"));
+            let cause = format!(
+                "export {export_id} ended {status}: {}",
+                task.failure_cause().unwrap_or("RDS gave no cause")
+            );
             sfn::send_failure(&ctx.clients.sfn, &token, "ExportFailed", &cause).await?
         }
-        _ => return Ok(Outcome::StillRunning { export_id: export_id.to_string(), status }),
+        _ => {
+            return Ok(Outcome::StillRunning {
+                export_id: export_id.to_string(),
+                status,
+            });
+        }
     };
     if answer == Answer::Stale {
-        warn!(export_id, "the task token was stale (timed out or answered before); the poller takes over");
+        warn!(
+            export_id,
+            "the task token was stale (timed out or answered before); the poller takes over"
+        );
     }
     s3::delete(&ctx.clients.s3, &ctx.config.bucket, &key).await?;
-    Ok(Outcome::Answered { export_id: export_id.to_string(), status, delivered: answer == Answer::Delivered })
+    Ok(Outcome::Answered {
+        export_id: export_id.to_string(),
+        status,
+        delivered: answer == Answer::Delivered,
+    })
 }
 
 fn token_key(ctx: &Context, export_id: &str) -> String {
@@ -162,7 +207,10 @@ mod tests {
 
     #[test]
     fn keys_are_url_decoded() {
-        assert_eq!(decode_s3_key("exports/my+db/a%3Db/x%2By.json").as_deref(), Some("exports/my db/a=b/x+y.json"));
+        assert_eq!(
+            decode_s3_key("exports/my+db/a%3Db/x%2By.json").as_deref(),
+            Some("exports/my db/a=b/x+y.json")
+        );
         assert_eq!(decode_s3_key("caf%C3%A9").as_deref(), Some("café"));
         assert_eq!(decode_s3_key("bad%2"), None);
         assert_eq!(decode_s3_key("bad%zz"), None);

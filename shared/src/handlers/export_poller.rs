@@ -19,7 +19,10 @@ pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<PollResul
 pub async fn run(ctx: &Context, req: &PollRequest) -> Result<PollResult, Error> {
     let id = &req.export_id;
     let task = rds::find_export(&ctx.clients.rds, id).await?.ok_or_else(|| {
-        Error::invalid_input("export_id", format!("no export task {id} exists; was it started in another region?"))
+        Error::invalid_input(
+            "export_id",
+            format!("no export task {id} exists; was it started in another region?"),
+        )
     })?;
     let status = task.status().unwrap_or_default().to_ascii_uppercase();
     let mut result = PollResult {
@@ -61,16 +64,28 @@ async fn write_plan(
     if !keys.contains(&info_key) {
         return Err(Error::invalid_input(
             "export_id",
-            format!("export {id} is COMPLETE but s3://{bucket}/{info_key} is missing; were the files moved or deleted?"),
+            format!(
+                "export {id} is COMPLETE but s3://{bucket}/{info_key} is missing; were the files moved or deleted?"
+            ),
         ));
     }
     let tables_prefix = format!("{export_path}/export_tables_info_{id}_from_");
     let mut statuses: Vec<TableStatus> = Vec::new();
-    for key in keys.iter().filter(|k| k.starts_with(&tables_prefix) && k.ends_with(".json")) {
+    for key in keys
+        .iter()
+        .filter(|k| k.starts_with(&tables_prefix) && k.ends_with(".json"))
+    {
         let body = s3::get_bytes(&ctx.clients.s3, bucket, key).await?.unwrap_or_default();
         statuses.extend(plan::parse_tables_info(key, &body)?);
     }
-    let plan = plan::build(bucket, export_path, &statuses, &keys, req.on_table_failure, req.batch_size)?;
+    let plan = plan::build(
+        bucket,
+        export_path,
+        &statuses,
+        &keys,
+        req.on_table_failure,
+        req.batch_size,
+    )?;
     let key = format!("{}/plans/{id}.json", ctx.config.control_prefix);
     s3::put_json(&ctx.clients.s3, plan_bucket, &key, &json!(plan.batches)).await?;
     info!(export_id = %id, tables = plan.table_count(), skipped = plan.skipped.len(), plan = %key, "wrote the table plan");

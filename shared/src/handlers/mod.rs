@@ -19,15 +19,31 @@ pub struct Context {
 }
 
 impl Context {
+    /// A function's start-up: logging, then the checked configuration and the
+    /// clients. A bad configuration is logged in full before the init fails.
+    pub async fn start() -> Result<Self, Error> {
+        crate::telemetry::init();
+        Self::from_env()
+            .await
+            .inspect_err(|e| tracing::error!(error = %e, "cannot start"))
+    }
+
     /// Reads and checks the configuration, then builds the clients.
     pub async fn from_env() -> Result<Self, Error> {
         let config = Config::from_env()?;
-        Ok(Context { config, clients: Clients::from_env().await })
+        Ok(Context {
+            config,
+            clients: Clients::from_env().await,
+        })
     }
 }
 
 /// Parses a handler's input, so a bad one is an `InvalidInput` that names
-/// the field (and the state machine does not retry it).
+/// the field by its path (and the state machine does not retry it).
 pub fn parse<T: DeserializeOwned>(what: &str, input: serde_json::Value) -> Result<T, Error> {
-    serde_json::from_value(input).map_err(|e| Error::invalid_input(what, format!("is malformed: {e}")))
+    serde_path_to_error::deserialize(input).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { what.to_string() } else { path };
+        Error::invalid_input(field, format!("in the {what}: {}", e.into_inner()))
+    })
 }

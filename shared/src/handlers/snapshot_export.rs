@@ -26,20 +26,32 @@ pub async fn run(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<E
     let cfg = &ctx.config;
     let day = req.logical_time.day(&cfg.time_zone);
     let (start, end) = req.logical_time.day_window(&cfg.time_zone);
-    let window = Window { start, end, deadline: end + SignedDuration::from_hours(req.snapshot_deadline_hours.into()) };
+    let window = Window {
+        start,
+        end,
+        deadline: end + SignedDuration::from_hours(req.snapshot_deadline_hours.into()),
+    };
     let id = export_id(&cfg.export_id_prefix, &req.source_id, day)?;
     let bucket = req.bucket.clone().unwrap_or_else(|| cfg.bucket.clone());
     let s3_prefix = format!("{}/{}/{}", cfg.export_prefix, req.source_id, day);
 
-    let snapshots =
-        rds::list_snapshots(&ctx.clients.rds, req.source_kind, &req.source_id, req.include_manual_snapshots).await?;
+    let snapshots = rds::list_snapshots(
+        &ctx.clients.rds,
+        req.source_kind,
+        &req.source_id,
+        req.include_manual_snapshots,
+    )
+    .await?;
     let snapshot = snapshot_choice::choose(&req.source_id, &snapshots, window, req.include_manual_snapshots, now)?;
     let run = |task: &ExportTask, adopted: bool| ExportRun {
         export_id: id.clone(),
         logical_day: day.to_string(),
         source_id: req.source_id.clone(),
         snapshot_arn: snapshot.arn.clone(),
-        snapshot_time: task.snapshot_time().map(|t| to_timestamp(t).to_string()).unwrap_or(snapshot.created.to_string()),
+        snapshot_time: task
+            .snapshot_time()
+            .map(|t| to_timestamp(t).to_string())
+            .unwrap_or(snapshot.created.to_string()),
         bucket: task.s3_bucket().unwrap_or(&bucket).to_string(),
         s3_prefix: task.s3_prefix().unwrap_or(&s3_prefix).to_string(),
         export_path: export_path(task.s3_prefix().unwrap_or(&s3_prefix), &id),
@@ -69,14 +81,16 @@ pub async fn run(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<E
         }
         rds::Started::AlreadyExists => {
             // Another invocation won the race between our lookup and our start.
-            let existing = rds::find_export(&ctx.clients.rds, &id).await?.ok_or_else(|| Error::Aws {
-                service: "rds".into(),
-                operation: "DescribeExportTasks".into(),
-                resource: id.clone(),
-                code: "ExportTaskNotFound".into(),
-                message: "StartExportTask said the export exists, but it cannot be described".into(),
-                fix: Some("run the state again".into()),
-            })?;
+            let existing = rds::find_export(&ctx.clients.rds, &id)
+                .await?
+                .ok_or_else(|| Error::Aws {
+                    service: "rds".into(),
+                    operation: "DescribeExportTasks".into(),
+                    resource: id.clone(),
+                    code: "ExportTaskNotFound".into(),
+                    message: "StartExportTask said the export exists, but it cannot be described".into(),
+                    fix: Some("run the state again".into()),
+                })?;
             adopt(&id, &snapshot, &existing).map(|()| run(&existing, true))
         }
     }

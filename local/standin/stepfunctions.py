@@ -1,0 +1,41 @@
+"""Step Functions fixes for answering task tokens.
+
+moto 5.2.5:
+- SendTaskFailure drops the `cause` parameter, so an execution failed through
+  a task token loses the reason (snaplake puts the export's FailureCause
+  there, and the failure notification reads it);
+- SendTaskFailure accepts a token whose execution has already ended, where
+  AWS answers InvalidToken or TaskTimedOut (SendTaskSuccess gets this right).
+"""
+
+from moto.core.responses import EmptyResult
+from moto.stepfunctions import responses
+from moto.stepfunctions.parser import models as parser
+from moto.stepfunctions.parser.api import ExecutionStatus, InvalidToken
+
+
+def send_task_failure_response(self):
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return EmptyResult()
+
+
+def plain_send_task_failure(self, task_token, error=None, cause=None):
+    """The backend without execution: nothing waits on tokens."""
+
+
+_original = parser.StepFunctionsParserBackend.send_task_failure
+
+
+def send_task_failure_running_only(self, task_token, error=None, cause=None):
+    running = self._get_executions(ExecutionStatus.RUNNING)
+    if not any(e.exec_worker.env.callback_pool_manager.get(task_token) for e in running if e.exec_worker):
+        raise InvalidToken()
+    return _original(self, task_token, error=error, cause=cause)
+
+
+def install() -> None:
+    responses.StepFunctionResponse.send_task_failure = send_task_failure_response
+    responses.StepFunctionBackend.send_task_failure = plain_send_task_failure
+    parser.StepFunctionsParserBackend.send_task_failure = send_task_failure_running_only

@@ -1,0 +1,580 @@
+//! The export stage against the stand-in: snapshot-export, export-callback
+//! and export-poller, called as the state machine calls them.
+
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use snaplake::export::request::{ExportRequest, ExportRun, PollRequest, PollResult};
+use snaplake::handlers::export_callback::{self, Outcome, WaitRequest};
+use snaplake::handlers::{Context, export_poller, snapshot_export};
+use snaplake::{Error, export::plan::OnTableFailure};
+use snaplake_tests::StandIn;
+
+const BUCKET: &str = "snaplake-export-stage";
+const CLUSTER: &str = "shop-prod";
+// 04:00 on 2026-11-21 in Tokyo; that Tokyo day is 2026-11-20T15:00Z .. 2026-11-21T15:00Z.
+const LOGICAL_TIME: &str = "2026-11-20T19:00:00Z";
+const EXPORT_ID: &str = "snaplake-shop-prod-20261121";
+const SNAPSHOT: &str = "rds:shop-prod-2026-11-20-18-00";
+const DURING_THE_DAY: &str = "2026-11-21T01:00:00Z";
+
+struct Setup {
+    env: StandIn,
+    ctx: Context,
+    kms_key: String,
+    kms_key_id: String,
+    snapshot_arn: String,
+}
+
+async fn setup(export_seconds: f64) -> Setup {
+    let env = StandIn::acquire().await;
+    env.control(
+        "/_snaplake/exports/settings",
+        json!({"duration_seconds": export_seconds}),
+    );
+    let ctx = env.context(BUCKET);
+    ctx.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    ctx.clients
+        .rds
+        .create_db_cluster()
+        .db_cluster_identifier(CLUSTER)
+        .engine("aurora-mysql")
+        .master_username("admin")
+        .master_user_password("not-a-secret-123")
+        .send()
+        .await
+        .unwrap();
+    // The day before, the day itself, and the next day.
+    for (id, at) in [
+        ("rds:shop-prod-2026-11-19-18-00", "2026-11-19T18:00:00Z"),
+        (SNAPSHOT, "2026-11-20T18:00:00Z"),
+        ("rds:shop-prod-2026-11-21-18-00", "2026-11-21T18:00:00Z"),
+    ] {
+        env.control(
+            "/_snaplake/snapshots",
+            json!({"cluster": CLUSTER, "snapshot_id": id, "create_time": at}),
+        );
+    }
+    let key = ctx
+        .clients
+        .kms
+        .create_key()
+        .description("snaplake exports")
+        .send()
+        .await
+        .unwrap();
+    let kms_key = key.key_metadata().unwrap().arn().unwrap().to_string();
+    let kms_key_id = key.key_metadata().unwrap().key_id().to_string();
+    let snapshot_arn = format!("arn:aws:rds:us-east-1:123456789012:cluster-snapshot:{SNAPSHOT}");
+    Setup {
+        env,
+        ctx,
+        kms_key,
+        kms_key_id,
+        snapshot_arn,
+    }
+}
+
+fn request(s: &Setup) -> ExportRequest {
+    serde_json::from_value(json!({
+        "logical_time": LOGICAL_TIME,
+        "source_id": CLUSTER,
+        "kms_key": s.kms_key,
+        "export_role_arn": "arn:aws:iam::123456789012:role/snaplake-export",
+    }))
+    .unwrap()
+}
+
+fn now() -> Timestamp {
+    DURING_THE_DAY.parse().unwrap()
+}
+
+async fn export_count(ctx: &Context) -> usize {
+    ctx.clients
+        .rds
+        .describe_export_tasks()
+        .send()
+        .await
+        .unwrap()
+        .export_tasks()
+        .len()
+}
+
+async fn poll_until_done(ctx: &Context, req: &PollRequest) -> Result<PollResult, Error> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let result = export_poller::run(ctx, req).await?;
+        if result.done {
+            return Ok(result);
+        }
+        assert!(Instant::now() < deadline, "export still {} after 30 s", result.status);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+fn poll(on_table_failure: OnTableFailure) -> PollRequest {
+    PollRequest {
+        export_id: EXPORT_ID.into(),
+        bucket: None,
+        on_table_failure,
+        batch_size: 2,
+    }
+}
+
+async fn read_json(ctx: &Context, key: &str) -> Value {
+    let out = ctx
+        .clients
+        .s3
+        .get_object()
+        .bucket(BUCKET)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_slice(&out.body.collect().await.unwrap().into_bytes()).unwrap()
+}
+
+#[tokio::test]
+async fn from_snapshot_to_plan() {
+    let s = setup(1.0).await;
+    let run: ExportRun = snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    assert_eq!(run.export_id, EXPORT_ID);
+    assert_eq!(run.logical_day, "2026-11-21");
+    assert_eq!(
+        run.snapshot_arn, s.snapshot_arn,
+        "the newest snapshot inside the Tokyo day"
+    );
+    assert_eq!(run.s3_prefix, "exports/shop-prod/2026-11-21");
+    assert_eq!(run.export_path, format!("exports/shop-prod/2026-11-21/{EXPORT_ID}"));
+    assert!(!run.adopted);
+
+    let early = export_poller::run(&s.ctx, &poll(OnTableFailure::Fail)).await.unwrap();
+    assert!(!early.done && early.plan.is_none(), "{early:?}");
+
+    let done = poll_until_done(&s.ctx, &poll(OnTableFailure::Fail)).await.unwrap();
+    assert_eq!(done.status, "COMPLETE");
+    let plan = done.plan.unwrap();
+    assert_eq!((plan.tables, plan.batches), (3, 2));
+    assert_eq!(plan.key, format!("_snaplake/plans/{EXPORT_ID}.json"));
+    let batches = read_json(&s.ctx, &plan.key).await;
+    let items: Vec<&Value> = batches
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["Items"].as_array().unwrap())
+        .collect();
+    let names: Vec<&str> = items.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["shop_articles", "shop_customers", "shop_orders"]);
+    assert_eq!(items[2]["parts"], json!(["1/", "2/"]));
+    assert_eq!(
+        items[2]["location"],
+        format!("s3://{BUCKET}/{}/shop/shop.orders/", run.export_path)
+    );
+    assert!(items[1]["sample_key"].as_str().unwrap().ends_with(".gz.parquet"));
+}
+
+#[tokio::test]
+async fn a_second_run_adopts_the_first_export() {
+    let s = setup(30.0).await;
+    let first = snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    let second = snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    assert!(!first.adopted && second.adopted);
+    assert_eq!(first.export_id, second.export_id);
+    assert_eq!(export_count(&s.ctx).await, 1, "exactly one export task");
+}
+
+#[tokio::test]
+async fn an_export_started_by_hand_with_the_same_id_is_adopted_and_another_source_is_refused() {
+    let s = setup(30.0).await;
+    s.ctx
+        .clients
+        .rds
+        .start_export_task()
+        .export_task_identifier(EXPORT_ID)
+        .source_arn(&s.snapshot_arn)
+        .s3_bucket_name(BUCKET)
+        .s3_prefix("by-hand")
+        .iam_role_arn("arn:aws:iam::123456789012:role/snaplake-export")
+        .kms_key_id(&s.kms_key)
+        .send()
+        .await
+        .unwrap();
+    let run = snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    assert!(run.adopted);
+    assert_eq!(run.s3_prefix, "by-hand", "the adopted export's own location");
+    assert_eq!(export_count(&s.ctx).await, 1);
+
+    // The next day's run finds an export with its id made from another snapshot.
+    let next_id = "snaplake-shop-prod-20261122";
+    let other = "arn:aws:rds:us-east-1:123456789012:cluster-snapshot:rds:shop-prod-2026-11-19-18-00";
+    s.ctx
+        .clients
+        .rds
+        .start_export_task()
+        .export_task_identifier(next_id)
+        .source_arn(other)
+        .s3_bucket_name(BUCKET)
+        .s3_prefix("by-hand")
+        .iam_role_arn("arn:aws:iam::123456789012:role/snaplake-export")
+        .kms_key_id(&s.kms_key)
+        .send()
+        .await
+        .unwrap();
+    let mut next_day = request(&s);
+    next_day.logical_time = snaplake::logical_time::LogicalTime::parse("2026-11-21T19:00:00Z").unwrap();
+    let err = snapshot_export::run(&s.ctx, &next_day, "2026-11-22T01:00:00Z".parse().unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "ExportConflict");
+    assert!(
+        err.to_string().contains(next_id) && err.to_string().contains(other),
+        "{err}"
+    );
+    assert_eq!(export_count(&s.ctx).await, 2, "no export was started");
+}
+
+#[tokio::test]
+async fn injected_export_failure_is_export_failed_with_the_cause() {
+    let s = setup(0.5).await;
+    s.env.control(
+        "/_snaplake/exports/faults",
+        json!({"export_id": EXPORT_ID, "fail": "S3 write denied (injected)"}),
+    );
+    snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    let err = poll_until_done(&s.ctx, &poll(OnTableFailure::Fail)).await.unwrap_err();
+    assert_eq!(err.name(), "ExportFailed");
+    assert!(err.to_string().contains("S3 write denied (injected)"), "{err}");
+}
+
+#[tokio::test]
+async fn one_failed_table_follows_the_plan_policy() {
+    let s = setup(0.5).await;
+    s.env.control(
+        "/_snaplake/exports/faults",
+        json!({"export_id": EXPORT_ID, "fail_tables": ["shop.orders"]}),
+    );
+    snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    let err = poll_until_done(&s.ctx, &poll(OnTableFailure::Fail)).await.unwrap_err();
+    assert_eq!(err.name(), "ExportIncomplete");
+    assert!(err.to_string().contains("shop.orders (FAILED)"), "{err}");
+
+    let done = poll_until_done(&s.ctx, &poll(OnTableFailure::Skip)).await.unwrap();
+    let plan = done.plan.unwrap();
+    assert_eq!(plan.tables, 2);
+    assert_eq!(
+        plan.skipped.iter().map(|t| t.source.as_str()).collect::<Vec<_>>(),
+        ["shop.orders"]
+    );
+}
+
+#[tokio::test]
+async fn snapshot_not_ready_during_the_day_and_not_found_after_the_deadline() {
+    let s = setup(1.0).await;
+    let mut req = request(&s);
+    req.logical_time = snaplake::logical_time::LogicalTime::parse("2026-11-23T19:00:00Z").unwrap();
+    let err = snapshot_export::run(&s.ctx, &req, "2026-11-24T01:00:00Z".parse().unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "SnapshotNotReady");
+    let err = snapshot_export::run(&s.ctx, &req, "2026-11-25T01:00:00Z".parse().unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "SnapshotNotFound");
+    let text = err.to_string();
+    assert!(
+        text.contains("2026-11-23T15:00:00Z") && text.contains("rds:shop-prod-2026-11-21-18-00"),
+        "{text}"
+    );
+    assert_eq!(export_count(&s.ctx).await, 0);
+}
+
+#[tokio::test]
+async fn preflight_failures_say_what_to_fix_and_start_nothing() {
+    let s = setup(1.0).await;
+    let mut req = request(&s);
+    req.bucket = Some("no-such-bucket".into());
+    let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    assert_eq!(err.name(), "PreflightFailed");
+    assert!(
+        err.to_string().contains("s3://no-such-bucket") && err.to_string().contains("does not exist"),
+        "{err}"
+    );
+
+    s.ctx
+        .clients
+        .kms
+        .disable_key()
+        .key_id(&s.kms_key_id)
+        .send()
+        .await
+        .unwrap();
+    let err = snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap_err();
+    assert_eq!(err.name(), "PreflightFailed");
+    assert!(
+        err.to_string().contains("Disabled") && err.to_string().contains("enable the key"),
+        "{err}"
+    );
+
+    let mut req = request(&s);
+    req.kms_key = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000".into();
+    let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    assert_eq!(export_count(&s.ctx).await, 0);
+}
+
+#[tokio::test]
+async fn bad_inputs_name_the_field_and_change_nothing() {
+    let s = setup(1.0).await;
+    let good = serde_json::to_value(request(&s)).unwrap();
+    let cases = [
+        ("source_id", json!(null)),
+        ("source_kind", json!("database")),
+        ("export_role_arn", json!("snaplake-export")),
+        ("logical_time", json!("yesterday")),
+        ("tables", json!("shop.customers")),
+    ];
+    for (field, value) in cases {
+        let mut input = good.clone();
+        input[field] = value;
+        let err = snapshot_export::handle(&s.ctx, input).await.unwrap_err();
+        assert_eq!(err.name(), "InvalidInput", "{field}: {err}");
+        assert!(err.to_string().contains(field), "{field}: {err}");
+    }
+    let err = export_poller::handle(&s.ctx, json!({"export_id": "snaplake-nope-20261121"}))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("no export task snaplake-nope-20261121"),
+        "{err}"
+    );
+    let err = export_callback::handle(&s.ctx, json!({"export_id": EXPORT_ID}))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("task_token"), "{err}");
+    assert_eq!(export_count(&s.ctx).await, 0);
+    let keys = s.ctx.clients.s3.list_objects_v2().bucket(BUCKET).send().await.unwrap();
+    assert!(keys.contents().is_empty(), "nothing written: {keys:?}");
+}
+
+/// A state machine that parks on `.waitForTaskToken` and hands its token
+/// out through SQS, as the real one hands it to export-callback.
+async fn waiting_execution(env: &StandIn, ctx: &Context) -> (String, String) {
+    let sqs = &TokenQueue::new(env).await;
+    let definition = json!({
+        "StartAt": "WaitForExport",
+        "States": {"WaitForExport": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": sqs.url, "MessageBody": {"token.$": "$$.Task.Token"}},
+            "TimeoutSeconds": 60,
+            "End": true
+        }}
+    });
+    let machine = ctx
+        .clients
+        .sfn
+        .create_state_machine()
+        .name("wait-for-export")
+        .definition(definition.to_string())
+        .role_arn("arn:aws:iam::123456789012:role/snaplake-states")
+        .send()
+        .await
+        .unwrap();
+    let execution = ctx
+        .clients
+        .sfn
+        .start_execution()
+        .state_machine_arn(machine.state_machine_arn())
+        .send()
+        .await
+        .unwrap();
+    (execution.execution_arn().to_string(), sqs.token().await)
+}
+
+struct TokenQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl TokenQueue {
+    async fn new(env: &StandIn) -> Self {
+        let client = aws_sdk_sqs::Client::new(&env.sdk);
+        let url = client
+            .create_queue()
+            .queue_name("tokens")
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_string();
+        TokenQueue { client, url }
+    }
+
+    async fn token(&self) -> String {
+        for _ in 0..50 {
+            let out = self.client.receive_message().queue_url(&self.url).send().await.unwrap();
+            if let Some(message) = out.messages().first() {
+                let body: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+                return body["token"].as_str().unwrap().to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the execution never handed out its task token");
+    }
+}
+
+async fn execution_status(ctx: &Context, arn: &str) -> (String, Option<String>) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = ctx
+            .clients
+            .sfn
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let status = out.status().as_str().to_string();
+        if status != "RUNNING" || Instant::now() > deadline {
+            return (status, out.output().map(str::to_string));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The example event in `events/`, pointed at another bucket and key.
+fn s3_event(bucket: &str, key: &str) -> Value {
+    let mut event: Value = serde_json::from_str(include_str!("../../events/export-callback-s3.json")).unwrap();
+    event["Records"][0]["s3"]["bucket"]["name"] = json!(bucket);
+    event["Records"][0]["s3"]["bucket"]["arn"] = json!(format!("arn:aws:s3:::{bucket}"));
+    event["Records"][0]["s3"]["object"]["key"] = json!(key);
+    event
+}
+
+#[tokio::test]
+async fn the_s3_event_resumes_the_waiting_execution_and_a_duplicate_is_harmless() {
+    let s = setup(1.0).await;
+    let run = snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    let (execution, token) = waiting_execution(&s.env, &s.ctx).await;
+    let parked = export_callback::wait(
+        &s.ctx,
+        &WaitRequest {
+            task_token: token,
+            export_id: run.export_id.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        parked,
+        Outcome::Waiting {
+            export_id: EXPORT_ID.into()
+        }
+    );
+    poll_until_done(&s.ctx, &poll(OnTableFailure::Fail)).await.unwrap();
+
+    // As S3 sends it: URL-encoded, so `=` would be %3D and a space `+`.
+    let key = format!("{}/export_info_{EXPORT_ID}.json", run.export_path).replace('-', "%2D");
+    let outcomes = export_callback::handle(&s.ctx, s3_event(BUCKET, &key)).await.unwrap();
+    assert_eq!(
+        outcomes,
+        [Outcome::Answered {
+            export_id: EXPORT_ID.into(),
+            status: "COMPLETE".into(),
+            delivered: true
+        }]
+    );
+    let (status, output) = execution_status(&s.ctx, &execution).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert!(output.unwrap().contains(EXPORT_ID));
+
+    let again = export_callback::handle(&s.ctx, s3_event(BUCKET, &key)).await.unwrap();
+    assert_eq!(
+        again,
+        [Outcome::NoToken {
+            export_id: EXPORT_ID.into()
+        }]
+    );
+    let other = export_callback::handle(
+        &s.ctx,
+        s3_event(BUCKET, "exports/x/export_tables_info_a_from_1_to_3.json"),
+    )
+    .await;
+    assert!(matches!(other.unwrap()[0], Outcome::Ignored { .. }));
+    let err = export_callback::handle(&s.ctx, s3_event("someone-elses-bucket", &key))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Records[0].s3.bucket.name"), "{err}");
+}
+
+#[tokio::test]
+async fn a_fast_export_is_answered_when_the_token_arrives_and_a_failure_fails_the_execution() {
+    let s = setup(0.3).await;
+    s.env.control(
+        "/_snaplake/exports/faults",
+        json!({"export_id": EXPORT_ID, "fail": "bucket policy denies RDS"}),
+    );
+    snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    assert!(poll_until_done(&s.ctx, &poll(OnTableFailure::Fail)).await.is_err());
+
+    let (execution, token) = waiting_execution(&s.env, &s.ctx).await;
+    let outcome = export_callback::wait(
+        &s.ctx,
+        &WaitRequest {
+            task_token: token.clone(),
+            export_id: EXPORT_ID.into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::Answered {
+            export_id: EXPORT_ID.into(),
+            status: "FAILED".into(),
+            delivered: true
+        }
+    );
+    let (status, _) = execution_status(&s.ctx, &execution).await;
+    assert_eq!(status, "FAILED");
+    let history = s
+        .ctx
+        .clients
+        .sfn
+        .get_execution_history()
+        .execution_arn(&execution)
+        .send()
+        .await
+        .unwrap();
+    let failure = history
+        .events()
+        .iter()
+        .find_map(|e| e.task_failed_event_details())
+        .unwrap();
+    assert_eq!(failure.error(), Some("ExportFailed"));
+    assert!(
+        failure.cause().unwrap_or_default().contains("bucket policy denies RDS"),
+        "{:?}",
+        failure.cause()
+    );
+
+    // The same token again (a retried state): stale, handled quietly.
+    let again = export_callback::wait(
+        &s.ctx,
+        &WaitRequest {
+            task_token: token,
+            export_id: EXPORT_ID.into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        again.unwrap(),
+        Outcome::Answered {
+            export_id: EXPORT_ID.into(),
+            status: "FAILED".into(),
+            delivered: false
+        }
+    );
+}
