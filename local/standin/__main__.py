@@ -30,9 +30,10 @@ def serve(port: int, ready_file: str | None, parent: int | None) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import control, exports, stepfunctions
+    from . import control, exports, glue, stepfunctions
 
     exports.install()
+    glue.install()
     stepfunctions.install()
     control.apply_moto_config()
     app = control.Control(DomainDispatcherApplication(create_backend_app))

@@ -67,7 +67,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "SNAPLAKE_KEEP_VERSIONS",
         default: Some("4"),
-        meaning: "curated versions kept per table (1 to 1000)",
+        meaning: "curated versions kept per table (2 to 1000: the live one and the one before)",
     },
 ];
 
@@ -158,10 +158,10 @@ impl Config {
             &athena_workgroup,
             names::check_workgroup(&athena_workgroup),
         );
-        let keep = keep_versions.parse::<u32>().ok().filter(|n| (1..=1000).contains(n));
+        let keep = keep_versions.parse::<u32>().ok().filter(|n| (2..=1000).contains(n));
         if keep.is_none() {
             problems.push(format!(
-                "SNAPLAKE_KEEP_VERSIONS={keep_versions:?}: must be a whole number from 1 to 1000"
+                "SNAPLAKE_KEEP_VERSIONS={keep_versions:?}: must be a whole number from 2 to 1000"
             ));
         }
         let zone = parse_time_zone("SNAPLAKE_TIME_ZONE", &time_zone)

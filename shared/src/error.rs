@@ -69,6 +69,13 @@ pub enum Error {
     )]
     ExportIncomplete { tables: Vec<String> },
 
+    /// A swap would remove or retype columns and the policy is to fail.
+    #[error(
+        "the new version of {table} is not compatible with the current one ({diff}); \
+         fix the source or the masking policy, or set schema_policy to \"accept\""
+    )]
+    SchemaIncompatible { table: String, diff: String },
+
     /// A preflight check found a setting that would make the work fail.
     #[error("preflight check `{check}` failed for {resource}: {problem}. Fix: {fix}")]
     Preflight {
@@ -132,6 +139,7 @@ impl Error {
             Error::ExportConflict { .. } => "ExportConflict",
             Error::ExportFailed { .. } => "ExportFailed",
             Error::ExportIncomplete { .. } => "ExportIncomplete",
+            Error::SchemaIncompatible { .. } => "SchemaIncompatible",
             Error::Preflight { .. } => "PreflightFailed",
             Error::Throttled { .. } => "Throttled",
             Error::Aws { .. } => "AwsError",

@@ -3,6 +3,7 @@
 //! `functions/` only wire these together.
 
 pub mod aws;
+pub mod catalog;
 pub mod clients;
 pub mod config;
 pub mod error;

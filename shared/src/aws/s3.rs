@@ -96,6 +96,15 @@ pub async fn delete(client: &Client, bucket: &str, key: &str) -> Result<(), Erro
 
 /// Every key under a prefix, following continuation tokens.
 pub async fn list_keys(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, Error> {
+    Ok(list_objects(client, bucket, prefix)
+        .await?
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect())
+}
+
+/// Every (key, size) under a prefix, following continuation tokens.
+pub async fn list_objects(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<(String, i64)>, Error> {
     let mut keys = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -115,10 +124,85 @@ pub async fn list_keys(client: &Client, bucket: &str, prefix: &str) -> Result<Ve
                     err
                 }
             })?;
-        keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| Some((o.key()?.to_string(), o.size().unwrap_or(0)))),
+        );
         match page.next_continuation_token() {
             Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
             _ => return Ok(keys),
         }
     }
+}
+
+/// A byte range of an object (`bytes=-8` for the last 8), with the object's
+/// total size from `Content-Range`.
+pub async fn get_range(client: &Client, bucket: &str, key: &str, range: &str) -> Result<(Vec<u8>, u64), Error> {
+    let uri = format!("s3://{bucket}/{key}");
+    let out = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .range(range)
+        .send()
+        .await
+        .map_err(|e| Error::aws("s3", "GetObject", &uri, &e.into_service_error()))?;
+    let total = out
+        .content_range()
+        .and_then(|r| r.rsplit('/').next())
+        .and_then(|t| t.parse::<u64>().ok())
+        .ok_or_else(|| Error::invalid_input(uri.clone(), "answered a ranged GET without a Content-Range total"))?;
+    let body = out.body.collect().await.map_err(|e| Error::Aws {
+        service: "s3".into(),
+        operation: "GetObject".into(),
+        resource: uri.clone(),
+        code: "ReadBody".into(),
+        message: e.to_string(),
+        fix: None,
+    })?;
+    Ok((body.into_bytes().to_vec(), total))
+}
+
+/// Deletes every object under a prefix, 1,000 keys per call. Returns how many.
+pub async fn delete_prefix(client: &Client, bucket: &str, prefix: &str) -> Result<usize, Error> {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    let keys = list_keys(client, bucket, prefix).await?;
+    for chunk in keys.chunks(1000) {
+        let objects = chunk
+            .iter()
+            .map(|k| ObjectIdentifier::builder().key(k).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::invalid_input("key", e.to_string()))?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| Error::invalid_input("keys", e.to_string()))?;
+        let out = client
+            .delete_objects()
+            .bucket(bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| {
+                Error::aws(
+                    "s3",
+                    "DeleteObjects",
+                    &format!("s3://{bucket}/{prefix}"),
+                    &e.into_service_error(),
+                )
+            })?;
+        if let Some(failed) = out.errors().first() {
+            return Err(Error::Aws {
+                service: "s3".into(),
+                operation: "DeleteObjects".into(),
+                resource: format!("s3://{bucket}/{}", failed.key().unwrap_or(prefix)),
+                code: failed.code().unwrap_or("Unknown").into(),
+                message: failed.message().unwrap_or_default().into(),
+                fix: Some("allow s3:DeleteObject on the curated prefix to the catalog-swap role".into()),
+            });
+        }
+    }
+    Ok(keys.len())
 }

@@ -1,6 +1,7 @@
 //! One module per function: each reads like the box of the flow it
 //! implements. The binaries under `functions/` only call these.
 
+pub mod catalog_swap;
 pub mod export_callback;
 pub mod export_poller;
 pub mod snapshot_export;

@@ -1,0 +1,41 @@
+"""Glue's optimistic lock.
+
+moto 5.2.5 returns a table's VersionId but ignores the VersionId given to
+UpdateTable, so two concurrent swaps both "win". AWS refuses an update whose
+VersionId is not the table's current one with ConcurrentModificationException;
+snaplake relies on that to never lose a swap. Updates are serialised so the
+check and the write happen as one step, as on AWS.
+"""
+
+import threading
+
+from moto.core.responses import EmptyResult
+from moto.glue import responses
+from moto.glue.exceptions import GlueClientError
+
+LOCK = threading.Lock()
+
+
+class ConcurrentModificationException(GlueClientError):
+    def __init__(self, message: str):
+        super().__init__("ConcurrentModificationException", message)
+
+
+def update_table(self):
+    database_name = self.parameters.get("DatabaseName")
+    table_input = self.parameters.get("TableInput")
+    version_id = self.parameters.get("VersionId")
+    with LOCK:
+        table = self.glue_backend.get_table(database_name, table_input["Name"])
+        current = str(table._current_version)
+        if version_id is not None and str(version_id) != current:
+            raise ConcurrentModificationException(
+                f"Table {database_name}.{table_input['Name']} was modified: "
+                f"version {version_id} is not the current version {current}"
+            )
+        self.glue_backend.update_table(database_name, table_input["Name"], table_input)
+    return EmptyResult()
+
+
+def install() -> None:
+    responses.GlueResponse.update_table = update_table

@@ -1,0 +1,8 @@
+//! The catalog: publishing tables to Glue without readers ever seeing an
+//! empty or half-written one, rolling back, and retention.
+
+pub mod compat;
+pub mod location;
+pub mod request;
+pub mod retention;
+pub mod schema;

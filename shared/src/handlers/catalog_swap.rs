@@ -1,0 +1,605 @@
+//! catalog-swap: zero-downtime publishing to the Glue catalog.
+//!
+//! Readers resolve a table's location from Glue, so a new version is always
+//! written to a new location and the table is repointed in one `UpdateTable`
+//! carrying the version read before (optimistic lock): readers see the old
+//! data or the new, never an empty or half-written table. Nothing a table
+//! points at, or may be rolled back to, is ever deleted.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tracing::{info, warn};
+
+use super::{Context, parse};
+use crate::aws::glue::{self, TableDef, TableState, Update};
+use crate::aws::s3;
+use crate::catalog::compat;
+use crate::catalog::location::{self, S3Prefix};
+use crate::catalog::request::*;
+use crate::catalog::retention;
+use crate::catalog::schema::{self, FileSchema};
+use crate::error::Error;
+use crate::export::plan::PlanItem;
+use crate::names;
+
+/// Glue table versions kept per table; far below Glue's 100,000.
+pub const GLUE_VERSIONS_KEPT: usize = 100;
+
+pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<BatchResult, Error> {
+    let request: CatalogRequest = parse("catalog-swap input", input)?;
+    run(ctx, request).await
+}
+
+pub async fn run(ctx: &Context, request: CatalogRequest) -> Result<BatchResult, Error> {
+    match request {
+        CatalogRequest::RegisterRaw(b) => {
+            let shared = Arc::new(b.shared);
+            for_each(
+                ctx,
+                b.items,
+                b.concurrency,
+                |i: &PlanItem| i.name.clone(),
+                move |ctx, item| {
+                    let shared = shared.clone();
+                    async move { register_raw(&ctx, &item, &shared).await }
+                },
+            )
+            .await
+        }
+        CatalogRequest::Locate(b) => {
+            let shared = Arc::new(b.shared);
+            for_each(
+                ctx,
+                b.items,
+                b.concurrency,
+                |i: &TableRef| i.table.clone(),
+                move |ctx, item| {
+                    let shared = shared.clone();
+                    async move { locate(&ctx, &item.table, &shared).await }
+                },
+            )
+            .await
+        }
+        CatalogRequest::Swap(b) => {
+            let shared = Arc::new(b.shared);
+            for_each(
+                ctx,
+                b.items,
+                b.concurrency,
+                |i: &SwapItem| i.table.clone(),
+                move |ctx, item| {
+                    let shared = shared.clone();
+                    async move { swap(&ctx, &item, &shared).await }
+                },
+            )
+            .await
+        }
+        CatalogRequest::Rollback(b) => {
+            for_each(
+                ctx,
+                b.items,
+                b.concurrency,
+                |i: &RollbackItem| i.table.clone(),
+                |ctx, item| async move { rollback(&ctx, &item).await },
+            )
+            .await
+        }
+        CatalogRequest::Gc(b) => {
+            let shared = Arc::new(b.shared);
+            for_each(
+                ctx,
+                b.items,
+                b.concurrency,
+                |i: &TableRef| i.table.clone(),
+                move |ctx, item| {
+                    let shared = shared.clone();
+                    async move { gc(&ctx, &item.table, &shared).await }
+                },
+            )
+            .await
+        }
+    }
+}
+
+/// Runs `work` on every item, at most `concurrency` at once; one failing
+/// item does not stop the others. Results keep the order of the items.
+async fn for_each<I, O, F, Fut>(
+    ctx: &Context,
+    items: Vec<I>,
+    concurrency: usize,
+    name: impl Fn(&I) -> String,
+    work: F,
+) -> Result<BatchResult, Error>
+where
+    I: Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(Context, I) -> Fut,
+    Fut: Future<Output = Result<O, Error>> + Send + 'static,
+{
+    if !(1..=64).contains(&concurrency) {
+        return Err(Error::invalid_input(
+            "concurrency",
+            format!("is {concurrency}; use 1 to 64"),
+        ));
+    }
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let mut tasks = Vec::with_capacity(items.len());
+    for item in items {
+        let table = name(&item);
+        let permits = permits.clone();
+        let job = work(ctx.clone(), item);
+        tasks.push((
+            table,
+            tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await.expect("the semaphore is never closed");
+                job.await
+            }),
+        ));
+    }
+    let mut result = BatchResult::default();
+    for (table, task) in tasks {
+        let outcome = task.await.unwrap_or_else(|e| {
+            Err(Error::invalid_input(
+                table.clone(),
+                format!("the work on this table panicked: {e}"),
+            ))
+        });
+        match outcome {
+            Ok(value) => result
+                .succeeded
+                .push(serde_json::to_value(value).expect("outcomes serialize")),
+            Err(err) => {
+                warn!(%table, error = %err, "table failed");
+                result.failed_tables.push(table.clone());
+                result.failed.push(ItemFailure {
+                    table,
+                    error: err.name().to_string(),
+                    cause: err.to_string(),
+                });
+            }
+        }
+    }
+    Ok(result)
+}
+
+fn check_table_name(table: &str) -> Result<(), Error> {
+    names::check_glue_name(table).map_err(|why| Error::invalid_input("table", format!("{table:?}: {why}")))
+}
+
+/// The prefix under which snaplake keeps a curated table's versions.
+fn curated_base(ctx: &Context, table: &str) -> S3Prefix {
+    S3Prefix::new(&ctx.config.bucket, &format!("{}/{table}", ctx.config.curated_prefix))
+}
+
+/// Reads the schema of a Parquet object from its footer only: the last 8
+/// bytes, then exactly the footer. Returns it with the bytes read.
+pub async fn read_schema(ctx: &Context, bucket: &str, key: &str) -> Result<(FileSchema, u64), Error> {
+    let uri = format!("s3://{bucket}/{key}");
+    let (tail, size) = s3::get_range(&ctx.clients.s3, bucket, key, &format!("bytes=-{}", schema::TAIL_LEN)).await?;
+    let footer_len = schema::footer_len(&uri, &tail)?;
+    if footer_len + schema::TAIL_LEN > size {
+        return Err(Error::invalid_input(
+            uri,
+            format!("claims a {footer_len}-byte footer in a {size}-byte file"),
+        ));
+    }
+    let start = size - schema::TAIL_LEN - footer_len;
+    let range = format!("bytes={start}-{}", size - schema::TAIL_LEN - 1);
+    let (footer, _) = s3::get_range(&ctx.clients.s3, bucket, key, &range).await?;
+    Ok((
+        schema::from_footer(&uri, &footer)?,
+        tail.len() as u64 + footer.len() as u64,
+    ))
+}
+
+/// Data objects under a location: not `_SUCCESS`-style markers, not empty.
+async fn data_objects(ctx: &Context, location: &S3Prefix) -> Result<Vec<String>, Error> {
+    let objects = s3::list_objects(&ctx.clients.s3, &location.bucket, &location.key).await?;
+    Ok(objects
+        .into_iter()
+        .filter(|(key, size)| {
+            let file = key.rsplit('/').next().unwrap_or_default();
+            *size > 0 && !file.starts_with('_') && !file.starts_with('.') && !file.is_empty()
+        })
+        .map(|(key, _)| key)
+        .collect())
+}
+
+#[derive(Debug, Serialize)]
+struct RegisterOutcome {
+    table: String,
+    outcome: &'static str,
+    location: String,
+    columns: usize,
+}
+
+async fn register_raw(ctx: &Context, item: &PlanItem, shared: &RegisterRawShared) -> Result<RegisterOutcome, Error> {
+    check_table_name(&item.name)?;
+    let location = S3Prefix::parse("location", &item.location)?;
+    let database = &ctx.config.raw_database;
+    let Some(sample) = &item.sample_key else {
+        return Err(Error::invalid_input(
+            "sample_key",
+            format!(
+                "{} has no data file to read its columns from; the export wrote no rows",
+                item.source
+            ),
+        ));
+    };
+    let (file, _) = read_schema(ctx, &location.bucket, sample).await?;
+    let def = TableDef {
+        database: database.clone(),
+        name: item.name.clone(),
+        location: location.to_string(),
+        columns: file.columns,
+        parameters: HashMap::from([
+            ("snaplake.source".into(), item.source.clone()),
+            ("snaplake.export_id".into(), shared.export_id.clone()),
+            ("snaplake.logical_time".into(), shared.logical_time.to_string()),
+        ]),
+        description: format!("Raw export of {} (restricted; managed by snaplake)", item.source),
+    };
+    let columns = def.columns.len();
+    let done = |outcome| RegisterOutcome {
+        table: item.name.clone(),
+        outcome,
+        location: def.location.clone(),
+        columns,
+    };
+    match glue::get_table(&ctx.clients.glue, database, &item.name).await? {
+        None => {
+            glue::create_table(&ctx.clients.glue, &def).await?;
+            Ok(done("created"))
+        }
+        Some(current)
+            if current.location.as_deref() == Some(def.location.as_str()) && current.columns == def.columns =>
+        {
+            Ok(done("unchanged"))
+        }
+        // The raw table is snaplake's own: the export of the day wins, whatever changed.
+        Some(current) => match glue::update_table(&ctx.clients.glue, &def, current.version_id.as_deref()).await? {
+            Update::Done => Ok(done("updated")),
+            Update::Conflict => Err(conflict(database, &item.name)),
+        },
+    }
+}
+
+fn conflict(database: &str, table: &str) -> Error {
+    Error::Aws {
+        service: "glue".into(),
+        operation: "UpdateTable".into(),
+        resource: format!("table {database}.{table}"),
+        code: "ConcurrentModificationException".into(),
+        message: "the table kept changing while snaplake updated it".into(),
+        fix: Some("another job is updating this table; stop it, then run the step again".into()),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct LocateOutcome {
+    table: String,
+    location: String,
+    live: Option<String>,
+}
+
+async fn locate(ctx: &Context, table: &str, shared: &LocateShared) -> Result<LocateOutcome, Error> {
+    check_table_name(table)?;
+    let current = glue::get_table(&ctx.clients.glue, &ctx.config.curated_database, table).await?;
+    let live = current
+        .and_then(|t| t.location)
+        .map(|l| S3Prefix::parse("location", &l))
+        .transpose()?;
+    let next = location::next_location(
+        shared.layout,
+        &curated_base(ctx, table),
+        shared.logical_time.timestamp(),
+        live.as_ref(),
+    )?;
+    Ok(LocateOutcome {
+        table: table.to_string(),
+        location: next.to_string(),
+        live: live.map(|l| l.to_string()),
+    })
+}
+
+async fn swap(ctx: &Context, item: &SwapItem, shared: &SwapShared) -> Result<SwapOutcome, Error> {
+    check_table_name(&item.table)?;
+    let new = S3Prefix::parse("new_location", &item.new_location)?;
+    let base = curated_base(ctx, &item.table);
+    if !base.contains(&new) || new == base {
+        return Err(Error::invalid_input(
+            "new_location",
+            format!(
+                "{new} is outside {base}, the prefix snaplake manages for {}",
+                item.table
+            ),
+        ));
+    }
+    let data = data_objects(ctx, &new).await?;
+    let Some(sample) = data.first() else {
+        return Err(Error::invalid_input(
+            "new_location",
+            format!("{new} holds no data object; the transform wrote nothing, so the table stays where it is"),
+        ));
+    };
+    let (file, _) = read_schema(ctx, &new.bucket, sample).await?;
+    let database = &ctx.config.curated_database;
+    let qualified = format!("{database}.{}", item.table);
+    let mut parameters = HashMap::from([
+        ("snaplake.logical_time".to_string(), shared.logical_time.to_string()),
+        (
+            "snaplake.logical_day".to_string(),
+            shared.logical_time.day(&ctx.config.time_zone).to_string(),
+        ),
+    ]);
+    if let Some(source) = &item.source {
+        parameters.insert("snaplake.source".into(), source.clone());
+    }
+    if let Some(export_id) = &shared.export_id {
+        parameters.insert("snaplake.export_id".into(), export_id.clone());
+    }
+    let def = TableDef {
+        database: database.clone(),
+        name: item.table.clone(),
+        location: new.to_string(),
+        columns: file.columns,
+        parameters,
+        description: format!(
+            "Curated {} (masked; managed by snaplake)",
+            item.source.as_deref().unwrap_or(&item.table)
+        ),
+    };
+
+    // Decide on the table as read; on a concurrent change, read once more
+    // and decide again (it may already point at our location).
+    for attempt in 0..2 {
+        let current = glue::get_table(&ctx.clients.glue, database, &item.table).await?;
+        let Some(current) = current else {
+            glue::create_table(&ctx.clients.glue, &def).await?;
+            info!(table = %qualified, location = %new, "created");
+            return Ok(outcome(item, "created", None, &def, compat::SchemaDiff::default()));
+        };
+        if same_location(current.location.as_deref(), &new) {
+            info!(table = %qualified, location = %new, "already points at this run's version; nothing to do");
+            return Ok(outcome(
+                item,
+                "unchanged",
+                Some(&current),
+                &def,
+                compat::SchemaDiff::default(),
+            ));
+        }
+        let diff = compat::check(&qualified, &current.columns, &def.columns, shared.schema_policy)?;
+        match glue::update_table(&ctx.clients.glue, &def, current.version_id.as_deref()).await? {
+            Update::Done => {
+                info!(table = %qualified, from = ?current.location, to = %new, changes = %diff.describe(), "swapped");
+                let after = glue::get_table(&ctx.clients.glue, database, &item.table).await?;
+                let mut done = outcome(item, "swapped", Some(&current), &def, diff);
+                done.new_version = after.and_then(|t| t.version_id);
+                return Ok(done);
+            }
+            Update::Conflict if attempt == 0 => warn!(table = %qualified, "changed while swapping; reading it again"),
+            Update::Conflict => {}
+        }
+    }
+    Err(conflict(database, &item.table))
+}
+
+fn same_location(current: Option<&str>, new: &S3Prefix) -> bool {
+    current.and_then(|l| S3Prefix::parse("location", l).ok()).as_ref() == Some(new)
+}
+
+fn outcome(
+    item: &SwapItem,
+    what: &str,
+    before: Option<&TableState>,
+    def: &TableDef,
+    diff: compat::SchemaDiff,
+) -> SwapOutcome {
+    SwapOutcome {
+        table: item.table.clone(),
+        outcome: what.to_string(),
+        previous_location: before.and_then(|t| t.location.clone()),
+        new_location: def.location.clone(),
+        previous_version: before.and_then(|t| t.version_id.clone()),
+        new_version: if what == "unchanged" {
+            before.and_then(|t| t.version_id.clone())
+        } else {
+            None
+        },
+        schema_changes: diff.describe(),
+    }
+}
+
+async fn rollback(ctx: &Context, item: &RollbackItem) -> Result<SwapOutcome, Error> {
+    check_table_name(&item.table)?;
+    let database = match item.database.as_deref() {
+        None | Some("curated") => &ctx.config.curated_database,
+        Some("raw") => &ctx.config.raw_database,
+        Some(other) => {
+            return Err(Error::invalid_input(
+                "database",
+                format!("{other:?}: use \"curated\" or \"raw\""),
+            ));
+        }
+    };
+    let qualified = format!("{database}.{}", item.table);
+    let current = glue::get_table(&ctx.clients.glue, database, &item.table)
+        .await?
+        .ok_or_else(|| Error::invalid_input("table", format!("{qualified} does not exist; nothing to roll back")))?;
+    let versions = glue::table_versions(&ctx.clients.glue, database, &item.table).await?;
+    let mut by_newest: Vec<&TableState> = versions.iter().collect();
+    by_newest.sort_by_key(|v| std::cmp::Reverse(v.version_id.as_deref().and_then(|id| id.parse::<i64>().ok())));
+    let target = match &item.to_day {
+        Some(day) => by_newest
+            .iter()
+            .find(|v| v.parameters.get("snaplake.logical_day") == Some(day))
+            .ok_or_else(|| {
+                Error::invalid_input(
+                    "to_day",
+                    format!("{qualified} has no version published for {day} in its history"),
+                )
+            })?,
+        None => by_newest
+            .iter()
+            .find(|v| v.location.is_some() && v.location != current.location)
+            .ok_or_else(|| {
+                Error::invalid_input(
+                    "table",
+                    format!("{qualified} has no earlier version at another location"),
+                )
+            })?,
+    };
+    let target_location = S3Prefix::parse("location", target.location.as_deref().unwrap_or_default())?;
+    if data_objects(ctx, &target_location).await?.is_empty() {
+        return Err(Error::invalid_input(
+            "table",
+            format!("{qualified} cannot go back to {target_location}: it no longer holds data (removed by retention?)"),
+        ));
+    }
+    let mut parameters = target.parameters.clone();
+    parameters.insert(
+        "snaplake.rolled_back_from".into(),
+        current.location.clone().unwrap_or_default(),
+    );
+    let def = TableDef {
+        database: database.clone(),
+        name: item.table.clone(),
+        location: target_location.to_string(),
+        columns: target.columns.clone(),
+        parameters,
+        description: format!(
+            "Rolled back by snaplake from {}",
+            current.location.as_deref().unwrap_or("nowhere")
+        ),
+    };
+    match glue::update_table(&ctx.clients.glue, &def, current.version_id.as_deref()).await? {
+        Update::Done => {
+            info!(table = %qualified, to = %target_location, "rolled back");
+            let swap_item = SwapItem {
+                table: item.table.clone(),
+                new_location: def.location.clone(),
+                source: None,
+            };
+            Ok(outcome(
+                &swap_item,
+                "rolled_back",
+                Some(&current),
+                &def,
+                compat::SchemaDiff::default(),
+            ))
+        }
+        Update::Conflict => Err(conflict(database, &item.table)),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct GcOutcome {
+    table: String,
+    dry_run: bool,
+    kept: Vec<String>,
+    deleted: Vec<String>,
+    objects_deleted: usize,
+    glue_versions_deleted: usize,
+}
+
+async fn gc(ctx: &Context, table: &str, shared: &GcShared) -> Result<GcOutcome, Error> {
+    check_table_name(table)?;
+    let keep = shared.keep.unwrap_or(ctx.config.keep_versions) as usize;
+    // The previous version is what readers that resolved the table just
+    // before the last swap are still reading, and what rollback returns to.
+    if keep < 2 {
+        return Err(Error::invalid_input(
+            "keep",
+            format!("is {keep}; keep at least 2 (the live and the previous version)"),
+        ));
+    }
+    let database = &ctx.config.curated_database;
+    let current = glue::get_table(&ctx.clients.glue, database, table)
+        .await?
+        .ok_or_else(|| Error::invalid_input("table", format!("{database}.{table} does not exist")))?;
+    let live = S3Prefix::parse("location", current.location.as_deref().unwrap_or_default())?;
+    let base = curated_base(ctx, table);
+    let keys = s3::list_keys(&ctx.clients.s3, &base.bucket, &base.key).await?;
+    let mut versions: Vec<S3Prefix> = keys
+        .iter()
+        .filter_map(|k| {
+            k.strip_prefix(&base.key)?
+                .split_once('/')
+                .map(|(folder, _)| base.child(folder))
+        })
+        .collect();
+    versions.dedup();
+    let plan = retention::plan(&base, &versions, &live, &[], keep);
+    let mut objects_deleted = 0;
+    let glue_ids: Vec<i64> = glue::table_versions(&ctx.clients.glue, database, table)
+        .await?
+        .iter()
+        .filter_map(|v| v.version_id.as_deref()?.parse().ok())
+        .collect();
+    let current_id = current
+        .version_id
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(i64::MAX);
+    let prune = retention::prune_table_versions(glue_ids, current_id, GLUE_VERSIONS_KEPT);
+    if !shared.dry_run {
+        for prefix in &plan.delete {
+            objects_deleted += s3::delete_prefix(&ctx.clients.s3, &prefix.bucket, &prefix.key).await?;
+        }
+        glue::delete_table_versions(&ctx.clients.glue, database, table, &prune).await?;
+    }
+    info!(
+        table,
+        dry_run = shared.dry_run,
+        deleted = plan.delete.len(),
+        "retention"
+    );
+    Ok(GcOutcome {
+        table: table.to_string(),
+        dry_run: shared.dry_run,
+        kept: plan.keep.iter().map(ToString::to_string).collect(),
+        deleted: plan.delete.iter().map(ToString::to_string).collect(),
+        objects_deleted,
+        glue_versions_deleted: if shared.dry_run { 0 } else { prune.len() },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_actions_and_fields_are_named() {
+        let err = parse::<CatalogRequest>("catalog-swap input", json!({"action": "explode", "Items": []})).unwrap_err();
+        assert!(
+            err.to_string().contains("explode") && err.to_string().contains("swap"),
+            "{err}"
+        );
+        let err = parse::<CatalogRequest>(
+            "catalog-swap input",
+            json!({"action": "swap", "logical_time": "2026-11-20T19:00:00Z", "Items": [{"table": "t"}]}),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("new_location"), "{err}");
+    }
+
+    #[test]
+    fn every_example_event_parses() {
+        for (name, text) in [
+            ("register-raw", include_str!("../../../events/catalog-swap-register-raw.json")),
+            ("swap", include_str!("../../../events/catalog-swap-swap.json")),
+            ("locate", include_str!("../../../events/catalog-swap-locate.json")),
+            ("rollback", include_str!("../../../events/catalog-swap-rollback.json")),
+            ("gc", include_str!("../../../events/catalog-swap-gc.json")),
+        ] {
+            let value: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert!(parse::<CatalogRequest>("catalog-swap input", value).is_ok(), "events/catalog-swap-{name}.json");
+        }
+    }
+}

@@ -1,0 +1,560 @@
+//! catalog-swap against the stand-in, with real Parquet files from a real
+//! (stand-in) export: register raw, swap, repeat, roll back, retention,
+//! blue/green, bad input, and readers that never see an empty table.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use snaplake::aws::glue;
+use snaplake::export::plan::{OnTableFailure, PlanItem};
+use snaplake::export::request::{ExportRequest, PollRequest};
+use snaplake::handlers::{Context, catalog_swap, export_poller, snapshot_export};
+use snaplake_tests::StandIn;
+
+const BUCKET: &str = "snaplake-catalog";
+const CURATED: &str = "snaplake_curated";
+const RAW: &str = "snaplake_raw";
+
+struct Lake {
+    env: StandIn,
+    ctx: Context,
+    items: Vec<PlanItem>,
+}
+
+/// A bucket, the two Glue databases, and a completed export of the sample database.
+async fn lake() -> Lake {
+    let env = StandIn::acquire().await;
+    env.control("/_snaplake/exports/settings", json!({"duration_seconds": 0.2}));
+    let ctx = env.context(BUCKET);
+    let c = &ctx.clients;
+    c.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    for db in [RAW, CURATED] {
+        let input = aws_sdk_glue::types::DatabaseInput::builder().name(db).build().unwrap();
+        c.glue.create_database().database_input(input).send().await.unwrap();
+    }
+    c.rds
+        .create_db_cluster()
+        .db_cluster_identifier("shop-prod")
+        .engine("aurora-mysql")
+        .master_username("admin")
+        .master_user_password("not-a-secret-123")
+        .send()
+        .await
+        .unwrap();
+    env.control(
+        "/_snaplake/snapshots",
+        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-20-18-00", "create_time": "2026-11-20T18:00:00Z"}),
+    );
+    let key = c
+        .kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let request: ExportRequest = serde_json::from_value(json!({
+        "logical_time": "2026-11-20T19:00:00Z", "source_id": "shop-prod", "kms_key": key,
+        "export_role_arn": "arn:aws:iam::123456789012:role/snaplake-export",
+    }))
+    .unwrap();
+    let run = snapshot_export::run(&ctx, &request, "2026-11-21T01:00:00Z".parse().unwrap())
+        .await
+        .unwrap();
+    let poll = PollRequest {
+        export_id: run.export_id,
+        bucket: None,
+        on_table_failure: OnTableFailure::Fail,
+        batch_size: 10,
+    };
+    let plan = loop {
+        let result = export_poller::run(&ctx, &poll).await.unwrap();
+        if let Some(plan) = result.plan {
+            break plan;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let body = c.s3.get_object().bucket(BUCKET).key(&plan.key).send().await.unwrap();
+    let batches: Value = serde_json::from_slice(&body.body.collect().await.unwrap().into_bytes()).unwrap();
+    let items = serde_json::from_value(batches[0]["Items"].clone()).unwrap();
+    Lake { env, ctx, items }
+}
+
+impl Lake {
+    fn item(&self, name: &str) -> &PlanItem {
+        self.items.iter().find(|i| i.name == name).unwrap()
+    }
+
+    /// Writes a curated version: a copy of a raw table's Parquet part (real
+    /// Parquet, as an UNLOAD would write) under the table's curated prefix.
+    async fn version(&self, table: &str, from: &str, version: &str) -> String {
+        let source = self.item(from).sample_key.clone().unwrap();
+        let location = format!("s3://{BUCKET}/curated/{table}/{version}/");
+        self.ctx
+            .clients
+            .s3
+            .copy_object()
+            .bucket(BUCKET)
+            .key(format!("curated/{table}/{version}/part-0000.snappy.parquet"))
+            .copy_source(format!("{BUCKET}/{source}"))
+            .send()
+            .await
+            .unwrap();
+        location
+    }
+
+    async fn call(&self, input: Value) -> Value {
+        serde_json::to_value(catalog_swap::handle(&self.ctx, input).await.unwrap()).unwrap()
+    }
+
+    async fn swap(&self, table: &str, location: &str, extra: Value) -> Value {
+        let mut input = json!({
+            "action": "swap", "logical_time": "2026-11-20T19:00:00Z",
+            "Items": [{"table": table, "new_location": location, "source": "shop.customers"}]
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            input[k] = v.clone();
+        }
+        self.call(input).await
+    }
+
+    async fn live(&self, table: &str) -> Option<String> {
+        glue::get_table(&self.ctx.clients.glue, CURATED, table)
+            .await
+            .unwrap()
+            .and_then(|t| t.location)
+    }
+}
+
+fn only_success(result: &Value) -> &Value {
+    assert_eq!(result["failed"], json!([]), "{result:#}");
+    &result["succeeded"][0]
+}
+
+#[tokio::test]
+async fn register_raw_reads_the_columns_from_the_real_footer() {
+    let lake = lake().await;
+    let input = json!({
+        "action": "register-raw", "logical_time": "2026-11-20T19:00:00Z",
+        "export_id": "snaplake-shop-prod-20261121", "Items": lake.items,
+    });
+    let result = lake.call(input.clone()).await;
+    assert_eq!(result["failed_tables"], json!([]));
+    assert_eq!(result["succeeded"].as_array().unwrap().len(), 3);
+    assert!(
+        result["succeeded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "created")
+    );
+
+    let table = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_customers")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        table.location.as_deref(),
+        Some(lake.item("shop_customers").location.as_str())
+    );
+    let columns: Vec<(String, String)> = table
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), c.glue_type.clone()))
+        .collect();
+    let expect = [
+        ("id", "bigint"),
+        ("email", "string"),
+        ("phone", "string"),
+        ("full_name", "string"),
+        ("country", "string"),
+        ("is_active", "int"),
+        ("birth_date", "date"),
+        ("credit_limit", "decimal(12,2)"),
+        ("created_at", "timestamp"),
+    ];
+    assert_eq!(columns, expect.map(|(n, t)| (n.to_string(), t.to_string())));
+    assert_eq!(table.parameters["snaplake.source"], "shop.customers");
+    assert_eq!(table.parameters["snaplake.export_id"], "snaplake-shop-prod-20261121");
+    assert_eq!(table.parameters["classification"], "parquet");
+    let orders = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_orders")
+        .await
+        .unwrap()
+        .unwrap();
+    let discount = orders.columns.iter().find(|c| c.name == "discount_rate").unwrap();
+    assert_eq!(discount.glue_type, "decimal(5,4)", "an INT32 decimal");
+
+    let again = lake.call(input).await;
+    assert!(
+        again["succeeded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "unchanged"),
+        "{again:#}"
+    );
+}
+
+#[tokio::test]
+async fn swap_twice_repeat_is_a_no_op_and_rollback_goes_back() {
+    let lake = lake().await;
+    let day1 = lake
+        .version("shop_customers", "shop_customers", "v=20261120T190000Z")
+        .await;
+    let day2 = lake
+        .version("shop_customers", "shop_customers", "v=20261121T190000Z")
+        .await;
+
+    let first = lake.swap("shop_customers", &day1, json!({})).await;
+    assert_eq!(only_success(&first)["outcome"], "created");
+    let second = lake
+        .swap("shop_customers", &day2, json!({"logical_time": "2026-11-21T19:00:00Z"}))
+        .await;
+    let s = only_success(&second);
+    assert_eq!(
+        (s["outcome"].as_str(), s["previous_location"].as_str()),
+        (Some("swapped"), Some(day1.as_str()))
+    );
+    assert_eq!(lake.live("shop_customers").await.as_deref(), Some(day2.as_str()));
+    let version_after = glue::get_table(&lake.ctx.clients.glue, CURATED, "shop_customers")
+        .await
+        .unwrap()
+        .unwrap()
+        .version_id;
+
+    let repeat = lake
+        .swap("shop_customers", &day2, json!({"logical_time": "2026-11-21T19:00:00Z"}))
+        .await;
+    assert_eq!(only_success(&repeat)["outcome"], "unchanged");
+    let version_now = glue::get_table(&lake.ctx.clients.glue, CURATED, "shop_customers")
+        .await
+        .unwrap()
+        .unwrap()
+        .version_id;
+    assert_eq!(
+        version_after, version_now,
+        "a repeated swap writes no new table version"
+    );
+
+    let back = lake
+        .call(json!({"action": "rollback", "Items": [{"table": "shop_customers"}]}))
+        .await;
+    assert_eq!(only_success(&back)["outcome"], "rolled_back");
+    assert_eq!(lake.live("shop_customers").await.as_deref(), Some(day1.as_str()));
+    let to_day = lake
+        .call(json!({"action": "rollback", "Items": [{"table": "shop_customers", "to_day": "2026-11-22"}]}))
+        .await;
+    only_success(&to_day);
+    assert_eq!(
+        lake.live("shop_customers").await.as_deref(),
+        Some(day2.as_str()),
+        "the version of logical day 2026-11-22 (Tokyo)"
+    );
+}
+
+#[tokio::test]
+async fn rollback_refuses_a_location_without_data() {
+    let lake = lake().await;
+    let day1 = lake.version("shop_customers", "shop_customers", "v=1").await;
+    let day2 = lake.version("shop_customers", "shop_customers", "v=2").await;
+    lake.swap("shop_customers", &day1, json!({})).await;
+    lake.swap("shop_customers", &day2, json!({})).await;
+    lake.ctx
+        .clients
+        .s3
+        .delete_object()
+        .bucket(BUCKET)
+        .key("curated/shop_customers/v=1/part-0000.snappy.parquet")
+        .send()
+        .await
+        .unwrap();
+    let result = lake
+        .call(json!({"action": "rollback", "Items": [{"table": "shop_customers"}]}))
+        .await;
+    assert_eq!(result["failed_tables"], json!(["shop_customers"]));
+    assert!(
+        result["failed"][0]["cause"]
+            .as_str()
+            .unwrap()
+            .contains("no longer holds data"),
+        "{result:#}"
+    );
+    assert_eq!(
+        lake.live("shop_customers").await.as_deref(),
+        Some(day2.as_str()),
+        "unchanged"
+    );
+}
+
+#[tokio::test]
+async fn gc_keeps_exactly_n_and_dry_run_deletes_nothing() {
+    let lake = lake().await;
+    let mut locations = Vec::new();
+    for day in 1..=6 {
+        let location = lake
+            .version("shop_customers", "shop_customers", &format!("v=2026112{day}T190000Z"))
+            .await;
+        lake.swap("shop_customers", &location, json!({})).await;
+        locations.push(location);
+    }
+    let dry = lake
+        .call(json!({"action": "gc", "keep": 3, "dry_run": true, "Items": [{"table": "shop_customers"}]}))
+        .await;
+    let d = only_success(&dry);
+    assert_eq!(d["deleted"], json!(locations[..3]));
+    assert_eq!(d["kept"], json!(locations[3..]));
+    let keys = lake
+        .ctx
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix("curated/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keys.contents().len(), 6, "a dry run deletes nothing");
+
+    let real = lake
+        .call(json!({"action": "gc", "keep": 3, "Items": [{"table": "shop_customers"}]}))
+        .await;
+    assert_eq!(only_success(&real)["objects_deleted"], 3);
+    let keys = lake
+        .ctx
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix("curated/")
+        .send()
+        .await
+        .unwrap();
+    let left: Vec<&str> = keys.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(left.len(), 3, "{left:?}");
+    assert_eq!(
+        lake.live("shop_customers").await.as_deref(),
+        Some(locations[5].as_str())
+    );
+}
+
+#[tokio::test]
+async fn blue_green_alternates_and_never_writes_the_live_colour() {
+    let lake = lake().await;
+    let locate = || {
+        lake.call(
+            json!({"action": "locate", "logical_time": "2026-11-20T19:00:00Z", "layout": "blue_green",
+                         "Items": [{"table": "shop_articles"}]}),
+        )
+    };
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let at = locate().await;
+        let location = only_success(&at)["location"].as_str().unwrap().to_string();
+        let folder = location.trim_end_matches('/').rsplit('/').next().unwrap().to_string();
+        assert_ne!(
+            Some(location.clone()),
+            lake.live("shop_articles").await,
+            "never the live colour"
+        );
+        lake.ctx
+            .clients
+            .s3
+            .delete_objects()
+            .bucket(BUCKET)
+            .delete(
+                aws_sdk_s3::types::Delete::builder()
+                    .objects(
+                        aws_sdk_s3::types::ObjectIdentifier::builder()
+                            .key(format!("curated/shop_articles/{folder}/part-0000.snappy.parquet"))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        lake.version("shop_articles", "shop_articles", &folder).await;
+        only_success(&lake.swap("shop_articles", &location, json!({})).await);
+        seen.push(folder);
+    }
+    assert_eq!(seen, ["blue", "green", "blue"]);
+}
+
+#[tokio::test]
+async fn incompatible_schema_fails_with_the_diff_unless_accepted() {
+    let lake = lake().await;
+    let customers = lake.version("shop_customers", "shop_customers", "v=1").await;
+    let orders_shaped = lake.version("shop_customers", "shop_orders", "v=2").await;
+    lake.swap("shop_customers", &customers, json!({})).await;
+    let refused = lake.swap("shop_customers", &orders_shaped, json!({})).await;
+    assert_eq!(refused["failed"][0]["error"], "SchemaIncompatible");
+    let cause = refused["failed"][0]["cause"].as_str().unwrap();
+    assert!(
+        cause.contains("removed: email string") && cause.contains("added: customer_id bigint"),
+        "{cause}"
+    );
+    assert_eq!(lake.live("shop_customers").await.as_deref(), Some(customers.as_str()));
+
+    let accepted = lake
+        .swap("shop_customers", &orders_shaped, json!({"schema_policy": "accept"}))
+        .await;
+    assert!(
+        only_success(&accepted)["schema_changes"]
+            .as_str()
+            .unwrap()
+            .contains("removed: email string")
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_per_table_and_changes_nothing() {
+    let lake = lake().await;
+    let good = lake.version("shop_customers", "shop_customers", "v=1").await;
+    lake.swap("shop_customers", &good, json!({})).await;
+    let cases = [
+        ("s3://someone-elses-bucket/curated/shop_customers/v=2/", "outside"),
+        ("s3://snaplake-catalog/curated/shop_orders/v=2/", "outside"),
+        ("curated/shop_customers/v=2", "must start with s3://"),
+        (
+            "s3://snaplake-catalog/curated/shop_customers/v=empty/",
+            "holds no data object",
+        ),
+    ];
+    for (location, why) in cases {
+        let result = lake.swap("shop_customers", location, json!({})).await;
+        assert_eq!(result["failed_tables"], json!(["shop_customers"]), "{location}");
+        let cause = result["failed"][0]["cause"].as_str().unwrap();
+        assert!(cause.contains(why), "{location}: {cause}");
+    }
+    let bad_name = lake.swap("Shop-Customers", &good, json!({})).await;
+    assert!(
+        bad_name["failed"][0]["cause"]
+            .as_str()
+            .unwrap()
+            .contains("Shop-Customers")
+    );
+    let missing = lake
+        .call(json!({"action": "rollback", "Items": [{"table": "no_such_table"}]}))
+        .await;
+    assert!(
+        missing["failed"][0]["cause"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist")
+    );
+    let err = catalog_swap::handle(&lake.ctx, json!({"action": "publish-everything", "Items": []}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidInput");
+    assert!(err.to_string().contains("publish-everything"), "{err}");
+    assert_eq!(
+        lake.live("shop_customers").await.as_deref(),
+        Some(good.as_str()),
+        "nothing changed"
+    );
+}
+
+#[tokio::test]
+async fn one_failing_table_does_not_stop_the_batch() {
+    let lake = lake().await;
+    let a = lake.version("shop_customers", "shop_customers", "v=1").await;
+    let b = lake.version("shop_orders", "shop_orders", "v=1").await;
+    let result = lake
+        .call(
+            json!({"action": "swap", "logical_time": "2026-11-20T19:00:00Z", "concurrency": 2, "Items": [
+                {"table": "shop_customers", "new_location": a},
+                {"table": "shop_articles", "new_location": "s3://snaplake-catalog/curated/shop_articles/v=missing/"},
+                {"table": "shop_orders", "new_location": b},
+            ]}),
+        )
+        .await;
+    assert_eq!(result["failed_tables"], json!(["shop_articles"]));
+    assert_eq!(result["succeeded"].as_array().unwrap().len(), 2);
+    assert_eq!(lake.live("shop_orders").await.as_deref(), Some(b.as_str()));
+}
+
+#[tokio::test]
+async fn a_stale_version_id_is_refused_by_the_optimistic_lock() {
+    let lake = lake().await;
+    let v1 = lake.version("shop_customers", "shop_customers", "v=1").await;
+    let v2 = lake.version("shop_customers", "shop_customers", "v=2").await;
+    lake.swap("shop_customers", &v1, json!({})).await;
+    let stale = glue::get_table(&lake.ctx.clients.glue, CURATED, "shop_customers")
+        .await
+        .unwrap()
+        .unwrap();
+    lake.swap("shop_customers", &v2, json!({})).await;
+    let def = glue::TableDef {
+        database: CURATED.into(),
+        name: "shop_customers".into(),
+        location: v1.clone(),
+        columns: stale.columns.clone(),
+        parameters: Default::default(),
+        description: "a writer holding an old version".into(),
+    };
+    let update = glue::update_table(&lake.ctx.clients.glue, &def, stale.version_id.as_deref())
+        .await
+        .unwrap();
+    assert_eq!(update, glue::Update::Conflict);
+    assert_eq!(lake.live("shop_customers").await.as_deref(), Some(v2.as_str()));
+}
+
+#[tokio::test]
+async fn readers_never_see_an_empty_or_deleted_location_while_swaps_and_gc_run() {
+    let lake = Arc::new(lake().await);
+    let first = lake.version("shop_orders", "shop_orders", "v=20261101T190000Z").await;
+    lake.swap("shop_orders", &first, json!({})).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicUsize::new(0));
+    let reader = {
+        let (lake, stop, reads) = (lake.clone(), stop.clone(), reads.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let location = lake.live("shop_orders").await.expect("the table always exists");
+                let key = location.trim_start_matches(&format!("s3://{BUCKET}/")).to_string();
+                let listed = lake
+                    .ctx
+                    .clients
+                    .s3
+                    .list_objects_v2()
+                    .bucket(BUCKET)
+                    .prefix(&key)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(
+                    listed.key_count().unwrap_or(0) > 0,
+                    "a reader saw an empty table at {location}"
+                );
+                reads.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    for day in 2..=9 {
+        let next = lake
+            .version("shop_orders", "shop_orders", &format!("v=202611{day:02}T190000Z"))
+            .await;
+        only_success(&lake.swap("shop_orders", &next, json!({})).await);
+        only_success(
+            &lake
+                .call(json!({"action": "gc", "keep": 2, "Items": [{"table": "shop_orders"}]}))
+                .await,
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    reader.await.expect("the reader never saw an empty or deleted location");
+    assert!(
+        reads.load(Ordering::Relaxed) >= 8,
+        "the reader ran alongside: {} reads",
+        reads.load(Ordering::Relaxed)
+    );
+    let _ = &lake.env;
+}
