@@ -592,14 +592,215 @@ mod tests {
     #[test]
     fn every_example_event_parses() {
         for (name, text) in [
-            ("register-raw", include_str!("../../../events/catalog-swap-register-raw.json")),
+            (
+                "register-raw",
+                include_str!("../../../events/catalog-swap-register-raw.json"),
+            ),
             ("swap", include_str!("../../../events/catalog-swap-swap.json")),
             ("locate", include_str!("../../../events/catalog-swap-locate.json")),
             ("rollback", include_str!("../../../events/catalog-swap-rollback.json")),
             ("gc", include_str!("../../../events/catalog-swap-gc.json")),
         ] {
             let value: serde_json::Value = serde_json::from_str(text).unwrap();
-            assert!(parse::<CatalogRequest>("catalog-swap input", value).is_ok(), "events/catalog-swap-{name}.json");
+            assert!(
+                parse::<CatalogRequest>("catalog-swap input", value).is_ok(),
+                "events/catalog-swap-{name}.json"
+            );
         }
+    }
+}
+
+/// Faults the stand-in cannot produce on demand: a concurrent writer between
+/// our read and our update, throttling, a table that vanished.
+#[cfg(test)]
+mod mocked {
+    use super::*;
+    use crate::clients::Clients;
+    use crate::config::Config;
+    use aws_sdk_glue::operation::get_table::{GetTableError, GetTableOutput};
+    use aws_sdk_glue::operation::update_table::{UpdateTableError, UpdateTableOutput};
+    use aws_sdk_glue::types::error::{ConcurrentModificationException, EntityNotFoundException};
+    use aws_sdk_glue::types::{StorageDescriptor, Table};
+    use aws_sdk_s3::operation::get_object::GetObjectOutput;
+    use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+    use aws_sdk_s3::primitives::ByteStream;
+    use aws_sdk_s3::types::Object;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use serde_json::json;
+
+    const NEW: &str = "s3://lake/curated/shop_customers/v=2/";
+
+    /// A real Parquet file with no rows: its footer is what swap reads.
+    fn parquet_file() -> Vec<u8> {
+        use parquet::file::properties::WriterProperties;
+        use parquet::file::writer::SerializedFileWriter;
+        use parquet::schema::parser::parse_message_type;
+        let schema = parse_message_type("message m { required int64 id; optional binary email (STRING); }").unwrap();
+        let mut out = Vec::new();
+        SerializedFileWriter::new(
+            &mut out,
+            Arc::new(schema),
+            Arc::new(WriterProperties::builder().build()),
+        )
+        .unwrap()
+        .close()
+        .unwrap();
+        out
+    }
+
+    fn s3_rules() -> Vec<Rule> {
+        let file = parquet_file();
+        let size = file.len();
+        let tail = file[size - 8..].to_vec();
+        let footer_len = u32::from_le_bytes(tail[..4].try_into().unwrap()) as usize;
+        let footer = file[size - 8 - footer_len..size - 8].to_vec();
+        let list = mock!(aws_sdk_s3::Client::list_objects_v2).then_output(move || {
+            ListObjectsV2Output::builder()
+                .contents(
+                    Object::builder()
+                        .key("curated/shop_customers/v=2/part-0.parquet")
+                        .size(size as i64)
+                        .build(),
+                )
+                .build()
+        });
+        let get_tail = mock!(aws_sdk_s3::Client::get_object)
+            .match_requests(|r| r.range() == Some("bytes=-8"))
+            .then_output(move || {
+                GetObjectOutput::builder()
+                    .body(ByteStream::from(tail.clone()))
+                    .content_range(format!("bytes {}-{}/{size}", size - 8, size - 1))
+                    .build()
+            });
+        let get_footer = mock!(aws_sdk_s3::Client::get_object)
+            .match_requests(|r| r.range() != Some("bytes=-8"))
+            .then_output(move || {
+                GetObjectOutput::builder()
+                    .body(ByteStream::from(footer.clone()))
+                    .content_range(format!("bytes 0-0/{size}"))
+                    .build()
+            });
+        vec![list, get_tail, get_footer]
+    }
+
+    fn table(location: &str, version: &str) -> GetTableOutput {
+        GetTableOutput::builder()
+            .table(
+                Table::builder()
+                    .name("shop_customers")
+                    .version_id(version)
+                    .storage_descriptor(StorageDescriptor::builder().location(location).build())
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    }
+
+    fn context(glue: &[&Rule], retries: u32) -> Context {
+        let s3 = s3_rules();
+        let config = Config::from_lookup(|name| (name == "SNAPLAKE_BUCKET").then(|| "lake".to_string())).unwrap();
+        let none: [&Rule; 0] = [];
+        let clients = Clients {
+            athena: mock_client!(aws_sdk_athena, none),
+            glue: mock_client!(aws_sdk_glue, RuleMode::Sequential, glue, |b| b
+                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(retries))),
+            kms: mock_client!(aws_sdk_kms, none),
+            rds: mock_client!(aws_sdk_rds, none),
+            s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, s3.iter()),
+            sfn: mock_client!(aws_sdk_sfn, none),
+        };
+        Context { config, clients }
+    }
+
+    async fn swap_new(ctx: &Context) -> BatchResult {
+        let input = json!({"action": "swap", "logical_time": "2026-11-20T19:00:00Z",
+                           "Items": [{"table": "shop_customers", "new_location": NEW}]});
+        handle(ctx, input).await.unwrap()
+    }
+
+    fn conflict() -> Rule {
+        mock!(aws_sdk_glue::Client::update_table).then_error(|| {
+            UpdateTableError::ConcurrentModificationException(ConcurrentModificationException::builder().build())
+        })
+    }
+
+    #[tokio::test]
+    async fn a_concurrent_writer_that_already_swapped_to_our_location_makes_it_a_no_op() {
+        let read =
+            mock!(aws_sdk_glue::Client::get_table).then_output(|| table("s3://lake/curated/shop_customers/v=1/", "7"));
+        let conflict = conflict();
+        let reread = mock!(aws_sdk_glue::Client::get_table).then_output(|| table(NEW, "8"));
+        let result = swap_new(&context(&[&read, &conflict, &reread], 1)).await;
+        assert_eq!(result.failed, []);
+        assert_eq!(result.succeeded[0]["outcome"], "unchanged");
+        assert_eq!(conflict.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_concurrent_writer_elsewhere_means_deciding_again_on_the_fresh_version() {
+        let read =
+            mock!(aws_sdk_glue::Client::get_table).then_output(|| table("s3://lake/curated/shop_customers/v=1/", "7"));
+        let conflict = conflict();
+        let reread =
+            mock!(aws_sdk_glue::Client::get_table).then_output(|| table("s3://lake/curated/shop_customers/v=0/", "8"));
+        let update = mock!(aws_sdk_glue::Client::update_table)
+            .match_requests(|r| r.version_id() == Some("8"))
+            .then_output(|| UpdateTableOutput::builder().build());
+        let after = mock!(aws_sdk_glue::Client::get_table).then_output(|| table(NEW, "9"));
+        let result = swap_new(&context(&[&read, &conflict, &reread, &update, &after], 1)).await;
+        assert_eq!(result.failed, []);
+        let s = &result.succeeded[0];
+        assert_eq!(
+            (s["outcome"].as_str(), s["previous_version"].as_str()),
+            (Some("swapped"), Some("8"))
+        );
+        assert_eq!(s["previous_location"], "s3://lake/curated/shop_customers/v=0/");
+        assert_eq!(s["new_version"], "9");
+    }
+
+    #[tokio::test]
+    async fn conflicting_twice_fails_the_table_with_a_fix() {
+        let read = || {
+            mock!(aws_sdk_glue::Client::get_table).then_output(|| table("s3://lake/curated/shop_customers/v=1/", "7"))
+        };
+        let rules = [read(), conflict(), read(), conflict()];
+        let result = swap_new(&context(&rules.iter().collect::<Vec<_>>(), 1)).await;
+        assert_eq!(result.failed_tables, ["shop_customers"]);
+        assert!(
+            result.failed[0].cause.contains("ConcurrentModificationException"),
+            "{:?}",
+            result.failed
+        );
+        assert!(result.failed[0].cause.contains("another job"), "{:?}", result.failed);
+    }
+
+    #[tokio::test]
+    async fn throttling_that_outlasts_retries_fails_the_table_as_throttled() {
+        let throttled = mock!(aws_sdk_glue::Client::get_table)
+            .sequence()
+            .http_status(
+                400,
+                Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into()),
+            )
+            .repeatedly()
+            .build();
+        let result = swap_new(&context(&[&throttled], 2)).await;
+        assert_eq!(result.failed[0].error, "Throttled");
+        assert_eq!(throttled.num_calls(), 2, "the client retried before giving up");
+    }
+
+    #[tokio::test]
+    async fn a_table_that_is_gone_cannot_be_rolled_back() {
+        let missing = mock!(aws_sdk_glue::Client::get_table)
+            .then_error(|| GetTableError::EntityNotFoundException(EntityNotFoundException::builder().build()));
+        let ctx = context(&[&missing], 1);
+        let result = handle(
+            &ctx,
+            json!({"action": "rollback", "Items": [{"table": "shop_customers"}]}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(result.failed_tables, ["shop_customers"]);
+        assert!(result.failed[0].cause.contains("does not exist"), "{:?}", result.failed);
     }
 }
