@@ -30,8 +30,9 @@ def serve(port: int, ready_file: str | None, parent: int | None) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import control, exports, glue, stepfunctions
+    from . import athena, control, exports, glue, stepfunctions
 
+    athena.install()
     exports.install()
     glue.install()
     stepfunctions.install()

@@ -4,6 +4,8 @@
     POST /_snaplake/exports/faults     {"export_id": "<id>" | "*", "fail": "<cause>",
                                         "fail_tables": ["shop.orders"], "delay_seconds": 5}
     POST /_snaplake/exports/settings   {"duration_seconds": 1.5}
+    POST /_snaplake/athena/faults      {"match": "<text in the query>", "fail": "<reason>",
+                                        "delay_seconds": 5, "scanned_bytes": 1000000}
     POST /_snaplake/snapshots          {"cluster": "<id>" | "instance": "<id>", "snapshot_id": "..",
                                         "create_time": "2026-11-20T18:00:00Z", "type": "automated",
                                         "account_id": "123456789012", "region": "us-east-1"}
@@ -21,7 +23,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal.models import moto_api_backend
 from moto.rds.models import rds_backends
 
-from . import exports
+from . import athena, exports
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
@@ -49,6 +51,7 @@ class Control:
         if path == "/moto-api/reset" and method == "POST":
             result = self.app(environ, start_response)
             exports.reset()
+            athena.reset()
             apply_moto_config()
             return result
         if not path.startswith("/_snaplake/"):
@@ -62,6 +65,8 @@ class Control:
                 return _json(start_response, 200, set_fault(body))
             if route == ("POST", "/_snaplake/exports/settings"):
                 return _json(start_response, 200, set_settings(body))
+            if route == ("POST", "/_snaplake/athena/faults"):
+                return _json(start_response, 200, add_query_fault(body))
             if route == ("POST", "/_snaplake/snapshots"):
                 return _json(start_response, 200, add_snapshot(body))
             return _json(start_response, 404, {"error": f"no such control endpoint: {method} {path}"})
@@ -81,6 +86,18 @@ def set_fault(body: dict) -> dict:
     with exports.LOCK:
         exports.faults[export_id] = fault
     return {"export_id": export_id, **fault}
+
+
+def add_query_fault(body: dict) -> dict:
+    fault = {
+        "match": str(body["match"]),
+        "fail": body.get("fail"),
+        "delay_seconds": float(body.get("delay_seconds", 0)),
+        "scanned_bytes": int(body.get("scanned_bytes", 0)),
+    }
+    with athena.LOCK:
+        athena.faults.append(fault)
+    return fault
 
 
 def set_settings(body: dict) -> dict:

@@ -76,6 +76,42 @@ pub enum Error {
     )]
     SchemaIncompatible { table: String, diff: String },
 
+    /// An Athena query failed in a way a retry will not fix.
+    #[error("Athena query {query_id} ({purpose}) failed: {reason}")]
+    QueryFailed {
+        query_id: String,
+        purpose: String,
+        reason: String,
+    },
+
+    /// An Athena query failed in a way worth retrying (throttling, internal error).
+    #[error("Athena query {query_id} ({purpose}) failed and is worth retrying: {reason}")]
+    QueryRetryable {
+        query_id: String,
+        purpose: String,
+        reason: String,
+    },
+
+    /// A query read more than its budget allows; it was stopped.
+    #[error(
+        "Athena query {query_id} ({purpose}) was stopped: it scanned {scanned} bytes, over its budget of \
+         {budget} bytes; raise scan_budget_bytes or narrow the query"
+    )]
+    ScanBudgetExceeded {
+        query_id: String,
+        purpose: String,
+        scanned: i64,
+        budget: i64,
+    },
+
+    /// A check on a newly published table did not hold.
+    #[error("verification of {table} failed: {check}: {detail}")]
+    VerificationFailed {
+        table: String,
+        check: String,
+        detail: String,
+    },
+
     /// A preflight check found a setting that would make the work fail.
     #[error("preflight check `{check}` failed for {resource}: {problem}. Fix: {fix}")]
     Preflight {
@@ -140,6 +176,9 @@ impl Error {
             Error::ExportFailed { .. } => "ExportFailed",
             Error::ExportIncomplete { .. } => "ExportIncomplete",
             Error::SchemaIncompatible { .. } => "SchemaIncompatible",
+            Error::QueryFailed { .. } | Error::ScanBudgetExceeded { .. } => "QueryFailed",
+            Error::QueryRetryable { .. } => "QueryRetryable",
+            Error::VerificationFailed { .. } => "VerificationFailed",
             Error::Preflight { .. } => "PreflightFailed",
             Error::Throttled { .. } => "Throttled",
             Error::Aws { .. } => "AwsError",
@@ -148,7 +187,10 @@ impl Error {
 
     /// Whether the state machine should retry the step as it is.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::SnapshotNotReady { .. } | Error::Throttled { .. })
+        matches!(
+            self,
+            Error::SnapshotNotReady { .. } | Error::Throttled { .. } | Error::QueryRetryable { .. }
+        )
     }
 
     pub fn invalid_input(field: impl Into<String>, reason: impl Into<String>) -> Self {

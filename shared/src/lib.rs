@@ -13,5 +13,6 @@ pub mod handlers;
 pub mod logical_time;
 pub mod names;
 pub mod telemetry;
+pub mod transform;
 
 pub use error::Error;

@@ -11,6 +11,10 @@
 //! Tests that share one stand-in run one at a time (the reset would pull state
 //! from under a neighbour): [`StandIn::acquire`] holds a lock for the test.
 
+mod lake;
+
+pub use lake::Lake;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};

@@ -4,92 +4,28 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use snaplake::aws::glue;
-use snaplake::export::plan::{OnTableFailure, PlanItem};
-use snaplake::export::request::{ExportRequest, PollRequest};
-use snaplake::handlers::{Context, catalog_swap, export_poller, snapshot_export};
-use snaplake_tests::StandIn;
+use snaplake::handlers::catalog_swap;
+use snaplake_tests::Lake;
 
 const BUCKET: &str = "snaplake-catalog";
 const CURATED: &str = "snaplake_curated";
 const RAW: &str = "snaplake_raw";
 
-struct Lake {
-    env: StandIn,
-    ctx: Context,
-    items: Vec<PlanItem>,
-}
-
-/// A bucket, the two Glue databases, and a completed export of the sample database.
 async fn lake() -> Lake {
-    let env = StandIn::acquire().await;
-    env.control("/_snaplake/exports/settings", json!({"duration_seconds": 0.2}));
-    let ctx = env.context(BUCKET);
-    let c = &ctx.clients;
-    c.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    for db in [RAW, CURATED] {
-        let input = aws_sdk_glue::types::DatabaseInput::builder().name(db).build().unwrap();
-        c.glue.create_database().database_input(input).send().await.unwrap();
-    }
-    c.rds
-        .create_db_cluster()
-        .db_cluster_identifier("shop-prod")
-        .engine("aurora-mysql")
-        .master_username("admin")
-        .master_user_password("not-a-secret-123")
-        .send()
-        .await
-        .unwrap();
-    env.control(
-        "/_snaplake/snapshots",
-        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-20-18-00", "create_time": "2026-11-20T18:00:00Z"}),
-    );
-    let key = c
-        .kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
-    let request: ExportRequest = serde_json::from_value(json!({
-        "logical_time": "2026-11-20T19:00:00Z", "source_id": "shop-prod", "kms_key": key,
-        "export_role_arn": "arn:aws:iam::123456789012:role/snaplake-export",
-    }))
-    .unwrap();
-    let run = snapshot_export::run(&ctx, &request, "2026-11-21T01:00:00Z".parse().unwrap())
-        .await
-        .unwrap();
-    let poll = PollRequest {
-        export_id: run.export_id,
-        bucket: None,
-        on_table_failure: OnTableFailure::Fail,
-        batch_size: 10,
-    };
-    let plan = loop {
-        let result = export_poller::run(&ctx, &poll).await.unwrap();
-        if let Some(plan) = result.plan {
-            break plan;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let body = c.s3.get_object().bucket(BUCKET).key(&plan.key).send().await.unwrap();
-    let batches: Value = serde_json::from_slice(&body.body.collect().await.unwrap().into_bytes()).unwrap();
-    let items = serde_json::from_value(batches[0]["Items"].clone()).unwrap();
-    Lake { env, ctx, items }
+    Lake::exported(BUCKET).await
 }
 
-impl Lake {
-    fn item(&self, name: &str) -> &PlanItem {
-        self.items.iter().find(|i| i.name == name).unwrap()
-    }
+trait LakeExt {
+    async fn version(&self, table: &str, from: &str, version: &str) -> String;
+    async fn call(&self, input: Value) -> Value;
+    async fn swap(&self, table: &str, location: &str, extra: Value) -> Value;
+    async fn live(&self, table: &str) -> Option<String>;
+}
 
+impl LakeExt for Lake {
     /// Writes a curated version: a copy of a raw table's Parquet part (real
     /// Parquet, as an UNLOAD would write) under the table's curated prefix.
     async fn version(&self, table: &str, from: &str, version: &str) -> String {

@@ -2,6 +2,7 @@
 //! plain values the pure modules take, and SDK errors into [`crate::Error`]s
 //! that say what to fix.
 
+pub mod athena;
 pub mod glue;
 pub mod kms;
 pub mod rds;

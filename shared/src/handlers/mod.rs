@@ -4,6 +4,7 @@
 pub mod catalog_swap;
 pub mod export_callback;
 pub mod export_poller;
+pub mod query_runner;
 pub mod snapshot_export;
 
 use serde::de::DeserializeOwned;

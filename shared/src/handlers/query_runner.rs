@@ -1,0 +1,334 @@
+//! query-runner: the Athena side of Transform and Verify. Every call is
+//! short: the state machine waits between polls (Wait/Choice), never a Lambda.
+//!
+//! A run uses it as: `validate` once (the masking policy against every raw
+//! table, before any query runs); per table `start_transform`, `poll` until
+//! done, then (after the swap) `start_verify`, `poll`, `check_verify`.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tracing::{info, warn};
+
+use super::{Context, parse};
+use crate::aws::athena::{self, Start};
+use crate::aws::{glue, s3};
+use crate::catalog::location::S3Prefix;
+use crate::catalog::schema::Column;
+use crate::error::Error;
+use crate::logical_time::LogicalTime;
+use crate::transform::generate;
+use crate::transform::policy::MaskingPolicy;
+
+/// Rows returned inline by `results`; more go to S3.
+const INLINE_ROWS: usize = 100;
+/// Rows written to S3 by `results` at the most.
+const MAX_ROWS: usize = 100_000;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum QueryRequest {
+    /// Check the policy against every raw table of the plan.
+    Validate {
+        policy: MaskingPolicy,
+        tables: Vec<TableNames>,
+    },
+    /// Start the masking UNLOAD of one table into its new curated location.
+    StartTransform {
+        run_id: String,
+        logical_time: LogicalTime,
+        policy: MaskingPolicy,
+        table: TableNames,
+        new_location: String,
+    },
+    /// Start the checks on a published table.
+    StartVerify {
+        run_id: String,
+        policy: MaskingPolicy,
+        table: TableNames,
+    },
+    /// Where a query is; stops it (and fails) past its scan budget.
+    Poll {
+        query_execution_id: String,
+        #[serde(default)]
+        purpose: Option<String>,
+        #[serde(default)]
+        scan_budget_bytes: Option<i64>,
+    },
+    /// Reads the verification row and fails naming the check that did not hold.
+    CheckVerify {
+        query_execution_id: String,
+        table: TableNames,
+    },
+    /// A query's rows: inline when few, else written to S3 and returned as a key.
+    Results {
+        query_execution_id: String,
+    },
+    Stop {
+        query_execution_id: String,
+    },
+}
+
+/// A table by its source name and its Glue name (the same in raw and curated).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableNames {
+    /// As RDS names it: `shop.customers`.
+    pub source: String,
+    /// As the plan names it in Glue: `shop_customers`.
+    pub name: String,
+}
+
+pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<serde_json::Value, Error> {
+    let request: QueryRequest = parse("query-runner input", input)?;
+    run(ctx, request).await
+}
+
+pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Value, Error> {
+    match request {
+        QueryRequest::Validate { policy, tables } => {
+            let mut schemas = Vec::new();
+            for t in &tables {
+                schemas.push((t.source.clone(), raw_columns(ctx, t).await?));
+            }
+            policy.validate(&schemas, salt().is_some())?;
+            let published: Vec<&str> = tables
+                .iter()
+                .filter(|t| policy.for_table(&t.source).is_some())
+                .map(|t| t.name.as_str())
+                .collect();
+            Ok(json!({ "valid": true, "published": published }))
+        }
+        QueryRequest::StartTransform {
+            run_id,
+            logical_time,
+            policy,
+            table,
+            new_location,
+        } => {
+            check_run_id(&run_id)?;
+            let target = S3Prefix::parse("new_location", &new_location)?;
+            let Some(table_policy) = policy.for_table(&table.source) else {
+                info!(table = %table.source, "not published: the policy's default is skip");
+                return Ok(json!({ "skipped": true, "table": table.name }));
+            };
+            let columns = raw_columns(ctx, &table).await?;
+            policy.validate_table(&table.source, &columns, salt().is_some())?;
+            let salt = salt();
+            let query = generate::unload(
+                &ctx.config.raw_database,
+                &table.name,
+                &columns,
+                &table_policy,
+                &policy.transformed_at_column,
+                logical_time,
+                &target,
+                salt.as_deref(),
+            )?;
+            let id = start(ctx, &run_id, "transform", &table.name, &query).await?;
+            Ok(json!({ "skipped": false, "table": table.name, "query_execution_id": id, "new_location": target }))
+        }
+        QueryRequest::StartVerify { run_id, policy, table } => {
+            check_run_id(&run_id)?;
+            let Some(table_policy) = policy.for_table(&table.source) else {
+                return Ok(json!({ "skipped": true, "table": table.name }));
+            };
+            let query = generate::verify(
+                (&ctx.config.raw_database, &table.name),
+                (&ctx.config.curated_database, &table.name),
+                &table_policy,
+            )?;
+            let id = start(ctx, &run_id, "verify", &table.name, &query).await?;
+            Ok(json!({ "skipped": false, "table": table.name, "query_execution_id": id }))
+        }
+        QueryRequest::Poll {
+            query_execution_id,
+            purpose,
+            scan_budget_bytes,
+        } => {
+            poll(
+                ctx,
+                &query_execution_id,
+                purpose.as_deref().unwrap_or("query"),
+                scan_budget_bytes,
+            )
+            .await
+        }
+        QueryRequest::CheckVerify {
+            query_execution_id,
+            table,
+        } => {
+            let rows = athena::results(&ctx.clients.athena, &query_execution_id, 1).await?;
+            let row = rows.rows.first().cloned().unwrap_or_default();
+            let qualified = format!("{}.{}", ctx.config.curated_database, table.name);
+            generate::check_verification(&qualified, &rows.header, &row)?;
+            info!(table = %qualified, "verified");
+            Ok(json!({ "verified": true, "table": table.name, "checks": rows.header }))
+        }
+        QueryRequest::Results { query_execution_id } => results(ctx, &query_execution_id).await,
+        QueryRequest::Stop { query_execution_id } => {
+            athena::stop(&ctx.clients.athena, &query_execution_id).await?;
+            Ok(json!({ "stopped": query_execution_id }))
+        }
+    }
+}
+
+/// The optional salt of `hash_salted`. Read where used and never logged.
+fn salt() -> Option<String> {
+    std::env::var("SNAPLAKE_HASH_SALT").ok().filter(|s| !s.is_empty())
+}
+
+async fn raw_columns(ctx: &Context, table: &TableNames) -> Result<Vec<Column>, Error> {
+    let database = &ctx.config.raw_database;
+    let state = glue::get_table(&ctx.clients.glue, database, &table.name)
+        .await?
+        .ok_or_else(|| {
+            Error::invalid_input(
+                "table",
+                format!(
+                    "raw table {database}.{} for {} does not exist; register-raw runs before the transform",
+                    table.name, table.source
+                ),
+            )
+        })?;
+    Ok(state.columns)
+}
+
+/// Run ids key the queries' idempotency tokens; they have the shape of a
+/// Step Functions execution name.
+fn check_run_id(run_id: &str) -> Result<(), Error> {
+    let valid =
+        (1..=80).contains(&run_id.len()) && run_id.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(
+            "run_id",
+            format!("{run_id:?} must be 1 to 80 letters, digits, '-' or '_'"),
+        ))
+    }
+}
+
+async fn start(ctx: &Context, run_id: &str, step: &str, table: &str, query: &generate::Query) -> Result<String, Error> {
+    let id = athena::start(
+        &ctx.clients.athena,
+        &Start {
+            workgroup: &ctx.config.athena_workgroup,
+            sql: &query.sql,
+            parameters: &query.parameters,
+            token: athena::request_token(run_id, step, table),
+            output_location: Some(format!(
+                "s3://{}/{}/athena/",
+                ctx.config.bucket, ctx.config.control_prefix
+            )),
+        },
+    )
+    .await?;
+    // The SQL is logged; the parameters (a salt) are not.
+    info!(%table, step, query_execution_id = %id, sql = %query.sql, "started query");
+    Ok(id)
+}
+
+async fn poll(ctx: &Context, id: &str, purpose: &str, budget: Option<i64>) -> Result<serde_json::Value, Error> {
+    let status = athena::status(&ctx.clients.athena, id).await?;
+    let running = matches!(status.state.as_str(), "QUEUED" | "RUNNING");
+    if let Some(budget) = budget
+        && running
+        && status.scanned_bytes > budget
+    {
+        warn!(
+            query_execution_id = id,
+            scanned = status.scanned_bytes,
+            budget,
+            "over its scan budget; stopping"
+        );
+        athena::stop(&ctx.clients.athena, id).await?;
+        return Err(Error::ScanBudgetExceeded {
+            query_id: id.to_string(),
+            purpose: purpose.to_string(),
+            scanned: status.scanned_bytes,
+            budget,
+        });
+    }
+    let reason = || status.reason.clone().unwrap_or_else(|| "Athena gave no reason".into());
+    match status.state.as_str() {
+        "FAILED" if athena::is_retryable(&status) => Err(Error::QueryRetryable {
+            query_id: id.into(),
+            purpose: purpose.into(),
+            reason: reason(),
+        }),
+        "FAILED" | "CANCELLED" => Err(Error::QueryFailed {
+            query_id: id.into(),
+            purpose: purpose.into(),
+            reason: reason(),
+        }),
+        _ => Ok(json!({
+            "query_execution_id": id,
+            "state": status.state,
+            "done": status.state == "SUCCEEDED",
+            "data_scanned_bytes": status.scanned_bytes,
+            "engine_ms": status.engine_ms,
+        })),
+    }
+}
+
+async fn results(ctx: &Context, id: &str) -> Result<serde_json::Value, Error> {
+    let rows = athena::results(&ctx.clients.athena, id, MAX_ROWS).await?;
+    let objects: Vec<serde_json::Value> = rows
+        .rows
+        .iter()
+        .map(|r| {
+            json!(
+                rows.header
+                    .iter()
+                    .cloned()
+                    .zip(r.iter().cloned())
+                    .collect::<HashMap<_, _>>()
+            )
+        })
+        .collect();
+    if objects.len() <= INLINE_ROWS {
+        return Ok(json!({ "rows": objects, "row_count": objects.len(), "truncated": rows.truncated }));
+    }
+    let key = format!("{}/results/{id}.json", ctx.config.control_prefix);
+    s3::put_json(&ctx.clients.s3, &ctx.config.bucket, &key, &json!(objects)).await?;
+    Ok(json!({ "bucket": ctx.config.bucket, "key": key, "row_count": objects.len(), "truncated": rows.truncated }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_example_event_parses() {
+        for (name, text) in [
+            ("validate", include_str!("../../../events/query-runner-validate.json")),
+            (
+                "start-transform",
+                include_str!("../../../events/query-runner-start-transform.json"),
+            ),
+            ("poll", include_str!("../../../events/query-runner-poll.json")),
+            (
+                "start-verify",
+                include_str!("../../../events/query-runner-start-verify.json"),
+            ),
+            (
+                "check-verify",
+                include_str!("../../../events/query-runner-check-verify.json"),
+            ),
+        ] {
+            let value: serde_json::Value = serde_json::from_str(text).unwrap();
+            let parsed = parse::<QueryRequest>("query-runner input", value);
+            assert!(parsed.is_ok(), "events/query-runner-{name}.json: {:?}", parsed.err());
+        }
+    }
+
+    #[test]
+    fn run_ids_have_the_shape_of_execution_names() {
+        assert!(check_run_id("run-snaplake-shop-prod-20261121").is_ok());
+        for bad in ["", "has space", "v=1", &"x".repeat(81)] {
+            assert!(check_run_id(bad).unwrap_err().to_string().contains("run_id"), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The transform: the masking policy and the SQL it becomes.
+
+pub mod generate;
+pub mod policy;
+pub mod sql;

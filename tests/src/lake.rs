@@ -1,0 +1,110 @@
+//! A lake ready for the publishing stages: a bucket, the raw and curated
+//! Glue databases, the Athena workgroup, and a completed export of the
+//! sample database with its plan.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use snaplake::export::plan::{OnTableFailure, PlanItem};
+use snaplake::export::request::{ExportRequest, PollRequest};
+use snaplake::handlers::{Context, catalog_swap, export_poller, snapshot_export};
+
+use crate::StandIn;
+
+pub struct Lake {
+    pub env: StandIn,
+    pub ctx: Context,
+    /// The plan's items: one per exported table.
+    pub items: Vec<PlanItem>,
+    pub export_id: String,
+}
+
+impl Lake {
+    pub async fn exported(bucket: &str) -> Lake {
+        let env = StandIn::acquire().await;
+        env.control("/_snaplake/exports/settings", json!({"duration_seconds": 0.2}));
+        let ctx = env.context(bucket);
+        let c = &ctx.clients;
+        c.s3.create_bucket().bucket(bucket).send().await.unwrap();
+        for db in [&ctx.config.raw_database, &ctx.config.curated_database] {
+            let input = aws_sdk_glue::types::DatabaseInput::builder().name(db).build().unwrap();
+            c.glue.create_database().database_input(input).send().await.unwrap();
+        }
+        c.athena
+            .create_work_group()
+            .name(&ctx.config.athena_workgroup)
+            .send()
+            .await
+            .unwrap();
+        c.rds
+            .create_db_cluster()
+            .db_cluster_identifier("shop-prod")
+            .engine("aurora-mysql")
+            .master_username("admin")
+            .master_user_password("not-a-secret-123")
+            .send()
+            .await
+            .unwrap();
+        env.control(
+            "/_snaplake/snapshots",
+            json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-20-18-00", "create_time": "2026-11-20T18:00:00Z"}),
+        );
+        let key = c
+            .kms
+            .create_key()
+            .send()
+            .await
+            .unwrap()
+            .key_metadata()
+            .unwrap()
+            .arn()
+            .unwrap()
+            .to_string();
+        let request: ExportRequest = serde_json::from_value(json!({
+            "logical_time": "2026-11-20T19:00:00Z", "source_id": "shop-prod", "kms_key": key,
+            "export_role_arn": "arn:aws:iam::123456789012:role/snaplake-export",
+        }))
+        .unwrap();
+        let run = snapshot_export::run(&ctx, &request, "2026-11-21T01:00:00Z".parse().unwrap())
+            .await
+            .unwrap();
+        let poll = PollRequest {
+            export_id: run.export_id.clone(),
+            bucket: None,
+            on_table_failure: OnTableFailure::Fail,
+            batch_size: 10,
+        };
+        let plan = loop {
+            if let Some(plan) = export_poller::run(&ctx, &poll).await.unwrap().plan {
+                break plan;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let body = c.s3.get_object().bucket(bucket).key(&plan.key).send().await.unwrap();
+        let batches: Value = serde_json::from_slice(&body.body.collect().await.unwrap().into_bytes()).unwrap();
+        let items = serde_json::from_value(batches[0]["Items"].clone()).unwrap();
+        Lake {
+            env,
+            ctx,
+            items,
+            export_id: run.export_id,
+        }
+    }
+
+    pub fn item(&self, name: &str) -> &PlanItem {
+        self.items
+            .iter()
+            .find(|i| i.name == name)
+            .unwrap_or_else(|| panic!("no {name} in the plan"))
+    }
+
+    /// Registers every raw table, as the state machine's first publishing step does.
+    pub async fn register_raw(&self) {
+        let input = json!({
+            "action": "register-raw", "logical_time": "2026-11-20T19:00:00Z",
+            "export_id": self.export_id, "Items": self.items,
+        });
+        let result = catalog_swap::handle(&self.ctx, input).await.unwrap();
+        assert!(result.failed.is_empty(), "{:?}", result.failed);
+    }
+}

@@ -1,0 +1,366 @@
+//! query-runner and masking against the stand-in, whose Athena runs the
+//! generated SQL for real (DuckDB) over the exported Parquet files.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use snaplake::Error;
+use snaplake::handlers::{catalog_swap, query_runner};
+use snaplake_tests::Lake;
+
+const BUCKET: &str = "snaplake-queries";
+const LOGICAL_TIME: &str = "2026-11-20T19:00:00Z";
+const RUN: &str = "run-snaplake-shop-prod-20261121";
+
+fn policy() -> Value {
+    serde_json::from_str(include_str!("../../events/masking-policy.json")).unwrap()
+}
+
+fn names(source: &str) -> Value {
+    json!({"source": source, "name": source.replace('.', "_")})
+}
+
+async fn call(lake: &Lake, input: Value) -> Result<Value, Error> {
+    query_runner::handle(&lake.ctx, input).await
+}
+
+/// Polls like the state machine's Wait/Choice loop.
+async fn wait(lake: &Lake, id: &str, budget: Option<i64>) -> Result<Value, Error> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut input = json!({"action": "poll", "query_execution_id": id, "purpose": "test"});
+        if let Some(budget) = budget {
+            input["scan_budget_bytes"] = json!(budget);
+        }
+        let status = call(lake, input).await?;
+        if status["done"] == true {
+            return Ok(status);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "query {id} still {} after 60 s",
+            status["state"]
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs a SELECT directly (as an analyst would) and returns its rows.
+async fn select(lake: &Lake, sql: &str) -> Vec<Vec<Option<String>>> {
+    let athena = &lake.ctx.clients.athena;
+    let id = athena
+        .start_query_execution()
+        .query_string(sql)
+        .work_group(&lake.ctx.config.athena_workgroup)
+        .send()
+        .await
+        .unwrap()
+        .query_execution_id()
+        .unwrap()
+        .to_string();
+    wait(lake, &id, None).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    snaplake::aws::athena::results(athena, &id, 1000).await.unwrap().rows
+}
+
+/// Transform one table into a new location and swap the curated table to it.
+async fn publish(lake: &Lake, source: &str, version: &str, policy: &Value) -> String {
+    let table = source.replace('.', "_");
+    let location = format!("s3://{BUCKET}/curated/{table}/{version}/");
+    let started = call(lake, json!({
+        "action": "start_transform", "run_id": format!("{RUN}-{}", version.replace('=', "-")), "logical_time": LOGICAL_TIME,
+        "policy": policy, "table": names(source), "new_location": location,
+    }))
+    .await
+    .unwrap();
+    wait(lake, started["query_execution_id"].as_str().unwrap(), None)
+        .await
+        .unwrap();
+    let swapped = catalog_swap::handle(
+        &lake.ctx,
+        json!({"action": "swap", "logical_time": LOGICAL_TIME,
+        "Items": [{"table": table, "new_location": location, "source": source}]}),
+    )
+    .await
+    .unwrap();
+    assert!(swapped.failed.is_empty(), "{:?}", swapped.failed);
+    location
+}
+
+async fn verify(lake: &Lake, source: &str, policy: &Value, attempt: &str) -> Result<Value, Error> {
+    let started = call(
+        lake,
+        json!({"action": "start_verify", "run_id": format!("{RUN}-{attempt}"),
+                                    "policy": policy, "table": names(source)}),
+    )
+    .await?;
+    let id = started["query_execution_id"].as_str().unwrap().to_string();
+    wait(lake, &id, None).await?;
+    call(
+        lake,
+        json!({"action": "check_verify", "query_execution_id": id, "table": names(source)}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn unload_masks_drops_and_filters_then_verification_passes() {
+    let lake = Lake::exported(BUCKET).await;
+    lake.register_raw().await;
+    let tables: Vec<Value> = ["shop.customers", "shop.orders", "shop.articles"]
+        .iter()
+        .map(|s| names(s))
+        .collect();
+    let valid = call(
+        &lake,
+        json!({"action": "validate", "policy": policy(), "tables": tables}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        valid["published"],
+        json!(["shop_customers", "shop_orders", "shop_articles"])
+    );
+
+    publish(&lake, "shop.customers", "v=1", &policy()).await;
+    let curated = "\"snaplake_curated\".\"shop_customers\"";
+    let raw = "\"snaplake_raw\".\"shop_customers\"";
+
+    let columns = lake
+        .ctx
+        .clients
+        .glue
+        .get_table()
+        .database_name("snaplake_curated")
+        .name("shop_customers")
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<String> = columns
+        .table()
+        .unwrap()
+        .storage_descriptor()
+        .unwrap()
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    assert!(
+        !names.contains(&"full_name".to_string()),
+        "dropped columns are absent: {names:?}"
+    );
+    assert!(names.contains(&"transformed_at".to_string()), "{names:?}");
+
+    let counts = select(&lake, &format!("SELECT (SELECT count(*) FROM {curated}), (SELECT count(*) FROM {raw} WHERE is_active = 1), (SELECT count(*) FROM {raw})")).await;
+    let [published, active, all] = [0, 1, 2].map(|i| counts[0][i].clone().unwrap().parse::<i64>().unwrap());
+    assert_eq!(published, active, "the row filter is applied");
+    assert!(published < all, "some customers are inactive");
+
+    let raw_email = select(&lake, &format!("SELECT email FROM {raw} WHERE id = 1")).await[0][0]
+        .clone()
+        .unwrap();
+    let masked = select(
+        &lake,
+        &format!("SELECT email, phone, transformed_at FROM {curated} WHERE id = 1"),
+    )
+    .await;
+    let expected: String = Sha256::digest(raw_email.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    assert_eq!(
+        masked[0][0].as_deref(),
+        Some(expected.as_str()),
+        "e-mails are SHA-256 hex, as Athena computes it"
+    );
+    assert_eq!(masked[0][1], None, "phones are redacted");
+    assert!(
+        masked[0][2].as_deref().unwrap().starts_with("2026-11-20 19:00:00"),
+        "{:?}",
+        masked[0][2]
+    );
+    let clear = select(&lake, &format!("SELECT count(*) FROM {curated} WHERE email LIKE '%@%'")).await;
+    assert_eq!(clear[0][0].as_deref(), Some("0"));
+
+    let verified = verify(&lake, "shop.customers", &policy(), "verify-1").await.unwrap();
+    assert_eq!(verified["verified"], true);
+}
+
+#[tokio::test]
+async fn verification_fails_on_bad_data_naming_the_check() {
+    let lake = Lake::exported(BUCKET).await;
+    lake.register_raw().await;
+    // Published with no masking and no filter: too many rows, e-mails in clear.
+    publish(&lake, "shop.customers", "v=1", &json!({})).await;
+    let err = verify(&lake, "shop.customers", &policy(), "verify-bad")
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "VerificationFailed");
+    assert!(
+        err.to_string().contains("row count") && err.to_string().contains("snaplake_curated.shop_customers"),
+        "{err}"
+    );
+
+    let mut filtered_only = policy();
+    filtered_only["tables"]["shop.customers"]["columns"] = json!({});
+    publish(&lake, "shop.customers", "v=2", &filtered_only).await;
+    let err = verify(&lake, "shop.customers", &policy(), "verify-clear")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no_clear_email"), "{err}");
+}
+
+#[tokio::test]
+async fn a_failed_query_is_query_failed_and_an_internal_error_is_retryable() {
+    let lake = Lake::exported(BUCKET).await;
+    lake.register_raw().await;
+    lake.env.control(
+        "/_snaplake/athena/faults",
+        json!({"match": "shop_orders", "fail": "SYNTAX_ERROR: line 1:8: mismatched input"}),
+    );
+    lake.env.control(
+        "/_snaplake/athena/faults",
+        json!({"match": "shop_articles", "fail": "GENERIC_INTERNAL_ERROR: internal error, please resubmit"}),
+    );
+    for (source, expected) in [("shop.orders", "QueryFailed"), ("shop.articles", "QueryRetryable")] {
+        let started = call(&lake, json!({
+            "action": "start_transform", "run_id": RUN, "logical_time": LOGICAL_TIME, "policy": policy(),
+            "table": names(source), "new_location": format!("s3://{BUCKET}/curated/{}/v=1/", source.replace('.', "_")),
+        }))
+        .await
+        .unwrap();
+        let err = wait(&lake, started["query_execution_id"].as_str().unwrap(), None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.name(), expected, "{source}: {err}");
+        assert!(
+            err.to_string().contains(if expected == "QueryFailed" {
+                "SYNTAX_ERROR"
+            } else {
+                "please resubmit"
+            }),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_query_over_its_scan_budget_is_stopped_with_both_numbers() {
+    let lake = Lake::exported(BUCKET).await;
+    lake.register_raw().await;
+    lake.env.control(
+        "/_snaplake/athena/faults",
+        json!({"match": "shop_orders", "delay_seconds": 20, "scanned_bytes": 5_000_000}),
+    );
+    let started = call(
+        &lake,
+        json!({
+            "action": "start_transform", "run_id": RUN, "logical_time": LOGICAL_TIME, "policy": policy(),
+            "table": names("shop.orders"), "new_location": format!("s3://{BUCKET}/curated/shop_orders/v=1/"),
+        }),
+    )
+    .await
+    .unwrap();
+    let id = started["query_execution_id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let err = wait(&lake, &id, Some(1_000_000)).await.unwrap_err();
+    assert_eq!(err.name(), "QueryFailed");
+    let text = err.to_string();
+    assert!(
+        text.contains("budget of 1000000 bytes") && text.contains("scanned 5"),
+        "{text}"
+    );
+    let state = lake
+        .ctx
+        .clients
+        .athena
+        .get_query_execution()
+        .query_execution_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        state
+            .query_execution()
+            .unwrap()
+            .status()
+            .unwrap()
+            .state()
+            .unwrap()
+            .as_str(),
+        "CANCELLED"
+    );
+}
+
+#[tokio::test]
+async fn a_retried_start_never_runs_the_query_twice() {
+    let lake = Lake::exported(BUCKET).await;
+    lake.register_raw().await;
+    let input = json!({
+        "action": "start_transform", "run_id": RUN, "logical_time": LOGICAL_TIME, "policy": policy(),
+        "table": names("shop.articles"), "new_location": format!("s3://{BUCKET}/curated/shop_articles/v=1/"),
+    });
+    let first = call(&lake, input.clone()).await.unwrap();
+    let second = call(&lake, input).await.unwrap();
+    assert_eq!(first["query_execution_id"], second["query_execution_id"]);
+    wait(&lake, first["query_execution_id"].as_str().unwrap(), None)
+        .await
+        .unwrap();
+    let objects = lake
+        .ctx
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix("curated/shop_articles/v=1/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(objects.key_count(), Some(1), "one UNLOAD wrote one file");
+}
+
+#[tokio::test]
+async fn a_bad_policy_is_refused_before_any_query_runs() {
+    let lake = Lake::exported(BUCKET).await;
+    lake.register_raw().await;
+    let bad = json!({"tables": {"shop.customers": {"columns": {"emial": "hash", "birth_date": "truncate_day"}},
+                                "shop.missing": {}}});
+    let err = call(
+        &lake,
+        json!({"action": "validate", "policy": bad,
+                                 "tables": [names("shop.customers"), names("shop.orders")]}),
+    )
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("emial") && text.contains("truncate_day") && text.contains("shop.missing"),
+        "{text}"
+    );
+    let executions = lake.ctx.clients.athena.list_query_executions().send().await.unwrap();
+    assert!(executions.query_execution_ids().is_empty(), "no query ran");
+    let err = call(&lake, json!({"action": "start_transform", "run_id": "bad run id!", "logical_time": LOGICAL_TIME,
+        "policy": policy(), "table": names("shop.orders"), "new_location": "s3://snaplake-queries/curated/shop_orders/v=1/"})).await.unwrap_err();
+    assert!(err.to_string().contains("run_id"), "{err}");
+}
+
+#[tokio::test]
+async fn results_are_inline_when_few() {
+    let lake = Lake::exported(BUCKET).await;
+    lake.register_raw().await;
+    publish(&lake, "shop.articles", "v=1", &policy()).await;
+    let started = call(
+        &lake,
+        json!({"action": "start_verify", "run_id": RUN, "policy": policy(), "table": names("shop.articles")}),
+    )
+    .await
+    .unwrap();
+    let id = started["query_execution_id"].as_str().unwrap();
+    wait(&lake, id, None).await.unwrap();
+    let results = call(&lake, json!({"action": "results", "query_execution_id": id}))
+        .await
+        .unwrap();
+    assert_eq!(results["row_count"], 1);
+    let row = &results["rows"][0];
+    assert_eq!(row["expected_rows"], row["actual_rows"], "{results:#}");
+}
