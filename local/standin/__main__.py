@@ -30,7 +30,7 @@ def serve(port: int, ready_file: str | None, parent: int | None) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import athena, control, exports, glue, stepfunctions
+    from . import athena, control, exports, glue, lambdas, stepfunctions
 
     athena.install()
     exports.install()
@@ -43,20 +43,27 @@ def serve(port: int, ready_file: str | None, parent: int | None) -> None:
     # moto's Step Functions engine calls other services (SQS, Lambda, S3
     # ItemReader) through boto3 at localhost:$MOTO_PORT: point it at ourselves.
     os.environ["MOTO_PORT"] = str(server.server_port)
+    lambdas.install(endpoint)
     if parent:
         threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     if ready_file:
         _write_atomically(Path(ready_file), {"pid": os.getpid(), "endpoint": endpoint})
     print(f"standin: serving {endpoint}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    finally:
+        lambdas.stop_all()
 
 
 def _exit_with(parent: int) -> None:
     """A test binary that dies without cleaning up must not leave us behind."""
+    from . import lambdas
+
     while True:
         time.sleep(0.5)
         if os.getppid() != parent:
+            lambdas.stop_all()
             os._exit(0)
 
 

@@ -112,6 +112,13 @@ pub enum Error {
         detail: String,
     },
 
+    /// Some tables of a run could not be published; the others were.
+    #[error(
+        "{} table(s) published; these failed and stay on their previous version: {}",
+        .published, .tables.join("; ")
+    )]
+    TablesFailed { tables: Vec<String>, published: usize },
+
     /// A preflight check found a setting that would make the work fail.
     #[error("preflight check `{check}` failed for {resource}: {problem}. Fix: {fix}")]
     Preflight {
@@ -179,6 +186,7 @@ impl Error {
             Error::QueryFailed { .. } | Error::ScanBudgetExceeded { .. } => "QueryFailed",
             Error::QueryRetryable { .. } => "QueryRetryable",
             Error::VerificationFailed { .. } => "VerificationFailed",
+            Error::TablesFailed { .. } => "TablesFailed",
             Error::Preflight { .. } => "PreflightFailed",
             Error::Throttled { .. } => "Throttled",
             Error::Aws { .. } => "AwsError",

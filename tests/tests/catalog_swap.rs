@@ -21,6 +21,7 @@ async fn lake() -> Lake {
 trait LakeExt {
     async fn version(&self, table: &str, from: &str, version: &str) -> String;
     async fn call(&self, input: Value) -> Value;
+    async fn call_err(&self, input: Value) -> snaplake::Error;
     async fn swap(&self, table: &str, location: &str, extra: Value) -> Value;
     async fn live(&self, table: &str) -> Option<String>;
 }
@@ -48,15 +49,12 @@ impl LakeExt for Lake {
         serde_json::to_value(catalog_swap::handle(&self.ctx, input).await.unwrap()).unwrap()
     }
 
+    async fn call_err(&self, input: Value) -> snaplake::Error {
+        catalog_swap::handle(&self.ctx, input).await.unwrap_err()
+    }
+
     async fn swap(&self, table: &str, location: &str, extra: Value) -> Value {
-        let mut input = json!({
-            "action": "swap", "logical_time": "2026-11-20T19:00:00Z",
-            "Items": [{"table": table, "new_location": location, "source": "shop.customers"}]
-        });
-        for (k, v) in extra.as_object().unwrap() {
-            input[k] = v.clone();
-        }
-        self.call(input).await
+        self.call(swap_input(table, location, extra)).await
     }
 
     async fn live(&self, table: &str) -> Option<String> {
@@ -65,6 +63,17 @@ impl LakeExt for Lake {
             .unwrap()
             .and_then(|t| t.location)
     }
+}
+
+fn swap_input(table: &str, location: &str, extra: Value) -> Value {
+    let mut input = json!({
+        "action": "swap", "logical_time": "2026-11-20T19:00:00Z",
+        "Items": [{"table": table, "new_location": location, "source": "shop.customers"}]
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        input[k] = v.clone();
+    }
+    input
 }
 
 fn only_success(result: &Value) -> &Value {
@@ -209,17 +218,10 @@ async fn rollback_refuses_a_location_without_data() {
         .send()
         .await
         .unwrap();
-    let result = lake
-        .call(json!({"action": "rollback", "Items": [{"table": "shop_customers"}]}))
+    let err = lake
+        .call_err(json!({"action": "rollback", "Items": [{"table": "shop_customers"}]}))
         .await;
-    assert_eq!(result["failed_tables"], json!(["shop_customers"]));
-    assert!(
-        result["failed"][0]["cause"]
-            .as_str()
-            .unwrap()
-            .contains("no longer holds data"),
-        "{result:#}"
-    );
+    assert!(err.to_string().contains("no longer holds data"), "{err}");
     assert_eq!(
         lake.live("shop_customers").await.as_deref(),
         Some(day2.as_str()),
@@ -329,9 +331,11 @@ async fn incompatible_schema_fails_with_the_diff_unless_accepted() {
     let customers = lake.version("shop_customers", "shop_customers", "v=1").await;
     let orders_shaped = lake.version("shop_customers", "shop_orders", "v=2").await;
     lake.swap("shop_customers", &customers, json!({})).await;
-    let refused = lake.swap("shop_customers", &orders_shaped, json!({})).await;
-    assert_eq!(refused["failed"][0]["error"], "SchemaIncompatible");
-    let cause = refused["failed"][0]["cause"].as_str().unwrap();
+    let refused = lake
+        .call_err(swap_input("shop_customers", &orders_shaped, json!({})))
+        .await;
+    assert_eq!(refused.name(), "SchemaIncompatible");
+    let cause = refused.to_string();
     assert!(
         cause.contains("removed: email string") && cause.contains("added: customer_id bigint"),
         "{cause}"
@@ -364,27 +368,16 @@ async fn bad_input_is_refused_per_table_and_changes_nothing() {
         ),
     ];
     for (location, why) in cases {
-        let result = lake.swap("shop_customers", location, json!({})).await;
-        assert_eq!(result["failed_tables"], json!(["shop_customers"]), "{location}");
-        let cause = result["failed"][0]["cause"].as_str().unwrap();
-        assert!(cause.contains(why), "{location}: {cause}");
+        let err = lake.call_err(swap_input("shop_customers", location, json!({}))).await;
+        assert_eq!(err.name(), "InvalidInput", "{location}");
+        assert!(err.to_string().contains(why), "{location}: {err}");
     }
-    let bad_name = lake.swap("Shop-Customers", &good, json!({})).await;
-    assert!(
-        bad_name["failed"][0]["cause"]
-            .as_str()
-            .unwrap()
-            .contains("Shop-Customers")
-    );
+    let bad_name = lake.call_err(swap_input("Shop-Customers", &good, json!({}))).await;
+    assert!(bad_name.to_string().contains("Shop-Customers"), "{bad_name}");
     let missing = lake
-        .call(json!({"action": "rollback", "Items": [{"table": "no_such_table"}]}))
+        .call_err(json!({"action": "rollback", "Items": [{"table": "no_such_table"}]}))
         .await;
-    assert!(
-        missing["failed"][0]["cause"]
-            .as_str()
-            .unwrap()
-            .contains("does not exist")
-    );
+    assert!(missing.to_string().contains("does not exist"), "{missing}");
     let err = catalog_swap::handle(&lake.ctx, json!({"action": "publish-everything", "Items": []}))
         .await
         .unwrap_err();

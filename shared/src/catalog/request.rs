@@ -27,6 +27,8 @@ pub enum CatalogRequest {
     Rollback(Batch<RollbackItem, NoShared>),
     /// Delete versions beyond retention, and surplus Glue table versions.
     Gc(Batch<TableRef, GcShared>),
+    /// Sum up a run's per-table results; fail naming the tables that failed.
+    Report { results: serde_json::Value },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

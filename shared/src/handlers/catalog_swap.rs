@@ -88,6 +88,7 @@ pub async fn run(ctx: &Context, request: CatalogRequest) -> Result<BatchResult, 
             )
             .await
         }
+        CatalogRequest::Report { results } => report(results),
         CatalogRequest::Gc(b) => {
             let shared = Arc::new(b.shared);
             for_each(
@@ -102,6 +103,51 @@ pub async fn run(ctx: &Context, request: CatalogRequest) -> Result<BatchResult, 
             )
             .await
         }
+    }
+}
+
+/// The end of a run: every table's outcome, failing with the names of the
+/// tables that failed (their own step and cause are in each entry).
+fn report(results: serde_json::Value) -> Result<BatchResult, Error> {
+    let mut flat = Vec::new();
+    flatten(results, &mut flat);
+    let mut out = BatchResult::default();
+    for entry in flat {
+        if entry.get("failed").and_then(|f| f.as_bool()) == Some(true) {
+            let table = entry["table"].as_str().unwrap_or("?").to_string();
+            out.failed_tables.push(table.clone());
+            out.failed.push(ItemFailure {
+                table,
+                error: entry["error"].as_str().unwrap_or("Unknown").to_string(),
+                cause: entry["cause"].as_str().unwrap_or_default().to_string(),
+            });
+        } else {
+            out.succeeded.push(entry);
+        }
+    }
+    if out.failed.is_empty() {
+        return Ok(out);
+    }
+    Err(Error::TablesFailed {
+        tables: out
+            .failed
+            .iter()
+            .map(|f| format!("{} ({}: {})", f.table, f.error, first_line(&f.cause)))
+            .collect(),
+        published: out.succeeded.len(),
+    })
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
+/// Map results nest (batches of tables); reports are flat.
+fn flatten(value: serde_json::Value, out: &mut Vec<serde_json::Value>) {
+    match value {
+        serde_json::Value::Array(items) => items.into_iter().for_each(|v| flatten(v, out)),
+        serde_json::Value::Null => {}
+        other => out.push(other),
     }
 }
 
@@ -140,6 +186,7 @@ where
             }),
         ));
     }
+    let single = tasks.len() == 1;
     let mut result = BatchResult::default();
     for (table, task) in tasks {
         let outcome = task.await.unwrap_or_else(|e| {
@@ -152,6 +199,9 @@ where
             Ok(value) => result
                 .succeeded
                 .push(serde_json::to_value(value).expect("outcomes serialize")),
+            // A batch of one is a plain call: its error is the call's, so the
+            // state machine can Retry/Catch it by name.
+            Err(err) if single => return Err(err),
             Err(err) => {
                 warn!(%table, error = %err, "table failed");
                 result.failed_tables.push(table.clone());
@@ -577,6 +627,7 @@ mod tests {
     #[test]
     fn unknown_actions_and_fields_are_named() {
         let err = parse::<CatalogRequest>("catalog-swap input", json!({"action": "explode", "Items": []})).unwrap_err();
+        assert!(err.to_string().contains("report"), "{err}");
         assert!(
             err.to_string().contains("explode") && err.to_string().contains("swap"),
             "{err}"
@@ -587,6 +638,25 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("new_location"), "{err}");
+    }
+
+    #[test]
+    fn report_flattens_batches_and_names_the_failed_tables() {
+        let ok =
+            report(json!([[{"table": "a", "outcome": "swapped"}], [{"table": "b", "outcome": "skipped"}]])).unwrap();
+        assert_eq!(ok.succeeded.len(), 2);
+        let err = report(json!([
+            [{"table": "a", "outcome": "swapped"}],
+            [{"table": "b", "failed": true, "error": "QueryFailed", "cause": "Athena query q (transform) failed: SYNTAX_ERROR\nmore"}]
+        ]))
+        .unwrap_err();
+        assert_eq!(err.name(), "TablesFailed");
+        let text = err.to_string();
+        assert!(
+            text.contains("b (QueryFailed: Athena query q (transform) failed: SYNTAX_ERROR)"),
+            "{text}"
+        );
+        assert!(text.contains("1 table(s) published"), "{text}");
     }
 
     #[test]
@@ -712,10 +782,10 @@ mod mocked {
         Context { config, clients }
     }
 
-    async fn swap_new(ctx: &Context) -> BatchResult {
+    async fn swap_new(ctx: &Context) -> Result<BatchResult, Error> {
         let input = json!({"action": "swap", "logical_time": "2026-11-20T19:00:00Z",
                            "Items": [{"table": "shop_customers", "new_location": NEW}]});
-        handle(ctx, input).await.unwrap()
+        handle(ctx, input).await
     }
 
     fn conflict() -> Rule {
@@ -730,8 +800,7 @@ mod mocked {
             mock!(aws_sdk_glue::Client::get_table).then_output(|| table("s3://lake/curated/shop_customers/v=1/", "7"));
         let conflict = conflict();
         let reread = mock!(aws_sdk_glue::Client::get_table).then_output(|| table(NEW, "8"));
-        let result = swap_new(&context(&[&read, &conflict, &reread], 1)).await;
-        assert_eq!(result.failed, []);
+        let result = swap_new(&context(&[&read, &conflict, &reread], 1)).await.unwrap();
         assert_eq!(result.succeeded[0]["outcome"], "unchanged");
         assert_eq!(conflict.num_calls(), 1);
     }
@@ -747,8 +816,9 @@ mod mocked {
             .match_requests(|r| r.version_id() == Some("8"))
             .then_output(|| UpdateTableOutput::builder().build());
         let after = mock!(aws_sdk_glue::Client::get_table).then_output(|| table(NEW, "9"));
-        let result = swap_new(&context(&[&read, &conflict, &reread, &update, &after], 1)).await;
-        assert_eq!(result.failed, []);
+        let result = swap_new(&context(&[&read, &conflict, &reread, &update, &after], 1))
+            .await
+            .unwrap();
         let s = &result.succeeded[0];
         assert_eq!(
             (s["outcome"].as_str(), s["previous_version"].as_str()),
@@ -759,23 +829,23 @@ mod mocked {
     }
 
     #[tokio::test]
-    async fn conflicting_twice_fails_the_table_with_a_fix() {
+    async fn conflicting_twice_fails_with_a_fix() {
         let read = || {
             mock!(aws_sdk_glue::Client::get_table).then_output(|| table("s3://lake/curated/shop_customers/v=1/", "7"))
         };
         let rules = [read(), conflict(), read(), conflict()];
-        let result = swap_new(&context(&rules.iter().collect::<Vec<_>>(), 1)).await;
-        assert_eq!(result.failed_tables, ["shop_customers"]);
+        let err = swap_new(&context(&rules.iter().collect::<Vec<_>>(), 1))
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(
-            result.failed[0].cause.contains("ConcurrentModificationException"),
-            "{:?}",
-            result.failed
+            err.contains("ConcurrentModificationException") && err.contains("another job"),
+            "{err}"
         );
-        assert!(result.failed[0].cause.contains("another job"), "{:?}", result.failed);
     }
 
     #[tokio::test]
-    async fn throttling_that_outlasts_retries_fails_the_table_as_throttled() {
+    async fn throttling_that_outlasts_retries_is_a_throttled_error() {
         let throttled = mock!(aws_sdk_glue::Client::get_table)
             .sequence()
             .http_status(
@@ -784,8 +854,8 @@ mod mocked {
             )
             .repeatedly()
             .build();
-        let result = swap_new(&context(&[&throttled], 2)).await;
-        assert_eq!(result.failed[0].error, "Throttled");
+        let err = swap_new(&context(&[&throttled], 2)).await.unwrap_err();
+        assert_eq!(err.name(), "Throttled");
         assert_eq!(throttled.num_calls(), 2, "the client retried before giving up");
     }
 
@@ -794,13 +864,12 @@ mod mocked {
         let missing = mock!(aws_sdk_glue::Client::get_table)
             .then_error(|| GetTableError::EntityNotFoundException(EntityNotFoundException::builder().build()));
         let ctx = context(&[&missing], 1);
-        let result = handle(
+        let err = handle(
             &ctx,
             json!({"action": "rollback", "Items": [{"table": "shop_customers"}]}),
         )
         .await
-        .unwrap();
-        assert_eq!(result.failed_tables, ["shop_customers"]);
-        assert!(result.failed[0].cause.contains("does not exist"), "{:?}", result.failed);
+        .unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
     }
 }

@@ -29,10 +29,14 @@ const MAX_ROWS: usize = 100_000;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum QueryRequest {
-    /// Check the policy against every raw table of the plan.
+    /// Check the policy against every raw table: those named, or every table
+    /// of the plan written by export-poller.
     Validate {
         policy: MaskingPolicy,
+        #[serde(default)]
         tables: Vec<TableNames>,
+        #[serde(default)]
+        plan: Option<crate::export::request::PlanRef>,
     },
     /// Start the masking UNLOAD of one table into its new curated location.
     StartTransform {
@@ -87,7 +91,17 @@ pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<serde_jso
 
 pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Value, Error> {
     match request {
-        QueryRequest::Validate { policy, tables } => {
+        QueryRequest::Validate {
+            policy,
+            mut tables,
+            plan,
+        } => {
+            if let Some(plan) = plan {
+                tables.extend(plan_tables(ctx, &plan).await?);
+            }
+            if tables.is_empty() {
+                return Err(Error::invalid_input("tables", "name the tables, or give the plan"));
+            }
             let mut schemas = Vec::new();
             for t in &tables {
                 schemas.push((t.source.clone(), raw_columns(ctx, t).await?));
@@ -172,6 +186,23 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Val
             Ok(json!({ "stopped": query_execution_id }))
         }
     }
+}
+
+/// The tables of a plan (a JSON array of `{"Items": [...]}` batches).
+async fn plan_tables(ctx: &Context, plan: &crate::export::request::PlanRef) -> Result<Vec<TableNames>, Error> {
+    let body = s3::get_bytes(&ctx.clients.s3, &plan.bucket, &plan.key)
+        .await?
+        .ok_or_else(|| Error::invalid_input("plan", format!("s3://{}/{} does not exist", plan.bucket, plan.key)))?;
+    let batches: Vec<crate::export::plan::Batch> = serde_json::from_slice(&body)
+        .map_err(|e| Error::invalid_input("plan", format!("s3://{}/{} is not a plan: {e}", plan.bucket, plan.key)))?;
+    Ok(batches
+        .into_iter()
+        .flat_map(|b| b.items)
+        .map(|i| TableNames {
+            source: i.source,
+            name: i.name,
+        })
+        .collect())
 }
 
 /// The optional salt of `hash_salted`. Read where used and never logged.

@@ -1,0 +1,187 @@
+"""Lambda functions that run the real handler binaries.
+
+moto 5.2.5 runs Lambda code in Docker, which this machine does not have.
+Here an invocation of a function whose name ends with the name of a binary
+in $SNAPLAKE_STANDIN_FUNCTIONS (e.g. `snaplake-dev-export-poller` ->
+`target/debug/export-poller`) goes to that binary, started the way Lambda
+starts a `provided.al2023` function: with AWS_LAMBDA_RUNTIME_API pointing at
+a Runtime API served here, the function's environment variables, and the
+stand-in as its AWS endpoint. A handler error comes back as Lambda reports
+it (`x-amz-function-error` and `{"errorType", "errorMessage"}`), so the state
+machine's Retry and Catch match on snaplake's error names.
+
+One process per function handles one invocation at a time, as one Lambda
+execution environment does; it is started on first use and restarted when
+the function's configuration changes. S3 notifications invoke functions
+asynchronously, as on AWS.
+"""
+
+import json
+import os
+import queue
+import subprocess
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from moto.awslambda import models as lambda_models
+from moto.s3 import notifications
+
+LOCK = threading.Lock()
+RUNTIMES: dict[str, "Runtime"] = {}
+ENDPOINT = {"url": ""}
+
+
+def functions_dir() -> Path | None:
+    value = os.environ.get("SNAPLAKE_STANDIN_FUNCTIONS")
+    return Path(value) if value else None
+
+
+def binary_for(function_name: str) -> Path | None:
+    folder = functions_dir()
+    if not folder or not folder.is_dir():
+        return None
+    candidates = [p for p in folder.iterdir() if p.is_file() and os.access(p, os.X_OK) and function_name.endswith(p.name)]
+    return max(candidates, key=lambda p: len(p.name), default=None)
+
+
+class Runtime:
+    """One function's execution environment and its Runtime API."""
+
+    def __init__(self, fn, binary: Path):
+        self.name = fn.function_name
+        self.arn = fn.function_arn
+        self.signature = (str(binary), json.dumps(fn.environment_vars, sort_keys=True), fn.timeout)
+        self.timeout = float(fn.timeout or 3)
+        self.events: queue.Queue = queue.Queue()
+        self.results: dict[str, queue.Queue] = {}
+        self.turn = threading.Lock()
+        runtime = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep the stand-in's log for AWS calls
+                pass
+
+            def do_GET(self):
+                if not self.path.endswith("/runtime/invocation/next"):
+                    return self._send(404, {"errorMessage": "unknown path"})
+                request_id, body = runtime.events.get()
+                deadline = int((time.time() + runtime.timeout) * 1000)
+                data = body.encode()
+                self.send_response(200)
+                self.send_header("Lambda-Runtime-Aws-Request-Id", request_id)
+                self.send_header("Lambda-Runtime-Deadline-Ms", str(deadline))
+                self.send_header("Lambda-Runtime-Invoked-Function-Arn", runtime.arn)
+                self.send_header("Lambda-Runtime-Trace-Id", f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode() or "null"
+                parts = self.path.strip("/").split("/")
+                if self.path.endswith("/init/error"):
+                    runtime.init_error = body
+                    return self._send(202, {})
+                if len(parts) >= 5 and parts[-1] in ("response", "error"):
+                    request_id = parts[-2]
+                    if request_id in runtime.results:
+                        runtime.results[request_id].put((body, parts[-1] == "error"))
+                    return self._send(202, {})
+                return self._send(404, {"errorMessage": "unknown path"})
+
+            def _send(self, status, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.init_error = None
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SNAPLAKE_"))}
+        env.update(fn.environment_vars or {})
+        env.update({
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.server.server_port}",
+            "AWS_LAMBDA_FUNCTION_NAME": self.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size or 128),
+            "AWS_LAMBDA_LOG_FORMAT": "Text",
+            "AWS_REGION": fn.region,
+            "AWS_DEFAULT_REGION": fn.region,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_ENDPOINT_URL": ENDPOINT["url"],
+        })
+        log = open(Path(os.environ.get("SNAPLAKE_STANDIN_LOGS", "/tmp")) / f"{self.name}.log", "ab")
+        self.process = subprocess.Popen([str(binary)], env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def invoke(self, body: str) -> tuple[str, bool]:
+        with self.turn:
+            if self.process.poll() is not None:
+                return _error("Runtime.ExitError", f"{self.name} exited with {self.process.returncode}: {self.init_error or 'see its log'}")
+            request_id = str(uuid.uuid4())
+            results: queue.Queue = queue.Queue()
+            self.results[request_id] = results
+            self.events.put((request_id, body))
+            try:
+                payload, errored = results.get(timeout=self.timeout)
+            except queue.Empty:
+                self.stop()
+                return _error("Sandbox.Timedout", f"Task timed out after {self.timeout:.2f} seconds")
+            finally:
+                self.results.pop(request_id, None)
+            return payload, errored
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        self.server.shutdown()
+
+
+def _error(kind: str, message: str) -> tuple[str, bool]:
+    return json.dumps({"errorType": kind, "errorMessage": message}), True
+
+
+def invoke_lambda(self, event=None):
+    """Replaces moto's Docker-based LambdaFunction._invoke_lambda."""
+    binary = binary_for(self.function_name)
+    if binary is None:
+        payload, errored = _error(
+            "Runtime.StandInNoBinary",
+            f"no handler binary for {self.function_name} in SNAPLAKE_STANDIN_FUNCTIONS={os.environ.get('SNAPLAKE_STANDIN_FUNCTIONS')}",
+        )
+        return payload, errored, ""
+    with LOCK:
+        runtime = RUNTIMES.get(self.function_arn)
+        signature = (str(binary), json.dumps(self.environment_vars, sort_keys=True), self.timeout)
+        if runtime is None or runtime.signature != signature or runtime.process.poll() is not None:
+            if runtime is not None:
+                runtime.stop()
+            runtime = RUNTIMES[self.function_arn] = Runtime(self, binary)
+    body = event if isinstance(event, str) else json.dumps(event)
+    payload, errored = runtime.invoke(body)
+    return payload, errored, ""
+
+
+_original_notify = notifications._invoke_awslambda
+
+
+def invoke_from_s3_async(account_id, event_body, fn_arn, region_name):
+    threading.Thread(target=_original_notify, args=(account_id, event_body, fn_arn, region_name), daemon=True).start()
+
+
+def stop_all() -> None:
+    with LOCK:
+        for runtime in RUNTIMES.values():
+            runtime.stop()
+        RUNTIMES.clear()
+
+
+def install(endpoint: str) -> None:
+    ENDPOINT["url"] = endpoint
+    lambda_models.LambdaFunction._invoke_lambda = invoke_lambda
+    notifications._invoke_awslambda = invoke_from_s3_async
