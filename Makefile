@@ -29,6 +29,7 @@ lint: ## formatting and lints (Rust and the stand-in's Python)
 	$(PYTHON) -m compileall -q local/standin
 
 unit: deps ## unit tests and the integration tests against the stand-in
+	cargo build --workspace --bins --locked
 	cargo test --workspace --locked
 
 standin: deps ## start the local AWS stand-in in the background and print its endpoint

@@ -99,6 +99,15 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where cargo put this build's binaries (the handlers the stand-in's Lambda runs).
+pub fn functions_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in <target>/<profile>/deps")
+        .to_path_buf()
+}
+
 /// The project's Python, where `make deps` installed the stand-in.
 pub fn python() -> PathBuf {
     let python = std::env::var_os("SNAPLAKE_PYTHON")
@@ -124,6 +133,8 @@ impl Server {
         let log = dir.join(format!("standin-{}.log", std::process::id()));
         let _ = std::fs::remove_file(&ready);
         let child = Command::new(python())
+            .env("SNAPLAKE_STANDIN_FUNCTIONS", functions_dir())
+            .env("SNAPLAKE_STANDIN_LOGS", &dir)
             .args(["-m", "standin", "serve", "--port", "0", "--ready-file"])
             .arg(&ready)
             .arg("--exit-with-parent")

@@ -283,15 +283,15 @@ async fn gc_keeps_exactly_n_and_dry_run_deletes_nothing() {
 #[tokio::test]
 async fn blue_green_alternates_and_never_writes_the_live_colour() {
     let lake = lake().await;
-    let locate = || {
+    let prepare = || {
         lake.call(
-            json!({"action": "locate", "logical_time": "2026-11-20T19:00:00Z", "layout": "blue_green",
+            json!({"action": "prepare", "logical_time": "2026-11-20T19:00:00Z", "layout": "blue_green",
                          "Items": [{"table": "shop_articles"}]}),
         )
     };
     let mut seen = Vec::new();
     for _ in 0..3 {
-        let at = locate().await;
+        let at = prepare().await;
         let location = only_success(&at)["location"].as_str().unwrap().to_string();
         let folder = location.trim_end_matches('/').rsplit('/').next().unwrap().to_string();
         assert_ne!(

@@ -19,8 +19,9 @@ fn default_concurrency() -> usize {
 pub enum CatalogRequest {
     /// Create or update the raw table of each plan item at its export location.
     RegisterRaw(Batch<PlanItem, RegisterRawShared>),
-    /// Where each table's new curated version must be written this run.
-    Locate(Batch<TableRef, LocateShared>),
+    /// Where each table's new curated version must be written this run,
+    /// cleared of leftovers of an interrupted attempt.
+    Prepare(Batch<TableRef, PrepareShared>),
     /// Point each curated table at the version written this run.
     Swap(Batch<SwapItem, SwapShared>),
     /// Point each table back at its previous version, or a given day's.
@@ -60,7 +61,7 @@ pub struct TableRef {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LocateShared {
+pub struct PrepareShared {
     pub logical_time: LogicalTime,
     #[serde(default)]
     pub layout: Layout,
@@ -70,7 +71,7 @@ pub struct LocateShared {
 #[serde(deny_unknown_fields)]
 pub struct SwapItem {
     pub table: String,
-    /// The location written this run (see `locate`).
+    /// The location written this run (see `prepare`).
     pub new_location: String,
     /// The source table, recorded in the table's parameters.
     #[serde(default)]

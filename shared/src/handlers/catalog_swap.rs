@@ -50,7 +50,7 @@ pub async fn run(ctx: &Context, request: CatalogRequest) -> Result<BatchResult, 
             )
             .await
         }
-        CatalogRequest::Locate(b) => {
+        CatalogRequest::Prepare(b) => {
             let shared = Arc::new(b.shared);
             for_each(
                 ctx,
@@ -59,7 +59,7 @@ pub async fn run(ctx: &Context, request: CatalogRequest) -> Result<BatchResult, 
                 |i: &TableRef| i.table.clone(),
                 move |ctx, item| {
                     let shared = shared.clone();
-                    async move { locate(&ctx, &item.table, &shared).await }
+                    async move { prepare(&ctx, &item.table, &shared).await }
                 },
             )
             .await
@@ -330,29 +330,62 @@ fn conflict(database: &str, table: &str) -> Error {
 }
 
 #[derive(Debug, Serialize)]
-struct LocateOutcome {
+struct PrepareOutcome {
     table: String,
+    /// Where this run's version goes (or already is).
     location: String,
     live: Option<String>,
+    /// The table already shows this run's version: nothing to transform or swap.
+    current: bool,
+    /// Objects removed from `location`: leftovers of an interrupted attempt.
+    cleared: usize,
 }
 
-async fn locate(ctx: &Context, table: &str, shared: &LocateShared) -> Result<LocateOutcome, Error> {
+/// Where this run's version of a table goes. A location no reader uses may
+/// hold leftovers of an interrupted attempt (an UNLOAD that was not swapped
+/// in); they are removed so the transform starts clean. If the table already
+/// shows this run's version, nothing is touched.
+async fn prepare(ctx: &Context, table: &str, shared: &PrepareShared) -> Result<PrepareOutcome, Error> {
     check_table_name(table)?;
     let current = glue::get_table(&ctx.clients.glue, &ctx.config.curated_database, table).await?;
+    let this_run = shared.logical_time.to_string();
+    let published = current.as_ref().and_then(|t| t.parameters.get("snaplake.logical_time")) == Some(&this_run);
     let live = current
         .and_then(|t| t.location)
         .map(|l| S3Prefix::parse("location", &l))
         .transpose()?;
+    if let (true, Some(live)) = (published, &live) {
+        info!(table, location = %live, "already shows this run's version");
+        let location = live.to_string();
+        return Ok(PrepareOutcome {
+            table: table.into(),
+            location: location.clone(),
+            live: Some(location),
+            current: true,
+            cleared: 0,
+        });
+    }
     let next = location::next_location(
         shared.layout,
         &curated_base(ctx, table),
         shared.logical_time.timestamp(),
         live.as_ref(),
     )?;
-    Ok(LocateOutcome {
+    // Never clear what readers may use: the live location, or one that holds it.
+    let cleared = if live.as_ref().is_some_and(|l| l.overlaps(&next)) {
+        0
+    } else {
+        s3::delete_prefix(&ctx.clients.s3, &next.bucket, &next.key).await?
+    };
+    if cleared > 0 {
+        warn!(table, location = %next, cleared, "removed leftovers of an interrupted attempt");
+    }
+    Ok(PrepareOutcome {
         table: table.to_string(),
         location: next.to_string(),
         live: live.map(|l| l.to_string()),
+        current: false,
+        cleared,
     })
 }
 
@@ -667,7 +700,7 @@ mod tests {
                 include_str!("../../../events/catalog-swap-register-raw.json"),
             ),
             ("swap", include_str!("../../../events/catalog-swap-swap.json")),
-            ("locate", include_str!("../../../events/catalog-swap-locate.json")),
+            ("prepare", include_str!("../../../events/catalog-swap-prepare.json")),
             ("rollback", include_str!("../../../events/catalog-swap-rollback.json")),
             ("gc", include_str!("../../../events/catalog-swap-gc.json")),
         ] {

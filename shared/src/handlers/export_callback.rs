@@ -6,7 +6,6 @@
 //! - by the state machine (`.waitForTaskToken`): `{"task_token": .., "export_id": ..}`;
 //! - by S3: an `ObjectCreated` event.
 
-use aws_lambda_events::s3::S3Event;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::{info, warn};
@@ -15,6 +14,37 @@ use super::{Context, parse};
 use crate::aws::sfn::Answer;
 use crate::aws::{rds, s3, sfn};
 use crate::error::Error;
+
+/// The fields of an S3 event notification this function uses. Only these
+/// are required: a producer that leaves out the rest (e.g. `userIdentity`)
+/// still resumes the run.
+#[derive(Debug, Clone, Deserialize)]
+pub struct S3Event {
+    #[serde(rename = "Records")]
+    pub records: Vec<S3Record>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct S3Record {
+    pub s3: S3Entity,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct S3Entity {
+    pub bucket: S3Bucket,
+    pub object: S3Object,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct S3Bucket {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct S3Object {
+    /// URL-encoded, `+` for a space.
+    pub key: String,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,7 +113,7 @@ pub async fn wait(ctx: &Context, req: &WaitRequest) -> Result<Outcome, Error> {
 pub async fn on_s3_event(ctx: &Context, event: &S3Event) -> Result<Vec<Outcome>, Error> {
     let mut outcomes = Vec::new();
     for (i, record) in event.records.iter().enumerate() {
-        let bucket = record.s3.bucket.name.as_deref().unwrap_or_default();
+        let bucket = record.s3.bucket.name.as_str();
         if bucket != ctx.config.bucket {
             return Err(Error::invalid_input(
                 format!("Records[{i}].s3.bucket.name"),
@@ -93,7 +123,7 @@ pub async fn on_s3_event(ctx: &Context, event: &S3Event) -> Result<Vec<Outcome>,
                 ),
             ));
         }
-        let raw_key = record.s3.object.key.as_deref().unwrap_or_default();
+        let raw_key = record.s3.object.key.as_str();
         let key = decode_s3_key(raw_key).ok_or_else(|| {
             Error::invalid_input(
                 format!("Records[{i}].s3.object.key"),
@@ -204,6 +234,23 @@ pub fn decode_s3_key(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_example_event_and_a_minimal_one_parse() {
+        let full: S3Event = serde_json::from_str(include_str!("../../../events/export-callback-s3.json")).unwrap();
+        assert!(
+            full.records[0]
+                .s3
+                .object
+                .key
+                .ends_with("export_info_snaplake-shop-prod-20261121.json")
+        );
+        let minimal: S3Event = serde_json::from_value(
+            serde_json::json!({"Records": [{"s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}}]}),
+        )
+        .unwrap();
+        assert_eq!(minimal.records[0].s3.bucket.name, "b");
+    }
 
     #[test]
     fn keys_are_url_decoded() {
