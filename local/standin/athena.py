@@ -14,7 +14,9 @@ run by DuckDB over the Parquet data in the stand-in's S3:
 - a SELECT's rows are kept for GetQueryResults (paginated with NextToken);
 - the state moves QUEUED -> RUNNING -> SUCCEEDED, or FAILED with DuckDB's
   error as the StateChangeReason, or CANCELLED by StopQueryExecution;
-- ClientRequestToken is idempotent: the same token returns the same query.
+- ClientRequestToken is idempotent: the same token returns the same query;
+- an untagged workgroup lists no tags (moto says it does not exist, which
+  stops `terraform apply`).
 
 The dialect bridge is small (see local/README.md): `to_utf8(x)` is `x`,
 `to_hex(sha256(..))` gives uppercase hex as Athena's does, and execution
@@ -288,7 +290,14 @@ def stop_query_execution(self):
     return json.dumps({})
 
 
+def list_tags_for_resource(self):
+    """moto answers "does not exist" for an untagged workgroup; AWS answers no tags."""
+    tags = self.athena_backend.list_tags_for_resource(self._get_param("ResourceARN"))
+    return json.dumps(tags or {"Tags": []})
+
+
 def install() -> None:
+    responses.AthenaResponse.list_tags_for_resource = list_tags_for_resource
     responses.AthenaResponse.start_query_execution = start_query_execution
     responses.AthenaResponse.get_query_execution = get_query_execution
     responses.AthenaResponse.get_query_results = get_query_results

@@ -1,0 +1,23 @@
+region = "ap-northeast-1"
+
+snaplake = {
+  source_id           = "shop-prod"
+  schedule_expression = "cron(0 4 * * ? *)"
+  schedule_time_zone  = "Asia/Tokyo"
+  notification_emails = ["data-platform@example.com"]
+  lambda_packages = {
+    "snapshot-export" = "../../../target/lambda/snapshot-export/bootstrap.zip"
+    "export-callback" = "../../../target/lambda/export-callback/bootstrap.zip"
+    "export-poller"   = "../../../target/lambda/export-poller/bootstrap.zip"
+    "catalog-swap"    = "../../../target/lambda/catalog-swap/bootstrap.zip"
+    "query-runner"    = "../../../target/lambda/query-runner/bootstrap.zip"
+  }
+  masking_policy = {
+    tables = {
+      "shop.customers" = {
+        columns    = { email = "hash", phone = "redact", full_name = "drop" }
+        row_filter = "is_active = 1"
+      }
+    }
+  }
+}

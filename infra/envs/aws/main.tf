@@ -1,0 +1,52 @@
+# Deploy snaplake to AWS: `terraform apply -var-file=my.tfvars` (see example.tfvars).
+terraform {
+  required_version = ">= 1.6"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.100"
+    }
+  }
+}
+
+provider "aws" {
+  region = var.region
+  default_tags {
+    tags = { application = "snaplake" }
+  }
+}
+
+variable "region" {
+  type = string
+}
+
+variable "snaplake" {
+  description = "The inputs of infra/modules/snaplake (see its variables.tf)."
+  type        = any
+}
+
+module "snaplake" {
+  source              = "../../modules/snaplake"
+  name                = lookup(var.snaplake, "name", "snaplake")
+  source_id           = var.snaplake.source_id
+  source_kind         = lookup(var.snaplake, "source_kind", "cluster")
+  bucket_name         = lookup(var.snaplake, "bucket_name", "")
+  create_bucket       = lookup(var.snaplake, "create_bucket", true)
+  kms_key_arn         = lookup(var.snaplake, "kms_key_arn", "")
+  schedule_expression = lookup(var.snaplake, "schedule_expression", "cron(0 4 * * ? *)")
+  schedule_time_zone  = lookup(var.snaplake, "schedule_time_zone", "Asia/Tokyo")
+  tables              = lookup(var.snaplake, "tables", [])
+  masking_policy      = lookup(var.snaplake, "masking_policy", {})
+  keep_versions       = lookup(var.snaplake, "keep_versions", 4)
+  notification_emails = lookup(var.snaplake, "notification_emails", [])
+  architecture        = lookup(var.snaplake, "architecture", "arm64")
+  lambda_packages     = var.snaplake.lambda_packages
+}
+
+output "state_machine_arn" {
+  value = module.snaplake.state_machine_arn
+}
+
+output "bucket" {
+  value = module.snaplake.bucket
+}

@@ -1,0 +1,69 @@
+# The same module, applied to the local stand-in (make demo). The functions'
+# zip is a placeholder: the stand-in runs the handler binaries themselves.
+terraform {
+  required_version = ">= 1.6"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.100"
+    }
+  }
+}
+
+variable "endpoint" {
+  description = "The stand-in's endpoint (make standin prints it)."
+  type        = string
+}
+
+variable "source_id" {
+  type    = string
+  default = "shop-prod"
+}
+
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_requesting_account_id  = false
+  s3_use_path_style           = true
+  endpoints {
+    athena         = var.endpoint
+    cloudwatch     = var.endpoint
+    cloudwatchlogs = var.endpoint
+    events         = var.endpoint
+    glue           = var.endpoint
+    iam            = var.endpoint
+    kms            = var.endpoint
+    lambda         = var.endpoint
+    rds            = var.endpoint
+    s3             = var.endpoint
+    scheduler      = var.endpoint
+    sfn            = var.endpoint
+    sns            = var.endpoint
+    sqs            = var.endpoint
+    sts            = var.endpoint
+  }
+}
+
+module "snaplake" {
+  source              = "../../modules/snaplake"
+  name                = "snaplake-local"
+  source_id           = var.source_id
+  masking_policy      = jsondecode(file("${path.module}/../../../events/masking-policy.json"))
+  export_wait_seconds = 60
+  lambda_packages     = { for f in ["snapshot-export", "export-callback", "export-poller", "catalog-swap", "query-runner"] : f => "${path.module}/placeholder.zip" }
+}
+
+output "state_machine_arn" {
+  value = module.snaplake.state_machine_arn
+}
+
+output "bucket" {
+  value = module.snaplake.bucket
+}
+
+output "run_input" {
+  value = module.snaplake.run_input
+}

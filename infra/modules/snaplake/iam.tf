@@ -1,0 +1,104 @@
+# One role per function, each allowed only what its code calls. Where an
+# API has no resource-level permissions the statement says so and uses "*":
+# rds:DescribeExportTasks, rds:DescribeDBClusterSnapshots/DescribeDBSnapshots
+# (filtered by the request, not the resource), states:SendTask* (addressed by
+# token), athena:GetQueryExecution is scoped to the workgroup.
+
+locals {
+  lambda_trust = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }]
+  })
+  log_group_arn = { for f in local.functions : f => "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/lambda/${var.name}-${f}:*" }
+
+  glue_tables = [
+    "arn:${local.partition}:glue:${local.region}:${local.account}:catalog",
+    "arn:${local.partition}:glue:${local.region}:${local.account}:database/${local.raw_database}",
+    "arn:${local.partition}:glue:${local.region}:${local.account}:database/${local.curated_db}",
+    "arn:${local.partition}:glue:${local.region}:${local.account}:table/${local.raw_database}/*",
+    "arn:${local.partition}:glue:${local.region}:${local.account}:table/${local.curated_db}/*",
+    "arn:${local.partition}:glue:${local.region}:${local.account}:tableVersion/${local.raw_database}/*",
+    "arn:${local.partition}:glue:${local.region}:${local.account}:tableVersion/${local.curated_db}/*",
+  ]
+  workgroup_arn    = "arn:${local.partition}:athena:${local.region}:${local.account}:workgroup/${var.name}"
+  source_snapshots = var.source_kind == "cluster" ? "arn:${local.partition}:rds:${local.region}:${local.account}:cluster-snapshot:*" : "arn:${local.partition}:rds:${local.region}:${local.account}:snapshot:*"
+
+  function_statements = {
+    "snapshot-export" = [
+      { Sid = "FindSnapshotsAndExportsNoResourceLevel", Effect = "Allow", Action = ["rds:DescribeDBClusterSnapshots", "rds:DescribeDBSnapshots", "rds:DescribeExportTasks"], Resource = "*" },
+      { Sid = "StartExportOfTheSourceSnapshots", Effect = "Allow", Action = ["rds:StartExportTask"], Resource = local.source_snapshots },
+      { Sid = "HandTheExportRoleToRds", Effect = "Allow", Action = ["iam:PassRole"], Resource = aws_iam_role.export.arn, Condition = { StringEquals = { "iam:PassedToService" = "rds.amazonaws.com" } } },
+      { Sid = "PreflightAndGrantTheKey", Effect = "Allow", Action = ["kms:DescribeKey", "kms:CreateGrant"], Resource = local.kms_key },
+      { Sid = "PreflightTheBucket", Effect = "Allow", Action = ["s3:ListBucket"], Resource = local.bucket_arn },
+    ]
+    "export-callback" = [
+      { Sid = "ExportStatusNoResourceLevel", Effect = "Allow", Action = ["rds:DescribeExportTasks"], Resource = "*" },
+      { Sid = "TaskTokens", Effect = "Allow", Action = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/tokens/*" },
+      { Sid = "ResumeRunsAddressedByToken", Effect = "Allow", Action = ["states:SendTaskSuccess", "states:SendTaskFailure"], Resource = "*" },
+      merge(local.kms_use, { Sid = "LakeKey" }),
+    ]
+    "export-poller" = [
+      { Sid = "ExportStatusNoResourceLevel", Effect = "Allow", Action = ["rds:DescribeExportTasks"], Resource = "*" },
+      { Sid = "ListExports", Effect = "Allow", Action = ["s3:ListBucket"], Resource = local.bucket_arn, Condition = { StringLike = { "s3:prefix" = ["${local.export_prefix}/*"] } } },
+      { Sid = "ReadExportManifests", Effect = "Allow", Action = ["s3:GetObject"], Resource = "${local.bucket_arn}/${local.export_prefix}/*" },
+      { Sid = "WritePlans", Effect = "Allow", Action = ["s3:PutObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/plans/*" },
+      merge(local.kms_use, { Sid = "LakeKey" }),
+    ]
+    "catalog-swap" = [
+      { Sid = "Catalog", Effect = "Allow", Action = ["glue:GetTable", "glue:CreateTable", "glue:UpdateTable", "glue:GetTableVersions", "glue:BatchDeleteTableVersion"], Resource = local.glue_tables },
+      { Sid = "ListTheLake", Effect = "Allow", Action = ["s3:ListBucket"], Resource = local.bucket_arn, Condition = { StringLike = { "s3:prefix" = ["${local.export_prefix}/*", "${local.curated_prefix}/*"] } } },
+      { Sid = "ReadFootersAndVersions", Effect = "Allow", Action = ["s3:GetObject"], Resource = ["${local.bucket_arn}/${local.export_prefix}/*", "${local.bucket_arn}/${local.curated_prefix}/*"] },
+      { Sid = "RetentionOfCuratedVersions", Effect = "Allow", Action = ["s3:DeleteObject"], Resource = "${local.bucket_arn}/${local.curated_prefix}/*" },
+      merge(local.kms_use, { Sid = "LakeKey" }),
+    ]
+    "query-runner" = [
+      { Sid = "Queries", Effect = "Allow", Action = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"], Resource = local.workgroup_arn },
+      { Sid = "CatalogRead", Effect = "Allow", Action = ["glue:GetTable", "glue:GetDatabase", "glue:GetPartitions"], Resource = local.glue_tables },
+      { Sid = "ListTheLake", Effect = "Allow", Action = ["s3:ListBucket", "s3:GetBucketLocation"], Resource = local.bucket_arn },
+      { Sid = "ReadData", Effect = "Allow", Action = ["s3:GetObject"], Resource = ["${local.bucket_arn}/${local.export_prefix}/*", "${local.bucket_arn}/${local.curated_prefix}/*", "${local.bucket_arn}/${local.control_prefix}/*"] },
+      { Sid = "WriteCuratedAndResults", Effect = "Allow", Action = ["s3:PutObject", "s3:AbortMultipartUpload"], Resource = ["${local.bucket_arn}/${local.curated_prefix}/*", "${local.bucket_arn}/${local.control_prefix}/athena/*", "${local.bucket_arn}/${local.control_prefix}/results/*"] },
+      merge(local.kms_use, { Sid = "LakeKey" }),
+    ]
+  }
+}
+
+resource "aws_iam_role" "fn" {
+  for_each           = local.functions
+  name               = "${var.name}-${each.key}"
+  assume_role_policy = local.lambda_trust
+}
+
+resource "aws_iam_role_policy" "fn" {
+  for_each = local.functions
+  name     = "${each.key}-least-privilege"
+  role     = aws_iam_role.fn[each.key].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(local.function_statements[each.key], [
+      { Sid = "OwnLogs", Effect = "Allow", Action = ["logs:CreateLogStream", "logs:PutLogEvents"], Resource = local.log_group_arn[each.key] },
+      { Sid = "TracingNoResourceLevel", Effect = "Allow", Action = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource = "*" },
+    ])
+  })
+}
+
+# The role RDS assumes to write the export.
+resource "aws_iam_role" "export" {
+  name = "${var.name}-rds-export"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "export.rds.amazonaws.com" } }]
+  })
+}
+
+resource "aws_iam_role_policy" "export" {
+  name = "write-exports"
+  role = aws_iam_role.export.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      { Sid = "Bucket", Effect = "Allow", Action = ["s3:ListBucket", "s3:GetBucketLocation"], Resource = local.bucket_arn },
+      { Sid = "Objects", Effect = "Allow", Action = ["s3:PutObject*", "s3:GetObject*", "s3:DeleteObject*"], Resource = "${local.bucket_arn}/${local.export_prefix}/*" },
+      merge(local.kms_use, { Sid = "LakeKey" }),
+    ]
+  })
+}

@@ -1,0 +1,35 @@
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  account   = data.aws_caller_identity.current.account_id
+  region    = data.aws_region.current.name
+  partition = data.aws_partition.current.partition
+  bucket    = var.bucket_name != "" ? var.bucket_name : "${var.name}-lake-${local.account}"
+  kms_key   = var.kms_key_arn != "" ? var.kms_key_arn : aws_kms_key.lake[0].arn
+
+  export_prefix  = "exports"
+  curated_prefix = "curated"
+  control_prefix = "_snaplake"
+  raw_database   = replace("${var.name}_raw", "-", "_")
+  curated_db     = replace("${var.name}_curated", "-", "_")
+
+  functions = toset(["snapshot-export", "export-callback", "export-poller", "catalog-swap", "query-runner"])
+
+  # What every function reads at start-up (shared/src/config.rs).
+  function_env = {
+    SNAPLAKE_BUCKET           = local.bucket
+    SNAPLAKE_TIME_ZONE        = var.schedule_time_zone
+    SNAPLAKE_EXPORT_PREFIX    = local.export_prefix
+    SNAPLAKE_CURATED_PREFIX   = local.curated_prefix
+    SNAPLAKE_CONTROL_PREFIX   = local.control_prefix
+    SNAPLAKE_EXPORT_ID_PREFIX = var.name
+    SNAPLAKE_RAW_DATABASE     = local.raw_database
+    SNAPLAKE_CURATED_DATABASE = local.curated_db
+    SNAPLAKE_ATHENA_WORKGROUP = var.name
+    SNAPLAKE_KEEP_VERSIONS    = tostring(var.keep_versions)
+  }
+
+  bucket_arn = "arn:${local.partition}:s3:::${local.bucket}"
+}

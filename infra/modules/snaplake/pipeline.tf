@@ -1,0 +1,180 @@
+resource "aws_sns_topic" "failures" {
+  name              = "${var.name}-failures"
+  kms_master_key_id = local.kms_key
+}
+
+resource "aws_sns_topic_subscription" "email" {
+  for_each  = toset(var.notification_emails)
+  topic_arn = aws_sns_topic.failures.arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+resource "aws_sns_topic_policy" "failures" {
+  arn = aws_sns_topic.failures.arn
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "RdsExportFailureEvents"
+      Effect    = "Allow"
+      Principal = { Service = "events.amazonaws.com" }
+      Action    = "sns:Publish"
+      Resource  = aws_sns_topic.failures.arn
+      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.export_failed.arn } }
+    }]
+  })
+}
+
+# RDS reports failed and canceled exports as events; they reach the topic
+# even when no run is waiting.
+resource "aws_cloudwatch_event_rule" "export_failed" {
+  name        = "${var.name}-export-failed"
+  description = "RDS snapshot export failures"
+  event_pattern = jsonencode({
+    source        = ["aws.rds"]
+    "detail-type" = ["RDS DB Snapshot Event", "RDS DB Cluster Snapshot Event"]
+    detail        = { Message = [{ wildcard = "*export task failed*" }, { wildcard = "*export task canceled*" }] }
+  })
+}
+
+resource "aws_cloudwatch_event_target" "export_failed" {
+  rule = aws_cloudwatch_event_rule.export_failed.name
+  arn  = aws_sns_topic.failures.arn
+}
+
+resource "aws_cloudwatch_log_group" "pipeline" {
+  name              = "/aws/vendedlogs/states/${var.name}-pipeline"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = local.kms_key
+}
+
+resource "aws_iam_role" "pipeline" {
+  name = "${var.name}-pipeline"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "states.amazonaws.com" } }]
+  })
+}
+
+locals {
+  pipeline_arn = "arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${var.name}-pipeline"
+}
+
+resource "aws_iam_role_policy" "pipeline" {
+  name = "run-the-pipeline"
+  role = aws_iam_role.pipeline.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      { Sid = "InvokeTheFunctions", Effect = "Allow", Action = ["lambda:InvokeFunction"], Resource = [for f in aws_lambda_function.fn : f.arn] },
+      { Sid = "ReadThePlan", Effect = "Allow", Action = ["s3:GetObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/plans/*" },
+      { Sid = "DistributedMapChildren", Effect = "Allow", Action = ["states:StartExecution", "states:DescribeExecution", "states:StopExecution"], Resource = [local.pipeline_arn, "arn:${local.partition}:states:${local.region}:${local.account}:execution:${var.name}-pipeline/*"] },
+      { Sid = "NotifyFailures", Effect = "Allow", Action = ["sns:Publish"], Resource = aws_sns_topic.failures.arn },
+      merge(local.kms_use, { Sid = "LakeKey" }),
+      { Sid = "LogDeliveryNoResourceLevel", Effect = "Allow", Action = ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"], Resource = "*" },
+      { Sid = "TracingNoResourceLevel", Effect = "Allow", Action = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"], Resource = "*" },
+    ]
+  })
+}
+
+resource "aws_sfn_state_machine" "pipeline" {
+  name     = "${var.name}-pipeline"
+  role_arn = aws_iam_role.pipeline.arn
+  definition = templatefile("${path.module}/../../statemachine/pipeline.asl.json", {
+    snapshot_export_arn          = aws_lambda_function.fn["snapshot-export"].arn
+    export_callback_arn          = aws_lambda_function.fn["export-callback"].arn
+    export_poller_arn            = aws_lambda_function.fn["export-poller"].arn
+    catalog_swap_arn             = aws_lambda_function.fn["catalog-swap"].arn
+    query_runner_arn             = aws_lambda_function.fn["query-runner"].arn
+    failure_topic_arn            = aws_sns_topic.failures.arn
+    export_wait_seconds          = var.export_wait_seconds
+    export_poll_seconds          = 60
+    query_poll_seconds           = 10
+    snapshot_retry_seconds       = 900
+    snapshot_retry_attempts      = 12
+    batch_size                   = 10
+    max_concurrency              = var.max_concurrency
+    tables_per_batch_concurrency = 5
+  })
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.pipeline.arn}:*"
+    include_execution_data = false
+    level                  = "ERROR"
+  }
+  tracing_configuration {
+    enabled = true
+  }
+}
+
+# The run's input: what the schedule sends, with its scheduled time as the
+# logical time. `snaplake run --date` sends the same shape.
+locals {
+  run_input = {
+    logical_time = "<aws.scheduler.scheduled-time>"
+    export = {
+      source_id                = var.source_id
+      source_kind              = var.source_kind
+      kms_key                  = local.kms_key
+      export_role_arn          = aws_iam_role.export.arn
+      tables                   = var.tables
+      include_manual_snapshots = false
+      snapshot_deadline_hours  = 6
+    }
+    publish = {
+      policy            = var.masking_policy
+      on_table_failure  = var.on_table_failure
+      schema_policy     = "fail"
+      layout            = "versioned"
+      scan_budget_bytes = var.scan_budget_bytes
+      keep              = var.keep_versions
+    }
+  }
+}
+
+resource "aws_sqs_queue" "schedule_dlq" {
+  name                      = "${var.name}-schedule-dlq"
+  kms_master_key_id         = local.kms_key
+  message_retention_seconds = 1209600
+}
+
+resource "aws_iam_role" "scheduler" {
+  name = "${var.name}-scheduler"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "scheduler.amazonaws.com" }, Condition = { StringEquals = { "aws:SourceAccount" = local.account } } }]
+  })
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name = "start-the-pipeline"
+  role = aws_iam_role.scheduler.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      { Sid = "StartRuns", Effect = "Allow", Action = ["states:StartExecution"], Resource = aws_sfn_state_machine.pipeline.arn },
+      { Sid = "DeadLetters", Effect = "Allow", Action = ["sqs:SendMessage"], Resource = aws_sqs_queue.schedule_dlq.arn },
+      merge(local.kms_use, { Sid = "LakeKey" }),
+    ]
+  })
+}
+
+resource "aws_scheduler_schedule" "daily" {
+  name                         = "${var.name}-daily"
+  schedule_expression          = var.schedule_expression
+  schedule_expression_timezone = var.schedule_time_zone
+  flexible_time_window {
+    mode = "OFF"
+  }
+  target {
+    arn      = aws_sfn_state_machine.pipeline.arn
+    role_arn = aws_iam_role.scheduler.arn
+    input    = jsonencode(local.run_input)
+    retry_policy {
+      maximum_event_age_in_seconds = 3600
+      maximum_retry_attempts       = 5
+    }
+    dead_letter_config {
+      arn = aws_sqs_queue.schedule_dlq.arn
+    }
+  }
+}
