@@ -7,20 +7,23 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat local/requirements.txt | cksum | cut -d' ' -f1)
 
-.PHONY: help test deps lint unit standin standin-stop standin-status clean
+.PHONY: help test deps lint unit infra demo standin standin-stop standin-status clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-test: deps lint unit ## install what is needed, then lint and run every test (what CI runs)
+test: deps lint unit infra ## install what is needed, then lint and run every test (what CI runs)
 
 deps: $(STAMP) ## install the pinned Python packages of the stand-in into .venv/
 
-$(STAMP): local/requirements.txt
+$(STAMP): local/requirements.txt local/requirements-tools.txt package-lock.json
 	@scripts/check-toolchain
 	@rm -f $(VENV)/.installed-*
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r local/requirements.txt
+	python3 -m venv .venv-tools
+	.venv-tools/bin/pip install --quiet --disable-pip-version-check -r local/requirements-tools.txt
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 lint: ## formatting and lints (Rust and the stand-in's Python)
@@ -31,6 +34,13 @@ lint: ## formatting and lints (Rust and the stand-in's Python)
 unit: deps ## unit tests and the integration tests against the stand-in
 	cargo build --workspace --bins --locked
 	cargo test --workspace --locked
+
+infra: deps ## Terraform fmt/validate/test, checkov, asl-validator, schedules, apply to the stand-in
+	scripts/check-infra
+
+demo: deps ## run snaplake end to end on this machine (DATE=YYYY-MM-DD for another day)
+	cargo build --workspace --bins --locked
+	cd local && ../$(PYTHON) demo.py $(if $(DATE),--date $(DATE))
 
 standin: deps ## start the local AWS stand-in in the background and print its endpoint
 	@cd local && ../$(PYTHON) -m standin start
@@ -43,4 +53,4 @@ standin-status: ## print the stand-in's endpoint if it is running
 
 clean: ## remove build output, the virtualenv and local state
 	cargo clean
-	rm -rf $(VENV) .local
+	rm -rf $(VENV) .venv-tools node_modules .local

@@ -34,7 +34,7 @@ locals {
     "export-callback" = [
       { Sid = "ExportStatusNoResourceLevel", Effect = "Allow", Action = ["rds:DescribeExportTasks"], Resource = "*" },
       { Sid = "TaskTokens", Effect = "Allow", Action = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/tokens/*" },
-      { Sid = "ResumeRunsAddressedByToken", Effect = "Allow", Action = ["states:SendTaskSuccess", "states:SendTaskFailure"], Resource = "*" },
+      { Sid = "ResumeRunsByTokenNoResourceLevel", Effect = "Allow", Action = ["states:SendTaskSuccess", "states:SendTaskFailure"], Resource = "*" },
       merge(local.kms_use, { Sid = "LakeKey" }),
     ]
     "export-poller" = [

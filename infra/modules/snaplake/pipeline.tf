@@ -97,9 +97,11 @@ resource "aws_sfn_state_machine" "pipeline" {
     tables_per_batch_concurrency = 5
   })
   logging_configuration {
-    log_destination        = "${aws_cloudwatch_log_group.pipeline.arn}:*"
-    include_execution_data = false
-    level                  = "ERROR"
+    log_destination = "${aws_cloudwatch_log_group.pipeline.arn}:*"
+    # States carry ids, locations and the masking policy, never table data
+    # or the salt; with them the log tells on call what each step saw.
+    include_execution_data = true
+    level                  = "ALL"
   }
   tracing_configuration {
     enabled = true
@@ -162,6 +164,7 @@ resource "aws_scheduler_schedule" "daily" {
   name                         = "${var.name}-daily"
   schedule_expression          = var.schedule_expression
   schedule_expression_timezone = var.schedule_time_zone
+  kms_key_arn                  = local.kms_key
   flexible_time_window {
     mode = "OFF"
   }

@@ -124,9 +124,9 @@ variable "hash_salt" {
 }
 
 variable "log_retention_days" {
-  description = "Days of CloudWatch Logs kept."
+  description = "Days of CloudWatch Logs kept (a year by default: runs are audited)."
   type        = number
-  default     = 90
+  default     = 365
 }
 
 variable "export_wait_seconds" {

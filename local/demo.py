@@ -1,0 +1,165 @@
+"""make demo: snaplake end to end on this machine.
+
+Starts the stand-in (or reuses the one `make standin` started), applies the
+Terraform module to it (infra/envs/local), creates the sample Aurora cluster
+and the automated snapshot of the day, runs the real state machine, whose
+Lambda tasks are the real handler binaries, shows its progress, and sums up.
+Then runs the same day again, which changes nothing. Stops what it started,
+also on Ctrl-C.
+
+    python local/demo.py [--date YYYY-MM-DD]   (default: yesterday in Asia/Tokyo)
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import zoneinfo
+from pathlib import Path
+
+import boto3
+
+TOP = Path(__file__).resolve().parents[1]
+ZONE = zoneinfo.ZoneInfo("Asia/Tokyo")
+STATE = TOP / ".local" / "demo"
+PY = sys.executable
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, text=True, **kw)
+
+
+def standin(command: str, env: dict) -> str:
+    out = subprocess.run([PY, "-m", "standin", command], cwd=TOP / "local", env=env, text=True, capture_output=True)
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    yesterday = (dt.datetime.now(ZONE) - dt.timedelta(days=1)).date()
+    parser.add_argument("--date", type=dt.date.fromisoformat, default=yesterday, help="logical day (YYYY-MM-DD)")
+    args = parser.parse_args()
+    # The schedule fires at 04:00 Tokyo: that instant is the run's logical time.
+    logical = dt.datetime.combine(args.date, dt.time(4), ZONE).astimezone(dt.timezone.utc)
+    logical_time = logical.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    env = dict(os.environ, SNAPLAKE_STANDIN_FUNCTIONS=str(TOP / "target" / "debug"))
+    endpoint = standin("status", env)
+    started_here = not endpoint
+    if started_here:
+        env["SNAPLAKE_STANDIN_DIR"] = str(STATE / "standin")
+        print("starting the local AWS stand-in ...")
+        endpoint = standin("start", env)
+        if not endpoint:
+            print("the stand-in did not start; see .local/demo/standin/server.log", file=sys.stderr)
+            return 1
+    print(f"stand-in: {endpoint}")
+    try:
+        return demo(endpoint, logical_time, args.date)
+    except KeyboardInterrupt:
+        print("\ninterrupted")
+        return 130
+    finally:
+        if started_here:
+            standin("stop", env)
+            print("stopped the stand-in")
+
+
+def demo(endpoint: str, logical_time: str, day: dt.date) -> int:
+    tf_env = dict(os.environ, TF_CLI_CONFIG_FILE=sh(str(TOP / "scripts/terraform-env"), capture_output=True).stdout.strip())
+    state = STATE / "terraform.tfstate"
+    STATE.mkdir(parents=True, exist_ok=True)
+    tf = ["terraform", f"-chdir={TOP / 'infra/envs/local'}"]
+    print("terraform apply infra/envs/local (the module, against the stand-in) ...")
+    sh(*tf, "init", "-backend=false", "-input=false", "-lockfile=readonly", env=tf_env, capture_output=True)
+    sh(*tf, "apply", "-auto-approve", "-input=false", f"-state={state}", f"-var=endpoint={endpoint}", env=tf_env,
+       capture_output=True)
+    outputs = json.loads(sh(*tf, "output", "-json", f"-state={state}", env=tf_env, capture_output=True).stdout)
+    aws = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    rds, sfn, glue, athena = (boto3.client(s, **aws) for s in ("rds", "stepfunctions", "glue", "athena"))
+
+    source = outputs["run_input"]["value"]["export"]["source_id"]
+    if not rds.describe_db_clusters(Filters=[{"Name": "db-cluster-id", "Values": [source]}])["DBClusters"]:
+        rds.create_db_cluster(DBClusterIdentifier=source, Engine="aurora-mysql", MasterUsername="admin",
+                              MasterUserPassword="demo-only-password")
+    snapshot = f"rds:{source}-{day.isoformat()}-03-00"
+    taken = dt.datetime.combine(day, dt.time(3), ZONE).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        control(endpoint, "/_snaplake/snapshots", {"cluster": source, "snapshot_id": snapshot, "create_time": taken})
+    except urllib.error.HTTPError:
+        pass  # made by an earlier demo of the same day
+    run_input = dict(outputs["run_input"]["value"], logical_time=logical_time)
+
+    for attempt in ("", " again"):
+        print(f"\nrun {day} (logical time {logical_time}){attempt}")
+        name = f"demo-{day.isoformat()}-{int(time.time())}"
+        result = run(sfn, outputs["state_machine_arn"]["value"], name, run_input, rds)
+        if result["status"] != "SUCCEEDED":
+            print(f"FAILED: {result.get('error')}: {result.get('cause')}", file=sys.stderr)
+            return 1
+        summary(json.loads(result["output"]), athena, result["seconds"], run_input["publish"]["policy"])
+    print(f"""
+look at it:
+  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
+  the curated tables are in the Glue database snaplake_local_curated; the stand-in's Athena runs SQL on them,
+  e.g. SELECT email, transformed_at FROM "snaplake_local_curated"."shop_customers" LIMIT 5 (workgroup snaplake-local)
+  `make demo` with another day (python local/demo.py --date YYYY-MM-DD) swaps in a new version; the old one stays for rollback.""")
+    return 0
+
+
+def control(endpoint: str, path: str, body: dict) -> dict:
+    req = urllib.request.Request(endpoint + path, data=json.dumps(body).encode(), method="POST")
+    with urllib.request.urlopen(req) as resp:
+        return json.loads(resp.read())
+
+
+def run(sfn, machine: str, name: str, run_input: dict, rds) -> dict:
+    started = time.time()
+    arn = sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(run_input))["executionArn"]
+    seen = 0
+    while True:
+        events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        for e in events[seen:]:
+            entered = e.get("stateEnteredEventDetails")
+            if entered and not entered["name"].endswith("?"):
+                print(f"  {time.time() - started:5.1f}s  {entered['name']}")
+        seen = len(events)
+        out = sfn.describe_execution(executionArn=arn)
+        if out["status"] != "RUNNING":
+            return dict(out, seconds=time.time() - started)
+        for task in rds.describe_export_tasks()["ExportTasks"]:
+            if task["Status"] in ("STARTING", "IN_PROGRESS"):
+                print(f"         export {task['ExportTaskIdentifier']}: {task['Status']} {task.get('PercentProgress', 0)}%")
+        time.sleep(1)
+
+
+def summary(output: dict, athena, seconds: float, policy: dict) -> None:
+    print(f"SUCCEEDED in {seconds:.0f} s")
+    print(f"  {'table':16} {'outcome':10} {'rows':>6}  {'masked':28} new location (was)")
+    for t in output["report"]["published"]:
+        source = t["table"].replace("_", ".", 1)
+        rules = policy.get("tables", {}).get(source, {}).get("columns", {})
+        masked = ", ".join(f"{c}:{r}" for c, r in rules.items() if r != "keep") or "-"
+        rows = count(athena, t["table"])
+        print(f"  {t['table']:16} {t['outcome']:10} {rows:>6}  {masked[:28]:28} {t.get('location', '')} ({t.get('previous_location') or 'new'})")
+
+
+def count(athena, table: str) -> str:
+    q = athena.start_query_execution(QueryString=f'SELECT count(*) FROM "snaplake_local_curated"."{table}"', WorkGroup="snaplake-local")
+    for _ in range(100):
+        e = athena.get_query_execution(QueryExecutionId=q["QueryExecutionId"])["QueryExecution"]["Status"]["State"]
+        if e == "SUCCEEDED":
+            rows = athena.get_query_results(QueryExecutionId=q["QueryExecutionId"])["ResultSet"]["Rows"]
+            return rows[1]["Data"][0]["VarCharValue"]
+        if e in ("FAILED", "CANCELLED"):
+            return "?"
+        time.sleep(0.1)
+    return "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
