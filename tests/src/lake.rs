@@ -19,36 +19,37 @@ pub struct Lake {
     pub export_id: String,
 }
 
+/// What a run needs before it starts: the bucket, the raw and curated Glue
+/// databases, the Athena workgroup, and the sample Aurora cluster `shop-prod`
+/// with its automated snapshot of the Tokyo day 2026-11-21.
+pub async fn resources(env: &StandIn, bucket: &str) -> Context {
+    let ctx = env.context(bucket);
+    let c = &ctx.clients;
+    c.s3.create_bucket().bucket(bucket).send().await.unwrap();
+    for db in [&ctx.config.raw_database, &ctx.config.curated_database] {
+        let input = aws_sdk_glue::types::DatabaseInput::builder().name(db).build().unwrap();
+        c.glue.create_database().database_input(input).send().await.unwrap();
+    }
+    c.athena
+        .create_work_group()
+        .name(&ctx.config.athena_workgroup)
+        .send()
+        .await
+        .unwrap();
+    env.sample_cluster("shop-prod").await;
+    env.control(
+        "/_snaplake/snapshots",
+        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-20-18-00", "create_time": "2026-11-20T18:00:00Z"}),
+    );
+    ctx
+}
+
 impl Lake {
     pub async fn exported(bucket: &str) -> Lake {
         let env = StandIn::acquire().await;
         env.control("/_snaplake/exports/settings", json!({"duration_seconds": 0.2}));
-        let ctx = env.context(bucket);
+        let ctx = resources(&env, bucket).await;
         let c = &ctx.clients;
-        c.s3.create_bucket().bucket(bucket).send().await.unwrap();
-        for db in [&ctx.config.raw_database, &ctx.config.curated_database] {
-            let input = aws_sdk_glue::types::DatabaseInput::builder().name(db).build().unwrap();
-            c.glue.create_database().database_input(input).send().await.unwrap();
-        }
-        c.athena
-            .create_work_group()
-            .name(&ctx.config.athena_workgroup)
-            .send()
-            .await
-            .unwrap();
-        c.rds
-            .create_db_cluster()
-            .db_cluster_identifier("shop-prod")
-            .engine("aurora-mysql")
-            .master_username("admin")
-            .master_user_password("not-a-secret-123")
-            .send()
-            .await
-            .unwrap();
-        env.control(
-            "/_snaplake/snapshots",
-            json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-20-18-00", "create_time": "2026-11-20T18:00:00Z"}),
-        );
         let key = c
             .kms
             .create_key()

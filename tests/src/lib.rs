@@ -13,7 +13,7 @@
 
 mod lake;
 
-pub use lake::Lake;
+pub use lake::{Lake, resources};
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -82,6 +82,20 @@ impl StandIn {
             config,
             clients: self.clients.clone(),
         }
+    }
+
+    /// An Aurora MySQL cluster (moto gives it an automated snapshot of "now").
+    pub async fn sample_cluster(&self, id: &str) {
+        self.clients
+            .rds
+            .create_db_cluster()
+            .db_cluster_identifier(id)
+            .engine("aurora-mysql")
+            .master_username("admin")
+            .master_user_password("not-a-secret-123")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("creating cluster {id}: {e:?}"));
     }
 
     /// Calls the stand-in's control API (see local/standin/control.py).

@@ -283,46 +283,42 @@ async fn gc_keeps_exactly_n_and_dry_run_deletes_nothing() {
 #[tokio::test]
 async fn blue_green_alternates_and_never_writes_the_live_colour() {
     let lake = lake().await;
-    let prepare = || {
-        lake.call(
-            json!({"action": "prepare", "logical_time": "2026-11-20T19:00:00Z", "layout": "blue_green",
-                         "Items": [{"table": "shop_articles"}]}),
-        )
-    };
     let mut seen = Vec::new();
-    for _ in 0..3 {
-        let at = prepare().await;
-        let location = only_success(&at)["location"].as_str().unwrap().to_string();
-        let folder = location.trim_end_matches('/').rsplit('/').next().unwrap().to_string();
+    for day in ["2026-11-20T19:00:00Z", "2026-11-21T19:00:00Z", "2026-11-22T19:00:00Z"] {
+        let at = lake
+            .call(json!({"action": "prepare", "logical_time": day, "layout": "blue_green",
+                         "Items": [{"table": "shop_articles"}]}))
+            .await;
+        let target = only_success(&at);
+        assert_eq!(target["current"], false, "{target}");
+        let location = target["location"].as_str().unwrap().to_string();
         assert_ne!(
             Some(location.clone()),
             lake.live("shop_articles").await,
             "never the live colour"
         );
-        lake.ctx
-            .clients
-            .s3
-            .delete_objects()
-            .bucket(BUCKET)
-            .delete(
-                aws_sdk_s3::types::Delete::builder()
-                    .objects(
-                        aws_sdk_s3::types::ObjectIdentifier::builder()
-                            .key(format!("curated/shop_articles/{folder}/part-0000.snappy.parquet"))
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        // prepare cleared what the colour held (the version before last), so the write starts clean.
+        let folder = location.trim_end_matches('/').rsplit('/').next().unwrap().to_string();
         lake.version("shop_articles", "shop_articles", &folder).await;
-        only_success(&lake.swap("shop_articles", &location, json!({})).await);
+        only_success(
+            &lake
+                .swap("shop_articles", &location, json!({"logical_time": day}))
+                .await,
+        );
         seen.push(folder);
     }
     assert_eq!(seen, ["blue", "green", "blue"]);
+    let again = lake
+        .call(
+            json!({"action": "prepare", "logical_time": "2026-11-22T19:00:00Z", "layout": "blue_green",
+                     "Items": [{"table": "shop_articles"}]}),
+        )
+        .await;
+    assert_eq!(
+        only_success(&again)["current"],
+        true,
+        "the same day again finds its version live"
+    );
 }
 
 #[tokio::test]
@@ -486,4 +482,39 @@ async fn readers_never_see_an_empty_or_deleted_location_while_swaps_and_gc_run()
         reads.load(Ordering::Relaxed)
     );
     let _ = &lake.env;
+}
+
+#[tokio::test]
+async fn prepare_clears_leftovers_of_an_interrupted_attempt_but_never_the_live_version() {
+    let lake = lake().await;
+    let live = lake.version("shop_orders", "shop_orders", "v=20261119T190000Z").await;
+    lake.swap("shop_orders", &live, json!({"logical_time": "2026-11-19T19:00:00Z"}))
+        .await;
+    // An UNLOAD of the 20th that was never swapped in.
+    lake.version("shop_orders", "shop_orders", "v=20261120T190000Z").await;
+    let at = lake
+        .call(json!({"action": "prepare", "logical_time": "2026-11-20T19:00:00Z", "Items": [{"table": "shop_orders"}]}))
+        .await;
+    let target = only_success(&at);
+    assert_eq!(target["cleared"], 1, "{target}");
+    assert_eq!(
+        target["location"],
+        format!("s3://{BUCKET}/curated/shop_orders/v=20261120T190000Z/")
+    );
+    let left = lake
+        .ctx
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix("curated/shop_orders/")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = left.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(
+        keys,
+        ["curated/shop_orders/v=20261119T190000Z/part-0000.snappy.parquet"],
+        "the live version stays"
+    );
 }

@@ -35,16 +35,7 @@ async fn setup(export_seconds: f64) -> Setup {
     );
     let ctx = env.context(BUCKET);
     ctx.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    ctx.clients
-        .rds
-        .create_db_cluster()
-        .db_cluster_identifier(CLUSTER)
-        .engine("aurora-mysql")
-        .master_username("admin")
-        .master_user_password("not-a-secret-123")
-        .send()
-        .await
-        .unwrap();
+    env.sample_cluster(CLUSTER).await;
     // The day before, the day itself, and the next day.
     for (id, at) in [
         ("rds:shop-prod-2026-11-19-18-00", "2026-11-19T18:00:00Z"),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
 use serde_json::{Value, json};
-use snaplake_tests::{StandIn, functions_dir, repo_root};
+use snaplake_tests::{StandIn, functions_dir, repo_root, resources};
 
 const BUCKET: &str = "snaplake-pipeline";
 const FUNCTIONS: [&str; 5] = [
@@ -40,32 +40,8 @@ async fn pipeline() -> Pipeline {
     }
     let env = StandIn::acquire().await;
     env.control("/_snaplake/exports/settings", json!({"duration_seconds": 1.0}));
-    let ctx = env.context(BUCKET);
+    let ctx = resources(&env, BUCKET).await;
     let c = &ctx.clients;
-    c.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    for db in [&ctx.config.raw_database, &ctx.config.curated_database] {
-        let input = aws_sdk_glue::types::DatabaseInput::builder().name(db).build().unwrap();
-        c.glue.create_database().database_input(input).send().await.unwrap();
-    }
-    c.athena
-        .create_work_group()
-        .name(&ctx.config.athena_workgroup)
-        .send()
-        .await
-        .unwrap();
-    c.rds
-        .create_db_cluster()
-        .db_cluster_identifier("shop-prod")
-        .engine("aurora-mysql")
-        .master_username("admin")
-        .master_user_password("not-a-secret-123")
-        .send()
-        .await
-        .unwrap();
-    env.control(
-        "/_snaplake/snapshots",
-        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-20-18-00", "create_time": "2026-11-20T18:00:00Z"}),
-    );
 
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
         "Principal": {"Service": "lambda.amazonaws.com"}}]});

@@ -17,16 +17,7 @@ const CLUSTER: &str = "shop-prod";
 
 async fn cluster_with_bucket(env: &StandIn) -> String {
     env.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    env.clients
-        .rds
-        .create_db_cluster()
-        .db_cluster_identifier(CLUSTER)
-        .engine("aurora-mysql")
-        .master_username("admin")
-        .master_user_password("not-a-secret-123")
-        .send()
-        .await
-        .unwrap();
+    env.sample_cluster(CLUSTER).await;
     let snapshots = env
         .clients
         .rds

@@ -32,6 +32,35 @@ pub enum CatalogRequest {
     Report { results: serde_json::Value },
 }
 
+/// An item of a batch, named by the table it is about.
+pub trait Item {
+    fn table(&self) -> String;
+}
+
+impl Item for PlanItem {
+    fn table(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl Item for TableRef {
+    fn table(&self) -> String {
+        self.table.clone()
+    }
+}
+
+impl Item for SwapItem {
+    fn table(&self) -> String {
+        self.table.clone()
+    }
+}
+
+impl Item for RollbackItem {
+    fn table(&self) -> String {
+        self.table.clone()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Batch<I, S> {
     #[serde(rename = "Items")]

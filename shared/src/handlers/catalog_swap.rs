@@ -37,72 +37,27 @@ pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<BatchResu
 pub async fn run(ctx: &Context, request: CatalogRequest) -> Result<BatchResult, Error> {
     match request {
         CatalogRequest::RegisterRaw(b) => {
-            let shared = Arc::new(b.shared);
             for_each(
                 ctx,
-                b.items,
-                b.concurrency,
-                |i: &PlanItem| i.name.clone(),
-                move |ctx, item| {
-                    let shared = shared.clone();
-                    async move { register_raw(&ctx, &item, &shared).await }
-                },
+                b,
+                |ctx, item, s| async move { register_raw(&ctx, &item, &s).await },
             )
             .await
         }
         CatalogRequest::Prepare(b) => {
-            let shared = Arc::new(b.shared);
             for_each(
                 ctx,
-                b.items,
-                b.concurrency,
-                |i: &TableRef| i.table.clone(),
-                move |ctx, item| {
-                    let shared = shared.clone();
-                    async move { prepare(&ctx, &item.table, &shared).await }
-                },
+                b,
+                |ctx, item, s| async move { prepare(&ctx, &item.table, &s).await },
             )
             .await
         }
-        CatalogRequest::Swap(b) => {
-            let shared = Arc::new(b.shared);
-            for_each(
-                ctx,
-                b.items,
-                b.concurrency,
-                |i: &SwapItem| i.table.clone(),
-                move |ctx, item| {
-                    let shared = shared.clone();
-                    async move { swap(&ctx, &item, &shared).await }
-                },
-            )
-            .await
-        }
+        CatalogRequest::Swap(b) => for_each(ctx, b, |ctx, item, s| async move { swap(&ctx, &item, &s).await }).await,
         CatalogRequest::Rollback(b) => {
-            for_each(
-                ctx,
-                b.items,
-                b.concurrency,
-                |i: &RollbackItem| i.table.clone(),
-                |ctx, item| async move { rollback(&ctx, &item).await },
-            )
-            .await
+            for_each(ctx, b, |ctx, item, _| async move { rollback(&ctx, &item).await }).await
         }
+        CatalogRequest::Gc(b) => for_each(ctx, b, |ctx, item, s| async move { gc(&ctx, &item.table, &s).await }).await,
         CatalogRequest::Report { results } => report(results),
-        CatalogRequest::Gc(b) => {
-            let shared = Arc::new(b.shared);
-            for_each(
-                ctx,
-                b.items,
-                b.concurrency,
-                |i: &TableRef| i.table.clone(),
-                move |ctx, item| {
-                    let shared = shared.clone();
-                    async move { gc(&ctx, &item.table, &shared).await }
-                },
-            )
-            .await
-        }
     }
 }
 
@@ -151,33 +106,30 @@ fn flatten(value: serde_json::Value, out: &mut Vec<serde_json::Value>) {
     }
 }
 
-/// Runs `work` on every item, at most `concurrency` at once; one failing
-/// item does not stop the others. Results keep the order of the items.
-async fn for_each<I, O, F, Fut>(
-    ctx: &Context,
-    items: Vec<I>,
-    concurrency: usize,
-    name: impl Fn(&I) -> String,
-    work: F,
-) -> Result<BatchResult, Error>
+/// Runs `work` on every item of the batch, at most `concurrency` at once;
+/// one failing item does not stop the others. Results keep the items' order.
+async fn for_each<I, S, O, F, Fut>(ctx: &Context, batch: Batch<I, S>, work: F) -> Result<BatchResult, Error>
 where
-    I: Send + 'static,
+    I: Item + Send + 'static,
+    S: Send + Sync + 'static,
     O: Serialize + Send + 'static,
-    F: Fn(Context, I) -> Fut,
+    F: Fn(Context, I, Arc<S>) -> Fut,
     Fut: Future<Output = Result<O, Error>> + Send + 'static,
 {
+    let concurrency = batch.concurrency;
     if !(1..=64).contains(&concurrency) {
         return Err(Error::invalid_input(
             "concurrency",
             format!("is {concurrency}; use 1 to 64"),
         ));
     }
+    let shared = Arc::new(batch.shared);
     let permits = Arc::new(Semaphore::new(concurrency));
-    let mut tasks = Vec::with_capacity(items.len());
-    for item in items {
-        let table = name(&item);
+    let mut tasks = Vec::with_capacity(batch.items.len());
+    for item in batch.items {
+        let table = item.table();
         let permits = permits.clone();
-        let job = work(ctx.clone(), item);
+        let job = work(ctx.clone(), item, shared.clone());
         tasks.push((
             table,
             tokio::spawn(async move {
