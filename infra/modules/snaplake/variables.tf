@@ -130,9 +130,9 @@ variable "log_retention_days" {
 }
 
 variable "export_wait_seconds" {
-  description = "How long the run waits for the export's S3 event before polling."
+  description = "How long the run waits for the export's S3 event before it polls every minute (a failed export writes no file, so this bounds how late a failure is seen)."
   type        = number
-  default     = 3600
+  default     = 900
 }
 
 variable "max_concurrency" {
