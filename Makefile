@@ -7,7 +7,7 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat local/requirements.txt | cksum | cut -d' ' -f1)
 
-.PHONY: help test deps lint unit infra demo standin standin-stop standin-status clean
+.PHONY: help test deps lint unit infra demo bench standin standin-stop standin-status clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -54,3 +54,6 @@ standin-status: ## print the stand-in's endpoint if it is running
 clean: ## remove build output, the virtualenv and local state
 	cargo clean
 	rm -rf $(VENV) .venv-tools node_modules .local
+
+bench: deps ## print benchmark figures (against the stand-in): swap throughput, schema I/O
+	cargo run --locked -p snaplake-tests --bin bench

@@ -9,6 +9,8 @@
     POST /_snaplake/snapshots          {"cluster": "<id>" | "instance": "<id>", "snapshot_id": "..",
                                         "create_time": "2026-11-20T18:00:00Z", "type": "automated",
                                         "account_id": "123456789012", "region": "us-east-1"}
+    GET  /_snaplake/calls              AWS requests per operation (S3 by service:METHOD) since
+    POST /_snaplake/calls/reset        the last reset, for the benchmarks
     POST /moto-api/reset               moto's reset, plus the stand-in's faults and settings
 
 and answers the Step Functions calls the Terraform AWS provider makes that
@@ -18,6 +20,7 @@ against the stand-in does not retry them until it times out.
 
 import datetime as dt
 import json
+import threading
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal.models import moto_api_backend
@@ -38,6 +41,29 @@ def apply_moto_config() -> None:
     moto_api_backend.set_config(MOTO_CONFIG)
 
 
+# Requests per AWS operation since the last reset of the counters, for the
+# benchmarks' "AWS calls per table".
+CALLS: dict[str, int] = {}
+CALLS_LOCK = threading.Lock()
+
+
+def _operation(environ) -> str:
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return target.split(".")[-1]
+    query = environ.get("QUERY_STRING", "")
+    if "Action=" in query:
+        return query.split("Action=")[1].split("&")[0]
+    credential = environ.get("HTTP_AUTHORIZATION", "").split("/")
+    service = credential[3] if len(credential) > 3 else "?"
+    if service == "s3":
+        if "list-type=2" in query:
+            return "s3:ListObjectsV2"
+        if "delete" in query.split("&"):
+            return "s3:DeleteObjects"
+    return f"{service}:{environ.get('REQUEST_METHOD')}"
+
+
 class Control:
     def __init__(self, app):
         self.app = app
@@ -46,6 +72,10 @@ class Control:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not path.startswith(("/_snaplake/", "/moto-api/")):
+            with CALLS_LOCK:
+                op = _operation(environ)
+                CALLS[op] = CALLS.get(op, 0) + 1
         if target in SFN_STUBS:
             return _json(start_response, 200, SFN_STUBS[target], "application/x-amz-json-1.0")
         if path == "/moto-api/reset" and method == "POST":
@@ -59,6 +89,13 @@ class Control:
         try:
             body = _body(environ)
             route = (method, path)
+            if route == ("GET", "/_snaplake/calls"):
+                with CALLS_LOCK:
+                    return _json(start_response, 200, dict(CALLS))
+            if route == ("POST", "/_snaplake/calls/reset"):
+                with CALLS_LOCK:
+                    CALLS.clear()
+                return _json(start_response, 200, {})
             if route == ("GET", "/_snaplake/health"):
                 return _json(start_response, 200, {"status": "ok"})
             if route == ("POST", "/_snaplake/exports/faults"):
