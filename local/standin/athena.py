@@ -84,8 +84,14 @@ class Query:
 
 
 def _fault(sql: str) -> dict:
+    """The first fault matching the query; one with `times` wears out."""
     with LOCK:
-        return next((f for f in faults if f.get("match", "") in sql), {})
+        for fault in faults:
+            if fault.get("match", "") in sql and fault.get("times", 1) > 0:
+                if "times" in fault:
+                    fault["times"] -= 1
+                return fault
+        return {}
 
 
 def _run(q: Query) -> None:

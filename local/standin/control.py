@@ -5,7 +5,7 @@
                                         "fail_tables": ["shop.orders"], "delay_seconds": 5}
     POST /_snaplake/exports/settings   {"duration_seconds": 1.5}
     POST /_snaplake/athena/faults      {"match": "<text in the query>", "fail": "<reason>",
-                                        "delay_seconds": 5, "scanned_bytes": 1000000}
+                                        "delay_seconds": 5, "scanned_bytes": 1000000, "times": 1}
     POST /_snaplake/snapshots          {"cluster": "<id>" | "instance": "<id>", "snapshot_id": "..",
                                         "create_time": "2026-11-20T18:00:00Z", "type": "automated",
                                         "account_id": "123456789012", "region": "us-east-1"}
@@ -132,6 +132,8 @@ def add_query_fault(body: dict) -> dict:
         "delay_seconds": float(body.get("delay_seconds", 0)),
         "scanned_bytes": int(body.get("scanned_bytes", 0)),
     }
+    if "times" in body:
+        fault["times"] = int(body["times"])
     with athena.LOCK:
         athena.faults.append(fault)
     return fault

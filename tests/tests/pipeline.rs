@@ -419,3 +419,30 @@ async fn a_failing_query_leaves_that_table_on_its_old_version_and_names_it() {
         "not published"
     );
 }
+
+#[tokio::test]
+async fn a_retryable_query_failure_runs_the_transform_again_and_the_table_is_published() {
+    let p = pipeline().await;
+    p.env.control(
+        "/_snaplake/athena/faults",
+        json!({"match": "UNLOAD", "fail": "GENERIC_INTERNAL_ERROR: internal error, please resubmit", "times": 1}),
+    );
+    let mut input = input();
+    input["export"]["kms_key"] = json!(p.kms_key().await);
+    let (status, detail) = p.run("run-retries-a-query", input).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let history = p.history(detail["arn"].as_str().unwrap()).await;
+    assert!(history.len() > 10);
+    let glue = &p.env.clients.glue;
+    for table in ["shop_customers", "shop_orders", "shop_articles"] {
+        assert!(
+            glue.get_table()
+                .database_name("snaplake_curated")
+                .name(table)
+                .send()
+                .await
+                .is_ok(),
+            "{table}"
+        );
+    }
+}

@@ -226,17 +226,17 @@ async fn raw_columns(ctx: &Context, table: &TableNames) -> Result<Vec<Column>, E
     Ok(state.columns)
 }
 
-/// Run ids key the queries' idempotency tokens; they have the shape of a
-/// Step Functions execution name.
+/// Run ids key the queries' idempotency tokens: an execution name (at most
+/// 80 characters), with the attempt appended when a transform runs again.
 fn check_run_id(run_id: &str) -> Result<(), Error> {
     let valid =
-        (1..=80).contains(&run_id.len()) && run_id.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
+        (1..=128).contains(&run_id.len()) && run_id.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
     if valid {
         Ok(())
     } else {
         Err(Error::invalid_input(
             "run_id",
-            format!("{run_id:?} must be 1 to 80 letters, digits, '-' or '_'"),
+            format!("{run_id:?} must be 1 to 128 letters, digits, '-' or '_'"),
         ))
     }
 }
@@ -358,7 +358,7 @@ mod tests {
     #[test]
     fn run_ids_have_the_shape_of_execution_names() {
         assert!(check_run_id("run-snaplake-shop-prod-20261121").is_ok());
-        for bad in ["", "has space", "v=1", &"x".repeat(81)] {
+        for bad in ["", "has space", "v=1", &"x".repeat(129)] {
             assert!(check_run_id(bad).unwrap_err().to_string().contains("run_id"), "{bad}");
         }
     }
