@@ -223,9 +223,12 @@ impl Pipeline {
         }
     }
 
-    async fn kms_key(&self) -> String {
+    /// The example input with a fresh customer managed key of the stand-in.
+    async fn input(&self) -> Value {
         let key = self.env.clients.kms.create_key().send().await.unwrap();
-        key.key_metadata().unwrap().arn().unwrap().to_string()
+        let mut input = input();
+        input["export"]["kms_key"] = json!(key.key_metadata().unwrap().arn().unwrap());
+        input
     }
 
     async fn failure_messages(&self) -> Vec<Value> {
@@ -262,8 +265,7 @@ impl Pipeline {
 #[tokio::test]
 async fn a_day_is_exported_masked_and_published_and_running_it_again_changes_nothing() {
     let p = pipeline().await;
-    let mut input = input();
-    input["export"]["kms_key"] = json!(p.kms_key().await);
+    let input = p.input().await;
     let (status, detail) = p.run("run-2026-11-21", input.clone()).await;
     assert_eq!(
         status,
@@ -353,8 +355,7 @@ async fn an_export_failure_fails_the_run_with_its_cause_notifies_and_leaves_the_
         "/_snaplake/exports/faults",
         json!({"export_id": "*", "fail": "KMS key disabled (injected)"}),
     );
-    let mut input = input();
-    input["export"]["kms_key"] = json!(p.kms_key().await);
+    let input = p.input().await;
     let (status, detail) = p.run("run-fails", input).await;
     assert_eq!(status, "FAILED", "{detail:#}");
     assert_eq!(detail["error"], "ExportFailed", "{detail:#}");
@@ -390,8 +391,7 @@ async fn a_failing_query_leaves_that_table_on_its_old_version_and_names_it() {
         "/_snaplake/athena/faults",
         json!({"match": "\"shop_orders\"", "fail": "SYNTAX_ERROR: injected"}),
     );
-    let mut input = input();
-    input["export"]["kms_key"] = json!(p.kms_key().await);
+    let input = p.input().await;
     let (status, detail) = p.run("run-one-table-fails", input).await;
     assert_eq!(status, "FAILED", "{detail:#}");
     assert_eq!(detail["error"], "TablesFailed", "{detail:#}");
@@ -427,8 +427,7 @@ async fn a_retryable_query_failure_runs_the_transform_again_and_the_table_is_pub
         "/_snaplake/athena/faults",
         json!({"match": "UNLOAD", "fail": "GENERIC_INTERNAL_ERROR: internal error, please resubmit", "times": 1}),
     );
-    let mut input = input();
-    input["export"]["kms_key"] = json!(p.kms_key().await);
+    let input = p.input().await;
     let (status, detail) = p.run("run-retries-a-query", input).await;
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
     let history = p.history(detail["arn"].as_str().unwrap()).await;

@@ -90,22 +90,14 @@ pub fn check(table: &str, old: &[Column], new: &[Column], policy: SchemaPolicy) 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cols(list: &[(&str, &str)]) -> Vec<Column> {
-        list.iter()
-            .map(|(n, t)| Column {
-                name: n.to_string(),
-                glue_type: t.to_string(),
-            })
-            .collect()
-    }
+    use crate::catalog::schema::columns;
 
     #[test]
     fn added_columns_are_fine() {
         let d = check(
             "t",
-            &cols(&[("id", "bigint")]),
-            &cols(&[("id", "bigint"), ("email", "string")]),
+            &columns(&[("id", "bigint")]),
+            &columns(&[("id", "bigint"), ("email", "string")]),
             SchemaPolicy::Fail,
         )
         .unwrap();
@@ -115,8 +107,8 @@ mod tests {
 
     #[test]
     fn removed_and_retyped_columns_fail_with_the_diff() {
-        let old = cols(&[("id", "bigint"), ("total", "decimal(10,2)"), ("note", "string")]);
-        let new = cols(&[("ID", "bigint"), ("total", "decimal(12,2)")]);
+        let old = columns(&[("id", "bigint"), ("total", "decimal(10,2)"), ("note", "string")]);
+        let new = columns(&[("ID", "bigint"), ("total", "decimal(12,2)")]);
         let err = check("curated.shop_orders", &old, &new, SchemaPolicy::Fail).unwrap_err();
         assert_eq!(err.name(), "SchemaIncompatible");
         let text = err.to_string();
@@ -132,12 +124,12 @@ mod tests {
     fn accept_reports_instead_of_failing() {
         let d = check(
             "t",
-            &cols(&[("a", "int")]),
-            &cols(&[("b", "int")]),
+            &columns(&[("a", "int")]),
+            &columns(&[("b", "int")]),
             SchemaPolicy::Accept,
         )
         .unwrap();
         assert_eq!(d.describe(), "added: b int; removed: a int");
-        assert!(diff(&cols(&[("a", "int")]), &cols(&[("A", "INT")])).is_empty());
+        assert!(diff(&columns(&[("a", "int")]), &columns(&[("A", "INT")])).is_empty());
     }
 }

@@ -26,6 +26,17 @@ pub struct FileSchema {
     pub num_rows: i64,
 }
 
+/// Columns from (name, type) pairs: shorthand for tests.
+#[cfg(test)]
+pub fn columns(list: &[(&str, &str)]) -> Vec<Column> {
+    list.iter()
+        .map(|(n, t)| Column {
+            name: n.to_string(),
+            glue_type: t.to_string(),
+        })
+        .collect()
+}
+
 /// The footer's length from the file's last 8 bytes.
 pub fn footer_len(object: &str, tail: &[u8]) -> Result<u64, Error> {
     let bad = |why: &str| Error::invalid_input(object, format!("is not a Parquet file: {why}"));

@@ -178,20 +178,12 @@ pub fn check_verification(table: &str, header: &[String], row: &[Option<String>]
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::schema::columns;
     use crate::transform::policy::MaskingPolicy;
     use serde_json::json;
 
-    fn cols(list: &[(&str, &str)]) -> Vec<Column> {
-        list.iter()
-            .map(|(n, t)| Column {
-                name: n.to_string(),
-                glue_type: t.to_string(),
-            })
-            .collect()
-    }
-
     fn customers() -> Vec<Column> {
-        cols(&[
+        columns(&[
             ("id", "bigint"),
             ("email", "string"),
             ("phone", "string"),
@@ -245,7 +237,7 @@ mod tests {
 
     #[test]
     fn golden_orders_published_as_exported() {
-        let orders = cols(&[("id", "bigint"), ("total", "decimal(10,2)")]);
+        let orders = columns(&[("id", "bigint"), ("total", "decimal(10,2)")]);
         let q = unload(
             "snaplake_raw",
             "shop_orders",
@@ -268,7 +260,7 @@ mod tests {
 
     #[test]
     fn hostile_names_stay_quoted_identifiers() {
-        let hostile = cols(&[("x\" FROM secret.t --", "string")]);
+        let hostile = columns(&[("x\" FROM secret.t --", "string")]);
         let p = policy(json!({"columns": {"x\" FROM secret.t --": "hash"}}));
         let q = unload("raw", "t\"; DROP", &hostile, &p, "transformed_at", t(), &target(), None).unwrap();
         assert!(
@@ -280,7 +272,7 @@ mod tests {
         let err = unload(
             "raw",
             "t",
-            &cols(&[("a\u{0}b", "string")]),
+            &columns(&[("a\u{0}b", "string")]),
             &TablePolicy::default(),
             "transformed_at",
             t(),
@@ -291,7 +283,7 @@ mod tests {
         let quote_in_salt = unload(
             "raw",
             "t",
-            &cols(&[("e", "string")]),
+            &columns(&[("e", "string")]),
             &policy(json!({"columns": {"e": "hash_salted"}})),
             "transformed_at",
             t(),

@@ -217,10 +217,11 @@ impl MaskingPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::schema::columns;
     use serde_json::json;
 
-    pub(crate) fn customers() -> Vec<Column> {
-        [
+    fn customers() -> Vec<Column> {
+        columns(&[
             ("id", "bigint"),
             ("email", "string"),
             ("phone", "string"),
@@ -229,13 +230,7 @@ mod tests {
             ("birth_date", "date"),
             ("credit_limit", "decimal(12,2)"),
             ("created_at", "timestamp"),
-        ]
-        .iter()
-        .map(|(n, t)| Column {
-            name: n.to_string(),
-            glue_type: t.to_string(),
-        })
-        .collect()
+        ])
     }
 
     fn tables() -> Vec<(String, Vec<Column>)> {
