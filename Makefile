@@ -35,7 +35,8 @@ unit: deps ## unit tests and the integration tests against the stand-in
 	cargo build --workspace --bins --locked
 	cargo test --workspace --locked
 
-infra: deps ## Terraform fmt/validate/test, checkov, asl-validator, schedules, apply to the stand-in
+infra: deps ## Terraform fmt/validate/test, checkov, asl-validator, schedules, the demo's run on a fresh stand-in
+	cargo build --workspace --bins --locked
 	scripts/check-infra
 
 demo: deps ## run snaplake end to end on this machine (DATE=YYYY-MM-DD for another day)

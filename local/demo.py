@@ -47,7 +47,8 @@ def main() -> int:
     logical = dt.datetime.combine(args.date, dt.time(4), ZONE).astimezone(dt.timezone.utc)
     logical_time = logical.strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    env = dict(os.environ, SNAPLAKE_STANDIN_FUNCTIONS=str(TOP / "target" / "debug"))
+    target = Path(os.environ.get("CARGO_TARGET_DIR", TOP / "target"))
+    env = dict(os.environ, SNAPLAKE_STANDIN_FUNCTIONS=str(target / "debug"))
     endpoint = standin("status", env)
     started_here = not endpoint
     if started_here:

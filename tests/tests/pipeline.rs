@@ -445,3 +445,39 @@ async fn a_retryable_query_failure_runs_the_transform_again_and_the_table_is_pub
         );
     }
 }
+
+#[tokio::test]
+async fn a_table_the_export_failed_follows_the_plan_policy() {
+    let p = pipeline().await;
+    p.env.control(
+        "/_snaplake/exports/faults",
+        json!({"export_id": "*", "fail_tables": ["shop.orders"]}),
+    );
+    let (status, detail) = p.run("run-table-fails-in-export", p.input().await).await;
+    assert_eq!(status, "FAILED", "{detail:#}");
+    assert_eq!(
+        detail["error"], "ExportIncomplete",
+        "the default policy fails the run: {detail:#}"
+    );
+    assert!(
+        detail["cause"].as_str().unwrap().contains("shop.orders (FAILED)"),
+        "{detail:#}"
+    );
+
+    let mut skip = p.input().await;
+    skip["publish"]["on_table_failure"] = json!("skip");
+    let (status, detail) = p.run("run-table-skipped", skip).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let output: Value = serde_json::from_str(detail["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        output["check"]["poll"]["plan"]["skipped"][0]["source"], "shop.orders",
+        "reported: {output:#}"
+    );
+    let published: Vec<&str> = output["report"]["published"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["table"].as_str().unwrap())
+        .collect();
+    assert_eq!(published, ["shop_articles", "shop_customers"]);
+}
