@@ -33,17 +33,7 @@ pub async fn check_bucket(client: &Client, bucket: &str) -> Result<(), Error> {
 
 pub async fn get_bytes(client: &Client, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, Error> {
     match client.get_object().bucket(bucket).key(key).send().await {
-        Ok(out) => {
-            let body = out.body.collect().await.map_err(|e| Error::Aws {
-                service: "s3".into(),
-                operation: "GetObject".into(),
-                resource: format!("s3://{bucket}/{key}"),
-                code: "ReadBody".into(),
-                message: e.to_string(),
-                fix: None,
-            })?;
-            Ok(Some(body.into_bytes().to_vec()))
-        }
+        Ok(out) => Ok(Some(read_body(out.body, &format!("s3://{bucket}/{key}")).await?)),
         Err(err) => {
             let err = err.into_service_error();
             if err.is_no_such_key() {
@@ -153,15 +143,20 @@ pub async fn get_range(client: &Client, bucket: &str, key: &str, range: &str) ->
         .and_then(|r| r.rsplit('/').next())
         .and_then(|t| t.parse::<u64>().ok())
         .ok_or_else(|| Error::invalid_input(uri.clone(), "answered a ranged GET without a Content-Range total"))?;
-    let body = out.body.collect().await.map_err(|e| Error::Aws {
+    Ok((read_body(out.body, &uri).await?, total))
+}
+
+/// A GetObject body, read to the end; a broken stream names the object.
+async fn read_body(body: ByteStream, uri: &str) -> Result<Vec<u8>, Error> {
+    let bytes = body.collect().await.map_err(|e| Error::Aws {
         service: "s3".into(),
         operation: "GetObject".into(),
-        resource: uri.clone(),
+        resource: uri.to_string(),
         code: "ReadBody".into(),
         message: e.to_string(),
         fix: None,
     })?;
-    Ok((body.into_bytes().to_vec(), total))
+    Ok(bytes.into_bytes().to_vec())
 }
 
 /// Deletes every object under a prefix, 1,000 keys per call. Returns how many.
