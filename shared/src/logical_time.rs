@@ -80,6 +80,12 @@ pub fn run_id(export_id: &str) -> String {
     format!("run-{export_id}")
 }
 
+impl From<Timestamp> for LogicalTime {
+    fn from(t: Timestamp) -> Self {
+        LogicalTime(t)
+    }
+}
+
 impl fmt::Display for LogicalTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)

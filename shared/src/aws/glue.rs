@@ -166,6 +166,41 @@ pub async fn update_table(client: &Client, def: &TableDef, version_id: Option<&s
     }
 }
 
+/// The tables of a database with their state, by name, following `NextToken`.
+pub async fn list_tables(client: &Client, database: &str) -> Result<Vec<(String, TableState)>, Error> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .get_tables()
+            .database_name(database)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| {
+                let err = e.into_service_error();
+                let fix = err
+                    .is_entity_not_found_exception()
+                    .then_some("check SNAPLAKE_RAW_DATABASE / SNAPLAKE_CURATED_DATABASE and the region");
+                let err = Error::aws("glue", "GetTables", &format!("database {database}"), &err);
+                match fix {
+                    Some(fix) => err.with_fix(fix),
+                    None => err,
+                }
+            })?;
+        for table in page.table_list() {
+            out.push((
+                table.name().to_string(),
+                TableState::from_table(table, table.version_id().map(str::to_string)),
+            ));
+        }
+        match page.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
 /// Every stored version of a table (newest first as Glue returns them),
 /// following `NextToken`.
 pub async fn table_versions(client: &Client, database: &str, name: &str) -> Result<Vec<TableState>, Error> {

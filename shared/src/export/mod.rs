@@ -4,6 +4,11 @@ pub mod plan;
 pub mod request;
 pub mod snapshot_choice;
 
+/// The `S3Prefix` a day's export is given: `<export prefix>/<source>/<day>`.
+pub fn day_prefix(export_prefix: &str, source_id: &str, day: jiff::civil::Date) -> String {
+    format!("{export_prefix}/{source_id}/{day}")
+}
+
 /// `<S3Prefix>/<export id>` without stray slashes (RDS accepts a prefix with them).
 pub fn export_path(s3_prefix: &str, export_id: &str) -> String {
     let prefix = s3_prefix.trim_matches('/');

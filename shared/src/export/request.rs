@@ -52,6 +52,10 @@ pub struct ExportRequest {
     /// "not ready yet" (retried) rather than "not found" (failed).
     #[serde(default = "default_deadline_hours")]
     pub snapshot_deadline_hours: u32,
+    /// Publish this existing export (made in the console or by AWS Backup)
+    /// instead of choosing the day's snapshot and starting one.
+    #[serde(default)]
+    pub export_id: Option<String>,
 }
 
 impl ExportRequest {
@@ -81,6 +85,10 @@ impl ExportRequest {
                     format!("{table:?} is not `database`, `database.table` or `database.schema.table`"),
                 ));
             }
+        }
+        if let Some(id) = &self.export_id {
+            crate::export_id::validate(id)
+                .map_err(|reason| Error::invalid_input("export_id", format!("{id:?}: {reason}")))?;
         }
         if self.snapshot_deadline_hours > 24 * 30 {
             return Err(Error::invalid_input(

@@ -97,8 +97,9 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
 }
 
-/// Map results nest (batches of tables); reports are flat.
-fn flatten(value: serde_json::Value, out: &mut Vec<serde_json::Value>) {
+/// Map results nest (batches of tables); reports are flat. `snaplake
+/// status` reads a run's results the same way.
+pub fn flatten(value: serde_json::Value, out: &mut Vec<serde_json::Value>) {
     match value {
         serde_json::Value::Array(items) => items.into_iter().for_each(|v| flatten(v, out)),
         serde_json::Value::Null => {}
@@ -173,7 +174,8 @@ fn check_table_name(table: &str) -> Result<(), Error> {
 }
 
 /// The prefix under which snaplake keeps a curated table's versions.
-fn curated_base(ctx: &Context, table: &str) -> S3Prefix {
+/// Where a curated table's versions live (`snaplake plan` shows it too).
+pub fn curated_base(ctx: &Context, table: &str) -> S3Prefix {
     S3Prefix::new(&ctx.config.bucket, &format!("{}/{table}", ctx.config.curated_prefix))
 }
 

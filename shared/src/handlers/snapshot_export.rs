@@ -9,9 +9,9 @@ use tracing::info;
 use super::{Context, parse};
 use crate::aws::{kms, rds, s3, to_timestamp};
 use crate::error::Error;
-use crate::export::export_path;
 use crate::export::request::{ExportRequest, ExportRun};
 use crate::export::snapshot_choice::{self, SnapshotInfo, Window};
+use crate::export::{day_prefix, export_path};
 use crate::export_id::export_id;
 
 pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<ExportRun, Error> {
@@ -23,26 +23,15 @@ pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<ExportRun
 /// everything else follows from the logical time.
 pub async fn run(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<ExportRun, Error> {
     req.validate()?;
+    if let Some(id) = &req.export_id {
+        return publish_existing(ctx, req, id).await;
+    }
     let cfg = &ctx.config;
     let day = req.logical_time.day(&cfg.time_zone);
-    let (start, end) = req.logical_time.day_window(&cfg.time_zone);
-    let window = Window {
-        start,
-        end,
-        deadline: end + SignedDuration::from_hours(req.snapshot_deadline_hours.into()),
-    };
     let id = export_id(&cfg.export_id_prefix, &req.source_id, day)?;
     let bucket = req.bucket.clone().unwrap_or_else(|| cfg.bucket.clone());
-    let s3_prefix = format!("{}/{}/{}", cfg.export_prefix, req.source_id, day);
-
-    let snapshots = rds::list_snapshots(
-        &ctx.clients.rds,
-        req.source_kind,
-        &req.source_id,
-        req.include_manual_snapshots,
-    )
-    .await?;
-    let snapshot = snapshot_choice::choose(&req.source_id, &snapshots, window, req.include_manual_snapshots, now)?;
+    let s3_prefix = day_prefix(&cfg.export_prefix, &req.source_id, day);
+    let snapshot = day_snapshot(ctx, req, now).await?;
     let run = |task: &ExportTask, adopted: bool| ExportRun {
         export_id: id.clone(),
         logical_day: day.to_string(),
@@ -94,6 +83,60 @@ pub async fn run(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<E
             adopt(&id, &snapshot, &existing).map(|()| run(&existing, true))
         }
     }
+}
+
+/// The snapshot of the run's logical day (`snaplake plan` and `doctor` ask too).
+pub async fn day_snapshot(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<SnapshotInfo, Error> {
+    let (start, end) = req.logical_time.day_window(&ctx.config.time_zone);
+    let window = Window {
+        start,
+        end,
+        deadline: end + SignedDuration::from_hours(req.snapshot_deadline_hours.into()),
+    };
+    let snapshots = rds::list_snapshots(
+        &ctx.clients.rds,
+        req.source_kind,
+        &req.source_id,
+        req.include_manual_snapshots,
+    )
+    .await?;
+    snapshot_choice::choose(&req.source_id, &snapshots, window, req.include_manual_snapshots, now)
+}
+
+/// `snaplake publish --export-id`: an export made elsewhere is taken as it
+/// is (its snapshot, bucket and prefix); nothing is started.
+async fn publish_existing(ctx: &Context, req: &ExportRequest, id: &str) -> Result<ExportRun, Error> {
+    let task = rds::find_export(&ctx.clients.rds, id).await?.ok_or_else(|| {
+        Error::invalid_input(
+            "export_id",
+            format!("no export task {id} exists in this account and region; check the id in the RDS console (Exports in Amazon S3)"),
+        )
+    })?;
+    let status = task.status().unwrap_or_default().to_ascii_uppercase();
+    if matches!(status.as_str(), "FAILED" | "CANCELED" | "CANCELING") {
+        return Err(Error::ExportFailed {
+            export_id: id.to_string(),
+            status,
+            cause: task.failure_cause().unwrap_or("RDS gave no cause").to_string(),
+        });
+    }
+    let s3_prefix = task.s3_prefix().unwrap_or_default().to_string();
+    info!(export_id = %id, %status, "publishing an existing export");
+    Ok(ExportRun {
+        export_id: id.to_string(),
+        logical_day: req.logical_time.day(&ctx.config.time_zone).to_string(),
+        source_id: req.source_id.clone(),
+        snapshot_arn: task.source_arn().unwrap_or_default().to_string(),
+        snapshot_time: task
+            .snapshot_time()
+            .map(|t| to_timestamp(t).to_string())
+            .unwrap_or_default(),
+        bucket: task.s3_bucket().unwrap_or(&ctx.config.bucket).to_string(),
+        export_path: export_path(&s3_prefix, id),
+        s3_prefix,
+        status,
+        adopted: true,
+    })
 }
 
 /// An export with our id is ours only if it exports the snapshot we chose.

@@ -1,0 +1,149 @@
+//! `snaplake rollback` and `snaplake gc`: catalog-swap's actions, run with the
+//! operator's credentials through the same library code the function runs.
+
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+use snaplake::aws::glue;
+use snaplake::catalog::request::{Batch, CatalogRequest, GcShared, NoShared, RollbackItem, TableRef};
+use snaplake::handlers::catalog_swap;
+
+use super::exit;
+use crate::args::{Format, GcArgs, RollbackArgs};
+use crate::failure::Failure;
+use crate::output::{self, Table, confirm};
+use crate::stack::Stack;
+
+/// Tables worked on at once by gc.
+const CONCURRENCY: usize = 8;
+
+pub async fn rollback(stack: &Stack, args: &RollbackArgs, format: Format) -> Result<ExitCode, Failure> {
+    let cfg = &stack.ctx.config;
+    let database = if args.raw {
+        &cfg.raw_database
+    } else {
+        &cfg.curated_database
+    };
+    let current = glue::get_table(&stack.ctx.clients.glue, database, &args.table)
+        .await?
+        .ok_or_else(|| {
+            Failure::not_found(
+                format!("table {database}.{}", args.table),
+                "check the name (Glue names are lower case, e.g. shop_customers); `snaplake status --date <day>` lists a run's tables",
+            )
+        })?;
+    if !args.yes {
+        let target = match args.to {
+            Some(day) => format!("its version of {day}"),
+            None => "its previous version".into(),
+        };
+        confirm(&format!(
+            "Roll back {database}.{} (live at {}) to {target}?",
+            args.table,
+            current.location.as_deref().unwrap_or("nowhere")
+        ))?;
+    }
+    let request = CatalogRequest::Rollback(Batch {
+        items: vec![RollbackItem {
+            table: args.table.clone(),
+            to_day: args.to.map(|d| d.to_string()),
+            database: Some(if args.raw { "raw" } else { "curated" }.into()),
+        }],
+        shared: NoShared {},
+        concurrency: 1,
+    });
+    let result = catalog_swap::run(&stack.ctx, request).await?;
+    let outcome = result.succeeded.first().cloned().unwrap_or(Value::Null);
+    output::print(format, &outcome, || {
+        format!(
+            "rolled back {database}.{}: {} -> {}\n",
+            args.table,
+            outcome["previous_location"].as_str().unwrap_or("-"),
+            outcome["new_location"].as_str().unwrap_or("-"),
+        )
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn gc(stack: &Stack, args: &GcArgs, format: Format) -> Result<ExitCode, Failure> {
+    let cfg = &stack.ctx.config;
+    let tables = if args.table.is_empty() {
+        glue::list_tables(&stack.ctx.clients.glue, &cfg.curated_database)
+            .await?
+            .into_iter()
+            .filter(|(_, t)| t.parameters.contains_key("snaplake.logical_time"))
+            .map(|(name, _)| name)
+            .collect()
+    } else {
+        args.table.clone()
+    };
+    let collect = |dry_run| {
+        CatalogRequest::Gc(Batch {
+            items: tables.iter().map(|t| TableRef { table: t.clone() }).collect(),
+            shared: GcShared {
+                keep: args.keep,
+                dry_run,
+            },
+            concurrency: CONCURRENCY,
+        })
+    };
+    // Always look first: the question says exactly what would go.
+    let mut result = catalog_swap::run(&stack.ctx, collect(true)).await?;
+    let doomed: usize = result
+        .succeeded
+        .iter()
+        .map(|t| t["deleted"].as_array().map_or(0, Vec::len))
+        .sum();
+    if !args.dry_run && doomed > 0 {
+        if !args.yes {
+            eprint!("{}", render(&result.succeeded, true));
+            confirm(&format!(
+                "Delete {doomed} version(s) of {} table(s) from {}?",
+                tables.len(),
+                cfg.bucket
+            ))?;
+        }
+        result = catalog_swap::run(&stack.ctx, collect(false)).await?;
+    }
+    let ok = result.failed.is_empty();
+    output::print(format, &json!(result), || {
+        let mut text = render(&result.succeeded, args.dry_run || doomed == 0);
+        for f in &result.failed {
+            text += &format!("failed: {}: {}: {}\n", f.table, f.error, f.cause);
+        }
+        if tables.is_empty() {
+            text += "no curated table is managed by snaplake yet\n";
+        }
+        text
+    });
+    Ok(exit(ok))
+}
+
+fn render(outcomes: &[Value], would: bool) -> String {
+    let verb = if would { "WOULD DELETE" } else { "DELETED" };
+    let mut table = Table::new(&["TABLE", "KEPT", verb]);
+    for t in outcomes {
+        let names = |key: &str| -> Vec<String> {
+            t[key]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str())
+                        .map(|uri| uri.trim_end_matches('/').rsplit('/').next().unwrap_or(uri).to_string())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let deleted = names("deleted");
+        table.row(vec![
+            t["table"].as_str().unwrap_or("?").to_string(),
+            names("kept").len().to_string(),
+            if deleted.is_empty() {
+                "-".into()
+            } else {
+                deleted.join(" ")
+            },
+        ]);
+    }
+    table.render()
+}

@@ -1,0 +1,407 @@
+//! `snaplake doctor`: every precondition of a run, checked read-only, each
+//! shown as passed or failed with the fix, so the first run does not find
+//! them one at a time.
+
+use std::process::ExitCode;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::{Value, json};
+use snaplake::aws::kms;
+use snaplake::export::request::{ExportRequest, SourceKind};
+use snaplake::handlers::{parse, snapshot_export};
+
+use super::exit;
+use crate::args::{DoctorArgs, Format};
+use crate::failure::Failure;
+use crate::output::{self, Table};
+use crate::stack::{Aws, Stack};
+
+/// Engines RDS can export snapshots of to S3.
+const EXPORTABLE_ENGINES: &[&str] = &["aurora-mysql", "aurora-postgresql", "mysql", "mariadb", "postgres"];
+
+#[derive(Serialize)]
+struct Check {
+    check: &'static str,
+    passed: bool,
+    detail: String,
+    fix: String,
+}
+
+fn pass(check: &'static str, detail: impl Into<String>) -> Check {
+    Check {
+        check,
+        passed: true,
+        detail: detail.into(),
+        fix: String::new(),
+    }
+}
+
+fn fail(check: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    Check {
+        check,
+        passed: false,
+        detail: detail.into(),
+        fix: fix.into(),
+    }
+}
+
+pub async fn doctor(stack_name: &str, aws: Aws, args: &DoctorArgs, format: Format) -> Result<ExitCode, Failure> {
+    let mut checks = vec![identity(&aws).await];
+    match Stack::discover(stack_name, aws).await {
+        Err(e) => checks.push(fail(
+            "stack",
+            e.to_string(),
+            "the remaining checks need the stack: pass --stack and --region of the deployment",
+        )),
+        Ok(stack) => {
+            checks.push(pass(
+                "stack",
+                format!(
+                    "{} runs {} at {} ({} days)",
+                    stack.name,
+                    stack.state_machine_arn,
+                    stack.schedule.expression,
+                    stack.ctx.config.time_zone.iana_name().unwrap_or("?")
+                ),
+            ));
+            checks.extend(resources(&stack, args).await?);
+        }
+    }
+    let ok = checks.iter().all(|c| c.passed);
+    output::print(format, &json!(checks), || {
+        let mut table = Table::new(&["", "CHECK", "DETAIL", "FIX"]);
+        for c in &checks {
+            table.row(vec![
+                if c.passed { "ok" } else { "FAIL" }.into(),
+                c.check.into(),
+                c.detail.clone(),
+                c.fix.clone(),
+            ]);
+        }
+        let failed = checks.iter().filter(|c| !c.passed).count();
+        table.render() + &format!("\n{} passed, {failed} failed\n", checks.len() - failed)
+    });
+    Ok(exit(ok))
+}
+
+async fn identity(aws: &Aws) -> Check {
+    match aws.sts.get_caller_identity().send().await {
+        Ok(me) => pass(
+            "credentials",
+            format!("{} in {}", me.arn().unwrap_or("?"), aws.region()),
+        ),
+        Err(e) => fail(
+            "credentials",
+            aws_sdk_sts::error::DisplayErrorContext(&e).to_string(),
+            "configure credentials (--profile, AWS_PROFILE or AWS_ACCESS_KEY_ID) and --region",
+        ),
+    }
+}
+
+async fn resources(stack: &Stack, args: &DoctorArgs) -> Result<Vec<Check>, Failure> {
+    let cfg = &stack.ctx.config;
+    let day = args.date.unwrap_or_else(|| {
+        let today = Timestamp::now().to_zoned(cfg.time_zone.clone()).date();
+        today.yesterday().unwrap_or(today)
+    });
+    let mut export = stack.run_input["export"].clone();
+    export["logical_time"] = json!(stack.logical_time(day)?.to_string());
+    let request: ExportRequest = parse("schedule input `export`", export)?;
+    let bucket = request.bucket.clone().unwrap_or_else(|| cfg.bucket.clone());
+    let mut checks = vec![
+        source(stack, &request).await,
+        match snapshot_export::day_snapshot(&stack.ctx, &request, Timestamp::now()).await {
+            Ok(s) => pass("snapshot", format!("{day}: {} (created {})", s.id, s.created)),
+            Err(e) => fail(
+                "snapshot",
+                format!("{day}: {e}"),
+                "check the backup window and retention of the source, or pass --date of a day that has one",
+            ),
+        },
+        match kms::check_export_key(&stack.ctx.clients.kms, &request.kms_key).await {
+            Ok(arn) => key_policy(stack, &arn, &request.export_role_arn).await,
+            Err(e) => fail("kms key", e.to_string(), "see the fix in the detail"),
+        },
+        export_role(stack, &request.export_role_arn, &bucket).await,
+        bucket_check(stack, &bucket).await,
+    ];
+    for database in [&cfg.raw_database, &cfg.curated_database] {
+        checks.push(
+            match stack.ctx.clients.glue.get_database().name(database).send().await {
+                Ok(_) => pass("glue database", database.clone()),
+                Err(e) => fail(
+                    "glue database",
+                    format!("{database}: {}", aws_sdk_glue::error::DisplayErrorContext(&e)),
+                    "apply the Terraform module (it creates both databases), or fix SNAPLAKE_*_DATABASE",
+                ),
+            },
+        );
+    }
+    let workgroup = &cfg.athena_workgroup;
+    checks.push(
+        match stack
+            .ctx
+            .clients
+            .athena
+            .get_work_group()
+            .work_group(workgroup)
+            .send()
+            .await
+        {
+            Ok(out) => match out.work_group().and_then(|w| w.state()).map(|s| s.as_str()) {
+                Some("ENABLED") => pass("athena workgroup", workgroup.clone()),
+                state => fail(
+                    "athena workgroup",
+                    format!("{workgroup} is {}", state.unwrap_or("in an unknown state")),
+                    "enable the workgroup in the Athena console",
+                ),
+            },
+            Err(e) => fail(
+                "athena workgroup",
+                format!("{workgroup}: {}", aws_sdk_athena::error::DisplayErrorContext(&e)),
+                "apply the Terraform module, or fix SNAPLAKE_ATHENA_WORKGROUP",
+            ),
+        },
+    );
+    Ok(checks)
+}
+
+async fn source(stack: &Stack, request: &ExportRequest) -> Check {
+    let rds = &stack.ctx.clients.rds;
+    let id = &request.source_id;
+    let engine = match request.source_kind {
+        SourceKind::Cluster => rds
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+            .map(|o| o.db_clusters().first().and_then(|c| c.engine()).map(str::to_string))
+            .map_err(|e| aws_sdk_rds::error::DisplayErrorContext(&e).to_string()),
+        SourceKind::Instance => rds
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .map(|o| o.db_instances().first().and_then(|c| c.engine()).map(str::to_string))
+            .map_err(|e| aws_sdk_rds::error::DisplayErrorContext(&e).to_string()),
+    };
+    match engine {
+        Ok(Some(engine)) if EXPORTABLE_ENGINES.contains(&engine.as_str()) => {
+            pass("source", format!("{id}: {engine}, which RDS can export"))
+        }
+        Ok(Some(engine)) => fail(
+            "source",
+            format!("{id} runs {engine}, which RDS cannot export to S3"),
+            format!("export supports {}", EXPORTABLE_ENGINES.join(", ")),
+        ),
+        Ok(None) | Err(_) => fail(
+            "source",
+            format!("{id}: {}", engine.err().unwrap_or_else(|| "not found".into())),
+            "check source_id and source_kind (cluster for Aurora, instance otherwise) and --region",
+        ),
+    }
+}
+
+/// The key policy lets in the export role and the functions' role, by name
+/// or through the account (then their IAM policies decide).
+async fn key_policy(stack: &Stack, key_arn: &str, export_role: &str) -> Check {
+    let policy = match stack.ctx.clients.kms.get_key_policy().key_id(key_arn).send().await {
+        Ok(out) => out.policy().unwrap_or_default().to_string(),
+        Err(e) => {
+            return fail(
+                "kms key",
+                format!("{key_arn}: {}", aws_sdk_kms::error::DisplayErrorContext(&e)),
+                "allow kms:GetKeyPolicy to whoever runs doctor",
+            );
+        }
+    };
+    let policy: Value = serde_json::from_str(&policy).unwrap_or(Value::Null);
+    let account = key_arn.split(':').nth(4).unwrap_or_default();
+    let missing: Vec<&str> = [export_role, stack.function_role.as_str()]
+        .into_iter()
+        .filter(|role| !allows(&policy, role, account))
+        .collect();
+    if missing.is_empty() {
+        pass(
+            "kms key",
+            format!("{key_arn}: customer managed, enabled, lets in both roles"),
+        )
+    } else {
+        fail(
+            "kms key",
+            format!("the key policy of {key_arn} does not let in {}", missing.join(", ")),
+            "add the role(s) to the key policy, or allow the account root (arn:aws:iam::<account>:root) so IAM policies decide",
+        )
+    }
+}
+
+fn allows(policy: &Value, role: &str, account: &str) -> bool {
+    let root = format!("arn:aws:iam::{account}:root");
+    let statements = match &policy["Statement"] {
+        Value::Array(list) => list.clone(),
+        one => vec![one.clone()],
+    };
+    statements.iter().filter(|s| s["Effect"] == "Allow").any(|s| {
+        let principals = match &s["Principal"] {
+            Value::String(p) => vec![p.clone()],
+            p => match &p["AWS"] {
+                Value::String(one) => vec![one.clone()],
+                Value::Array(many) => many.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+                _ => vec![],
+            },
+        };
+        principals
+            .iter()
+            .any(|p| p == "*" || p == role || *p == root || p == account)
+    })
+}
+
+/// RDS must be able to assume the role, and the role to write the bucket.
+async fn export_role(stack: &Stack, role_arn: &str, bucket: &str) -> Check {
+    let name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+    let iam = &stack.aws.iam;
+    let role = match iam.get_role().role_name(name).send().await {
+        Ok(out) => out,
+        Err(e) => {
+            return fail(
+                "export role",
+                format!("{role_arn}: {}", aws_sdk_iam::error::DisplayErrorContext(&e)),
+                "apply the Terraform module (it creates the role), or fix export_role_arn in the schedule's input",
+            );
+        }
+    };
+    let trust = role
+        .role()
+        .and_then(|r| r.assume_role_policy_document())
+        .map(decode)
+        .unwrap_or_default();
+    if !trust.contains("export.rds.amazonaws.com") {
+        return fail(
+            "export role",
+            format!("{name} is not trusted by export.rds.amazonaws.com"),
+            "add export.rds.amazonaws.com as the service principal of the role's trust policy",
+        );
+    }
+    let mut documents = Vec::new();
+    if let Ok(list) = iam.list_role_policies().role_name(name).send().await {
+        for policy in list.policy_names() {
+            if let Ok(p) = iam.get_role_policy().role_name(name).policy_name(policy).send().await {
+                documents.push(decode(p.policy_document()));
+            }
+        }
+    }
+    let writes = documents
+        .iter()
+        .any(|d| d.contains("s3:PutObject") && (d.contains(&format!("arn:aws:s3:::{bucket}")) || d.contains("\"*\"")));
+    if writes {
+        pass(
+            "export role",
+            format!("{name}: trusted by RDS export, may write to {bucket}"),
+        )
+    } else {
+        fail(
+            "export role",
+            format!("no inline policy of {name} allows s3:PutObject on {bucket}"),
+            format!(
+                "allow s3:PutObject*, s3:GetObject*, s3:ListBucket, s3:DeleteObject* and s3:GetBucketLocation on arn:aws:s3:::{bucket} and arn:aws:s3:::{bucket}/*"
+            ),
+        )
+    }
+}
+
+/// IAM returns policy documents URL-encoded.
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
+        match (escaped, bytes[i]) {
+            (Some(b), _) => {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+            (None, b'+') => out.push(b' '),
+            (None, b) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn bucket_check(stack: &Stack, bucket: &str) -> Check {
+    let s3 = &stack.ctx.clients.s3;
+    let region = match s3.get_bucket_location().bucket(bucket).send().await {
+        // us-east-1 answers with no constraint.
+        Ok(out) => out
+            .location_constraint()
+            .map(|c| c.as_str().to_string())
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| "us-east-1".into()),
+        Err(e) => {
+            return fail(
+                "bucket",
+                format!("{bucket}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)),
+                "apply the Terraform module, or fix SNAPLAKE_BUCKET",
+            );
+        }
+    };
+    if region != stack.aws.region() {
+        return fail(
+            "bucket",
+            format!("{bucket} is in {region}, the deployment in {}", stack.aws.region()),
+            "RDS exports only to a bucket in the snapshot's region: use a bucket there",
+        );
+    }
+    let kms = match s3.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(out) => out
+            .server_side_encryption_configuration()
+            .map(|c| {
+                c.rules().iter().any(|r| {
+                    r.apply_server_side_encryption_by_default()
+                        .is_some_and(|d| d.sse_algorithm().as_str().starts_with("aws:kms"))
+                })
+            })
+            .unwrap_or(false),
+        Err(_) => false,
+    };
+    if kms {
+        pass("bucket", format!("{bucket}: {region}, SSE-KMS by default"))
+    } else {
+        fail(
+            "bucket",
+            format!("{bucket} is not encrypted with SSE-KMS by default"),
+            "set default encryption to aws:kms with the lake's key (the Terraform module does)",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_encoded_policies_decode() {
+        assert_eq!(decode("%7B%22a%22%3A%20%22b%22%7D"), "{\"a\": \"b\"}");
+        assert_eq!(decode("plain"), "plain");
+        assert_eq!(decode("100%"), "100%");
+    }
+
+    #[test]
+    fn a_key_policy_lets_a_role_in_by_name_or_through_the_account() {
+        let role = "arn:aws:iam::123456789012:role/export";
+        let by_name = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": [role]}, "Action": "kms:*"}]});
+        let by_account =
+            json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}});
+        let other = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/x"}},
+            {"Effect": "Deny", "Principal": {"AWS": role}}]});
+        assert!(allows(&by_name, role, "123456789012"));
+        assert!(allows(&by_account, role, "123456789012"));
+        assert!(!allows(&other, role, "123456789012"));
+    }
+}

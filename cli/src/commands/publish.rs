@@ -1,0 +1,44 @@
+//! `snaplake publish --export-id X`: an export made elsewhere (console, AWS
+//! Backup) goes through the same state machine, adopted by snapshot-export.
+
+use std::process::ExitCode;
+
+use serde_json::Value;
+use snaplake::aws::{rds, to_timestamp};
+use snaplake::logical_time::LogicalTime;
+
+use crate::args::{Format, PublishArgs};
+use crate::failure::Failure;
+use crate::runs;
+use crate::stack::Stack;
+
+pub async fn publish(stack: &Stack, args: &PublishArgs, format: Format) -> Result<ExitCode, Failure> {
+    let id = args.export_id.trim();
+    snaplake::export_id::validate(id).map_err(|why| Failure::Usage(format!("--export-id {id:?} {why}")))?;
+    let task = rds::find_export(&stack.ctx.clients.rds, id).await?.ok_or_else(|| {
+        Failure::not_found(
+            format!("export task {id} in {}", stack.aws.region()),
+            "copy the identifier from the RDS console (Exports in Amazon S3); exports are regional, so check --region",
+        )
+    })?;
+    let status = task.status().unwrap_or_default().to_ascii_uppercase();
+    if matches!(status.as_str(), "FAILED" | "CANCELED" | "CANCELING") {
+        return Err(Failure::Failed(format!(
+            "export task {id} ended {status} ({}); it has nothing to publish",
+            task.failure_cause().unwrap_or("RDS gave no cause")
+        )));
+    }
+    let t = match (args.date, task.snapshot_time()) {
+        (Some(day), _) => stack.logical_time(day)?,
+        (None, Some(taken)) => LogicalTime::from(to_timestamp(taken)),
+        (None, None) => {
+            return Err(Failure::Usage(format!(
+                "export task {id} does not say when its snapshot was taken; pass --date"
+            )));
+        }
+    };
+    let mut input = stack.input(t);
+    input["export"]["export_id"] = Value::String(id.to_string());
+    let started = runs::start_named(stack, &format!("publish-{id}"), &input).await?;
+    super::run::report(stack, stack.day_of(t), started, &args.wait, format).await
+}

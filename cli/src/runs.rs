@@ -1,0 +1,302 @@
+//! The runs of the pipeline: Step Functions executions, named after the day's
+//! export id so that a day has one name (`run-<export id>`, then `-2`, `-3`
+//! for the attempts after a failure) and starting it twice is a no-op.
+
+use std::time::Duration;
+
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
+use indicatif::{ProgressBar, ProgressStyle};
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::{Value, json};
+use snaplake::aws::{rds, to_timestamp};
+use snaplake::handlers::catalog_swap::flatten;
+use snaplake::logical_time::{LogicalTime, run_id};
+
+use crate::failure::{self, Failure};
+use crate::stack::Stack;
+
+/// Attempts of one day after which snaplake stops and asks for a person.
+const MAX_ATTEMPTS: u32 = 9;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Execution {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub started: String,
+    pub stopped: Option<String>,
+    #[serde(skip)]
+    pub input: Value,
+    #[serde(skip)]
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+impl Execution {
+    pub fn running(&self) -> bool {
+        self.status == "RUNNING"
+    }
+
+    pub fn succeeded(&self) -> bool {
+        self.status == "SUCCEEDED"
+    }
+
+    pub fn logical_time(&self) -> Option<LogicalTime> {
+        LogicalTime::parse(self.input["logical_time"].as_str()?).ok()
+    }
+}
+
+/// `run-<export id>` for the first attempt, `run-<export id>-<n>` after.
+pub fn attempt_name(export_id: &str, attempt: u32) -> String {
+    match attempt {
+        1 => run_id(export_id),
+        n => format!("{}-{n}", run_id(export_id)),
+    }
+}
+
+pub async fn describe(stack: &Stack, arn: &str) -> Result<Option<Execution>, Failure> {
+    let out = match stack
+        .ctx
+        .clients
+        .sfn
+        .describe_execution()
+        .execution_arn(arn)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_execution_does_not_exist()) => return Ok(None),
+        Err(e) => return Err(failure::aws("states", "DescribeExecution", arn, e)),
+    };
+    let parse = |text: Option<&str>| text.and_then(|t| serde_json::from_str(t).ok());
+    Ok(Some(Execution {
+        name: out.name().unwrap_or_default().to_string(),
+        arn: arn.to_string(),
+        status: out.status().as_str().to_string(),
+        started: to_timestamp(out.start_date()).to_string(),
+        stopped: out.stop_date().map(|t| to_timestamp(t).to_string()),
+        input: parse(out.input()).unwrap_or(Value::Null),
+        output: parse(out.output()),
+        error: out.error().map(str::to_string),
+        cause: out.cause().map(str::to_string),
+    }))
+}
+
+/// Every attempt of a day so far, first to last.
+pub async fn attempts(stack: &Stack, export_id: &str) -> Result<Vec<Execution>, Failure> {
+    let mut out = Vec::new();
+    for n in 1..=MAX_ATTEMPTS {
+        match describe(stack, &stack.execution_arn(&attempt_name(export_id, n))).await? {
+            Some(e) => out.push(e),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+pub enum Start {
+    New(Execution),
+    /// The day's last attempt is running or succeeded: nothing to do.
+    Already(Execution),
+    /// The day's last attempt failed and no retry was asked for.
+    PreviousFailed(Execution),
+}
+
+/// Starts the day's run unless one is running or succeeded; with `retry`,
+/// a failed day gets its next attempt.
+pub async fn start(stack: &Stack, export_id: &str, input: &Value, retry: bool) -> Result<Start, Failure> {
+    let previous = attempts(stack, export_id).await?;
+    let attempt = match previous.last() {
+        None => 1,
+        Some(last) if last.running() || last.succeeded() => return Ok(Start::Already(last.clone())),
+        Some(last) if !retry => return Ok(Start::PreviousFailed(last.clone())),
+        Some(_) if previous.len() as u32 >= MAX_ATTEMPTS => {
+            return Err(Failure::Failed(format!(
+                "{export_id} failed {MAX_ATTEMPTS} times; read `snaplake status` and fix the cause first"
+            )));
+        }
+        Some(_) => previous.len() as u32 + 1,
+    };
+    start_named(stack, &attempt_name(export_id, attempt), input).await
+}
+
+/// Starts an execution by name; a name already taken means someone else
+/// started it first, which is reported as such, never as an error.
+pub async fn start_named(stack: &Stack, name: &str, input: &Value) -> Result<Start, Failure> {
+    let arn = stack.execution_arn(name);
+    if let Some(existing) = describe(stack, &arn).await? {
+        return Ok(Start::Already(existing));
+    }
+    let sent = stack
+        .ctx
+        .clients
+        .sfn
+        .start_execution()
+        .state_machine_arn(&stack.state_machine_arn)
+        .name(name)
+        .input(input.to_string())
+        .send()
+        .await;
+    match sent {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_execution_already_exists()) => {}
+        Err(e) => return Err(failure::aws("states", "StartExecution", &stack.state_machine_arn, e)),
+    }
+    let execution = describe(stack, &arn)
+        .await?
+        .ok_or_else(|| Failure::Failed(format!("{name} was started but cannot be described")))?;
+    Ok(Start::New(execution))
+}
+
+/// The state the execution is in (running) or stopped in (failed).
+pub async fn current_step(stack: &Stack, arn: &str) -> Result<Option<String>, Failure> {
+    let out = stack
+        .ctx
+        .clients
+        .sfn
+        .get_execution_history()
+        .execution_arn(arn)
+        .reverse_order(true)
+        .max_results(50)
+        .send()
+        .await
+        .map_err(|e| failure::aws("states", "GetExecutionHistory", arn, e))?;
+    Ok(out.events().iter().find_map(|e| {
+        let entered = e.state_entered_event_details()?;
+        let step = entered.name();
+        // The failure path's bookkeeping states name the step that failed.
+        Some(step.strip_prefix("FailedAt").unwrap_or(step).to_string())
+    }))
+}
+
+/// Each table's outcome: from the output when the run succeeded, else from
+/// the input of its Report step (a run whose tables partly failed).
+pub async fn table_outcomes(stack: &Stack, execution: &Execution) -> Result<Vec<Value>, Failure> {
+    let published = match &execution.output {
+        Some(output) => output["report"]["published"].clone(),
+        None => report_input(stack, &execution.arn).await?["published"].clone(),
+    };
+    let mut flat = Vec::new();
+    flatten(published, &mut flat);
+    Ok(flat)
+}
+
+async fn report_input(stack: &Stack, arn: &str) -> Result<Value, Failure> {
+    let out = stack
+        .ctx
+        .clients
+        .sfn
+        .get_execution_history()
+        .execution_arn(arn)
+        .reverse_order(true)
+        .max_results(200)
+        .send()
+        .await
+        .map_err(|e| failure::aws("states", "GetExecutionHistory", arn, e))?;
+    Ok(out
+        .events()
+        .iter()
+        .filter(|e| e.r#type() == &HistoryEventType::TaskStateEntered)
+        .filter_map(|e| e.state_entered_event_details())
+        .find(|d| d.name() == "Report")
+        .and_then(|d| serde_json::from_str(d.input()?).ok())
+        .unwrap_or(Value::Null))
+}
+
+/// The export of a run: its id, status and progress, if RDS knows it.
+pub async fn export_state(stack: &Stack, export_id: &str) -> Result<Value, Failure> {
+    Ok(match rds::find_export(&stack.ctx.clients.rds, export_id).await? {
+        Some(task) => json!({
+            "export_id": export_id,
+            "status": task.status().unwrap_or_default().to_ascii_uppercase(),
+            "percent": task.percent_progress().unwrap_or(0),
+        }),
+        None => json!({"export_id": export_id, "status": "NOT_STARTED", "percent": 0}),
+    })
+}
+
+/// The newest executions of the state machine, newest first.
+pub async fn recent(stack: &Stack, limit: usize) -> Result<Vec<String>, Failure> {
+    let mut arns = Vec::new();
+    let mut token = None;
+    while arns.len() < limit {
+        let page = stack
+            .ctx
+            .clients
+            .sfn
+            .list_executions()
+            .state_machine_arn(&stack.state_machine_arn)
+            .max_results(100)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| failure::aws("states", "ListExecutions", &stack.state_machine_arn, e))?;
+        let mut items: Vec<_> = page.executions().to_vec();
+        items.sort_by_key(|e| std::cmp::Reverse(to_timestamp(e.start_date())));
+        arns.extend(items.iter().map(|e| e.execution_arn().to_string()));
+        match page.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_string()),
+            _ => break,
+        }
+    }
+    arns.truncate(limit);
+    Ok(arns)
+}
+
+/// Waits for an execution to end, showing its step on stderr.
+pub async fn wait(stack: &Stack, execution: Execution, poll: Duration) -> Result<Execution, Failure> {
+    let spinner = ProgressBar::new_spinner()
+        .with_style(ProgressStyle::with_template("{spinner} {prefix} {msg} ({elapsed})").expect("a valid template"));
+    spinner.set_prefix(execution.name.clone());
+    let mut current = execution;
+    while current.status == ExecutionStatus::Running.as_str() {
+        let step = current_step(stack, &current.arn).await?.unwrap_or_default();
+        spinner.set_message(step);
+        spinner.tick();
+        tokio::time::sleep(poll).await;
+        current = describe(stack, &current.arn.clone())
+            .await?
+            .ok_or_else(|| Failure::Failed(format!("{} disappeared while waiting", current.name)))?;
+    }
+    spinner.finish_and_clear();
+    Ok(current)
+}
+
+/// How long a run took, for tables.
+pub fn duration(execution: &Execution) -> String {
+    let (Ok(start), Some(Ok(stop))) = (
+        execution.started.parse::<Timestamp>(),
+        execution.stopped.as_deref().map(str::parse::<Timestamp>),
+    ) else {
+        return "-".into();
+    };
+    let seconds = stop.as_second() - start.as_second();
+    format!("{}m{:02}s", seconds / 60, seconds % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempts_after_the_first_are_numbered() {
+        assert_eq!(
+            attempt_name("snaplake-shop-1a2b-20261121", 1),
+            "run-snaplake-shop-1a2b-20261121"
+        );
+        assert_eq!(
+            attempt_name("snaplake-shop-1a2b-20261121", 2),
+            "run-snaplake-shop-1a2b-20261121-2"
+        );
+    }
+
+    #[test]
+    fn every_attempt_name_is_a_valid_execution_name() {
+        // The longest export id (60) with the largest attempt fits in 80.
+        let id = "a".repeat(60);
+        let name = attempt_name(&id, MAX_ATTEMPTS);
+        assert!(name.len() <= 80, "{}", name.len());
+    }
+}
