@@ -53,6 +53,23 @@ impl Failure {
     }
 }
 
+/// An SDK error in one line: the service's code and message when AWS
+/// answered, else why it could not be reached.
+pub fn describe<E, R>(err: &aws_sdk_sfn::error::SdkError<E, R>) -> String
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match err.as_service_error() {
+        Some(e) => format!(
+            "{}: {}",
+            e.code().unwrap_or("Unknown"),
+            e.message().unwrap_or("no message")
+        ),
+        None => aws_sdk_sfn::error::DisplayErrorContext(err).to_string(),
+    }
+}
+
 /// An AWS SDK error as a snaplake error: the service's code and message when
 /// AWS answered, else why it could not be reached (no credentials, no route).
 pub fn aws<E, R>(service: &str, operation: &str, resource: &str, err: aws_sdk_sfn::error::SdkError<E, R>) -> Failure

@@ -27,6 +27,10 @@ impl Table {
         self.rows.push(cells);
     }
 
+    pub fn rows(&self) -> usize {
+        self.rows.len()
+    }
+
     pub fn render(&self) -> String {
         let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
         for row in &self.rows {

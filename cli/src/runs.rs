@@ -48,6 +48,14 @@ impl Execution {
     }
 }
 
+/// A Lambda task's cause is its error as JSON; people need the message.
+fn cause_message(cause: &str) -> String {
+    serde_json::from_str::<Value>(cause)
+        .ok()
+        .and_then(|v| v["errorMessage"].as_str().map(str::to_string))
+        .unwrap_or_else(|| cause.to_string())
+}
+
 /// `run-<export id>` for the first attempt, `run-<export id>-<n>` after.
 pub fn attempt_name(export_id: &str, attempt: u32) -> String {
     match attempt {
@@ -80,7 +88,7 @@ pub async fn describe(stack: &Stack, arn: &str) -> Result<Option<Execution>, Fai
         input: parse(out.input()).unwrap_or(Value::Null),
         output: parse(out.output()),
         error: out.error().map(str::to_string),
-        cause: out.cause().map(str::to_string),
+        cause: out.cause().map(cause_message),
     }))
 }
 
@@ -150,7 +158,8 @@ pub async fn start_named(stack: &Stack, name: &str, input: &Value) -> Result<Sta
     Ok(Start::New(execution))
 }
 
-/// The state the execution is in (running) or stopped in (failed).
+/// The state the execution is in (running), or the step it failed at: the
+/// failure path's bookkeeping states are named `FailedAt<step>`.
 pub async fn current_step(stack: &Stack, arn: &str) -> Result<Option<String>, Failure> {
     let out = stack
         .ctx
@@ -159,16 +168,19 @@ pub async fn current_step(stack: &Stack, arn: &str) -> Result<Option<String>, Fa
         .get_execution_history()
         .execution_arn(arn)
         .reverse_order(true)
-        .max_results(50)
+        .max_results(1000)
         .send()
         .await
         .map_err(|e| failure::aws("states", "GetExecutionHistory", arn, e))?;
-    Ok(out.events().iter().find_map(|e| {
-        let entered = e.state_entered_event_details()?;
-        let step = entered.name();
-        // The failure path's bookkeeping states name the step that failed.
-        Some(step.strip_prefix("FailedAt").unwrap_or(step).to_string())
-    }))
+    // Ordered by event id here, whatever order the service answered in.
+    let mut entered: Vec<(i64, &str)> = out
+        .events()
+        .iter()
+        .filter_map(|e| Some((e.id(), e.state_entered_event_details()?.name())))
+        .collect();
+    entered.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
+    let failed_at = entered.iter().find_map(|(_, name)| name.strip_prefix("FailedAt"));
+    Ok(failed_at.or(entered.first().map(|(_, name)| *name)).map(str::to_string))
 }
 
 /// Each table's outcome: from the output when the run succeeded, else from

@@ -11,8 +11,10 @@
 //! Tests that share one stand-in run one at a time (the reset would pull state
 //! from under a neighbour): [`StandIn::acquire`] holds a lock for the test.
 
+mod deploy;
 mod lake;
 
+pub use deploy::{Deployment, deploy, example_input};
 pub use lake::{Lake, resources};
 
 use std::io::{Read, Write};

@@ -4,197 +4,26 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
 use serde_json::{Value, json};
-use snaplake_tests::{StandIn, functions_dir, repo_root, resources};
+use snaplake_tests::{StandIn, deploy};
 
 const BUCKET: &str = "snaplake-pipeline";
-const FUNCTIONS: [&str; 5] = [
-    "snapshot-export",
-    "export-callback",
-    "export-poller",
-    "catalog-swap",
-    "query-runner",
-];
-
-/// The smallest valid zip (an empty archive): moto stores the code, the
-/// stand-in runs the binary of the same name.
-const EMPTY_ZIP: [u8; 22] = [
-    0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-];
 
 struct Pipeline {
     env: StandIn,
     machine: String,
     topic_queue: String,
+    run_input: Value,
 }
 
 async fn pipeline() -> Pipeline {
-    for f in FUNCTIONS {
-        assert!(
-            functions_dir().join(f).exists(),
-            "{} is missing: run `cargo build --workspace --bins` first (make test does)",
-            functions_dir().join(f).display()
-        );
-    }
-    let env = StandIn::acquire().await;
-    env.control("/_snaplake/exports/settings", json!({"duration_seconds": 1.0}));
-    let ctx = resources(&env, BUCKET).await;
-    let c = &ctx.clients;
-
-    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-        "Principal": {"Service": "lambda.amazonaws.com"}}]});
-    let iam = aws_sdk_iam::Client::new(&env.sdk);
-    let role = iam
-        .create_role()
-        .role_name("snaplake-test")
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap();
-    let role_arn = role.role().unwrap().arn().to_string();
-    let lambda = aws_sdk_lambda::Client::new(&env.sdk);
-    let mut arns = Vec::new();
-    for f in FUNCTIONS {
-        let vars = [
-            ("SNAPLAKE_BUCKET", BUCKET),
-            ("SNAPLAKE_TIME_ZONE", "Asia/Tokyo"),
-            ("RUST_LOG", "info"),
-        ];
-        let out = lambda
-            .create_function()
-            .function_name(format!("snaplake-test-{f}"))
-            .runtime(Runtime::Providedal2023)
-            .handler("bootstrap")
-            .role(&role_arn)
-            .timeout(60)
-            .code(FunctionCode::builder().zip_file(Blob::new(EMPTY_ZIP.to_vec())).build())
-            .environment(
-                Environment::builder()
-                    .set_variables(Some(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()))
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        arns.push(out.function_arn().unwrap().to_string());
-    }
-    let notification = aws_sdk_s3::types::NotificationConfiguration::builder()
-        .lambda_function_configurations(
-            aws_sdk_s3::types::LambdaFunctionConfiguration::builder()
-                .lambda_function_arn(&arns[1])
-                .events(aws_sdk_s3::types::Event::S3ObjectCreated)
-                .filter(
-                    aws_sdk_s3::types::NotificationConfigurationFilter::builder()
-                        .key(
-                            aws_sdk_s3::types::S3KeyFilter::builder()
-                                .filter_rules(
-                                    aws_sdk_s3::types::FilterRule::builder()
-                                        .name("prefix".into())
-                                        .value("exports/")
-                                        .build(),
-                                )
-                                .filter_rules(
-                                    aws_sdk_s3::types::FilterRule::builder()
-                                        .name("suffix".into())
-                                        .value(".json")
-                                        .build(),
-                                )
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .build();
-    c.s3.put_bucket_notification_configuration()
-        .bucket(BUCKET)
-        .notification_configuration(notification)
-        .send()
-        .await
-        .unwrap();
-
-    let sns = aws_sdk_sns::Client::new(&env.sdk);
-    let sqs = aws_sdk_sqs::Client::new(&env.sdk);
-    let topic = sns
-        .create_topic()
-        .name("snaplake-failures")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_string();
-    let queue = sqs
-        .create_queue()
-        .queue_name("failures")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint("arn:aws:sqs:us-east-1:123456789012:failures")
-        .send()
-        .await
-        .unwrap();
-
-    let definition = render(&[
-        ("snapshot_export_arn", arns[0].as_str()),
-        ("export_callback_arn", &arns[1]),
-        ("export_poller_arn", &arns[2]),
-        ("catalog_swap_arn", &arns[3]),
-        ("query_runner_arn", &arns[4]),
-        ("failure_topic_arn", &topic),
-        // Longer than the stand-in's 1 s export: the S3 event must resume the wait.
-        ("export_wait_seconds", "20"),
-        ("export_poll_seconds", "1"),
-        ("query_poll_seconds", "1"),
-        ("snapshot_retry_seconds", "1"),
-        ("snapshot_retry_attempts", "2"),
-        ("batch_size", "2"),
-        ("max_concurrency", "4"),
-        ("tables_per_batch_concurrency", "2"),
-    ]);
-    let machine = c
-        .sfn
-        .create_state_machine()
-        .name("snaplake-test")
-        .definition(definition)
-        .role_arn("arn:aws:iam::123456789012:role/snaplake-states")
-        .send()
-        .await
-        .unwrap()
-        .state_machine_arn()
-        .to_string();
+    let d = deploy("snaplake-test", BUCKET).await;
     Pipeline {
-        env,
-        machine,
-        topic_queue: queue,
+        env: d.env,
+        machine: d.machine,
+        topic_queue: d.topic_queue,
+        run_input: d.run_input,
     }
-}
-
-/// The definition as Terraform's templatefile renders it.
-fn render(vars: &[(&str, &str)]) -> String {
-    let mut text = std::fs::read_to_string(repo_root().join("infra/statemachine/pipeline.asl.json")).unwrap();
-    for (name, value) in vars {
-        text = text.replace(&format!("${{{name}}}"), value);
-    }
-    assert!(
-        !text.contains("${"),
-        "a placeholder is left: {}",
-        &text[text.find("${").unwrap()..][..40]
-    );
-    text
-}
-
-fn input() -> Value {
-    serde_json::from_str(include_str!("../../events/pipeline-input.json")).unwrap()
 }
 
 impl Pipeline {
@@ -223,11 +52,10 @@ impl Pipeline {
         }
     }
 
-    /// The example input with a fresh customer managed key of the stand-in.
+    /// What the schedule sends, for the example day 2026-11-21 (Tokyo).
     async fn input(&self) -> Value {
-        let key = self.env.clients.kms.create_key().send().await.unwrap();
-        let mut input = input();
-        input["export"]["kms_key"] = json!(key.key_metadata().unwrap().arn().unwrap());
+        let mut input = self.run_input.clone();
+        input["logical_time"] = json!("2026-11-20T19:00:00Z");
         input
     }
 

@@ -13,7 +13,7 @@ use snaplake::handlers::{parse, snapshot_export};
 
 use super::exit;
 use crate::args::{DoctorArgs, Format};
-use crate::failure::Failure;
+use crate::failure::{self, Failure};
 use crate::output::{self, Table};
 use crate::stack::{Aws, Stack};
 
@@ -93,7 +93,7 @@ async fn identity(aws: &Aws) -> Check {
         ),
         Err(e) => fail(
             "credentials",
-            aws_sdk_sts::error::DisplayErrorContext(&e).to_string(),
+            failure::describe(&e),
             "configure credentials (--profile, AWS_PROFILE or AWS_ACCESS_KEY_ID) and --region",
         ),
     }
@@ -132,7 +132,7 @@ async fn resources(stack: &Stack, args: &DoctorArgs) -> Result<Vec<Check>, Failu
                 Ok(_) => pass("glue database", database.clone()),
                 Err(e) => fail(
                     "glue database",
-                    format!("{database}: {}", aws_sdk_glue::error::DisplayErrorContext(&e)),
+                    format!("{database}: {}", failure::describe(&e)),
                     "apply the Terraform module (it creates both databases), or fix SNAPLAKE_*_DATABASE",
                 ),
             },
@@ -159,7 +159,7 @@ async fn resources(stack: &Stack, args: &DoctorArgs) -> Result<Vec<Check>, Failu
             },
             Err(e) => fail(
                 "athena workgroup",
-                format!("{workgroup}: {}", aws_sdk_athena::error::DisplayErrorContext(&e)),
+                format!("{workgroup}: {}", failure::describe(&e)),
                 "apply the Terraform module, or fix SNAPLAKE_ATHENA_WORKGROUP",
             ),
         },
@@ -177,14 +177,14 @@ async fn source(stack: &Stack, request: &ExportRequest) -> Check {
             .send()
             .await
             .map(|o| o.db_clusters().first().and_then(|c| c.engine()).map(str::to_string))
-            .map_err(|e| aws_sdk_rds::error::DisplayErrorContext(&e).to_string()),
+            .map_err(|e| failure::describe(&e)),
         SourceKind::Instance => rds
             .describe_db_instances()
             .db_instance_identifier(id)
             .send()
             .await
             .map(|o| o.db_instances().first().and_then(|c| c.engine()).map(str::to_string))
-            .map_err(|e| aws_sdk_rds::error::DisplayErrorContext(&e).to_string()),
+            .map_err(|e| failure::describe(&e)),
     };
     match engine {
         Ok(Some(engine)) if EXPORTABLE_ENGINES.contains(&engine.as_str()) => {
@@ -206,12 +206,21 @@ async fn source(stack: &Stack, request: &ExportRequest) -> Check {
 /// The key policy lets in the export role and the functions' role, by name
 /// or through the account (then their IAM policies decide).
 async fn key_policy(stack: &Stack, key_arn: &str, export_role: &str) -> Check {
-    let policy = match stack.ctx.clients.kms.get_key_policy().key_id(key_arn).send().await {
+    let policy = match stack
+        .ctx
+        .clients
+        .kms
+        .get_key_policy()
+        .key_id(key_arn)
+        .policy_name("default")
+        .send()
+        .await
+    {
         Ok(out) => out.policy().unwrap_or_default().to_string(),
         Err(e) => {
             return fail(
                 "kms key",
-                format!("{key_arn}: {}", aws_sdk_kms::error::DisplayErrorContext(&e)),
+                format!("{key_arn}: {}", failure::describe(&e)),
                 "allow kms:GetKeyPolicy to whoever runs doctor",
             );
         }
@@ -266,7 +275,7 @@ async fn export_role(stack: &Stack, role_arn: &str, bucket: &str) -> Check {
         Err(e) => {
             return fail(
                 "export role",
-                format!("{role_arn}: {}", aws_sdk_iam::error::DisplayErrorContext(&e)),
+                format!("{role_arn}: {}", failure::describe(&e)),
                 "apply the Terraform module (it creates the role), or fix export_role_arn in the schedule's input",
             );
         }
@@ -346,7 +355,7 @@ async fn bucket_check(stack: &Stack, bucket: &str) -> Check {
         Err(e) => {
             return fail(
                 "bucket",
-                format!("{bucket}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)),
+                format!("{bucket}: {}", failure::describe(&e)),
                 "apply the Terraform module, or fix SNAPLAKE_BUCKET",
             );
         }

@@ -90,7 +90,8 @@ async fn summary(stack: &Stack, e: &Execution) -> Result<Value, Failure> {
 }
 
 fn render(summaries: &[Value], detailed: bool) -> String {
-    let mut runs = Table::new(&["DAY", "EXECUTION", "STATE", "STEP", "EXPORT", "TABLES"]);
+    let mut runs = Table::new(&["DAY", "EXECUTION", "STATE", "STEP", "EXPORT", "TABLES", "ERROR"]);
+    let mut causes = String::new();
     let mut tables = Table::new(&["DAY", "TABLE", "OUTCOME", "DETAIL"]);
     for s in summaries {
         let day = s["day"].as_str().unwrap_or("-").to_string();
@@ -112,7 +113,11 @@ fn render(summaries: &[Value], detailed: bool) -> String {
             } else {
                 format!("{} ok, {failed} failed", list.len() - failed)
             },
+            output::or_dash(s["execution"]["error"].as_str()),
         ]);
+        if let Some(cause) = s["execution"]["cause"].as_str() {
+            causes += &format!("{} {}: {cause}\n", day, s["execution"]["name"].as_str().unwrap_or("-"));
+        }
         for t in &list {
             let (outcome, detail) = if t["failed"] == json!(true) {
                 (
@@ -139,8 +144,13 @@ fn render(summaries: &[Value], detailed: bool) -> String {
     }
     let mut text = runs.render();
     if detailed {
-        text += "\n";
-        text += &tables.render();
+        if !causes.is_empty() {
+            text += &format!("\n{causes}");
+        }
+        if tables.rows() > 0 {
+            text += "\n";
+            text += &tables.render();
+        }
     }
     text
 }

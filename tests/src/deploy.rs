@@ -1,0 +1,280 @@
+//! A whole snaplake deployment on the stand-in, as the Terraform module lays
+//! it out (names `<stack>-<function>`, `<stack>-pipeline`, `<stack>-daily`),
+//! but created through the SDK in a second instead of a minute of Terraform:
+//! the real state machine definition, the handler binaries as its Lambda
+//! functions, the S3 event that resumes the export wait, the failure topic,
+//! the export role and the daily schedule holding the run input.
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
+use serde_json::{Value, json};
+
+use crate::{StandIn, functions_dir, repo_root, resources};
+
+pub const FUNCTIONS: [&str; 5] = [
+    "snapshot-export",
+    "export-callback",
+    "export-poller",
+    "catalog-swap",
+    "query-runner",
+];
+
+/// The smallest valid zip (an empty archive): moto stores the code, the
+/// stand-in runs the binary of the same name.
+const EMPTY_ZIP: [u8; 22] = [
+    0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+];
+
+pub struct Deployment {
+    pub env: StandIn,
+    pub stack: String,
+    pub bucket: String,
+    pub machine: String,
+    /// An SQS queue subscribed to the failure topic.
+    pub topic_queue: String,
+    /// What the schedule sends (events/pipeline-input.json with this stack's key and role).
+    pub run_input: Value,
+}
+
+/// The example input, as the schedule of a deployment would send it.
+pub fn example_input() -> Value {
+    serde_json::from_str(include_str!("../../events/pipeline-input.json")).unwrap()
+}
+
+pub async fn deploy(stack: &str, bucket: &str) -> Deployment {
+    for f in FUNCTIONS {
+        assert!(
+            functions_dir().join(f).exists(),
+            "{} is missing: run `cargo build --workspace --bins` first (make test does)",
+            functions_dir().join(f).display()
+        );
+    }
+    let env = StandIn::acquire().await;
+    env.control("/_snaplake/exports/settings", json!({"duration_seconds": 1.0}));
+    let ctx = resources(&env, bucket).await;
+    let c = &ctx.clients;
+    let key = c.kms.create_key().send().await.unwrap();
+    let key_arn = key.key_metadata().unwrap().arn().unwrap().to_string();
+    c.s3.put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(
+            aws_sdk_s3::types::ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    aws_sdk_s3::types::ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(
+                            aws_sdk_s3::types::ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+                                .kms_master_key_id(&key_arn)
+                                .build()
+                                .unwrap(),
+                        )
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let iam = aws_sdk_iam::Client::new(&env.sdk);
+    let role_arn = role(&iam, &format!("{stack}-functions"), "lambda.amazonaws.com").await;
+    let export_role = role(&iam, &format!("{stack}-rds-export"), "export.rds.amazonaws.com").await;
+    let write = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": ["s3:PutObject*", "s3:GetObject*", "s3:ListBucket", "s3:DeleteObject*", "s3:GetBucketLocation"],
+        "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")]}]});
+    iam.put_role_policy()
+        .role_name(format!("{stack}-rds-export"))
+        .policy_name("write-exports")
+        .policy_document(write.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let lambda = aws_sdk_lambda::Client::new(&env.sdk);
+    let mut arns = Vec::new();
+    for f in FUNCTIONS {
+        let vars = [
+            ("SNAPLAKE_BUCKET", bucket),
+            ("SNAPLAKE_TIME_ZONE", "Asia/Tokyo"),
+            ("RUST_LOG", "info"),
+        ];
+        let out = lambda
+            .create_function()
+            .function_name(format!("{stack}-{f}"))
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(&role_arn)
+            .timeout(60)
+            .code(FunctionCode::builder().zip_file(Blob::new(EMPTY_ZIP.to_vec())).build())
+            .environment(
+                Environment::builder()
+                    .set_variables(Some(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        arns.push(out.function_arn().unwrap().to_string());
+    }
+    notify_export_callback(c, bucket, &arns[1]).await;
+
+    let sns = aws_sdk_sns::Client::new(&env.sdk);
+    let sqs = aws_sdk_sqs::Client::new(&env.sdk);
+    let topic = sns
+        .create_topic()
+        .name(format!("{stack}-failures"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
+    let queue = sqs
+        .create_queue()
+        .queue_name("failures")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint("arn:aws:sqs:us-east-1:123456789012:failures")
+        .send()
+        .await
+        .unwrap();
+
+    let definition = render(&[
+        ("snapshot_export_arn", arns[0].as_str()),
+        ("export_callback_arn", &arns[1]),
+        ("export_poller_arn", &arns[2]),
+        ("catalog_swap_arn", &arns[3]),
+        ("query_runner_arn", &arns[4]),
+        ("failure_topic_arn", &topic),
+        // Longer than the stand-in's 1 s export: the S3 event must resume the wait.
+        ("export_wait_seconds", "20"),
+        ("export_poll_seconds", "1"),
+        ("query_poll_seconds", "1"),
+        ("snapshot_retry_seconds", "1"),
+        ("snapshot_retry_attempts", "2"),
+        ("batch_size", "2"),
+        ("max_concurrency", "4"),
+        ("tables_per_batch_concurrency", "2"),
+    ]);
+    let machine = c
+        .sfn
+        .create_state_machine()
+        .name(format!("{stack}-pipeline"))
+        .definition(definition)
+        .role_arn("arn:aws:iam::123456789012:role/snaplake-states")
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn()
+        .to_string();
+
+    let mut run_input = example_input();
+    run_input["logical_time"] = json!("<aws.scheduler.scheduled-time>");
+    run_input["export"]["kms_key"] = json!(key_arn);
+    run_input["export"]["export_role_arn"] = json!(export_role);
+    schedule(&env, stack, &machine, &run_input).await;
+    Deployment {
+        env,
+        stack: stack.to_string(),
+        bucket: bucket.to_string(),
+        machine,
+        topic_queue: queue,
+        run_input,
+    }
+}
+
+async fn role(iam: &aws_sdk_iam::Client, name: &str, service: &str) -> String {
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"Service": service}}]});
+    let out = iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    out.role().unwrap().arn().to_string()
+}
+
+/// export-callback hears of every `.json` RDS writes under `exports/`.
+async fn notify_export_callback(c: &snaplake::clients::Clients, bucket: &str, function_arn: &str) {
+    use aws_sdk_s3::types::{
+        Event, FilterRule, LambdaFunctionConfiguration, NotificationConfiguration, NotificationConfigurationFilter,
+        S3KeyFilter,
+    };
+    let rule = |name: &str, value: &str| FilterRule::builder().name(name.into()).value(value).build();
+    let notification = NotificationConfiguration::builder()
+        .lambda_function_configurations(
+            LambdaFunctionConfiguration::builder()
+                .lambda_function_arn(function_arn)
+                .events(Event::S3ObjectCreated)
+                .filter(
+                    NotificationConfigurationFilter::builder()
+                        .key(
+                            S3KeyFilter::builder()
+                                .filter_rules(rule("prefix", "exports/"))
+                                .filter_rules(rule("suffix", ".json"))
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .build();
+    c.s3.put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(notification)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The daily schedule at 04:00 Tokyo, as the module's defaults set it.
+async fn schedule(env: &StandIn, stack: &str, machine: &str, run_input: &Value) {
+    use aws_sdk_scheduler::types::{FlexibleTimeWindow, FlexibleTimeWindowMode, Target};
+    aws_sdk_scheduler::Client::new(&env.sdk)
+        .create_schedule()
+        .name(format!("{stack}-daily"))
+        .schedule_expression("cron(0 4 * * ? *)")
+        .schedule_expression_timezone("Asia/Tokyo")
+        .flexible_time_window(
+            FlexibleTimeWindow::builder()
+                .mode(FlexibleTimeWindowMode::Off)
+                .build()
+                .unwrap(),
+        )
+        .target(
+            Target::builder()
+                .arn(machine)
+                .role_arn("arn:aws:iam::123456789012:role/snaplake-scheduler")
+                .input(run_input.to_string())
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The definition as Terraform's templatefile renders it.
+pub fn render(vars: &[(&str, &str)]) -> String {
+    let mut text = std::fs::read_to_string(repo_root().join("infra/statemachine/pipeline.asl.json")).unwrap();
+    for (name, value) in vars {
+        text = text.replace(&format!("${{{name}}}"), value);
+    }
+    assert!(
+        !text.contains("${"),
+        "a placeholder is left: {}",
+        &text[text.find("${").unwrap()..][..40]
+    );
+    text
+}

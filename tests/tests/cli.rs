@@ -1,0 +1,601 @@
+//! The `snaplake` binary against a deployment on the stand-in: each
+//! subcommand, its exit code and its output, and that what must change
+//! nothing changes nothing.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+use snaplake_tests::{Deployment, deploy, functions_dir};
+
+const BUCKET: &str = "snaplake-cli";
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+
+    fn expect(self, code: i32) -> Out {
+        assert_eq!(
+            self.code, code,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Runs the CLI as an operator would, with no terminal (so no prompt can be answered).
+fn snaplake(d: &Deployment, args: &[&str]) -> Out {
+    let bin = functions_dir().join("snaplake");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --workspace --bins`",
+        bin.display()
+    );
+    let out = Command::new(bin)
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &d.env.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("SNAPLAKE_STACK", &d.stack)
+        .env_remove("AWS_PROFILE")
+        .env_remove("SNAPLAKE_OUTPUT")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The automated snapshot of a Tokyo day, taken at 03:00 there.
+fn snapshot(d: &Deployment, day: &str) {
+    let date: jiff::civil::Date = day.parse().unwrap();
+    let utc = date.yesterday().unwrap();
+    d.env.control(
+        "/_snaplake/snapshots",
+        json!({"cluster": "shop-prod", "snapshot_id": format!("rds:shop-prod-{day}-03-00"), "create_time": format!("{utc}T18:00:00Z")}),
+    );
+}
+
+async fn executions(d: &Deployment) -> Vec<Value> {
+    let sfn = &d.env.clients.sfn;
+    let list = sfn
+        .list_executions()
+        .state_machine_arn(&d.machine)
+        .send()
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for e in list.executions() {
+        let full = sfn
+            .describe_execution()
+            .execution_arn(e.execution_arn())
+            .send()
+            .await
+            .unwrap();
+        out.push(json!({
+            "name": full.name(),
+            "status": full.status().as_str(),
+            "start": full.start_date().as_secs_f64(),
+            "stop": full.stop_date().map(|t| t.as_secs_f64()),
+        }));
+    }
+    out.sort_by(|a, b| a["start"].as_f64().partial_cmp(&b["start"].as_f64()).unwrap());
+    out
+}
+
+async fn export_ids(d: &Deployment) -> Vec<String> {
+    let out = d.env.clients.rds.describe_export_tasks().send().await.unwrap();
+    out.export_tasks()
+        .iter()
+        .filter_map(|t| t.export_task_identifier().map(str::to_string))
+        .collect()
+}
+
+async fn location(d: &Deployment, table: &str) -> String {
+    let t = d
+        .env
+        .clients
+        .glue
+        .get_table()
+        .database_name("snaplake_curated")
+        .name(table)
+        .send()
+        .await
+        .unwrap();
+    t.table()
+        .unwrap()
+        .storage_descriptor()
+        .unwrap()
+        .location()
+        .unwrap()
+        .to_string()
+}
+
+async fn keys(d: &Deployment) -> Vec<String> {
+    let out = d.env.clients.s3.list_objects_v2().bucket(BUCKET).send().await.unwrap();
+    assert!(!out.is_truncated().unwrap_or(false));
+    out.contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect()
+}
+
+/// Everything a run can change: executions, exports, catalog, objects.
+async fn state(d: &Deployment) -> Value {
+    let glue = &d.env.clients.glue;
+    let mut catalog = BTreeMap::new();
+    for db in ["snaplake_raw", "snaplake_curated"] {
+        for t in glue.get_tables().database_name(db).send().await.unwrap().table_list() {
+            let location = t.storage_descriptor().and_then(|s| s.location()).map(str::to_string);
+            catalog.insert(format!("{db}.{}", t.name()), json!([location, t.version_id()]));
+        }
+    }
+    json!({
+        "executions": executions(d).await.iter().map(|e| e["name"].clone()).collect::<Vec<_>>(),
+        "exports": export_ids(d).await,
+        "catalog": catalog,
+        "keys": keys(d).await,
+    })
+}
+
+fn tokyo_today() -> jiff::civil::Date {
+    jiff::Timestamp::now().in_tz("Asia/Tokyo").unwrap().date()
+}
+
+#[tokio::test]
+async fn run_starts_a_day_once_and_a_second_call_says_so() {
+    let d = deploy("cli-run", BUCKET).await;
+    let first = snaplake(&d, &["run", "--date", "2026-11-21", "--wait", "--poll-seconds", "1"]).expect(0);
+    assert!(
+        first.stdout.contains("started run-") && first.stdout.contains("SUCCEEDED"),
+        "{}",
+        first.stdout
+    );
+
+    let again = snaplake(&d, &["run", "--date", "2026-11-21"]).expect(0);
+    assert!(again.stdout.contains("nothing to do"), "{}", again.stdout);
+    let json = snaplake(&d, &["-o", "json", "run", "--date", "2026-11-21"])
+        .expect(0)
+        .json();
+    assert_eq!(json["started"], json!(false));
+    assert_eq!(json["execution"]["status"], "SUCCEEDED");
+
+    let runs = executions(&d).await;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let name = runs[0]["name"].as_str().unwrap();
+    assert!(name.starts_with("run-") && name.ends_with("-20261121"), "{name}");
+    assert_eq!(export_ids(&d).await.len(), 1);
+    // What the schedule would have run: the version of 04:00 Tokyo that day.
+    assert!(location(&d, "shop_orders").await.ends_with("/v=20261120T190000Z/"));
+}
+
+#[tokio::test]
+async fn a_failed_day_is_reported_and_retried_only_when_asked() {
+    let d = deploy("cli-retry", BUCKET).await;
+    let failed = snaplake(&d, &["run", "--date", "2026-11-19", "--wait", "--poll-seconds", "1"]).expect(1);
+    assert!(failed.stdout.contains("SnapshotNotFound"), "{}", failed.stdout);
+
+    let status = snaplake(&d, &["-o", "json", "status", "--date", "2026-11-19"])
+        .expect(1)
+        .json();
+    assert_eq!(status[0]["step"], "StartExport", "{status:#}");
+    assert_eq!(status[0]["execution"]["error"], "SnapshotNotFound");
+    assert_eq!(status[0]["export"]["status"], "NOT_STARTED");
+
+    let again = snaplake(&d, &["run", "--date", "2026-11-19"]).expect(1);
+    assert!(again.stderr.contains("--retry"), "{}", again.stderr);
+    assert_eq!(executions(&d).await.len(), 1, "no second attempt without --retry");
+
+    snapshot(&d, "2026-11-19");
+    let retried = snaplake(
+        &d,
+        &[
+            "run",
+            "--date",
+            "2026-11-19",
+            "--retry",
+            "--wait",
+            "--poll-seconds",
+            "1",
+        ],
+    )
+    .expect(0);
+    assert!(retried.stdout.contains("-20261119-2: SUCCEEDED"), "{}", retried.stdout);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_the_reason_and_starts_nothing() {
+    let d = deploy("cli-bad", BUCKET).await;
+    let future = tokyo_today().tomorrow().unwrap().tomorrow().unwrap().to_string();
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["run", "--date", "2026-13-01"], 2, "YYYY-MM-DD"),
+        (vec!["run", "--date", &future], 2, "future"),
+        (
+            vec!["backfill", "--from", "2026-11-21", "--to", "2026-11-20"],
+            2,
+            "is after --to",
+        ),
+        (
+            vec![
+                "backfill",
+                "--from",
+                "2026-11-01",
+                "--to",
+                "2026-11-02",
+                "--concurrency",
+                "9",
+            ],
+            2,
+            "1..=5",
+        ),
+        (
+            vec!["status", "--date", "2026-01-01"],
+            3,
+            "snaplake run --date 2026-01-01",
+        ),
+        (
+            vec!["--stack", "nope", "status"],
+            3,
+            "no Lambda function nope-catalog-swap",
+        ),
+        (
+            vec!["publish", "--export-id", "no-such-export"],
+            3,
+            "export task no-such-export",
+        ),
+        (vec!["publish", "--export-id", "bad_id"], 2, "--export-id"),
+        (
+            vec!["rollback", "--table", "no_such_table", "--yes"],
+            3,
+            "snaplake_curated.no_such_table",
+        ),
+    ];
+    for (args, code, says) in cases {
+        let out = snaplake(&d, &args);
+        assert_eq!(out.code, code, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(says),
+            "{args:?} should say {says:?}: {}",
+            out.stderr
+        );
+    }
+    assert!(executions(&d).await.is_empty());
+    assert!(export_ids(&d).await.is_empty());
+}
+
+#[tokio::test]
+async fn backfill_runs_each_day_skips_published_days_and_holds_the_concurrency() {
+    let d = deploy("cli-backfill", BUCKET).await;
+    snapshot(&d, "2026-11-19");
+    snapshot(&d, "2026-11-20");
+    snaplake(&d, &["run", "--date", "2026-11-20", "--wait", "--poll-seconds", "1"]).expect(0);
+
+    let args = [
+        "-o",
+        "json",
+        "backfill",
+        "--from",
+        "2026-11-19",
+        "--to",
+        "2026-11-21",
+        "--concurrency",
+        "1",
+        "--poll-seconds",
+        "1",
+    ];
+    let days = snaplake(&d, &args).expect(0).json();
+    let results: Vec<(&str, &str)> = days
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["day"].as_str().unwrap(), r["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("2026-11-19", "published"),
+            ("2026-11-20", "skipped"),
+            ("2026-11-21", "published")
+        ]
+    );
+    let runs = executions(&d).await;
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    for pair in runs.windows(2) {
+        let (before, after) = (&pair[0], &pair[1]);
+        assert!(
+            after["start"].as_f64() >= before["stop"].as_f64(),
+            "--concurrency 1, yet two runs overlapped: {pair:?}"
+        );
+    }
+
+    let again = snaplake(&d, &args).expect(0).json();
+    assert!(
+        again.as_array().unwrap().iter().all(|r| r["result"] == "skipped"),
+        "{again:#}"
+    );
+    assert_eq!(executions(&d).await.len(), 3);
+}
+
+#[tokio::test]
+async fn status_shows_the_export_and_every_table_of_a_run() {
+    let d = deploy("cli-status", BUCKET).await;
+    snaplake(&d, &["run", "--date", "2026-11-21", "--wait", "--poll-seconds", "1"]).expect(0);
+    let status = snaplake(&d, &["-o", "json", "status", "--date", "2026-11-21"])
+        .expect(0)
+        .json();
+    let run = &status[0];
+    assert_eq!(run["execution"]["status"], "SUCCEEDED");
+    assert_eq!(run["export"]["status"], "COMPLETE");
+    assert_eq!(run["export"]["percent"], 100);
+    let mut tables: Vec<(&str, &str)> = run["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["table"].as_str().unwrap(), t["outcome"].as_str().unwrap()))
+        .collect();
+    tables.sort();
+    assert_eq!(
+        tables,
+        [
+            ("shop_articles", "created"),
+            ("shop_customers", "created"),
+            ("shop_orders", "created")
+        ]
+    );
+    let text = snaplake(&d, &["status", "--last", "5"]).expect(0).stdout;
+    assert!(text.contains("2026-11-21") && text.contains("3 ok, 0 failed"), "{text}");
+}
+
+#[tokio::test]
+async fn publish_takes_an_export_made_elsewhere_through_the_state_machine() {
+    let d = deploy("cli-publish", BUCKET).await;
+    let rds = &d.env.clients.rds;
+    let snapshots = rds
+        .describe_db_cluster_snapshots()
+        .db_cluster_identifier("shop-prod")
+        .send()
+        .await
+        .unwrap();
+    let snapshot = snapshots
+        .db_cluster_snapshots()
+        .iter()
+        .find(|s| s.db_cluster_snapshot_identifier() == Some("rds:shop-prod-2026-11-20-18-00"))
+        .unwrap();
+    rds.start_export_task()
+        .export_task_identifier("console-export-1")
+        .source_arn(snapshot.db_cluster_snapshot_arn().unwrap())
+        .s3_bucket_name(BUCKET)
+        .s3_prefix("by-hand")
+        .iam_role_arn(d.run_input["export"]["export_role_arn"].as_str().unwrap())
+        .kms_key_id(d.run_input["export"]["kms_key"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+
+    let args = [
+        "publish",
+        "--export-id",
+        "console-export-1",
+        "--wait",
+        "--poll-seconds",
+        "1",
+    ];
+    let out = snaplake(&d, &args).expect(0);
+    assert!(
+        out.stdout.contains("publish-console-export-1: SUCCEEDED"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(export_ids(&d).await, ["console-export-1"], "nothing else was exported");
+    let orders = d
+        .env
+        .clients
+        .glue
+        .get_table()
+        .database_name("snaplake_curated")
+        .name("shop_orders")
+        .send()
+        .await
+        .unwrap();
+    let parameters = orders.table().unwrap().parameters().unwrap();
+    assert_eq!(parameters["snaplake.export_id"], "console-export-1");
+    // Published as the day its snapshot was taken (03:00 Tokyo, the 21st).
+    assert_eq!(parameters["snaplake.logical_day"], "2026-11-21");
+
+    let again = snaplake(&d, &args[..3]).expect(0);
+    assert!(again.stdout.contains("nothing to do"), "{}", again.stdout);
+}
+
+#[tokio::test]
+async fn plan_shows_what_a_day_would_do_and_changes_nothing() {
+    let d = deploy("cli-plan", BUCKET).await;
+    snaplake(&d, &["run", "--date", "2026-11-21", "--wait", "--poll-seconds", "1"]).expect(0);
+    snapshot(&d, "2026-11-20");
+
+    let before = state(&d).await;
+    let plan = snaplake(&d, &["-o", "json", "plan", "--date", "2026-11-20"])
+        .expect(0)
+        .json();
+    let unknown_day = snaplake(&d, &["-o", "json", "plan", "--date", "2026-11-01"])
+        .expect(0)
+        .json();
+    let text = snaplake(&d, &["plan", "--date", "2026-11-21"]).expect(0).stdout;
+    assert_eq!(before, state(&d).await, "a plan changed something");
+
+    let export = &plan["export"];
+    assert_eq!(export["snapshot"]["id"], "rds:shop-prod-2026-11-20-03-00", "{plan:#}");
+    assert!(export["export_id"].as_str().unwrap().ends_with("-20261120"));
+    assert_eq!(export["existing_export"], Value::Null);
+    assert!(
+        export["destination"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("s3://{BUCKET}/exports/shop-prod/2026-11-20/"))
+    );
+    let customers = plan["publish"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "shop_customers")
+        .unwrap();
+    assert_eq!(customers["action"], "publish");
+    assert!(customers["masking"].as_array().unwrap().contains(&json!("email=hash")));
+    assert_eq!(customers["row_filter"], "is_active = 1");
+    assert!(
+        customers["target"]
+            .as_str()
+            .unwrap()
+            .ends_with("/shop_customers/v=20261119T190000Z/")
+    );
+    assert_eq!(plan["publish"].as_array().unwrap().len(), 3);
+
+    assert_eq!(unknown_day["export"]["snapshot"], Value::Null);
+    assert!(
+        unknown_day["export"]["snapshot_problem"]
+            .as_str()
+            .unwrap()
+            .contains("no available snapshot")
+    );
+    assert!(text.contains("already published"), "{text}");
+}
+
+#[tokio::test]
+async fn rollback_and_gc_change_nothing_unless_confirmed() {
+    let d = deploy("cli-catalog", BUCKET).await;
+    snapshot(&d, "2026-11-19");
+    snapshot(&d, "2026-11-20");
+    let backfill = [
+        "backfill",
+        "--from",
+        "2026-11-19",
+        "--to",
+        "2026-11-21",
+        "--concurrency",
+        "3",
+        "--poll-seconds",
+        "1",
+    ];
+    snaplake(&d, &backfill).expect(0);
+    // Concurrent runs publish in any order; the day published last is live.
+    snaplake(
+        &d,
+        &["rollback", "--table", "shop_orders", "--to", "2026-11-21", "--yes"],
+    );
+    let live = location(&d, "shop_orders").await;
+    assert!(live.ends_with("/v=20261120T190000Z/"), "{live}");
+
+    let unconfirmed = snaplake(&d, &["rollback", "--table", "shop_orders"]).expect(5);
+    assert!(unconfirmed.stderr.contains("--yes"), "{}", unconfirmed.stderr);
+    assert_eq!(location(&d, "shop_orders").await, live);
+
+    snaplake(
+        &d,
+        &["rollback", "--table", "shop_orders", "--to", "2026-11-19", "--yes"],
+    )
+    .expect(0);
+    assert!(location(&d, "shop_orders").await.ends_with("/v=20261118T190000Z/"));
+    snaplake(
+        &d,
+        &["rollback", "--table", "shop_orders", "--to", "2026-11-21", "--yes"],
+    )
+    .expect(0);
+    assert_eq!(location(&d, "shop_orders").await, live);
+
+    let before = keys(&d).await;
+    let dry = snaplake(&d, &["-o", "json", "gc", "--keep", "2", "--dry-run"])
+        .expect(0)
+        .json();
+    let orders = dry["succeeded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "shop_orders")
+        .unwrap();
+    let doomed: Vec<&str> = orders["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        doomed.len() == 1 && doomed[0].ends_with("/v=20261118T190000Z/"),
+        "{doomed:?}"
+    );
+    snaplake(&d, &["gc", "--keep", "2"]).expect(5);
+    assert_eq!(
+        keys(&d).await,
+        before,
+        "neither a dry run nor an unconfirmed gc deletes"
+    );
+
+    snaplake(&d, &["gc", "--keep", "2", "--yes"]).expect(0);
+    let after = keys(&d).await;
+    assert!(!after.iter().any(|k| k.contains("/v=20261118T190000Z/")), "{after:?}");
+    assert!(after.iter().any(|k| k.contains("shop_orders/v=20261120T190000Z/")));
+}
+
+#[tokio::test]
+async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() {
+    let d = deploy("cli-doctor", BUCKET).await;
+    let checks = snaplake(&d, &["-o", "json", "doctor", "--date", "2026-11-21"]).json();
+    let failed: Vec<&Value> = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] != json!(true))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert_eq!(checks.as_array().unwrap().len(), 10);
+
+    let iam = aws_sdk_iam::Client::new(&d.env.sdk);
+    let role = "cli-doctor-rds-export";
+    iam.delete_role_policy()
+        .role_name(role)
+        .policy_name("write-exports")
+        .send()
+        .await
+        .unwrap();
+    iam.delete_role().role_name(role).send().await.unwrap();
+    let out = snaplake(&d, &["-o", "json", "doctor", "--date", "2026-11-21"]).expect(1);
+    let checks = out.json();
+    let failed: Vec<&Value> = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] != json!(true))
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_eq!(failed[0]["check"], "export role");
+    assert!(
+        failed[0]["fix"].as_str().unwrap().contains("Terraform"),
+        "{:#}",
+        failed[0]
+    );
+
+    let text = snaplake(&d, &["--stack", "nope", "doctor"]).expect(1).stdout;
+    assert!(text.contains("FAIL  stack"), "{text}");
+}
+
+#[tokio::test]
+async fn help_teaches_and_completions_print() {
+    let d = deploy("cli-help", BUCKET).await;
+    let help = snaplake(&d, &["--help"]).expect(0).stdout;
+    for word in ["backfill", "doctor", "Exit codes", "--stack"] {
+        assert!(help.contains(word), "{word}: {help}");
+    }
+    let bash = snaplake(&d, &["completions", "bash"]).expect(0).stdout;
+    assert!(bash.contains("_snaplake") && bash.contains("backfill"), "{bash}");
+}
