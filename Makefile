@@ -43,8 +43,10 @@ demo: deps ## run snaplake end to end on this machine (DATE=YYYY-MM-DD for anoth
 	cargo build --workspace --bins --locked
 	cd local && ../$(PYTHON) demo.py $(if $(DATE),--date $(DATE))
 
+# The stand-in's Lambda runs the handler binaries of the debug build.
 standin: deps ## start the local AWS stand-in in the background and print its endpoint
-	@cd local && ../$(PYTHON) -m standin start
+	@cd local && SNAPLAKE_STANDIN_FUNCTIONS="$${SNAPLAKE_STANDIN_FUNCTIONS:-$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug}" \
+		../$(PYTHON) -m standin start
 
 standin-stop: ## stop the stand-in that `make standin` started
 	@cd local && ../$(PYTHON) -m standin stop

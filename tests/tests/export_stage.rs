@@ -569,3 +569,65 @@ async fn a_fast_export_is_answered_when_the_token_arrives_and_a_failure_fails_th
         }
     );
 }
+
+#[tokio::test]
+async fn an_existing_export_is_published_as_it_is_and_a_missing_or_failed_one_is_refused() {
+    let s = setup(0.2).await;
+    // An export made elsewhere: another id, another prefix.
+    s.ctx
+        .clients
+        .rds
+        .start_export_task()
+        .export_task_identifier("console-export-1")
+        .source_arn(&s.snapshot_arn)
+        .s3_bucket_name(BUCKET)
+        .s3_prefix("by-hand")
+        .iam_role_arn("arn:aws:iam::123456789012:role/snaplake-export")
+        .kms_key_id(&s.kms_key)
+        .send()
+        .await
+        .unwrap();
+    let mut req = request(&s);
+    req.export_id = Some("console-export-1".into());
+    let run = snapshot_export::run(&s.ctx, &req, now()).await.unwrap();
+    assert_eq!(run.export_id, "console-export-1");
+    assert_eq!(run.export_path, "by-hand/console-export-1");
+    assert_eq!(run.snapshot_arn, s.snapshot_arn);
+    assert!(run.adopted);
+    assert_eq!(export_count(&s.ctx).await, 1, "nothing was started");
+
+    req.export_id = Some("no-such-export".into());
+    let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    assert_eq!(err.name(), "InvalidInput");
+    assert!(
+        err.to_string().contains("`export_id`") && err.to_string().contains("no-such-export"),
+        "{err}"
+    );
+
+    req.export_id = Some("bad_id".into());
+    let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    assert!(err.to_string().contains("`export_id`"), "{err}");
+
+    s.env.control(
+        "/_snaplake/exports/faults",
+        json!({"export_id": "console-export-2", "fail": "KMS key disabled (injected)"}),
+    );
+    s.ctx
+        .clients
+        .rds
+        .start_export_task()
+        .export_task_identifier("console-export-2")
+        .source_arn(&s.snapshot_arn)
+        .s3_bucket_name(BUCKET)
+        .s3_prefix("by-hand")
+        .iam_role_arn("arn:aws:iam::123456789012:role/snaplake-export")
+        .kms_key_id(&s.kms_key)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    req.export_id = Some("console-export-2".into());
+    let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    assert_eq!(err.name(), "ExportFailed");
+    assert!(err.to_string().contains("KMS key disabled (injected)"), "{err}");
+}
