@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType};
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -161,20 +161,9 @@ pub async fn start_named(stack: &Stack, name: &str, input: &Value) -> Result<Sta
 /// The state the execution is in (running), or the step it failed at: the
 /// failure path's bookkeeping states are named `FailedAt<step>`.
 pub async fn current_step(stack: &Stack, arn: &str) -> Result<Option<String>, Failure> {
-    let out = stack
-        .ctx
-        .clients
-        .sfn
-        .get_execution_history()
-        .execution_arn(arn)
-        .reverse_order(true)
-        .max_results(1000)
-        .send()
-        .await
-        .map_err(|e| failure::aws("states", "GetExecutionHistory", arn, e))?;
+    let events = newest_events(stack, arn).await?;
     // Ordered by event id here, whatever order the service answered in.
-    let mut entered: Vec<(i64, &str)> = out
-        .events()
+    let mut entered: Vec<(i64, &str)> = events
         .iter()
         .filter_map(|e| Some((e.id(), e.state_entered_event_details()?.name())))
         .collect();
@@ -196,6 +185,19 @@ pub async fn table_outcomes(stack: &Stack, execution: &Execution) -> Result<Vec<
 }
 
 async fn report_input(stack: &Stack, arn: &str) -> Result<Value, Failure> {
+    Ok(newest_events(stack, arn)
+        .await?
+        .iter()
+        .filter(|e| e.r#type() == &HistoryEventType::TaskStateEntered)
+        .filter_map(|e| e.state_entered_event_details())
+        .find(|d| d.name() == "Report")
+        .and_then(|d| serde_json::from_str(d.input()?).ok())
+        .unwrap_or(Value::Null))
+}
+
+/// The last events of an execution (the states a run passes through are far
+/// fewer: its tables run in child executions of the Distributed Map).
+async fn newest_events(stack: &Stack, arn: &str) -> Result<Vec<HistoryEvent>, Failure> {
     let out = stack
         .ctx
         .clients
@@ -203,18 +205,11 @@ async fn report_input(stack: &Stack, arn: &str) -> Result<Value, Failure> {
         .get_execution_history()
         .execution_arn(arn)
         .reverse_order(true)
-        .max_results(200)
+        .max_results(1000)
         .send()
         .await
         .map_err(|e| failure::aws("states", "GetExecutionHistory", arn, e))?;
-    Ok(out
-        .events()
-        .iter()
-        .filter(|e| e.r#type() == &HistoryEventType::TaskStateEntered)
-        .filter_map(|e| e.state_entered_event_details())
-        .find(|d| d.name() == "Report")
-        .and_then(|d| serde_json::from_str(d.input()?).ok())
-        .unwrap_or(Value::Null))
+    Ok(out.events().to_vec())
 }
 
 /// The export of a run: its id, status and progress, if RDS knows it.

@@ -518,3 +518,45 @@ async fn prepare_clears_leftovers_of_an_interrupted_attempt_but_never_the_live_v
         "the live version stays"
     );
 }
+
+#[tokio::test]
+async fn a_day_that_finishes_after_a_newer_one_never_moves_a_table_back() {
+    // Backfilled days run at once and may finish in any order.
+    let lake = lake().await;
+    lake.register_raw().await; // the newer day's export, logical time 2026-11-20T19:00:00Z
+    let older_time = json!({"logical_time": "2026-11-19T19:00:00Z"});
+    let older = lake.version("shop_orders", "shop_orders", "v=20261119T190000Z").await;
+    let newer = lake.version("shop_orders", "shop_orders", "v=20261120T190000Z").await;
+
+    // The older day's transform may have read the newer export: not published.
+    let late = lake.swap("shop_orders", &older, older_time.clone()).await;
+    assert_eq!(only_success(&late)["outcome"], "superseded");
+    assert_eq!(lake.live("shop_orders").await, None);
+
+    lake.swap("shop_orders", &newer, json!({})).await;
+    let late = lake.swap("shop_orders", &older, older_time.clone()).await;
+    assert_eq!(only_success(&late)["outcome"], "superseded");
+    assert_eq!(lake.live("shop_orders").await.as_deref(), Some(newer.as_str()));
+
+    let prepared = lake
+        .call(json!({"action": "prepare", "logical_time": "2026-11-19T19:00:00Z", "Items": [{"table": "shop_orders"}]}))
+        .await;
+    let prepared = only_success(&prepared);
+    assert_eq!(
+        (prepared["current"].as_bool(), prepared["outcome"].as_str()),
+        (Some(true), Some("superseded"))
+    );
+
+    let raw_before = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_orders")
+        .await
+        .unwrap();
+    let registered = lake
+        .call(json!({"action": "register-raw", "logical_time": "2026-11-19T19:00:00Z",
+            "export_id": "snaplake-shop-prod-20261120", "Items": [lake.item("shop_orders")]}))
+        .await;
+    assert_eq!(only_success(&registered)["outcome"], "superseded");
+    let raw_after = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_orders")
+        .await
+        .unwrap();
+    assert_eq!(raw_before, raw_after, "the raw table keeps the newer export");
+}

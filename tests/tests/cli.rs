@@ -124,6 +124,33 @@ async fn location(d: &Deployment, table: &str) -> String {
         .to_string()
 }
 
+/// A curated table's Glue versions: id, location and logical time.
+async fn history(d: &Deployment, table: &str) -> Vec<String> {
+    let versions = d
+        .env
+        .clients
+        .glue
+        .get_table_versions()
+        .database_name("snaplake_curated")
+        .table_name(table)
+        .send()
+        .await
+        .unwrap();
+    versions
+        .table_versions()
+        .iter()
+        .filter_map(|v| {
+            let t = v.table()?;
+            Some(format!(
+                "{} {} {}",
+                v.version_id()?,
+                t.storage_descriptor()?.location()?,
+                t.parameters()?.get("snaplake.logical_time")?
+            ))
+        })
+        .collect()
+}
+
 async fn keys(d: &Deployment) -> Vec<String> {
     let out = d.env.clients.s3.list_objects_v2().bucket(BUCKET).send().await.unwrap();
     assert!(!out.is_truncated().unwrap_or(false));
@@ -149,6 +176,38 @@ async fn state(d: &Deployment) -> Value {
         "catalog": catalog,
         "keys": keys(d).await,
     })
+}
+
+/// The entry about `table` in a list of per-table results.
+fn find_table<'a>(list: &'a Value, table: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == table)
+        .unwrap_or_else(|| panic!("no {table} in {list:#}"))
+}
+
+fn failed_checks(checks: &Value) -> Vec<&Value> {
+    checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] != json!(true))
+        .collect()
+}
+
+fn backfill_19_to_21(concurrency: &str) -> Vec<&str> {
+    vec![
+        "backfill",
+        "--from",
+        "2026-11-19",
+        "--to",
+        "2026-11-21",
+        "--concurrency",
+        concurrency,
+        "--poll-seconds",
+        "1",
+    ]
 }
 
 fn tokyo_today() -> jiff::civil::Date {
@@ -283,19 +342,7 @@ async fn backfill_runs_each_day_skips_published_days_and_holds_the_concurrency()
     snapshot(&d, "2026-11-20");
     snaplake(&d, &["run", "--date", "2026-11-20", "--wait", "--poll-seconds", "1"]).expect(0);
 
-    let args = [
-        "-o",
-        "json",
-        "backfill",
-        "--from",
-        "2026-11-19",
-        "--to",
-        "2026-11-21",
-        "--concurrency",
-        "1",
-        "--poll-seconds",
-        "1",
-    ];
+    let args = [&["-o", "json"], &backfill_19_to_21("1")[..]].concat();
     let days = snaplake(&d, &args).expect(0).json();
     let results: Vec<(&str, &str)> = days
         .as_array()
@@ -327,6 +374,28 @@ async fn backfill_runs_each_day_skips_published_days_and_holds_the_concurrency()
         "{again:#}"
     );
     assert_eq!(executions(&d).await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_concurrent_backfill_ends_on_the_newest_day_whatever_order_the_days_finish_in() {
+    let d = deploy("cli-concurrent", BUCKET).await;
+    snapshot(&d, "2026-11-19");
+    snapshot(&d, "2026-11-20");
+    snaplake(&d, &backfill_19_to_21("3")).expect(0);
+    let runs = executions(&d).await;
+    assert_eq!(runs.len(), 3);
+    assert!(
+        runs[2]["start"].as_f64() < runs[0]["stop"].as_f64(),
+        "the three days ran at once: {runs:?}"
+    );
+    for table in ["shop_orders", "shop_customers", "shop_articles"] {
+        let live = location(&d, table).await;
+        assert!(
+            live.ends_with("/v=20261120T190000Z/"),
+            "{table} at {live}; its versions: {:#?}",
+            history(&d, table).await
+        );
+    }
 }
 
 #[tokio::test]
@@ -445,12 +514,7 @@ async fn plan_shows_what_a_day_would_do_and_changes_nothing() {
             .unwrap()
             .starts_with(&format!("s3://{BUCKET}/exports/shop-prod/2026-11-20/"))
     );
-    let customers = plan["publish"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["table"] == "shop_customers")
-        .unwrap();
+    let customers = find_table(&plan["publish"], "shop_customers");
     assert_eq!(customers["action"], "publish");
     assert!(customers["masking"].as_array().unwrap().contains(&json!("email=hash")));
     assert_eq!(customers["row_filter"], "is_active = 1");
@@ -477,23 +541,8 @@ async fn rollback_and_gc_change_nothing_unless_confirmed() {
     let d = deploy("cli-catalog", BUCKET).await;
     snapshot(&d, "2026-11-19");
     snapshot(&d, "2026-11-20");
-    let backfill = [
-        "backfill",
-        "--from",
-        "2026-11-19",
-        "--to",
-        "2026-11-21",
-        "--concurrency",
-        "3",
-        "--poll-seconds",
-        "1",
-    ];
-    snaplake(&d, &backfill).expect(0);
-    // Concurrent runs publish in any order; the day published last is live.
-    snaplake(
-        &d,
-        &["rollback", "--table", "shop_orders", "--to", "2026-11-21", "--yes"],
-    );
+    // One day after the other, so every day's version is in the table's history.
+    snaplake(&d, &backfill_19_to_21("1")).expect(0);
     let live = location(&d, "shop_orders").await;
     assert!(live.ends_with("/v=20261120T190000Z/"), "{live}");
 
@@ -518,12 +567,7 @@ async fn rollback_and_gc_change_nothing_unless_confirmed() {
     let dry = snaplake(&d, &["-o", "json", "gc", "--keep", "2", "--dry-run"])
         .expect(0)
         .json();
-    let orders = dry["succeeded"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["table"] == "shop_orders")
-        .unwrap();
+    let orders = find_table(&dry["succeeded"], "shop_orders");
     let doomed: Vec<&str> = orders["deleted"]
         .as_array()
         .unwrap()
@@ -551,12 +595,7 @@ async fn rollback_and_gc_change_nothing_unless_confirmed() {
 async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() {
     let d = deploy("cli-doctor", BUCKET).await;
     let checks = snaplake(&d, &["-o", "json", "doctor", "--date", "2026-11-21"]).json();
-    let failed: Vec<&Value> = checks
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["passed"] != json!(true))
-        .collect();
+    let failed = failed_checks(&checks);
     assert!(failed.is_empty(), "{failed:#?}");
     assert_eq!(checks.as_array().unwrap().len(), 10);
 
@@ -571,12 +610,7 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
     iam.delete_role().role_name(role).send().await.unwrap();
     let out = snaplake(&d, &["-o", "json", "doctor", "--date", "2026-11-21"]).expect(1);
     let checks = out.json();
-    let failed: Vec<&Value> = checks
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["passed"] != json!(true))
-        .collect();
+    let failed = failed_checks(&checks);
     assert_eq!(failed.len(), 1, "{failed:#?}");
     assert_eq!(failed[0]["check"], "export role");
     assert!(

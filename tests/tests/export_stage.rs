@@ -92,6 +92,23 @@ async fn export_count(ctx: &Context) -> usize {
         .len()
 }
 
+/// An export made elsewhere (the console, AWS Backup): its own id and prefix.
+async fn start_export_by_hand(s: &Setup, id: &str, snapshot_arn: &str) {
+    s.ctx
+        .clients
+        .rds
+        .start_export_task()
+        .export_task_identifier(id)
+        .source_arn(snapshot_arn)
+        .s3_bucket_name(BUCKET)
+        .s3_prefix("by-hand")
+        .iam_role_arn("arn:aws:iam::123456789012:role/snaplake-export")
+        .kms_key_id(&s.kms_key)
+        .send()
+        .await
+        .unwrap();
+}
+
 async fn poll_until_done(ctx: &Context, req: &PollRequest) -> Result<PollResult, Error> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -178,19 +195,7 @@ async fn a_second_run_adopts_the_first_export() {
 #[tokio::test]
 async fn an_export_started_by_hand_with_the_same_id_is_adopted_and_another_source_is_refused() {
     let s = setup(30.0).await;
-    s.ctx
-        .clients
-        .rds
-        .start_export_task()
-        .export_task_identifier(EXPORT_ID)
-        .source_arn(&s.snapshot_arn)
-        .s3_bucket_name(BUCKET)
-        .s3_prefix("by-hand")
-        .iam_role_arn("arn:aws:iam::123456789012:role/snaplake-export")
-        .kms_key_id(&s.kms_key)
-        .send()
-        .await
-        .unwrap();
+    start_export_by_hand(&s, EXPORT_ID, &s.snapshot_arn).await;
     let run = snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
     assert!(run.adopted);
     assert_eq!(run.s3_prefix, "by-hand", "the adopted export's own location");
@@ -199,19 +204,7 @@ async fn an_export_started_by_hand_with_the_same_id_is_adopted_and_another_sourc
     // The next day's run finds an export with its id made from another snapshot.
     let next_id = "snaplake-shop-prod-20261122";
     let other = "arn:aws:rds:us-east-1:123456789012:cluster-snapshot:rds:shop-prod-2026-11-19-18-00";
-    s.ctx
-        .clients
-        .rds
-        .start_export_task()
-        .export_task_identifier(next_id)
-        .source_arn(other)
-        .s3_bucket_name(BUCKET)
-        .s3_prefix("by-hand")
-        .iam_role_arn("arn:aws:iam::123456789012:role/snaplake-export")
-        .kms_key_id(&s.kms_key)
-        .send()
-        .await
-        .unwrap();
+    start_export_by_hand(&s, next_id, other).await;
     let mut next_day = request(&s);
     next_day.logical_time = snaplake::logical_time::LogicalTime::parse("2026-11-21T19:00:00Z").unwrap();
     let err = snapshot_export::run(&s.ctx, &next_day, "2026-11-22T01:00:00Z".parse().unwrap())
@@ -573,20 +566,7 @@ async fn a_fast_export_is_answered_when_the_token_arrives_and_a_failure_fails_th
 #[tokio::test]
 async fn an_existing_export_is_published_as_it_is_and_a_missing_or_failed_one_is_refused() {
     let s = setup(0.2).await;
-    // An export made elsewhere: another id, another prefix.
-    s.ctx
-        .clients
-        .rds
-        .start_export_task()
-        .export_task_identifier("console-export-1")
-        .source_arn(&s.snapshot_arn)
-        .s3_bucket_name(BUCKET)
-        .s3_prefix("by-hand")
-        .iam_role_arn("arn:aws:iam::123456789012:role/snaplake-export")
-        .kms_key_id(&s.kms_key)
-        .send()
-        .await
-        .unwrap();
+    start_export_by_hand(&s, "console-export-1", &s.snapshot_arn).await;
     let mut req = request(&s);
     req.export_id = Some("console-export-1".into());
     let run = snapshot_export::run(&s.ctx, &req, now()).await.unwrap();
@@ -612,19 +592,7 @@ async fn an_existing_export_is_published_as_it_is_and_a_missing_or_failed_one_is
         "/_snaplake/exports/faults",
         json!({"export_id": "console-export-2", "fail": "KMS key disabled (injected)"}),
     );
-    s.ctx
-        .clients
-        .rds
-        .start_export_task()
-        .export_task_identifier("console-export-2")
-        .source_arn(&s.snapshot_arn)
-        .s3_bucket_name(BUCKET)
-        .s3_prefix("by-hand")
-        .iam_role_arn("arn:aws:iam::123456789012:role/snaplake-export")
-        .kms_key_id(&s.kms_key)
-        .send()
-        .await
-        .unwrap();
+    start_export_by_hand(&s, "console-export-2", &s.snapshot_arn).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     req.export_id = Some("console-export-2".into());
     let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();

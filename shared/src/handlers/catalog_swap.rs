@@ -24,6 +24,7 @@ use crate::catalog::retention;
 use crate::catalog::schema::{self, FileSchema};
 use crate::error::Error;
 use crate::export::plan::PlanItem;
+use crate::logical_time::LogicalTime;
 use crate::names;
 
 /// Glue table versions kept per table; far below Glue's 100,000.
@@ -259,6 +260,10 @@ async fn register_raw(ctx: &Context, item: &PlanItem, shared: &RegisterRawShared
             glue::create_table(&ctx.clients.glue, &def).await?;
             Ok(done("created"))
         }
+        Some(current) if newer_run(&current, shared.logical_time) => {
+            info!(table = %item.name, "a newer run registered this raw table; left as it is");
+            Ok(done("superseded"))
+        }
         Some(current)
             if current.location.as_deref() == Some(def.location.as_str()) && current.columns == def.columns =>
         {
@@ -289,8 +294,11 @@ struct PrepareOutcome {
     /// Where this run's version goes (or already is).
     location: String,
     live: Option<String>,
-    /// The table already shows this run's version: nothing to transform or swap.
+    /// The table already shows this run's version, or a newer run's: nothing
+    /// to transform or swap.
     current: bool,
+    /// `prepared`, `unchanged` (this run's version is live) or `superseded`.
+    outcome: &'static str,
     /// Objects removed from `location`: leftovers of an interrupted attempt.
     cleared: usize,
 }
@@ -302,20 +310,27 @@ struct PrepareOutcome {
 async fn prepare(ctx: &Context, table: &str, shared: &PrepareShared) -> Result<PrepareOutcome, Error> {
     check_table_name(table)?;
     let current = glue::get_table(&ctx.clients.glue, &ctx.config.curated_database, table).await?;
+    let raw = glue::get_table(&ctx.clients.glue, &ctx.config.raw_database, table).await?;
     let this_run = shared.logical_time.to_string();
     let published = current.as_ref().and_then(|t| t.parameters.get("snaplake.logical_time")) == Some(&this_run);
+    let superseded = [&current, &raw]
+        .into_iter()
+        .flatten()
+        .any(|t| newer_run(t, shared.logical_time));
     let live = current
         .and_then(|t| t.location)
         .map(|l| S3Prefix::parse("location", &l))
         .transpose()?;
-    if let (true, Some(live)) = (published, &live) {
-        info!(table, location = %live, "already shows this run's version");
+    if let (true, Some(live)) = (published || superseded, &live) {
+        let outcome = if published { "unchanged" } else { "superseded" };
+        info!(table, location = %live, outcome, "nothing to publish for this run");
         let location = live.to_string();
         return Ok(PrepareOutcome {
             table: table.into(),
             location: location.clone(),
             live: Some(location),
             current: true,
+            outcome,
             cleared: 0,
         });
     }
@@ -339,8 +354,20 @@ async fn prepare(ctx: &Context, table: &str, shared: &PrepareShared) -> Result<P
         location: next.to_string(),
         live: live.map(|l| l.to_string()),
         current: false,
+        outcome: "prepared",
         cleared,
     })
+}
+
+/// Whether a table shows a newer run than `run`. Days can finish out of
+/// order (a backfill runs several at once): an older day must never move a
+/// table back in time.
+fn newer_run(table: &TableState, run: LogicalTime) -> bool {
+    table
+        .parameters
+        .get("snaplake.logical_time")
+        .and_then(|t| LogicalTime::parse(t).ok())
+        .is_some_and(|t| t > run)
 }
 
 async fn swap(ctx: &Context, item: &SwapItem, shared: &SwapShared) -> Result<SwapOutcome, Error> {
@@ -391,10 +418,21 @@ async fn swap(ctx: &Context, item: &SwapItem, shared: &SwapShared) -> Result<Swa
         ),
     };
 
+    // The raw table only moves forward, so if it still shows this run, the
+    // transform read this run's export; if a newer run registered it since,
+    // what was read is uncertain and the newer run publishes anyway.
+    let raw = glue::get_table(&ctx.clients.glue, &ctx.config.raw_database, &item.table).await?;
+    let raw_newer = raw.as_ref().is_some_and(|t| newer_run(t, shared.logical_time));
+
     // Decide on the table as read; on a concurrent change, read once more
     // and decide again (it may already point at our location).
     for attempt in 0..2 {
         let current = glue::get_table(&ctx.clients.glue, database, &item.table).await?;
+        if raw_newer || current.as_ref().is_some_and(|t| newer_run(t, shared.logical_time)) {
+            info!(table = %qualified, "a newer run published this table; it stays on that version");
+            let live = current.as_ref();
+            return Ok(outcome(item, "superseded", live, &def, compat::SchemaDiff::default()));
+        }
         let Some(current) = current else {
             glue::create_table(&ctx.clients.glue, &def).await?;
             info!(table = %qualified, location = %new, "created");
@@ -443,7 +481,7 @@ fn outcome(
         previous_location: before.and_then(|t| t.location.clone()),
         new_location: def.location.clone(),
         previous_version: before.and_then(|t| t.version_id.clone()),
-        new_version: if what == "unchanged" {
+        new_version: if what == "unchanged" || what == "superseded" {
             before.and_then(|t| t.version_id.clone())
         } else {
             None
@@ -775,6 +813,13 @@ mod mocked {
         handle(ctx, input).await
     }
 
+    /// The raw table as register-raw left it for this run (swap reads it first).
+    fn raw() -> Rule {
+        mock!(aws_sdk_glue::Client::get_table)
+            .match_requests(|r| r.database_name() == Some("snaplake_raw"))
+            .then_output(|| table("s3://lake/exports/shop-prod/2026-11-21/x/shop/shop.customers/", "1"))
+    }
+
     fn conflict() -> Rule {
         mock!(aws_sdk_glue::Client::update_table).then_error(|| {
             UpdateTableError::ConcurrentModificationException(ConcurrentModificationException::builder().build())
@@ -787,7 +832,9 @@ mod mocked {
             mock!(aws_sdk_glue::Client::get_table).then_output(|| table("s3://lake/curated/shop_customers/v=1/", "7"));
         let conflict = conflict();
         let reread = mock!(aws_sdk_glue::Client::get_table).then_output(|| table(NEW, "8"));
-        let result = swap_new(&context(&[&read, &conflict, &reread], 1)).await.unwrap();
+        let result = swap_new(&context(&[&raw(), &read, &conflict, &reread], 1))
+            .await
+            .unwrap();
         assert_eq!(result.succeeded[0]["outcome"], "unchanged");
         assert_eq!(conflict.num_calls(), 1);
     }
@@ -803,7 +850,7 @@ mod mocked {
             .match_requests(|r| r.version_id() == Some("8"))
             .then_output(|| UpdateTableOutput::builder().build());
         let after = mock!(aws_sdk_glue::Client::get_table).then_output(|| table(NEW, "9"));
-        let result = swap_new(&context(&[&read, &conflict, &reread, &update, &after], 1))
+        let result = swap_new(&context(&[&raw(), &read, &conflict, &reread, &update, &after], 1))
             .await
             .unwrap();
         let s = &result.succeeded[0];
@@ -820,7 +867,7 @@ mod mocked {
         let read = || {
             mock!(aws_sdk_glue::Client::get_table).then_output(|| table("s3://lake/curated/shop_customers/v=1/", "7"))
         };
-        let rules = [read(), conflict(), read(), conflict()];
+        let rules = [raw(), read(), conflict(), read(), conflict()];
         let err = swap_new(&context(&rules.iter().collect::<Vec<_>>(), 1))
             .await
             .unwrap_err()
