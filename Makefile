@@ -6,6 +6,9 @@ SHELL := /bin/bash
 VENV   := .venv
 PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat local/requirements.txt | cksum | cut -d' ' -f1)
+BENCH_VENV  := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat local/requirements-bench.txt | cksum | cut -d' ' -f1)
+FUNCTIONS   := snapshot-export export-callback export-poller catalog-swap query-runner
 
 .PHONY: help test deps lint unit infra demo bench standin standin-stop standin-status clean
 
@@ -29,7 +32,7 @@ $(STAMP): local/requirements.txt local/requirements-tools.txt package-lock.json
 lint: ## formatting and lints (Rust and the stand-in's Python)
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
-	$(PYTHON) -m compileall -q local/standin
+	$(PYTHON) -m compileall -q local/standin local/bench
 
 unit: deps ## unit tests and the integration tests against the stand-in
 	cargo build --workspace --bins --locked
@@ -56,7 +59,17 @@ standin-status: ## print the stand-in's endpoint if it is running
 
 clean: ## remove build output, the virtualenv and local state
 	cargo clean
-	rm -rf $(VENV) .venv-tools node_modules .local
+	rm -rf $(VENV) .venv-tools $(BENCH_VENV) node_modules .local
 
-bench: deps ## print benchmark figures (against the stand-in): swap throughput, schema I/O
+bench: deps $(BENCH_STAMP) ## print benchmark figures (BENCHMARKS.md): cold start, package size, schema I/O, swap throughput, cost of a run
+	cargo build --locked --bins $(addprefix -p ,$(FUNCTIONS))
+	@# The release build for Lambda (x86_64: this machine has no aarch64 std); the profile in Cargo.toml, not cargo-lambda's defaults.
+	PATH="$(CURDIR)/$(BENCH_VENV)/bin:$$PATH" nice -n 10 cargo lambda build --locked --release --x86-64 --compiler cargo \
+		--disable-optimizations --output-format zip $(addprefix -p ,$(FUNCTIONS))
 	cargo run --locked -p snaplake-tests --bin bench
+
+$(BENCH_STAMP): local/requirements-bench.txt
+	@rm -f $(BENCH_VENV)/.installed-*
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r local/requirements-bench.txt
+	@touch $@

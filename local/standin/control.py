@@ -3,14 +3,15 @@
     GET  /_snaplake/health             200 once the server answers
     POST /_snaplake/exports/faults     {"export_id": "<id>" | "*", "fail": "<cause>",
                                         "fail_tables": ["shop.orders"], "delay_seconds": 5}
-    POST /_snaplake/exports/settings   {"duration_seconds": 1.5}
+    POST /_snaplake/exports/settings   {"duration_seconds": 1.5, "sample_tables": 100}
     POST /_snaplake/athena/faults      {"match": "<text in the query>", "fail": "<reason>",
                                         "delay_seconds": 5, "scanned_bytes": 1000000, "times": 1}
     POST /_snaplake/snapshots          {"cluster": "<id>" | "instance": "<id>", "snapshot_id": "..",
                                         "create_time": "2026-11-20T18:00:00Z", "type": "automated",
                                         "account_id": "123456789012", "region": "us-east-1"}
-    GET  /_snaplake/calls              AWS requests per operation (S3 by service:METHOD) since
-    POST /_snaplake/calls/reset        the last reset, for the benchmarks
+    GET  /_snaplake/calls              AWS requests per operation (S3 by service:METHOD), Step
+    POST /_snaplake/calls/reset        Functions history events ("states:<type>") and Lambda runs
+                                       ("lambda-run:<function>") since the last reset, for the benchmarks
     POST /moto-api/reset               moto's reset, plus the stand-in's faults and settings
 
 and answers the Step Functions calls the Terraform AWS provider makes that
@@ -26,7 +27,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal.models import moto_api_backend
 from moto.rds.models import rds_backends
 
-from . import athena, exports
+from . import athena, exports, sampledb
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
@@ -45,6 +46,11 @@ def apply_moto_config() -> None:
 # benchmarks' "AWS calls per table".
 CALLS: dict[str, int] = {}
 CALLS_LOCK = threading.Lock()
+
+
+def count(operation: str) -> None:
+    with CALLS_LOCK:
+        CALLS[operation] = CALLS.get(operation, 0) + 1
 
 
 def _operation(environ) -> str:
@@ -73,9 +79,7 @@ class Control:
         method = environ.get("REQUEST_METHOD", "GET")
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not path.startswith(("/_snaplake/", "/moto-api/")):
-            with CALLS_LOCK:
-                op = _operation(environ)
-                CALLS[op] = CALLS.get(op, 0) + 1
+            count(_operation(environ))
         if target in SFN_STUBS:
             return _json(start_response, 200, SFN_STUBS[target], "application/x-amz-json-1.0")
         if path == "/moto-api/reset" and method == "POST":
@@ -140,12 +144,22 @@ def add_query_fault(body: dict) -> dict:
 
 
 def set_settings(body: dict) -> dict:
-    duration = float(body["duration_seconds"])
-    if not 0 <= duration <= 3600:
-        raise ValueError("duration_seconds must be between 0 and 3600")
+    changes = {}
+    if "duration_seconds" in body:
+        duration = float(body["duration_seconds"])
+        if not 0 <= duration <= 3600:
+            raise ValueError("duration_seconds must be between 0 and 3600")
+        changes["duration"] = duration
+    if "sample_tables" in body:
+        tables = int(body["sample_tables"])
+        if not 1 <= tables <= 1000:
+            raise ValueError("sample_tables must be between 1 and 1000")
+        changes["tables"] = tables
+    if not changes:
+        raise KeyError("duration_seconds or sample_tables")
     with exports.LOCK:
-        exports.settings["duration"] = duration
-    return {"duration_seconds": duration}
+        exports.settings.update(changes)
+        return {"duration_seconds": exports.settings["duration"], "sample_tables": len(sampledb.table_names(exports.settings["tables"]))}
 
 
 def add_snapshot(body: dict) -> dict:

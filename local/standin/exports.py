@@ -31,7 +31,7 @@ LOCK = threading.RLock()
 # Seconds from start to COMPLETE; tests shorten or lengthen it through the
 # control API. The first fifth is STARTING.
 DEFAULT_DURATION = float(os.environ.get("STANDIN_EXPORT_SECONDS", "3"))
-settings = {"duration": DEFAULT_DURATION}
+settings = {"duration": DEFAULT_DURATION, "tables": None}
 # export id (or "*") -> {"fail": str | None, "fail_tables": [..], "delay_seconds": float}
 faults: dict[str, dict] = {}
 
@@ -40,6 +40,7 @@ def reset() -> None:
     with LOCK:
         faults.clear()
         settings["duration"] = DEFAULT_DURATION
+        settings["tables"] = None
 
 
 def _now() -> dt.datetime:
@@ -67,6 +68,7 @@ def start_export_task(self, kwargs):
         task._started = time.monotonic()
         task._duration = settings["duration"] + float(fault.get("delay_seconds", 0))
         task._fault = fault
+        task._table_count = settings["tables"]
         if not _bucket_exists(task):
             task._fault["fail"] = (
                 f"The S3 bucket {task.s3_bucket} doesn't exist or the export role cannot reach it."
@@ -143,7 +145,7 @@ def _tables(task) -> list[str]:
     """Tables in the export: all of the sample database, or ExportOnly's."""
     only = task.export_only or []
     names = []
-    for table in sampledb.TABLES:
+    for table in sampledb.table_names(task._table_count):
         qualified = f"{sampledb.DATABASE}.{table}"
         if not only or sampledb.DATABASE in only or qualified in only:
             names.append(table)

@@ -126,6 +126,26 @@ def _articles(rng):
         }
 
 
+# Copies of this table make a database of any width (table_names).
+COPIED_TABLE = "articles"
+
+
+def table_names(count: int | None = None) -> list[str]:
+    """The tables of the database: the three above, or `count` tables for the
+    benchmarks' cost of a run: the first `count` of them, then copies of
+    articles named articles_0004, articles_0005, ..."""
+    names = list(TABLES)
+    if count is None:
+        return names
+    copies = [f"{COPIED_TABLE}_{n:04}" for n in range(len(names) + 1, count + 1)]
+    return (names + copies)[:count]
+
+
+def base(table: str) -> str:
+    """The table a copy is made from ("articles_0004" -> "articles")."""
+    return table if table in TABLES else table.rsplit("_", 1)[0]
+
+
 GENERATORS = {"customers": _customers, "orders": _orders, "articles": _articles}
 # The column whose time decides whether a row exists at the snapshot time.
 CREATED_COLUMN = {"customers": "created_at", "orders": "ordered_at", "articles": None}
@@ -133,17 +153,20 @@ CREATED_COLUMN = {"customers": "created_at", "orders": "ordered_at", "articles":
 
 def rows(table: str, snapshot_time: dt.datetime) -> list[dict]:
     """The rows of `table` as of `snapshot_time` (naive UTC)."""
+    table = base(table)
     rng = random.Random(f"snaplake-sample-{table}")
     column = CREATED_COLUMN[table]
     return [r for r in GENERATORS[table](rng) if column is None or r[column] <= snapshot_time]
 
 
 def schema(table: str) -> pa.Schema:
+    table = base(table)
     return pa.schema([pa.field(name, arrow, nullable=True) for name, _, arrow in TABLES[table]])
 
 
 def parquet_parts(table: str, snapshot_time: dt.datetime) -> list[bytes]:
     """The table as one Parquet file per numbered folder, written as RDS writes them."""
+    table = base(table)
     data = rows(table, snapshot_time)
     chunks = [data[: len(data) // 2], data[len(data) // 2 :]] if table in SPLIT_TABLES else [data]
     return [_parquet(table, chunk) for chunk in chunks]
@@ -164,6 +187,7 @@ def _parquet(table: str, chunk: list[dict]) -> bytes:
 
 def type_mappings(table: str) -> list[dict]:
     """`schemaMetadata.originalTypeMappings` as export_tables_info reports it."""
+    table = base(table)
     out = []
     for name, mysql, arrow in TABLES[table]:
         precision = arrow.precision if pa.types.is_decimal(arrow) else 0

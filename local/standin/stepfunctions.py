@@ -5,13 +5,20 @@ moto 5.2.5:
   a task token loses the reason (snaplake puts the export's FailureCause
   there, and the failure notification reads it);
 - SendTaskFailure accepts a token whose execution has already ended, where
-  AWS answers InvalidToken or TaskTimedOut (SendTaskSuccess gets this right).
+  AWS answers InvalidToken or TaskTimedOut (SendTaskSuccess gets this right);
+- a Distributed Map's child workflow executions keep no history (moto gives
+  each map run a throw-away event log), so what they cost is invisible. Here
+  every history event the engine writes, children's included, is counted by
+  type (GET /_snaplake/calls shows them as "states:<type>").
 """
 
 from moto.core.responses import EmptyResult
 from moto.stepfunctions import responses
 from moto.stepfunctions.parser import models as parser
+from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.api import ExecutionStatus, InvalidToken
+
+from . import control
 
 
 def send_task_failure_response(self):
@@ -35,7 +42,16 @@ def send_task_failure_running_only(self, task_token, error=None, cause=None):
     return _original(self, task_token, error=error, cause=cause)
 
 
+_original_add_event = EventManager.add_event
+
+
+def counting_add_event(self, context, event_type, *args, **kwargs):
+    control.count(f"states:{getattr(event_type, 'value', event_type)}")
+    return _original_add_event(self, context, event_type, *args, **kwargs)
+
+
 def install() -> None:
+    EventManager.add_event = counting_add_event
     responses.StepFunctionResponse.send_task_failure = send_task_failure_response
     responses.StepFunctionBackend.send_task_failure = plain_send_task_failure
     parser.StepFunctionsParserBackend.send_task_failure = send_task_failure_running_only

@@ -5,8 +5,11 @@
 //! functions, the S3 event that resumes the export wait, the failure topic,
 //! the export role and the daily schedule holding the run input.
 
+use std::time::{Duration, Instant};
+
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
+use aws_sdk_sfn::types::HistoryEvent;
 use serde_json::{Value, json};
 
 use crate::{StandIn, functions_dir, repo_root, resources};
@@ -277,4 +280,63 @@ pub fn render(vars: &[(&str, &str)]) -> String {
         &text[text.find("${").unwrap()..][..40]
     );
     text
+}
+
+/// Starts an execution of `machine` and waits up to `limit` for it to end:
+/// its status, and its output, error, cause and arn.
+pub async fn run_execution(
+    env: &StandIn,
+    machine: &str,
+    name: &str,
+    input: &Value,
+    limit: Duration,
+) -> (String, Value) {
+    let sfn = &env.clients.sfn;
+    let arn = sfn
+        .start_execution()
+        .state_machine_arn(machine)
+        .name(name)
+        .input(input.to_string())
+        .send()
+        .await
+        .unwrap()
+        .execution_arn()
+        .to_string();
+    let deadline = Instant::now() + limit;
+    loop {
+        let out = sfn.describe_execution().execution_arn(&arn).send().await.unwrap();
+        let status = out.status().as_str().to_string();
+        if status != "RUNNING" {
+            let detail = json!({"output": out.output(), "error": out.error(), "cause": out.cause(), "arn": arn});
+            return (status, detail);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "execution {name} still running after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Every event of an execution's history, all pages.
+pub async fn execution_events(env: &StandIn, arn: &str) -> Vec<HistoryEvent> {
+    let mut events = Vec::new();
+    let mut token = None;
+    loop {
+        let page = env
+            .clients
+            .sfn
+            .get_execution_history()
+            .execution_arn(arn)
+            .max_results(1000)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
+        events.extend(page.events().iter().cloned());
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return events;
+        }
+    }
 }

@@ -14,7 +14,7 @@
 mod deploy;
 mod lake;
 
-pub use deploy::{Deployment, deploy, example_input};
+pub use deploy::{Deployment, FUNCTIONS, deploy, example_input, execution_events, run_execution};
 pub use lake::{Lake, resources};
 
 use std::io::{Read, Write};
@@ -115,13 +115,18 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Where cargo put this build's binaries (the handlers the stand-in's Lambda runs).
+/// Where cargo put this build's binaries (the handlers the stand-in's Lambda
+/// runs): beside a `src/bin` binary such as the benchmarks, one folder above a test.
 pub fn functions_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary knows its path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("test binaries live in <target>/<profile>/deps")
-        .to_path_buf()
+    let dir = exe.parent().expect("an executable lives in a folder");
+    if dir.ends_with("deps") {
+        dir.parent()
+            .expect("test binaries live in <target>/<profile>/deps")
+            .to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
 }
 
 /// The project's Python, where `make deps` installed the stand-in.

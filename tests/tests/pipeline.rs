@@ -2,10 +2,10 @@
 //! its Lambda tasks answered by the real handler binaries, over a stand-in
 //! export of the sample database.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
-use snaplake_tests::{StandIn, deploy};
+use snaplake_tests::{StandIn, deploy, execution_events, run_execution};
 
 const BUCKET: &str = "snaplake-pipeline";
 
@@ -28,28 +28,7 @@ async fn pipeline() -> Pipeline {
 
 impl Pipeline {
     async fn run(&self, name: &str, input: Value) -> (String, Value) {
-        let sfn = &self.env.clients.sfn;
-        let arn = sfn
-            .start_execution()
-            .state_machine_arn(&self.machine)
-            .name(name)
-            .input(input.to_string())
-            .send()
-            .await
-            .unwrap()
-            .execution_arn()
-            .to_string();
-        let deadline = Instant::now() + Duration::from_secs(240);
-        loop {
-            let out = sfn.describe_execution().execution_arn(&arn).send().await.unwrap();
-            let status = out.status().as_str().to_string();
-            if status != "RUNNING" {
-                let detail = json!({"output": out.output(), "error": out.error(), "cause": out.cause(), "arn": arn});
-                return (status, detail);
-            }
-            assert!(Instant::now() < deadline, "execution {name} still running after 240 s");
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
+        run_execution(&self.env, &self.machine, name, &input, Duration::from_secs(240)).await
     }
 
     /// What the schedule sends, for the example day 2026-11-21 (Tokyo).
@@ -76,17 +55,11 @@ impl Pipeline {
     }
 
     async fn history(&self, arn: &str) -> Vec<String> {
-        let out = self
-            .env
-            .clients
-            .sfn
-            .get_execution_history()
-            .execution_arn(arn)
-            .max_results(1000)
-            .send()
+        execution_events(&self.env, arn)
             .await
-            .unwrap();
-        out.events().iter().map(|e| format!("{:?}", e.r#type())).collect()
+            .iter()
+            .map(|e| format!("{:?}", e.r#type()))
+            .collect()
     }
 }
 

@@ -2,13 +2,26 @@
 //! wall times are dominated by the stand-in (Python) and are comparable only
 //! within one run: the figures that matter are ratios and counts.
 //!
-//! - catalog swap throughput: N tables swapped as one batch (bounded
-//!   concurrency) and one after another; wall time and AWS calls per table;
+//! - cold start and peak RSS per function: the release binaries and a Python
+//!   boto3 handler for the same first call (local/bench/coldstart.py);
+//! - package size per function: the zips `cargo lambda build` wrote;
 //! - schema inference I/O: bytes read from S3 to learn a table's columns,
-//!   for a small and a large Parquet file.
+//!   for a small and a large Parquet file;
+//! - catalog swap throughput: N tables swapped as one batch (bounded
+//!   concurrency), one after another, and by a sequential Python boto3
+//!   blue/green script (local/bench/bluegreen.py); wall time and AWS calls
+//!   per table;
+//! - cost of a run: state transitions and Lambda invocations of the real
+//!   state machine for 1, 10 and 100 tables, from the execution history.
+//!
+//! `make bench` builds what it measures first; run alone, a section whose
+//! build is missing says so and is skipped.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parquet::basic::{Compression, Type as Physical};
 use parquet::data_type::Int64Type;
@@ -17,9 +30,30 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 use serde_json::{Value, json};
 use snaplake::handlers::catalog_swap;
-use snaplake_tests::StandIn;
+use snaplake_tests::{FUNCTIONS, StandIn, deploy, execution_events, functions_dir, repo_root, run_execution};
 
 const BUCKET: &str = "snaplake-bench";
+
+/// The target folder of this build (the bench runs from `<target>/debug`).
+fn target_dir() -> PathBuf {
+    functions_dir().parent().expect("<target>/<profile>").to_path_buf()
+}
+
+/// Runs `python -m bench.<module>` (local/bench) and returns the JSON it prints.
+fn python_bench(module: &str, args: &[&str]) -> Value {
+    let out = Command::new(snaplake_tests::python())
+        .args(["-m", &format!("bench.{module}")])
+        .args(args)
+        .current_dir(repo_root().join("local"))
+        .output()
+        .unwrap_or_else(|e| panic!("running bench.{module}: {e}"));
+    assert!(
+        out.status.success(),
+        "bench.{module} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("bench.{module} printed no JSON: {e}"))
+}
 
 /// A Parquet file of `rows` rows of one bigint column, uncompressed.
 fn parquet(rows: usize) -> Vec<u8> {
@@ -46,11 +80,21 @@ fn parquet(rows: usize) -> Vec<u8> {
     out
 }
 
+/// The stand-in's counters since the last reset: AWS requests per operation
+/// (their total first), and apart, the Step Functions history events
+/// ("states:<type>") and Lambda runs ("lambda-run:<function>").
 async fn calls(env: &StandIn) -> (u64, Value) {
+    let (requests, _) = counters(env);
+    let total = requests.values().sum();
+    (total, json!(requests))
+}
+
+fn counters(env: &StandIn) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
     let text = snaplake_tests::control(&env.endpoint, "GET", "/_snaplake/calls", "").unwrap();
-    let value: Value = serde_json::from_str(&text).unwrap();
-    let total = value.as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
-    (total, value)
+    let value: BTreeMap<String, u64> = serde_json::from_str(&text).unwrap();
+    value
+        .into_iter()
+        .partition(|(k, _)| !k.starts_with("states:") && !k.starts_with("lambda-run:"))
 }
 
 async fn swap_all(env: &StandIn, tables: usize, version: &str, concurrency: usize) -> (f64, f64, Value) {
@@ -72,24 +116,103 @@ async fn swap_all(env: &StandIn, tables: usize, version: &str, concurrency: usiz
     (seconds, total as f64 / tables as f64, by_operation)
 }
 
-#[tokio::main]
-async fn main() {
+/// The release build `make bench` makes with `cargo lambda build` (x86_64).
+fn release_dir() -> PathBuf {
+    target_dir().join("x86_64-unknown-linux-gnu/release")
+}
+
+fn missing(path: &Path) -> bool {
+    if path.exists() {
+        return false;
+    }
+    println!("  not measured: {} is missing; `make bench` builds it", path.display());
+    true
+}
+
+async fn cold_start() {
+    println!(
+        "cold start and peak RSS per function (process spawn to the answer of one invocation making one AWS call; medians)"
+    );
+    if FUNCTIONS.iter().any(|f| missing(&release_dir().join(f))) {
+        return;
+    }
+    let env = StandIn::acquire().await;
+    let release = release_dir();
+    let result = python_bench(
+        "coldstart",
+        &[
+            "--endpoint",
+            &env.endpoint,
+            "--functions",
+            release.to_str().unwrap(),
+            "--runs",
+            "11",
+        ],
+    );
+    println!(
+        "  {:<16}  {:>8}  {:>8}  {:>9}  {:>9}  {:>7}  {:>6}  {:>9}  answer",
+        "function", "Rust ms", "Rust MiB", "Python ms", "Py MiB", "faster", "calls", "call ms"
+    );
+    for f in FUNCTIONS {
+        let r = &result["functions"][f];
+        let (rust, py) = (&r["rust"], &r["python"]);
+        let ms = |v: &Value| v["median_ms"].as_f64().unwrap();
+        let mib = |v: &Value| v["median_rss_mib"].as_f64().unwrap();
+        let answer = if rust["errored"].as_bool().unwrap() {
+            "error (no snapshot that day)"
+        } else {
+            "ok"
+        };
+        println!(
+            "  {f:<16}  {:>8.1}  {:>8.1}  {:>9.1}  {:>9.1}  {:>6.1}x  {:>2} / {:<1}  {:>9.1}  {answer}",
+            ms(rust),
+            mib(rust),
+            ms(py),
+            mib(py),
+            ms(py) / ms(rust),
+            rust["calls"],
+            py["calls"],
+            r["warm_call_ms"].as_f64().unwrap(),
+        );
+    }
+    println!(
+        "  {} runs each after one warm-up, Python {}; calls: AWS requests Rust / Python; call ms: the same call from a warm boto3 client",
+        result["runs"], result["python"]
+    );
+}
+
+fn package_sizes() {
+    println!(
+        "\npackage size per function (`cargo lambda build --release --x86-64 --compiler cargo --disable-optimizations --output-format zip`)"
+    );
+    let zips = target_dir().join("lambda");
+    if FUNCTIONS.iter().any(|f| missing(&zips.join(f).join("bootstrap.zip"))) {
+        return;
+    }
+    println!("  {:<16}  {:>10}  {:>10}", "function", "zip MiB", "binary MiB");
+    let mib = |path: PathBuf| std::fs::metadata(path).unwrap().len() as f64 / (1024.0 * 1024.0);
+    for f in FUNCTIONS {
+        println!(
+            "  {f:<16}  {:>10.2}  {:>10.2}",
+            mib(zips.join(f).join("bootstrap.zip")),
+            mib(release_dir().join(f))
+        );
+    }
+    let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    let profile: Vec<&str> = manifest
+        .lines()
+        .skip_while(|l| *l != "[profile.release]")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with('['))
+        .collect();
+    println!("  [profile.release] {}", profile.join("; "));
+}
+
+async fn schema_io() {
     let env = StandIn::acquire().await;
     let ctx = env.context(BUCKET);
     ctx.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    let input = aws_sdk_glue::types::DatabaseInput::builder()
-        .name(&ctx.config.curated_database)
-        .build()
-        .unwrap();
-    ctx.clients
-        .glue
-        .create_database()
-        .database_input(input)
-        .send()
-        .await
-        .unwrap();
-
-    println!("schema inference I/O (bytes read from S3 to learn a table's columns)");
+    println!("\nschema inference I/O (bytes read from S3 to learn a table's columns)");
     println!("  {:>12}  {:>12}  {:>10}", "file bytes", "bytes read", "GETs");
     for rows in [100usize, 2_000_000] {
         let body = parquet(rows);
@@ -108,11 +231,56 @@ async fn main() {
         let (gets, _) = calls(&env).await;
         println!("  {:>12}  {:>12}  {:>10}", body.len(), read, gets);
     }
+}
 
-    println!("\ncatalog swap throughput (one batch at concurrency 16, and one table after another)");
+/// The Python blue/green script swapping tables t0000.. to `version`: seconds and calls per table.
+async fn swap_python(env: &StandIn, tables: usize, version: &str) -> (f64, f64) {
+    snaplake_tests::control(&env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
+    let location = format!("s3://{BUCKET}/curated/{{table}}/{version}/");
+    let result = python_bench(
+        "bluegreen",
+        &[
+            "--endpoint",
+            &env.endpoint,
+            "--tables",
+            &tables.to_string(),
+            "--location",
+            &location,
+        ],
+    );
+    let (total, _) = calls(env).await;
+    (result["seconds"].as_f64().unwrap(), total as f64 / tables as f64)
+}
+
+async fn swap_throughput() {
+    let env = StandIn::acquire().await;
+    let ctx = env.context(BUCKET);
+    ctx.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    let input = aws_sdk_glue::types::DatabaseInput::builder()
+        .name(&ctx.config.curated_database)
+        .build()
+        .unwrap();
+    ctx.clients
+        .glue
+        .create_database()
+        .database_input(input)
+        .send()
+        .await
+        .unwrap();
     println!(
-        "  {:>6}  {:>10}  {:>12}  {:>10}  {:>12}  {:>8}",
-        "tables", "batch s", "calls/table", "serial s", "calls/table", "speedup"
+        "\ncatalog swap throughput (catalog-swap: one batch at concurrency 16, and one table after another; a sequential Python boto3 blue/green script)"
+    );
+    println!(
+        "  {:>6}  {:>8}  {:>11}  {:>8}  {:>11}  {:>9}  {:>11}  {:>10}  {:>10}",
+        "tables",
+        "batch s",
+        "calls/table",
+        "serial s",
+        "calls/table",
+        "python s",
+        "calls/table",
+        "vs python",
+        "vs serial"
     );
     let sample = parquet(100);
     let mut created = 0;
@@ -131,18 +299,105 @@ async fn main() {
                     .unwrap();
             }
         }
-        if created < tables {
-            swap_all(&env, tables, "v=1", 16).await; // creates the new ones at v=1
-            created = tables;
-        }
+        // Every table starts at v=1 (new ones are created there); each measured run moves every table.
+        swap_all(&env, tables, "v=1", 16).await;
+        created = tables;
         let (batch_s, batch_calls, by_op) = swap_all(&env, tables, "v=2", 16).await;
         let (serial_s, serial_calls, _) = swap_all(&env, tables, "v=1", 1).await;
+        let (python_s, python_calls) = swap_python(&env, tables, "v=2").await;
         println!(
-            "  {tables:>6}  {batch_s:>10.2}  {batch_calls:>12.1}  {serial_s:>10.2}  {serial_calls:>12.1}  {:>7.1}x",
+            "  {tables:>6}  {batch_s:>8.2}  {batch_calls:>11.1}  {serial_s:>8.2}  {serial_calls:>11.1}  {python_s:>9.2}  {python_calls:>11.1}  {:>9.1}x  {:>9.1}x",
+            python_s / batch_s,
             serial_s / batch_s
         );
         if tables == 500 {
             println!("  calls of the 500-table batch by operation: {by_op}");
         }
+    }
+}
+
+/// State transitions (states entered: what AWS bills a standard workflow)
+/// among history events counted by type.
+fn transitions<'a>(types: impl Iterator<Item = (&'a str, u64)>) -> u64 {
+    types.filter(|(t, _)| t.ends_with("StateEntered")).map(|(_, n)| n).sum()
+}
+
+async fn cost_of_a_run() {
+    println!("\ncost of a run (the real state machine in the stand-in, its Distributed Map children included)");
+    if FUNCTIONS.iter().any(|f| missing(&functions_dir().join(f))) {
+        return;
+    }
+    println!(
+        "  {:>6}  {:>11}  {:>9}  {:>14}  {:>11}  {:>9}  {:>8}",
+        "tables", "transitions", "per table", "parent history", "Lambda runs", "per table", "wall s"
+    );
+    let mut previous: Option<(usize, u64, u64)> = None;
+    for tables in [1usize, 10, 100] {
+        let d = deploy("snaplake-bench", BUCKET).await;
+        d.env
+            .control("/_snaplake/exports/settings", json!({"sample_tables": tables}));
+        let mut input = d.run_input.clone();
+        input["logical_time"] = json!("2026-11-20T19:00:00Z");
+        // The policy may name only exported tables: the sample's first `tables` of these.
+        let sample = ["shop.customers", "shop.orders", "shop.articles"];
+        input["publish"]["policy"]["tables"]
+            .as_object_mut()
+            .unwrap()
+            .retain(|name, _| sample.iter().position(|s| s == name).is_some_and(|i| i < tables));
+        snaplake_tests::control(&d.env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
+        let started = Instant::now();
+        let name = format!("bench-{tables}");
+        let (status, detail) = run_execution(&d.env, &d.machine, &name, &input, Duration::from_secs(1800)).await;
+        let seconds = started.elapsed().as_secs_f64();
+        assert_eq!(status, "SUCCEEDED", "{detail:#}");
+        let (_, counted) = counters(&d.env);
+        let all = transitions(
+            counted
+                .iter()
+                .filter_map(|(k, n)| Some((k.strip_prefix("states:")?, *n))),
+        );
+        let runs: BTreeMap<&str, u64> = counted
+            .iter()
+            .filter_map(|(k, n)| Some((k.strip_prefix("lambda-run:snaplake-bench-")?, *n)))
+            .collect();
+        let lambdas: u64 = runs.values().sum();
+        let history = execution_events(&d.env, detail["arn"].as_str().unwrap()).await;
+        let parent = transitions(history.iter().map(|e| (e.r#type().as_str(), 1)));
+        println!(
+            "  {tables:>6}  {all:>11}  {:>9.1}  {parent:>14}  {lambdas:>11}  {:>9.1}  {seconds:>8.1}",
+            all as f64 / tables as f64,
+            lambdas as f64 / tables as f64
+        );
+        if let Some((n, t, l)) = previous {
+            println!(
+                "          each table beyond {n}: {:.2} transitions, {:.2} Lambda runs",
+                (all - t) as f64 / (tables - n) as f64,
+                (lambdas - l) as f64 / (tables - n) as f64
+            );
+        }
+        println!("          Lambda runs by function: {runs:?}");
+        previous = Some((tables, all, lambdas));
+    }
+}
+
+/// `bench [cold-start] [size] [schema-io] [swap] [cost]`: the sections named, or all.
+#[tokio::main]
+async fn main() {
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    let run = |section: &str| only.is_empty() || only.iter().any(|s| s == section);
+    if run("cold-start") {
+        cold_start().await;
+    }
+    if run("size") {
+        package_sizes();
+    }
+    if run("schema-io") {
+        schema_io().await;
+    }
+    if run("swap") {
+        swap_throughput().await;
+    }
+    if run("cost") {
+        cost_of_a_run().await;
     }
 }
