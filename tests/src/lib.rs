@@ -13,9 +13,11 @@
 
 mod deploy;
 mod lake;
+mod parquet_file;
 
 pub use deploy::{Deployment, FUNCTIONS, deploy, example_input, execution_events, run_execution};
 pub use lake::{Lake, resources};
+pub use parquet_file::parquet_file;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -560,3 +560,30 @@ async fn a_day_that_finishes_after_a_newer_one_never_moves_a_table_back() {
         .unwrap();
     assert_eq!(raw_before, raw_after, "the raw table keeps the newer export");
 }
+
+#[tokio::test]
+async fn a_schema_is_read_in_one_request_unless_the_footer_is_large() {
+    let lake = lake().await;
+    for (columns, gets) in [(3usize, 1u64), (2_000, 2)] {
+        let key = format!("wide/{columns}.parquet");
+        let body = snaplake_tests::parquet_file(10, columns);
+        lake.ctx
+            .clients
+            .s3
+            .put_object()
+            .bucket(BUCKET)
+            .key(&key)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+        snaplake_tests::control(&lake.env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
+        let (schema, _) = catalog_swap::read_schema(&lake.ctx, BUCKET, &key).await.unwrap();
+        assert_eq!(schema.columns.len(), columns);
+        assert_eq!(schema.columns[columns - 1].name, format!("c{}", columns - 1));
+        let calls: Value =
+            serde_json::from_str(&snaplake_tests::control(&lake.env.endpoint, "GET", "/_snaplake/calls", "").unwrap())
+                .unwrap();
+        assert_eq!(calls["s3:GET"], json!(gets), "{columns} columns: {calls}");
+    }
+}

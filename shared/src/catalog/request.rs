@@ -163,6 +163,5 @@ pub struct SwapOutcome {
     pub previous_location: Option<String>,
     pub new_location: String,
     pub previous_version: Option<String>,
-    pub new_version: Option<String>,
     pub schema_changes: String,
 }

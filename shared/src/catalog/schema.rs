@@ -12,6 +12,10 @@ use crate::error::Error;
 /// Bytes at the end of every Parquet file: footer length (u32 LE) and `PAR1`.
 pub const TAIL_LEN: u64 = 8;
 
+/// How much of a file's end is read at first: footers are a few KiB (about
+/// 100 bytes per column), so this holds almost all of them in one request.
+pub const END_LEN: u64 = 64 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
     pub name: String,

@@ -20,17 +20,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parquet::basic::{Compression, Type as Physical};
-use parquet::data_type::Int64Type;
-use parquet::file::properties::WriterProperties;
-use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::Type;
 use serde_json::{Value, json};
 use snaplake::handlers::catalog_swap;
-use snaplake_tests::{FUNCTIONS, StandIn, deploy, execution_events, functions_dir, repo_root, run_execution};
+use snaplake_tests::{
+    FUNCTIONS, StandIn, deploy, execution_events, functions_dir, parquet_file, repo_root, run_execution,
+};
 
 const BUCKET: &str = "snaplake-bench";
 
@@ -53,31 +49,6 @@ fn python_bench(module: &str, args: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("bench.{module} printed no JSON: {e}"))
-}
-
-/// A Parquet file of `rows` rows of one bigint column, uncompressed.
-fn parquet(rows: usize) -> Vec<u8> {
-    let column = Type::primitive_type_builder("id", Physical::INT64)
-        .with_repetition(parquet::basic::Repetition::REQUIRED)
-        .build()
-        .unwrap();
-    let schema = Type::group_type_builder("m")
-        .with_fields(vec![Arc::new(column)])
-        .build()
-        .unwrap();
-    let props = WriterProperties::builder()
-        .set_compression(Compression::UNCOMPRESSED)
-        .build();
-    let mut out = Vec::new();
-    let mut writer = SerializedFileWriter::new(&mut out, Arc::new(schema), Arc::new(props)).unwrap();
-    let mut group = writer.next_row_group().unwrap();
-    let mut col = group.next_column().unwrap().unwrap();
-    let values: Vec<i64> = (0..rows as i64).collect();
-    col.typed::<Int64Type>().write_batch(&values, None, None).unwrap();
-    col.close().unwrap();
-    group.close().unwrap();
-    writer.close().unwrap();
-    out
 }
 
 /// The stand-in's counters since the last reset: AWS requests per operation
@@ -213,10 +184,14 @@ async fn schema_io() {
     let ctx = env.context(BUCKET);
     ctx.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     println!("\nschema inference I/O (bytes read from S3 to learn a table's columns)");
-    println!("  {:>12}  {:>12}  {:>10}", "file bytes", "bytes read", "GETs");
-    for rows in [100usize, 2_000_000] {
-        let body = parquet(rows);
-        let key = format!("io/{rows}.parquet");
+    println!(
+        "  {:>12}  {:>8}  {:>12}  {:>10}",
+        "file bytes", "columns", "bytes read", "GETs"
+    );
+    // The last file's footer (2,000 columns) outgrows the first ranged read.
+    for (rows, columns) in [(100usize, 1usize), (2_000_000, 1), (1, 2_000)] {
+        let body = parquet_file(rows, columns);
+        let key = format!("io/{rows}x{columns}.parquet");
         ctx.clients
             .s3
             .put_object()
@@ -229,7 +204,7 @@ async fn schema_io() {
         snaplake_tests::control(&env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
         let (_, read) = catalog_swap::read_schema(&ctx, BUCKET, &key).await.unwrap();
         let (gets, _) = calls(&env).await;
-        println!("  {:>12}  {:>12}  {:>10}", body.len(), read, gets);
+        println!("  {:>12}  {:>8}  {:>12}  {:>10}", body.len(), columns, read, gets);
     }
 }
 
@@ -282,7 +257,7 @@ async fn swap_throughput() {
         "vs python",
         "vs serial"
     );
-    let sample = parquet(100);
+    let sample = parquet_file(100, 1);
     let mut created = 0;
     for tables in [1usize, 10, 100, 500] {
         for i in created..tables {
