@@ -14,5 +14,6 @@ pub mod logical_time;
 pub mod names;
 pub mod telemetry;
 pub mod transform;
+pub mod url;
 
 pub use error::Error;

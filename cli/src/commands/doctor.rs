@@ -321,26 +321,7 @@ async fn export_role(stack: &Stack, role_arn: &str, bucket: &str) -> Check {
 
 /// IAM returns policy documents URL-encoded.
 fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
-        match (escaped, bytes[i]) {
-            (Some(b), _) => {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-            (None, b'+') => out.push(b' '),
-            (None, b) => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    snaplake::url::decode(text).unwrap_or_else(|| text.to_string())
 }
 
 async fn bucket_check(stack: &Stack, bucket: &str) -> Check {
@@ -393,13 +374,6 @@ async fn bucket_check(stack: &Stack, bucket: &str) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn url_encoded_policies_decode() {
-        assert_eq!(decode("%7B%22a%22%3A%20%22b%22%7D"), "{\"a\": \"b\"}");
-        assert_eq!(decode("plain"), "plain");
-        assert_eq!(decode("100%"), "100%");
-    }
 
     #[test]
     fn a_key_policy_lets_a_role_in_by_name_or_through_the_account() {

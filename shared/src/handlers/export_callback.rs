@@ -124,7 +124,7 @@ pub async fn on_s3_event(ctx: &Context, event: &S3Event) -> Result<Vec<Outcome>,
             ));
         }
         let raw_key = record.s3.object.key.as_str();
-        let key = decode_s3_key(raw_key).ok_or_else(|| {
+        let key = crate::url::decode(raw_key).ok_or_else(|| {
             Error::invalid_input(
                 format!("Records[{i}].s3.object.key"),
                 format!("{raw_key:?} is not URL-encoded UTF-8"),
@@ -211,26 +211,6 @@ pub fn export_id_of(key: &str) -> Option<&str> {
     crate::export_id::validate(id).ok().map(|()| id)
 }
 
-/// S3 event keys are URL-encoded, with `+` for a space.
-pub fn decode_s3_key(raw: &str) -> Option<String> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,18 +230,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(minimal.records[0].s3.bucket.name, "b");
-    }
-
-    #[test]
-    fn keys_are_url_decoded() {
-        assert_eq!(
-            decode_s3_key("exports/my+db/a%3Db/x%2By.json").as_deref(),
-            Some("exports/my db/a=b/x+y.json")
-        );
-        assert_eq!(decode_s3_key("caf%C3%A9").as_deref(), Some("café"));
-        assert_eq!(decode_s3_key("bad%2"), None);
-        assert_eq!(decode_s3_key("bad%zz"), None);
-        assert_eq!(decode_s3_key("%FF"), None);
     }
 
     #[test]
