@@ -2,7 +2,7 @@
 //! its Lambda tasks answered by the real handler binaries, over a stand-in
 //! export of the sample database.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use snaplake_tests::{StandIn, deploy, execution_events, run_execution};
@@ -169,8 +169,8 @@ async fn an_export_failure_fails_the_run_with_its_cause_notifies_and_leaves_the_
     );
     let messages = p.failure_messages().await;
     assert_eq!(messages.len(), 1, "{messages:?}");
-    // A failed export writes no export_info, so no S3 event: the wait times
-    // out and the poller finds the failure.
+    // A failed export writes no export_info, so no S3 event: without RDS's
+    // event (next test) the wait times out and the poller finds the failure.
     assert_eq!(messages[0]["step"], "CheckExport");
     assert_eq!(messages[0]["error"], "ExportFailed");
     let tables = p
@@ -281,4 +281,73 @@ async fn a_table_the_export_failed_follows_the_plan_policy() {
         .map(|t| t["table"].as_str().unwrap())
         .collect();
     assert_eq!(published, ["shop_articles", "shop_customers"]);
+}
+
+#[tokio::test]
+async fn rds_reporting_a_failed_export_ends_the_wait_at_once() {
+    let p = pipeline().await;
+    // Slow enough that the run is waiting (its token stored) when the export fails.
+    p.env
+        .control("/_snaplake/exports/settings", json!({"duration_seconds": 3.0}));
+    p.env.control(
+        "/_snaplake/exports/faults",
+        json!({"export_id": "*", "fail": "S3 write denied (injected)"}),
+    );
+    let started = Instant::now();
+    let rds_event = async {
+        let token = "_snaplake/tokens/snaplake-shop-prod-20261121.json";
+        loop {
+            let waiting = p
+                .env
+                .clients
+                .s3
+                .head_object()
+                .bucket(BUCKET)
+                .key(token)
+                .send()
+                .await
+                .is_ok();
+            let tasks = p.env.clients.rds.describe_export_tasks().send().await.unwrap();
+            let failed = tasks
+                .export_tasks()
+                .iter()
+                .any(|t| t.status().is_some_and(|s| s.eq_ignore_ascii_case("FAILED")));
+            if waiting && failed {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "the run never waited for a failed export"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        // What EventBridge delivers for RDS's "export task failed" event.
+        let out = aws_sdk_lambda::Client::new(&p.env.sdk)
+            .invoke()
+            .function_name("snaplake-test-export-callback")
+            .payload(aws_sdk_lambda::primitives::Blob::new(include_str!(
+                "../../events/export-callback-rds-failed.json"
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.function_error(), None, "{:?}", out.payload());
+    };
+    let ((status, detail), ()) = tokio::join!(p.run("run-export-fails", p.input().await), rds_event);
+    assert_eq!(status, "FAILED", "{detail:#}");
+    assert_eq!(detail["error"], "ExportFailed", "{detail:#}");
+    assert!(
+        detail["cause"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("S3 write denied (injected)"),
+        "{detail:#}"
+    );
+    let messages = p.failure_messages().await;
+    assert_eq!(messages[0]["step"], "WaitForExport", "{messages:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "ended by the event, not by the 20 s wait timing out: {:?}",
+        started.elapsed()
+    );
 }

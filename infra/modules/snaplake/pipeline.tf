@@ -42,6 +42,21 @@ resource "aws_cloudwatch_event_target" "export_failed" {
   arn  = aws_sns_topic.failures.arn
 }
 
+# A failed export writes no export_info (no S3 event): the event answers the
+# waiting run at once instead of when its wait times out.
+resource "aws_cloudwatch_event_target" "export_failed_resumes_the_run" {
+  rule = aws_cloudwatch_event_rule.export_failed.name
+  arn  = aws_lambda_function.fn["export-callback"].arn
+}
+
+resource "aws_lambda_permission" "events_invoke_export_callback" {
+  statement_id  = "rds-export-failed"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.fn["export-callback"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.export_failed.arn
+}
+
 resource "aws_cloudwatch_log_group" "pipeline" {
   name              = "/aws/vendedlogs/states/${var.name}-pipeline"
   retention_in_days = var.log_retention_days

@@ -115,6 +115,32 @@ pub async fn find_export(client: &Client, export_id: &str) -> Result<Option<Expo
     }
 }
 
+/// The ids of the export tasks of one snapshot, following `Marker` pages. An
+/// RDS event names the snapshot, not the export.
+pub async fn exports_of(client: &Client, source_arn: &str) -> Result<Vec<String>, Error> {
+    let mut ids = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = client
+            .describe_export_tasks()
+            .source_arn(source_arn)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| Error::aws("rds", "DescribeExportTasks", source_arn, &e.into_service_error()))?;
+        ids.extend(
+            page.export_tasks()
+                .iter()
+                .filter(|t| t.source_arn() == Some(source_arn))
+                .filter_map(|t| t.export_task_identifier().map(str::to_string)),
+        );
+        match page.marker() {
+            Some(next) if !next.is_empty() => marker = Some(next.to_string()),
+            _ => return Ok(ids),
+        }
+    }
+}
+
 /// The parameters of one StartExportTask call.
 #[derive(Debug, Clone)]
 pub struct StartExport {

@@ -2,9 +2,12 @@
 //! and resumes it from the S3 `ObjectCreated` event of the export's
 //! `export_info_<id>.json` (RDS writes it when the export is done).
 //!
-//! Invoked two ways:
+//! Invoked three ways:
 //! - by the state machine (`.waitForTaskToken`): `{"task_token": .., "export_id": ..}`;
-//! - by S3: an `ObjectCreated` event.
+//! - by S3: an `ObjectCreated` event;
+//! - by EventBridge: RDS's event that an export failed or was canceled. A
+//!   failed export writes no `export_info`, so without this event the run
+//!   would learn of the failure only when its wait times out.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -46,6 +49,19 @@ pub struct S3Object {
     pub key: String,
 }
 
+/// The field of an RDS event (through EventBridge) this function uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RdsEvent {
+    pub detail: RdsEventDetail,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RdsEventDetail {
+    /// The snapshot whose export the event is about.
+    #[serde(rename = "SourceArn")]
+    pub source_arn: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WaitRequest {
@@ -77,6 +93,9 @@ pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<Vec<Outco
     if input.get("Records").is_some() {
         let event: S3Event = parse("S3 event", input)?;
         on_s3_event(ctx, &event).await
+    } else if input.get("source").and_then(|s| s.as_str()) == Some("aws.rds") {
+        let event: RdsEvent = parse("RDS event", input)?;
+        on_rds_event(ctx, &event).await
     } else {
         let request: WaitRequest = parse("export-callback input", input)?;
         Ok(vec![wait(ctx, &request).await?])
@@ -134,6 +153,16 @@ pub async fn on_s3_event(ctx: &Context, event: &S3Event) -> Result<Vec<Outcome>,
             Some(id) => outcomes.push(resume(ctx, id).await?),
             None => outcomes.push(Outcome::Ignored { key }),
         }
+    }
+    Ok(outcomes)
+}
+
+/// EventBridge's side: every export of the event's snapshot that a run waits
+/// for is answered (each as its own status says, so a stray event is harmless).
+pub async fn on_rds_event(ctx: &Context, event: &RdsEvent) -> Result<Vec<Outcome>, Error> {
+    let mut outcomes = Vec::new();
+    for export_id in rds::exports_of(&ctx.clients.rds, &event.detail.source_arn).await? {
+        outcomes.push(resume(ctx, &export_id).await?);
     }
     Ok(outcomes)
 }
@@ -230,6 +259,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(minimal.records[0].s3.bucket.name, "b");
+        let rds: RdsEvent =
+            serde_json::from_str(include_str!("../../../events/export-callback-rds-failed.json")).unwrap();
+        assert!(
+            rds.detail
+                .source_arn
+                .ends_with(":cluster-snapshot:rds:shop-prod-2026-11-20-18-00")
+        );
     }
 
     #[test]
