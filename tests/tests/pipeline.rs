@@ -149,6 +149,15 @@ async fn a_day_is_exported_masked_and_published_and_running_it_again_changes_not
     assert_eq!(outcomes, ["unchanged", "unchanged", "unchanged"], "{output:#}");
 }
 
+fn assert_export_failed(status: &str, detail: &Value, cause: &str) {
+    assert_eq!(status, "FAILED", "{detail:#}");
+    assert_eq!(detail["error"], "ExportFailed", "{detail:#}");
+    assert!(
+        detail["cause"].as_str().unwrap_or_default().contains(cause),
+        "{detail:#}"
+    );
+}
+
 #[tokio::test]
 async fn an_export_failure_fails_the_run_with_its_cause_notifies_and_leaves_the_catalog_alone() {
     let p = pipeline().await;
@@ -158,15 +167,7 @@ async fn an_export_failure_fails_the_run_with_its_cause_notifies_and_leaves_the_
     );
     let input = p.input().await;
     let (status, detail) = p.run("run-fails", input).await;
-    assert_eq!(status, "FAILED", "{detail:#}");
-    assert_eq!(detail["error"], "ExportFailed", "{detail:#}");
-    assert!(
-        detail["cause"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("KMS key disabled (injected)"),
-        "{detail:#}"
-    );
+    assert_export_failed(&status, &detail, "KMS key disabled (injected)");
     let messages = p.failure_messages().await;
     assert_eq!(messages.len(), 1, "{messages:?}");
     // A failed export writes no export_info, so no S3 event: without RDS's
@@ -334,15 +335,7 @@ async fn rds_reporting_a_failed_export_ends_the_wait_at_once() {
         assert_eq!(out.function_error(), None, "{:?}", out.payload());
     };
     let ((status, detail), ()) = tokio::join!(p.run("run-export-fails", p.input().await), rds_event);
-    assert_eq!(status, "FAILED", "{detail:#}");
-    assert_eq!(detail["error"], "ExportFailed", "{detail:#}");
-    assert!(
-        detail["cause"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("S3 write denied (injected)"),
-        "{detail:#}"
-    );
+    assert_export_failed(&status, &detail, "S3 write denied (injected)");
     let messages = p.failure_messages().await;
     assert_eq!(messages[0]["step"], "WaitForExport", "{messages:?}");
     assert!(
