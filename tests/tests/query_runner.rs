@@ -364,3 +364,46 @@ async fn results_are_inline_when_few() {
     let row = &results["rows"][0];
     assert_eq!(row["expected_rows"], row["actual_rows"], "{results:#}");
 }
+
+#[tokio::test]
+async fn results_over_a_hundred_rows_go_to_s3_in_full() {
+    let lake = Lake::exported(BUCKET).await;
+    lake.register_raw().await;
+    let athena = &lake.ctx.clients.athena;
+    let id = athena
+        .start_query_execution()
+        .query_string("SELECT id FROM \"snaplake_raw\".\"shop_customers\" ORDER BY id")
+        .work_group(&lake.ctx.config.athena_workgroup)
+        .send()
+        .await
+        .unwrap()
+        .query_execution_id()
+        .unwrap()
+        .to_string();
+    wait(&lake, &id, None).await.unwrap();
+    let results = call(&lake, json!({"action": "results", "query_execution_id": id}))
+        .await
+        .unwrap();
+    let count = select(&lake, "SELECT count(*) FROM \"snaplake_raw\".\"shop_customers\"").await;
+    let count: usize = count[0][0].as_deref().unwrap().parse().unwrap();
+    assert!(
+        count > 100,
+        "the sample has {count} customers, more than the 100 returned inline"
+    );
+    assert_eq!(results["row_count"], count, "{results:#}");
+    assert_eq!(results["truncated"], false);
+    assert!(results.get("rows").is_none(), "{results:#}");
+    let body = lake
+        .ctx
+        .clients
+        .s3
+        .get_object()
+        .bucket(results["bucket"].as_str().unwrap())
+        .key(results["key"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let rows: Vec<Value> = serde_json::from_slice(&body.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(rows.len(), count);
+    assert_eq!(rows[0], json!({"id": "1"}));
+}
