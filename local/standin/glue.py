@@ -1,17 +1,21 @@
-"""Glue's optimistic lock.
+"""Glue's optimistic lock, and BatchDeleteTableVersion.
 
 moto 5.2.5 returns a table's VersionId but ignores the VersionId given to
 UpdateTable, so two concurrent swaps both "win". AWS refuses an update whose
 VersionId is not the table's current one with ConcurrentModificationException;
 snaplake relies on that to never lose a swap. Updates are serialised so the
 check and the write happen as one step, as on AWS.
+
+moto 5.2.5 has no BatchDeleteTableVersion, which retention uses; as on AWS
+it takes at most 100 version ids and reports the ones it could not delete.
 """
 
+import json
 import threading
 
 from moto.core.responses import EmptyResult
 from moto.glue import responses
-from moto.glue.exceptions import GlueClientError
+from moto.glue.exceptions import GlueClientError, InvalidInputException
 
 LOCK = threading.Lock()
 
@@ -37,5 +41,29 @@ def update_table(self):
     return EmptyResult()
 
 
+def batch_delete_table_version(self):
+    database_name = self.parameters.get("DatabaseName")
+    table_name = self.parameters.get("TableName")
+    version_ids = self.parameters.get("VersionIds") or []
+    if len(version_ids) > 100:
+        raise InvalidInputException("BatchDeleteTableVersion", "VersionIds holds at most 100 ids")
+    errors = []
+    with LOCK:
+        table = self.glue_backend.get_table(database_name, table_name)
+        for version_id in version_ids:
+            if str(version_id) == str(table._current_version) or str(version_id) not in table.versions:
+                errors.append(
+                    {
+                        "TableName": table_name,
+                        "VersionId": version_id,
+                        "ErrorDetail": {"ErrorCode": "InvalidInputException", "ErrorMessage": "cannot delete"},
+                    }
+                )
+            else:
+                table.delete_version(str(version_id))
+    return json.dumps({"Errors": errors})
+
+
 def install() -> None:
     responses.GlueResponse.update_table = update_table
+    responses.GlueResponse.batch_delete_table_version = batch_delete_table_version

@@ -587,3 +587,36 @@ async fn a_schema_is_read_in_one_request_unless_the_footer_is_large() {
         assert_eq!(calls["s3:GET"], json!(gets), "{columns} columns: {calls}");
     }
 }
+
+#[tokio::test]
+async fn gc_prunes_glue_table_versions_beyond_a_hundred_in_batches() {
+    let lake = lake().await;
+    let a = lake.version("shop_customers", "shop_customers", "v=a").await;
+    let b = lake.version("shop_customers", "shop_customers", "v=b").await;
+    // 230 table versions: created once, then swapped back and forth.
+    for i in 0..230 {
+        let to = if i % 2 == 0 { &a } else { &b };
+        lake.swap("shop_customers", to, json!({})).await;
+    }
+    let versions = glue::table_versions(&lake.ctx.clients.glue, CURATED, "shop_customers")
+        .await
+        .unwrap();
+    assert_eq!(versions.len(), 230, "the table's history before gc");
+    let live_before = lake.live("shop_customers").await;
+
+    let gc = lake
+        .call(json!({"action": "gc", "Items": [{"table": "shop_customers"}]}))
+        .await;
+    // Glue deletes at most 100 versions per call: 130 take two.
+    assert_eq!(only_success(&gc)["glue_versions_deleted"], 130, "{gc:#}");
+    let left = glue::table_versions(&lake.ctx.clients.glue, CURATED, "shop_customers")
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 100);
+    let ids: Vec<i64> = left
+        .iter()
+        .filter_map(|v| v.version_id.as_deref()?.parse().ok())
+        .collect();
+    assert_eq!(ids.iter().min(), Some(&131), "the newest 100 are kept: {ids:?}");
+    assert_eq!(lake.live("shop_customers").await, live_before);
+}
