@@ -48,8 +48,19 @@ async fn wait(lake: &Lake, id: &str, budget: Option<i64>) -> Result<Value, Error
 
 /// Runs a SELECT directly (as an analyst would) and returns its rows.
 async fn select(lake: &Lake, sql: &str) -> Vec<Vec<Option<String>>> {
-    let athena = &lake.ctx.clients.athena;
-    let id = athena
+    let id = run_query(lake, sql).await;
+    snaplake::aws::athena::results(&lake.ctx.clients.athena, &id, 1000)
+        .await
+        .unwrap()
+        .rows
+}
+
+/// Runs a query in the workgroup to its end; its id.
+async fn run_query(lake: &Lake, sql: &str) -> String {
+    let id = lake
+        .ctx
+        .clients
+        .athena
         .start_query_execution()
         .query_string(sql)
         .work_group(&lake.ctx.config.athena_workgroup)
@@ -60,7 +71,7 @@ async fn select(lake: &Lake, sql: &str) -> Vec<Vec<Option<String>>> {
         .unwrap()
         .to_string();
     wait(lake, &id, None).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-    snaplake::aws::athena::results(athena, &id, 1000).await.unwrap().rows
+    id
 }
 
 /// Transform one table into a new location and swap the curated table to it.
@@ -369,18 +380,7 @@ async fn results_are_inline_when_few() {
 async fn results_over_a_hundred_rows_go_to_s3_in_full() {
     let lake = Lake::exported(BUCKET).await;
     lake.register_raw().await;
-    let athena = &lake.ctx.clients.athena;
-    let id = athena
-        .start_query_execution()
-        .query_string("SELECT id FROM \"snaplake_raw\".\"shop_customers\" ORDER BY id")
-        .work_group(&lake.ctx.config.athena_workgroup)
-        .send()
-        .await
-        .unwrap()
-        .query_execution_id()
-        .unwrap()
-        .to_string();
-    wait(&lake, &id, None).await.unwrap();
+    let id = run_query(&lake, "SELECT id FROM \"snaplake_raw\".\"shop_customers\" ORDER BY id").await;
     let results = call(&lake, json!({"action": "results", "query_execution_id": id}))
         .await
         .unwrap();
