@@ -54,7 +54,7 @@ class QueryError(Exception):
 
 class AthenaTrino(Trino):
     """Trino's dialect, remembering the token a type name was written with
-    and where each comparison operator stands, for Athena's messages."""
+    and where each comparison operator and `?` stands."""
 
     class Parser(Trino.Parser):
         def reset(self) -> None:
@@ -73,6 +73,12 @@ class AthenaTrino(Trino):
             if matched and advance and (types is self.COMPARISON or types is self.EQUALITY):
                 self._operators.append(self._prev)
             return matched
+
+        def _parse_placeholder(self):
+            node = super()._parse_placeholder()
+            if isinstance(node, exp.Placeholder):
+                node.meta["offset"] = self._prev.start
+            return node
 
         def _build_predicate(self, klass, this, expression, *args, **kwargs):
             node = super()._build_predicate(klass, this, expression, *args, **kwargs)
@@ -122,7 +128,8 @@ def _position(token) -> str:
 
 
 def _bind(tree: exp.Expr, params: list[str]) -> None:
-    placeholders = [p for p in tree.find_all(exp.Placeholder, bfs=False) if not p.args.get("this")]
+    placeholders = sorted((p for p in tree.find_all(exp.Placeholder) if not p.args.get("this")),
+                          key=lambda p: p.meta.get("offset", 0))
     if len(placeholders) != len(params):
         raise QueryError(f"INVALID_PARAMETER_USAGE: Incorrect number of parameters: "
                          f"expected {len(placeholders)} but found {len(params)}")

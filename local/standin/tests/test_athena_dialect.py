@@ -184,3 +184,10 @@ def test_unload_writes_parquet_with_lower_case_columns_under_an_empty_target(ath
 
 def test_integer_division_truncates(athena):
     assert succeeded(athena, f"SELECT amount / 2, 7 / 2 FROM {PEOPLE} WHERE id = 2")["rows"] == [["2", "3"]]
+
+
+def test_execution_parameters_bind_to_question_marks_in_order(athena):
+    result = succeeded(athena, "WITH c AS (SELECT ? AS a) SELECT a, ? AS b FROM c", ["'first'", "'second'"])
+    assert result["rows"] == [["first", "second"]]
+    wrong = run(athena, "SELECT ? AS a", ["'one'", "'two'"])
+    assert wrong["state"] == "FAILED" and "Incorrect number of parameters" in wrong["reason"], wrong
