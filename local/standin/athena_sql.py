@@ -232,7 +232,7 @@ def _hive_type(hive: str) -> exp.DataType:
 def _family(node: exp.Expr) -> str | None:
     """What Trino can compare a value with: its own family only."""
     t = node.type
-    if t is None:
+    if t is None or isinstance(node, (exp.All, exp.Any)):
         return None
     if t.is_type(*exp.DataType.TEXT_TYPES):
         return "text"

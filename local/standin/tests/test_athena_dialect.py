@@ -136,7 +136,8 @@ def test_comparing_text_with_a_number_boolean_or_date_is_a_type_mismatch(athena,
 
 @pytest.mark.parametrize("condition", ["code = '1'", "amount = 1", "id = amount", "CAST(code AS integer) = 1",
                                        "active", "active = true", "born = DATE '2022-01-08'", "name IS NULL",
-                                       "amount IN (1, 3)", "code IN ('1', '3')", "amount BETWEEN 1 AND 1"])
+                                       "amount IN (1, 3)", "code IN ('1', '3')", "amount BETWEEN 1 AND 1",
+                                       f"id > ALL (SELECT amount FROM {PEOPLE} WHERE amount < 2)"])
 def test_comparisons_of_compatible_types_run(athena, condition):
     assert succeeded(athena, f"SELECT count(*) FROM {PEOPLE} WHERE {condition}")["rows"] == [["1"]]
 
