@@ -191,6 +191,8 @@ def _name_outputs(tree: exp.Expr) -> None:
     for i, projection in enumerate(list(select.expressions)):
         if isinstance(projection, exp.Star) or isinstance(projection.this, exp.Star):
             continue
+        if isinstance(projection, exp.Column) and projection.name == projection.name.lower():
+            continue  # DuckDB names it so too (and reports it best if it is unknown)
         if isinstance(projection, exp.Alias):
             name, value = projection.alias, projection.this
         else:
