@@ -242,7 +242,7 @@ def _family(node: exp.Expr) -> str | None:
         return "boolean"
     if t.is_type(*exp.DataType.NUMERIC_TYPES):
         return "number"
-    if t.is_type(exp.DType.DATE, *exp.DataType.TEMPORAL_TYPES) and not t.is_type(exp.DType.TIME, exp.DType.TIMETZ):
+    if t.is_type(*exp.DataType.TEMPORAL_TYPES) and not t.is_type(exp.DType.TIME, exp.DType.TIMETZ):
         return "datetime"
     return None
 
