@@ -35,7 +35,11 @@ def endpoint(tmp_path_factory):
         time.sleep(0.1)
     yield json.loads(ready.read_text())["endpoint"]
     proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture
