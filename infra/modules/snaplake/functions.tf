@@ -1,3 +1,5 @@
+# Curated key (see kms.tf): logs carry ids, table names and SQL, never rows
+# or the salt; CloudWatch Logs decrypts for whoever may read the group.
 resource "aws_cloudwatch_log_group" "fn" {
   for_each          = local.functions
   name              = "/aws/lambda/${var.name}-${each.key}"

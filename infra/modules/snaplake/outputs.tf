@@ -46,3 +46,8 @@ output "hash_salt_secret_arn" {
   description = "The Secrets Manager secret holding the hash_salted rule's salt."
   value       = aws_secretsmanager_secret.hash_salt.arn
 }
+
+output "role_arns" {
+  description = "snaplake's roles (functions, RDS export, pipeline): what an existing raw key's policy must let use the key."
+  value       = merge({ for k, r in aws_iam_role.fn : k => r.arn }, { "rds-export" = aws_iam_role.export.arn, pipeline = aws_iam_role.pipeline.arn })
+}
