@@ -5,8 +5,8 @@ snaplake = {
   schedule_expression = "cron(0 4 * * ? *)"
   schedule_time_zone  = "Asia/Tokyo"
   notification_emails = ["data-platform@example.com"]
-  # Who besides snaplake may read exports/ and _snaplake/ (the deployer, a data engineer role).
-  raw_reader_arns    = ["arn:aws:iam::123456789012:role/data-platform-admin"]
+  # Who besides snaplake may read exports/ and _snaplake/ (existing roles: the deployer, data engineers).
+  # raw_reader_arns  = ["arn:aws:iam::<account>:role/data-platform-admin"]
   raw_retention_days = 14
   # With the salt in TF_VAR_hash_salt; raise to write a new salt.
   hash_salt_version = 0

@@ -67,12 +67,16 @@ locals {
     "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource",
     "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
   ]
-  # Who reads and writes raw objects (snaplake's roles, also RDS's export role).
-  raw_key_users = concat([for r in aws_iam_role.fn : r.arn], [aws_iam_role.export.arn, aws_iam_role.pipeline.arn])
+  # A role named in the key policy needs nothing more from IAM, so each is
+  # named for what it does with raw objects (the roles' policies say the same):
+  # write (S3 SSE-KMS: GenerateDataKey, and Decrypt to read back and to
+  # finish multipart uploads) or only read.
+  raw_key_writers = concat([for f in ["export-callback", "export-poller", "query-runner"] : aws_iam_role.fn[f].arn], [aws_iam_role.export.arn])
+  raw_key_readers = concat([aws_iam_role.fn["catalog-swap"].arn, aws_iam_role.pipeline.arn], var.raw_reader_arns)
 
   raw_key_policy = {
     Version = "2012-10-17"
-    Statement = concat([
+    Statement = [
       {
         Sid       = "AccountAdministersTheKeyButCannotUseIt"
         Effect    = "Allow"
@@ -81,10 +85,24 @@ locals {
         Resource  = "*"
       },
       {
-        Sid       = "SnaplakeRolesReadAndWriteRawObjects"
+        Sid       = "SnaplakeRolesWriteRawObjects"
         Effect    = "Allow"
-        Principal = { AWS = local.raw_key_users }
-        Action    = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+        Principal = { AWS = local.raw_key_writers }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource  = "*"
+      },
+      {
+        Sid       = "SnaplakeRolesAndRawReadersReadRawObjects"
+        Effect    = "Allow"
+        Principal = { AWS = local.raw_key_readers }
+        Action    = "kms:Decrypt"
+        Resource  = "*"
+      },
+      {
+        Sid       = "SnapshotExportChecksTheKey"
+        Effect    = "Allow"
+        Principal = { AWS = aws_iam_role.fn["snapshot-export"].arn }
+        Action    = "kms:DescribeKey"
         Resource  = "*"
       },
       {
@@ -111,13 +129,7 @@ locals {
           StringLike   = { "kms:EncryptionContext:SecretARN" = "arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:${local.salt_secret_name}-*" }
         }
       },
-      ], length(var.raw_reader_arns) == 0 ? [] : [{
-        Sid       = "RawReadersDecrypt"
-        Effect    = "Allow"
-        Principal = { AWS = var.raw_reader_arns }
-        Action    = ["kms:Decrypt", "kms:DescribeKey"]
-        Resource  = "*"
-    }])
+    ]
   }
 
   curated_key_policy = {

@@ -74,7 +74,8 @@ resource "aws_iam_role" "pipeline" {
       Principal = { Service = "states.amazonaws.com" }
       Condition = {
         StringEquals = { "aws:SourceAccount" = local.account }
-        ArnLike      = { "aws:SourceArn" = "arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${var.name}-pipeline" }
+        # The state machine, and its Distributed Map runs (<state machine>/<map run>).
+        ArnLike = { "aws:SourceArn" = ["arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${var.name}-pipeline", "arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${var.name}-pipeline/*"] }
       }
     }]
   })

@@ -205,6 +205,28 @@ run "raw_and_curated_data_have_their_own_keys" {
   }
 }
 
+run "the_raw_key_is_used_by_each_role_only_as_it_needs" {
+  command = apply
+  override_resource {
+    target = aws_iam_role.fn["snapshot-export"]
+    values = { arn = "arn:aws:iam::123456789012:role/snaplake-snapshot-export" }
+  }
+  override_resource {
+    target = aws_iam_role.fn["catalog-swap"]
+    values = { arn = "arn:aws:iam::123456789012:role/snaplake-catalog-swap" }
+  }
+  assert {
+    condition = alltrue([for s in jsondecode(aws_kms_key.raw[0].policy).Statement :
+    !contains(flatten([try(s.Principal.AWS, [])]), "arn:aws:iam::123456789012:role/snaplake-snapshot-export") if contains(flatten([s.Action]), "kms:Decrypt")])
+    error_message = "snapshot-export reads no raw object: the raw key lets it describe the key and grant RDS, not decrypt"
+  }
+  assert {
+    condition = alltrue([for s in jsondecode(aws_kms_key.raw[0].policy).Statement :
+    !contains(flatten([try(s.Principal.AWS, [])]), "arn:aws:iam::123456789012:role/snaplake-catalog-swap") if contains(flatten([s.Action]), "kms:GenerateDataKey")])
+    error_message = "catalog-swap writes no raw object"
+  }
+}
+
 run "the_bucket_policy_keeps_raw_and_control_prefixes_from_other_principals" {
   command = apply
   variables {
