@@ -320,8 +320,10 @@ run "no_grant_without_its_condition_and_no_unused_kms_action" {
       jsondecode(aws_iam_role_policy.scheduler.policy).Statement,
       jsondecode(aws_kms_key.raw[0].policy).Statement,
       jsondecode(aws_kms_key.curated[0].policy).Statement,
-    ]) : try(s.Condition.Bool["kms:GrantIsForAWSResource"], "") == "true" if contains(flatten([s.Action]), "kms:CreateGrant") || contains(flatten([s.Action]), "kms:*")])
-    error_message = "kms:CreateGrant (or kms:*) only with kms:GrantIsForAWSResource = true"
+      # Any action pattern that covers kms:CreateGrant (kms:*, kms:Create*, ...).
+      ]) : try(s.Condition.Bool["kms:GrantIsForAWSResource"], "") == "true" if anytrue([for a in flatten([s.Action]) :
+    can(regex("^${replace(replace(lower(a), ".", "\\."), "*", ".*")}$", "kms:creategrant"))])])
+    error_message = "kms:CreateGrant (or an action pattern covering it) only with kms:GrantIsForAWSResource = true"
   }
   assert {
     condition = alltrue([for p in aws_iam_role_policy.fn : alltrue([for s in jsondecode(p.policy).Statement :
