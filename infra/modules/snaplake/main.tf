@@ -7,13 +7,18 @@ locals {
   region    = data.aws_region.current.name
   partition = data.aws_partition.current.partition
   bucket    = var.bucket_name != "" ? var.bucket_name : "${var.name}-lake-${local.account}"
-  kms_key   = var.kms_key_arn != "" ? var.kms_key_arn : aws_kms_key.lake[0].arn
 
   export_prefix  = "exports"
   curated_prefix = "curated"
   control_prefix = "_snaplake"
-  raw_database   = replace("${var.name}_raw", "-", "_")
-  curated_db     = replace("${var.name}_curated", "-", "_")
+  # Where analysts' queries write their results (their own workgroup).
+  analyst_results_prefix = "analyst-results"
+  # Written with the curated key: the curated tables (UNLOAD), and the
+  # results of snaplake's and the analysts' queries (the workgroups' key).
+  curated_key_prefixes = ["${local.curated_prefix}/", "${local.control_prefix}/athena/", "${local.analyst_results_prefix}/"]
+  salt_secret_name     = "${var.name}/hash-salt"
+  raw_database         = replace("${var.name}_raw", "-", "_")
+  curated_db           = replace("${var.name}_curated", "-", "_")
 
   functions = toset(["snapshot-export", "export-callback", "export-poller", "catalog-swap", "query-runner"])
 
