@@ -151,7 +151,7 @@ locals {
       snapshot_deadline_hours  = 6
     }
     publish = {
-      policy            = var.masking_policy
+      policy_digest     = local.policy_digest
       on_table_failure  = var.on_table_failure
       schema_policy     = "fail"
       layout            = "versioned"

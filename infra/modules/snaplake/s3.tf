@@ -223,3 +223,16 @@ resource "aws_lambda_permission" "s3_invokes_export_callback" {
   source_arn     = local.bucket_arn
   source_account = local.account
 }
+
+# The masking policy the deployment pins, by its digest (see main.tf). A new
+# policy is a new object; runs started with the old digest are refused.
+resource "aws_s3_object" "policy" {
+  bucket                 = local.bucket
+  key                    = local.policy_key
+  content                = local.policy_json
+  content_type           = "application/json"
+  server_side_encryption = "aws:kms"
+  kms_key_id             = local.curated_key
+  depends_on             = [aws_s3_bucket.lake, aws_s3_bucket_server_side_encryption_configuration.lake]
+}
+

@@ -379,3 +379,31 @@ run "a_bad_schedule_is_refused" {
   }
   expect_failures = [var.schedule_expression]
 }
+
+run "the_masking_policy_is_pinned_by_the_deployment" {
+  command = apply
+  variables {
+    masking_policy = { tables = { "shop.orders" = { columns = { id = "keep" } } } }
+  }
+  assert {
+    condition     = aws_s3_object.policy.content == jsonencode(var.masking_policy) && aws_s3_object.policy.key == "_snaplake/policy/${sha256(aws_s3_object.policy.content)}.json"
+    error_message = "the policy is stored under the control prefix by the SHA-256 of its bytes"
+  }
+  assert {
+    condition     = output.run_input.publish.policy_digest == sha256(aws_s3_object.policy.content) && !contains(keys(output.run_input.publish), "policy")
+    error_message = "runs name the pinned policy by digest and carry no policy of their own"
+  }
+  assert {
+    condition = alltrue([for f in aws_lambda_function.fn :
+      f.environment[0].variables.SNAPLAKE_POLICY_DIGEST == sha256(aws_s3_object.policy.content)
+      && f.environment[0].variables.SNAPLAKE_SOURCE_ID == "shop-prod"
+      && f.environment[0].variables.SNAPLAKE_EXPORT_ROLE_ARN == aws_iam_role.export.arn
+    ])
+    error_message = "every function knows the pinned policy, source and export role"
+  }
+  assert {
+    condition = anytrue([for s in jsondecode(aws_iam_role_policy.fn["snapshot-export"].policy).Statement :
+    contains(flatten([s.Action]), "s3:GetObject") && s.Resource == "arn:aws:s3:::snaplake-lake-123456789012/_snaplake/policy/*"])
+    error_message = "snapshot-export reads the pinned policy to refuse another"
+  }
+}
