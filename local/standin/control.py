@@ -13,6 +13,8 @@
     GET  /_snaplake/calls              AWS requests per operation (S3 by service:METHOD), Step
     POST /_snaplake/calls/reset        Functions history events ("states:<type>") and Lambda runs
                                        ("lambda-run:<function>") since the last reset, for the benchmarks
+    POST /_snaplake/iam/admin          {"enforce": true}: an administrator's fresh access key
+                                       (IAM user snaplake-admin), then IAM enforced (or not)
     POST /moto-api/reset               moto's reset, plus the stand-in's faults and settings
 
 and answers the Step Functions calls the Terraform AWS provider makes that
@@ -28,7 +30,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal.models import moto_api_backend
 from moto.rds.models import rds_backends
 
-from . import athena, exports, sampledb
+from . import athena, exports, iam, sampledb
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
@@ -81,6 +83,7 @@ class Control:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not path.startswith(("/_snaplake/", "/moto-api/")):
             count(_operation(environ))
+            iam.keep_form_body(environ)
         if target in SFN_STUBS:
             return _json(start_response, 200, SFN_STUBS[target], "application/x-amz-json-1.0")
         if path == "/moto-api/reset" and method == "POST":
@@ -109,6 +112,8 @@ class Control:
                 return _json(start_response, 200, set_settings(body))
             if route == ("POST", "/_snaplake/athena/faults"):
                 return _json(start_response, 200, add_query_fault(body))
+            if route == ("POST", "/_snaplake/iam/admin"):
+                return _json(start_response, 200, iam.admin(body))
             if route == ("POST", "/_snaplake/snapshots"):
                 return _json(start_response, 200, add_snapshot(body))
             return _json(start_response, 404, {"error": f"no such control endpoint: {method} {path}"})

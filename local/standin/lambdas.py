@@ -55,7 +55,8 @@ class Runtime:
     def __init__(self, fn, binary: Path, command: list[str] | None = None):
         self.name = fn.function_name
         self.arn = fn.function_arn
-        self.signature = (str(binary), json.dumps(fn.environment_vars, sort_keys=True), fn.timeout)
+        self.signature = signature(fn, binary)
+        self.credentials = role_credentials(fn)
         self.timeout = float(fn.timeout or 3)
         self.events: queue.Queue = queue.Queue()
         self.results: dict[str, queue.Queue] = {}
@@ -114,8 +115,9 @@ class Runtime:
             "AWS_LAMBDA_LOG_FORMAT": "Text",
             "AWS_REGION": fn.region,
             "AWS_DEFAULT_REGION": fn.region,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_ACCESS_KEY_ID": self.credentials.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.credentials.secret_access_key,
+            "AWS_SESSION_TOKEN": self.credentials.session_token,
             "AWS_ENDPOINT_URL": ENDPOINT["url"],
         })
         log = open(Path(os.environ.get("SNAPLAKE_STANDIN_LOGS", "/tmp")) / f"{self.name}.log", "ab")
@@ -145,6 +147,34 @@ class Runtime:
         self.server.shutdown()
 
 
+def signature(fn, binary: Path) -> tuple:
+    return (str(binary), json.dumps(fn.environment_vars, sort_keys=True), fn.timeout, fn.role)
+
+
+def role_credentials(fn):
+    """Temporary credentials of the function's execution role, as Lambda hands
+    them to the runtime. Made through moto's STS backend in-process: moto
+    answers AssumeRole over HTTP for a service-trusted role with a 500."""
+    from moto.sts.models import sts_backends
+
+    return sts_backends[fn.account_id]["aws"].assume_role(
+        region_name=fn.region,
+        role_session_name=fn.function_name[:64],
+        role_arn=fn.role,
+        policy=None,
+        duration=43200,
+        external_id=None,
+    )
+
+
+def credentials_valid(credentials) -> bool:
+    """False after a reset (which forgets every session) or when it expired."""
+    from moto.sts.models import sts_backends
+
+    backend = sts_backends[credentials.account_id]["aws"]
+    return any(r.access_key_id == credentials.access_key_id for r in backend.assumed_roles)
+
+
 def _error(kind: str, message: str) -> tuple[str, bool]:
     return json.dumps({"errorType": kind, "errorMessage": message}), True
 
@@ -160,8 +190,12 @@ def invoke_lambda(self, event=None):
         return payload, errored, ""
     with LOCK:
         runtime = RUNTIMES.get(self.function_arn)
-        signature = (str(binary), json.dumps(self.environment_vars, sort_keys=True), self.timeout)
-        if runtime is None or runtime.signature != signature or runtime.process.poll() is not None:
+        if (
+            runtime is None
+            or runtime.signature != signature(self, binary)
+            or runtime.process.poll() is not None
+            or not credentials_valid(runtime.credentials)
+        ):
             if runtime is not None:
                 runtime.stop()
             runtime = RUNTIMES[self.function_arn] = Runtime(self, binary)

@@ -87,7 +87,6 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
         .unwrap();
 
     let iam = aws_sdk_iam::Client::new(&env.sdk);
-    let role_arn = role(&iam, &format!("{stack}-functions"), "lambda.amazonaws.com").await;
     let export_role = role(&iam, &format!("{stack}-rds-export"), "export.rds.amazonaws.com").await;
     let write = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Action": ["s3:PutObject*", "s3:GetObject*", "s3:ListBucket", "s3:DeleteObject*", "s3:GetBucketLocation"],
@@ -128,6 +127,26 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
     let lambda = aws_sdk_lambda::Client::new(&env.sdk);
     let mut arns = Vec::new();
     for f in FUNCTIONS {
+        // Each function its own role with the policy the module gives it.
+        let role_arn = role(&iam, &format!("{stack}-{f}"), "lambda.amazonaws.com").await;
+        let policy = function_policy(
+            f,
+            &[
+                ("stack", stack),
+                ("bucket", bucket),
+                ("raw_key", &key_arn),
+                ("curated_key", &key_arn),
+                ("salt_secret", &salt_secret),
+                ("export_role", &export_role),
+            ],
+        );
+        iam.put_role_policy()
+            .role_name(format!("{stack}-{f}"))
+            .policy_name(format!("{f}-least-privilege"))
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .unwrap();
         let mut vars = vec![
             ("SNAPLAKE_BUCKET", bucket),
             ("SNAPLAKE_TIME_ZONE", "Asia/Tokyo"),
@@ -230,6 +249,20 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
         topic_queue: queue,
         run_input,
     }
+}
+
+/// `function`'s inline policy as the module renders it (tests/src/function-policies.json),
+/// its placeholders (`stack`, `bucket`, `raw_key`, `curated_key`, `salt_secret`,
+/// `export_role`) filled in.
+pub fn function_policy(function: &str, vars: &[(&str, &str)]) -> Value {
+    let rendered: Value = serde_json::from_str(include_str!("function-policies.json")).unwrap();
+    let mut text = rendered["policies"][function].to_string();
+    assert_ne!(text, "null", "no policy for {function} in function-policies.json");
+    for (name, value) in vars {
+        text = text.replace(&format!("${{{name}}}"), value);
+    }
+    assert!(!text.contains("${"), "a placeholder is left in {function}'s policy: {text}");
+    serde_json::from_str(&text).unwrap()
 }
 
 async fn role(iam: &aws_sdk_iam::Client, name: &str, service: &str) -> String {

@@ -8,6 +8,10 @@
 //!   free loopback port. It exits by itself when the test binary exits, so no
 //!   process outlives the run even when a test panics.
 //!
+//! IAM is enforced (`standin/iam.py`): the tests act as the administrator
+//! `snaplake-admin` (a fresh key after each reset) and each deployed function
+//! as its own role. `SNAPLAKE_STANDIN_IAM=off` turns enforcement off.
+//!
 //! Tests that share one stand-in run one at a time (the reset would pull state
 //! from under a neighbour): [`StandIn::acquire`] holds a lock for the test.
 
@@ -15,7 +19,9 @@ mod deploy;
 mod lake;
 mod parquet_file;
 
-pub use deploy::{Deployment, FUNCTIONS, deploy, deploy_with_policy, example_input, execution_events, run_execution};
+pub use deploy::{
+    Deployment, FUNCTIONS, deploy, deploy_with_policy, example_input, execution_events, function_policy, run_execution,
+};
 pub use lake::{Lake, resources};
 pub use parquet_file::parquet_file;
 
@@ -62,10 +68,21 @@ impl StandIn {
         let turn = SERIAL.lock().await;
         let endpoint = SERVER.get_or_init(Server::start_or_reuse).endpoint.clone();
         control(&endpoint, "POST", "/moto-api/reset", "").expect("resetting the stand-in");
+        let enforce = std::env::var("SNAPLAKE_STANDIN_IAM").map_or(true, |v| v != "off");
+        let admin = control(&endpoint, "POST", "/_snaplake/iam/admin", &format!("{{\"enforce\": {enforce}}}"))
+            .expect("creating the stand-in's administrator");
+        let admin: serde_json::Value = serde_json::from_str(&admin).expect("the administrator's key is JSON");
+        let key = |name: &str| admin[name].as_str().expect("an access key").to_string();
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(&endpoint)
             .region(Region::new(REGION))
-            .credentials_provider(Credentials::new("test", "test", None, None, "standin"))
+            .credentials_provider(Credentials::new(
+                key("access_key_id"),
+                key("secret_access_key"),
+                None,
+                None,
+                "standin-admin",
+            ))
             .load()
             .await;
         StandIn {

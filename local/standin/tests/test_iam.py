@@ -1,0 +1,143 @@
+"""IAM enforcement (standin/iam.py): policies evaluated as AWS does for the
+calls snaplake makes, against the real resource ARN, with conditions."""
+
+import json
+import sys
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from standin.iam import evaluate  # noqa: E402
+
+
+def allow(action, resource, condition=None):
+    statement = {"Effect": "Allow", "Action": action, "Resource": resource}
+    if condition:
+        statement["Condition"] = condition
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def test_resource_arns_and_wildcards_match_as_on_aws():
+    table = "arn:aws:glue:us-east-1:123456789012:table/snaplake_raw/orders"
+    assert evaluate([allow("glue:GetTable", "arn:aws:glue:us-east-1:123456789012:table/snaplake_raw/*")], "glue:GetTable", table, {}) == "Allow"
+    assert evaluate([allow("glue:GetTable", "arn:aws:glue:us-east-1:123456789012:table/snaplake_curated/*")], "glue:GetTable", table, {}) == "ImplicitDeny"
+    assert evaluate([allow("glue:Get?able", table)], "glue:GetTable", table, {}) == "Allow"
+    assert evaluate([allow("GLUE:gettable", table)], "glue:GetTable", table, {}) == "Allow", "actions are case-insensitive"
+    deny = {"Statement": [{"Effect": "Deny", "Action": "glue:*", "Resource": table}]}
+    assert evaluate([allow("*", "*"), deny], "glue:GetTable", table, {}) == "Deny"
+
+
+def test_conditions_the_module_uses_are_evaluated():
+    listing = allow("s3:ListBucket", "arn:aws:s3:::lake", {"StringLike": {"s3:prefix": ["exports/*"]}})
+    assert evaluate([listing], "s3:ListBucket", "arn:aws:s3:::lake", {"s3:prefix": "exports/a/"}) == "Allow"
+    assert evaluate([listing], "s3:ListBucket", "arn:aws:s3:::lake", {"s3:prefix": "curated/"}) == "ImplicitDeny"
+    assert evaluate([listing], "s3:ListBucket", "arn:aws:s3:::lake", {}) == "ImplicitDeny", "no prefix: the condition fails"
+    grant = allow("kms:CreateGrant", "*", {"Bool": {"kms:GrantIsForAWSResource": "true"}})
+    assert evaluate([grant], "kms:CreateGrant", "k", {"kms:GrantIsForAWSResource": "false"}) == "ImplicitDeny"
+    pass_role = allow("iam:PassRole", "arn:aws:iam::1:role/x", {"StringEquals": {"iam:PassedToService": ["export.rds.amazonaws.com", "rds.amazonaws.com"]}})
+    assert evaluate([pass_role], "iam:PassRole", "arn:aws:iam::1:role/x", {"iam:PassedToService": "export.rds.amazonaws.com"}) == "Allow"
+    assert evaluate([pass_role], "iam:PassRole", "arn:aws:iam::1:role/x", {"iam:PassedToService": "lambda.amazonaws.com"}) == "ImplicitDeny"
+    own = allow("s3:GetObject", "arn:aws:s3:::lake/home/${aws:username}/*")
+    assert evaluate([own], "s3:GetObject", "arn:aws:s3:::lake/home/ana/x", {"aws:username": "ana"}) == "Allow"
+    assert evaluate([own], "s3:GetObject", "arn:aws:s3:::lake/home/bo/x", {"aws:username": "ana"}) == "ImplicitDeny"
+
+
+def _post(endpoint, path, body):
+    request = urllib.request.Request(f"{endpoint}{path}", data=body.encode(), method="POST", headers={"Content-Type": "text/plain"})
+    return urllib.request.urlopen(request, timeout=30).read()
+
+
+@pytest.fixture
+def enforced(aws, endpoint):
+    """An administrator's client factory with IAM enforced; enforcement off afterwards."""
+    keys = json.loads(_post(endpoint, "/_snaplake/iam/admin", json.dumps({"enforce": True})))
+
+    def client(service, key_id=keys["access_key_id"], secret=keys["secret_access_key"], token=None):
+        return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key_id,
+                            aws_secret_access_key=secret, aws_session_token=token,
+                            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+
+    try:
+        yield client
+    finally:
+        _post(endpoint, "/moto-api/reset-auth", "inf")
+
+
+def _as_role(enforced, statements):
+    iam = enforced("iam")
+    user = iam.get_user(UserName="snaplake-admin")["User"]["Arn"]
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": user}}]}
+    arn = iam.create_role(RoleName="fn", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="fn", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    creds = enforced("sts").assume_role(RoleArn=arn, RoleSessionName="test")["Credentials"]
+    return lambda service: enforced(service, creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+
+
+def _denied(call, *names):
+    with pytest.raises(ClientError) as caught:
+        call()
+    error = caught.value.response["Error"]
+    assert error["Code"] in ("AccessDenied", "AccessDeniedException", "403"), error
+    for name in names:
+        assert name in error.get("Message", ""), error
+
+
+def test_test_credentials_are_refused_when_enforced(enforced, endpoint):
+    plain = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    with pytest.raises(ClientError):
+        plain.list_buckets()
+    enforced("s3").list_buckets()
+
+
+def test_a_role_gets_what_its_policy_names_and_nothing_else(enforced):
+    s3, glue = enforced("s3"), enforced("glue")
+    s3.create_bucket(Bucket="lake")
+    s3.put_object(Bucket="lake", Key="exports/a.json", Body=b"{}")
+    s3.put_object(Bucket="lake", Key="curated/b.json", Body=b"{}")
+    glue.create_database(DatabaseInput={"Name": "raw"})
+    glue.create_table(DatabaseName="raw", TableInput={"Name": "orders"})
+    glue.create_table(DatabaseName="raw", TableInput={"Name": "customers"})
+    role = _as_role(enforced, [
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::lake", "Condition": {"StringLike": {"s3:prefix": ["exports/*"]}}},
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:DeleteObject"], "Resource": "arn:aws:s3:::lake/exports/*"},
+        {"Effect": "Allow", "Action": "glue:GetTable", "Resource": [
+            "arn:aws:glue:us-east-1:123456789012:catalog", "arn:aws:glue:us-east-1:123456789012:database/raw",
+            "arn:aws:glue:us-east-1:123456789012:table/raw/orders"]},
+    ])
+    s3r, gluer = role("s3"), role("glue")
+    assert s3r.list_objects_v2(Bucket="lake", Prefix="exports/")["KeyCount"] == 1
+    _denied(lambda: s3r.list_objects_v2(Bucket="lake", Prefix="curated/"), "s3:ListBucket", "arn:aws:s3:::lake")
+    s3r.get_object(Bucket="lake", Key="exports/a.json")
+    _denied(lambda: s3r.get_object(Bucket="lake", Key="curated/b.json"), "s3:GetObject", "arn:aws:s3:::lake/curated/b.json")
+    _denied(lambda: s3r.put_object(Bucket="lake", Key="exports/c.json", Body=b"{}"), "s3:PutObject")
+    # DeleteObjects is checked per key (moto: against the bucket).
+    _denied(lambda: s3r.delete_objects(Bucket="lake", Delete={"Objects": [{"Key": "exports/a.json"}, {"Key": "curated/b.json"}]}),
+            "s3:DeleteObject", "curated/b.json")
+    s3r.delete_objects(Bucket="lake", Delete={"Objects": [{"Key": "exports/a.json"}]})
+    assert gluer.get_table(DatabaseName="raw", Name="orders")["Table"]["Name"] == "orders"
+    _denied(lambda: gluer.get_table(DatabaseName="raw", Name="customers"), "glue:GetTable", "table/raw/customers")
+    _denied(lambda: gluer.get_tables(DatabaseName="raw"), "glue:GetTables")
+
+
+def test_head_bucket_needs_list_bucket(enforced):
+    enforced("s3").create_bucket(Bucket="lake")
+    role = _as_role(enforced, [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::lake"}])
+    role("s3").head_bucket(Bucket="lake")
+    bare = _as_role_named(enforced, "other", [{"Effect": "Allow", "Action": "s3:HeadBucket", "Resource": "arn:aws:s3:::lake"}])
+    with pytest.raises(ClientError):
+        bare("s3").head_bucket(Bucket="lake")
+
+
+def _as_role_named(enforced, name, statements):
+    iam = enforced("iam")
+    user = iam.get_user(UserName="snaplake-admin")["User"]["Arn"]
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": user}}]}
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    creds = enforced("sts").assume_role(RoleArn=arn, RoleSessionName="test")["Credentials"]
+    return lambda service: enforced(service, creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])

@@ -1,0 +1,149 @@
+//! Each function runs as its own role, with the policy the Terraform module
+//! gives it, and the stand-in enforces IAM as AWS does: a policy missing an
+//! action a function calls, or naming the wrong resource or prefix, fails the
+//! run with AccessDenied naming the action; the module's policy passes.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use snaplake_tests::{Deployment, deploy, function_policy, run_execution};
+
+const BUCKET: &str = "snaplake-iam";
+
+async fn put_policy(d: &Deployment, function: &str, policy: &Value) {
+    aws_sdk_iam::Client::new(&d.env.sdk)
+        .put_role_policy()
+        .role_name(format!("{}-{function}", d.stack))
+        .policy_name(format!("{function}-least-privilege"))
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The module's policy for `function` in deployment `d`.
+async fn module_policy(d: &Deployment, function: &str) -> Value {
+    let text = aws_sdk_iam::Client::new(&d.env.sdk)
+        .get_role_policy()
+        .role_name(format!("{}-{function}", d.stack))
+        .policy_name(format!("{function}-least-privilege"))
+        .send()
+        .await
+        .unwrap()
+        .policy_document()
+        .to_string();
+    serde_json::from_str(&urlencoding_decode(&text)).unwrap()
+}
+
+fn urlencoding_decode(text: &str) -> String {
+    // IAM returns policy documents URL-encoded.
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// `policy` with `action` taken out of the statement `sid` (and the statement
+/// dropped when it held only that action).
+fn without_action(mut policy: Value, sid: &str, action: &str) -> Value {
+    let statements = policy["Statement"].as_array_mut().unwrap();
+    for statement in statements.iter_mut() {
+        if statement["Sid"] == sid {
+            let actions = statement["Action"].as_array_mut().unwrap();
+            assert!(actions.iter().any(|a| a == action), "{sid} does not hold {action}");
+            actions.retain(|a| a != action);
+        }
+    }
+    statements.retain(|s| s["Action"].as_array().is_none_or(|a| !a.is_empty()));
+    policy
+}
+
+/// `policy` with the statement `sid`'s `field` set to `value`.
+fn with(mut policy: Value, sid: &str, field: &str, value: Value) -> Value {
+    let statement = policy["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["Sid"] == sid)
+        .unwrap_or_else(|| panic!("no statement {sid}"));
+    statement[field] = value;
+    policy
+}
+
+#[tokio::test]
+async fn a_missing_action_a_wrong_resource_or_prefix_is_access_denied_and_the_module_policy_passes() {
+    let d = deploy("snaplake-iam", BUCKET).await;
+    let mut input = d.run_input.clone();
+    input["logical_time"] = json!("2026-11-20T19:00:00Z");
+    let module_export = module_policy(&d, "snapshot-export").await;
+    let module_poller = module_policy(&d, "export-poller").await;
+    assert_eq!(
+        module_export,
+        function_policy(
+            "snapshot-export",
+            &[
+                ("stack", &d.stack),
+                ("bucket", BUCKET),
+                ("raw_key", input["export"]["kms_key"].as_str().unwrap()),
+                ("curated_key", input["export"]["kms_key"].as_str().unwrap()),
+                ("salt_secret", "unused"),
+                ("export_role", input["export"]["export_role_arn"].as_str().unwrap()),
+            ]
+        )
+    );
+
+    let wrong = [
+        (
+            "snapshot-export",
+            without_action(module_export.clone(), "StartExportNoResourceLevel", "rds:StartExportTask"),
+            "rds:StartExportTask",
+        ),
+        (
+            "export-poller",
+            with(
+                module_poller.clone(),
+                "WritePlans",
+                "Resource",
+                json!(format!("arn:aws:s3:::{BUCKET}/_snaplake/plan/*")),
+            ),
+            "s3:PutObject",
+        ),
+        (
+            "export-poller",
+            with(
+                module_poller.clone(),
+                "ListExports",
+                "Condition",
+                json!({"StringLike": {"s3:prefix": ["export/*"]}}),
+            ),
+            "s3:ListBucket",
+        ),
+    ];
+    for (i, (function, policy, action)) in wrong.iter().enumerate() {
+        put_policy(&d, function, policy).await;
+        let (status, detail) = run_execution(&d.env, &d.machine, &format!("wrong-{i}"), &input, Duration::from_secs(120)).await;
+        assert_eq!(status, "FAILED", "{function} without {action}: {detail}");
+        let text = detail.to_string();
+        assert!(
+            text.contains("AccessDenied") || text.contains("not authorized"),
+            "{function} without {action} fails for another reason: {detail}"
+        );
+        assert!(text.contains(action), "the failure does not name {action}: {detail}");
+        put_policy(&d, "snapshot-export", &module_export).await;
+        put_policy(&d, "export-poller", &module_poller).await;
+    }
+
+    let (status, detail) = run_execution(&d.env, &d.machine, "module-policies", &input, Duration::from_secs(240)).await;
+    assert_eq!(status, "SUCCEEDED", "with the module's policies: {detail}");
+}
