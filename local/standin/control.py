@@ -13,6 +13,8 @@
     GET  /_snaplake/calls              AWS requests per operation (S3 by service:METHOD), Step
     POST /_snaplake/calls/reset        Functions history events ("states:<type>") and Lambda runs
                                        ("lambda-run:<function>") since the last reset, for the benchmarks
+    POST /_snaplake/latency            {"glue": 50, "s3": 20}: milliseconds added to every call of those
+                                       services ({} for none; env STANDIN_LATENCY_MS="glue=50,s3=20")
     POST /_snaplake/iam/admin          {"enforce": true}: an administrator's fresh access key
                                        (IAM user snaplake-admin), then IAM enforced (or not)
     POST /moto-api/reset               moto's reset, plus the stand-in's faults and settings
@@ -24,7 +26,9 @@ against the stand-in does not retry them until it times out.
 
 import datetime as dt
 import json
+import os
 import threading
+import time
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal.models import moto_api_backend
@@ -43,12 +47,36 @@ SFN_STUBS = {
 
 def apply_moto_config() -> None:
     moto_api_backend.set_config(MOTO_CONFIG)
+    LATENCY.clear()
+    LATENCY.update(latency_from_env())
 
 
 # Requests per AWS operation since the last reset of the counters, for the
 # benchmarks' "AWS calls per table".
 CALLS: dict[str, int] = {}
 CALLS_LOCK = threading.Lock()
+
+
+# Milliseconds added to each call of a service (the optional latency model:
+# AWS answers Glue in ~50 ms and S3 in ~20 ms; the stand-in at once).
+LATENCY: dict[str, float] = {}
+
+
+def latency_from_env() -> dict[str, float]:
+    text = os.environ.get("STANDIN_LATENCY_MS", "")
+    return parse_latency(dict(item.split("=", 1) for item in text.split(",") if item.strip()))
+
+
+def parse_latency(body: dict) -> dict[str, float]:
+    latency = {str(service): float(ms) for service, ms in body.items()}
+    if not all(0 <= ms <= 10_000 for ms in latency.values()):
+        raise ValueError("latency: milliseconds between 0 and 10000 per service")
+    return latency
+
+
+def _service(environ) -> str:
+    credential = environ.get("HTTP_AUTHORIZATION", "").split("/")
+    return credential[3] if len(credential) > 3 else "?"
 
 
 def count(operation: str) -> None:
@@ -63,8 +91,7 @@ def _operation(environ) -> str:
     query = environ.get("QUERY_STRING", "")
     if "Action=" in query:
         return query.split("Action=")[1].split("&")[0]
-    credential = environ.get("HTTP_AUTHORIZATION", "").split("/")
-    service = credential[3] if len(credential) > 3 else "?"
+    service = _service(environ)
     if service == "s3":
         if "list-type=2" in query:
             return "s3:ListObjectsV2"
@@ -84,6 +111,9 @@ class Control:
         if not path.startswith(("/_snaplake/", "/moto-api/")):
             count(_operation(environ))
             iam.keep_form_body(environ)
+            delay = LATENCY.get(_service(environ))
+            if delay:
+                time.sleep(delay / 1000)
         if target in SFN_STUBS:
             return _json(start_response, 200, SFN_STUBS[target], "application/x-amz-json-1.0")
         if path == "/moto-api/reset" and method == "POST":
@@ -112,6 +142,11 @@ class Control:
                 return _json(start_response, 200, set_settings(body))
             if route == ("POST", "/_snaplake/athena/faults"):
                 return _json(start_response, 200, add_query_fault(body))
+            if route == ("POST", "/_snaplake/latency"):
+                latency = parse_latency(body)
+                LATENCY.clear()
+                LATENCY.update(latency)
+                return _json(start_response, 200, latency)
             if route == ("POST", "/_snaplake/iam/admin"):
                 return _json(start_response, 200, iam.admin(body))
             if route == ("POST", "/_snaplake/snapshots"):

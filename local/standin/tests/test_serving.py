@@ -1,0 +1,66 @@
+"""Requests served in parallel, the optional latency model, and S3 event
+records with every field AWS documents."""
+
+import json
+import threading
+import time
+import urllib.request
+
+
+def _control(endpoint, path, body):
+    request = urllib.request.Request(f"{endpoint}{path}", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(request, timeout=30).read())
+
+
+def test_latency_is_added_per_service_and_requests_are_served_in_parallel(aws, endpoint):
+    s3, sqs = aws("s3"), aws("sqs")
+    s3.list_buckets()
+    assert _control(endpoint, "/_snaplake/latency", {"s3": 1000}) == {"s3": 1000.0}
+    try:
+        started = time.monotonic()
+        s3.list_buckets()
+        assert time.monotonic() - started >= 1.0
+        started = time.monotonic()
+        sqs.list_queues()
+        assert time.monotonic() - started < 1.0, "only S3 is slowed"
+
+        clients = [aws("s3") for _ in range(6)]
+        threads = [threading.Thread(target=c.list_buckets) for c in clients]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - started
+        assert elapsed < 6 * 1.0 / 2, f"6 calls of 1 s took {elapsed:.2f} s: served one at a time"
+    finally:
+        _control(endpoint, "/_snaplake/latency", {})
+
+
+def test_s3_event_records_carry_every_documented_field(aws):
+    s3, sqs = aws("s3"), aws("sqs")
+    s3.create_bucket(Bucket="events")
+    queue = sqs.create_queue(QueueName="events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_versioning(Bucket="events", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_notification_configuration(Bucket="events", NotificationConfiguration={
+        "QueueConfigurations": [{"Id": "all", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+    version = s3.put_object(Bucket="events", Key="exports/a b.json", Body=b"{}")["VersionId"]
+    s3.put_object(Bucket="events", Key="exports/c.json", Body=b"{}")
+    records = []
+    for _ in range(10):
+        for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+            records += json.loads(m["Body"]).get("Records", [])
+        if len(records) >= 2:
+            break
+    first, second = records[0], records[1]
+    assert set(first) >= {"eventVersion", "eventSource", "awsRegion", "eventTime", "eventName", "userIdentity",
+                          "requestParameters", "responseElements", "s3"}
+    assert first["userIdentity"]["principalId"]
+    assert first["requestParameters"]["sourceIPAddress"]
+    assert set(first["responseElements"]) == {"x-amz-request-id", "x-amz-id-2"}
+    assert first["s3"]["bucket"]["ownerIdentity"]["principalId"]
+    assert first["s3"]["object"]["key"] == "exports/a+b.json"
+    assert first["s3"]["object"]["versionId"] == version
+    assert first["s3"]["object"]["sequencer"] < second["s3"]["object"]["sequencer"], "sequencers grow per key event"
