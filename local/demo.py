@@ -71,7 +71,11 @@ def main() -> int:
 
 
 def demo(endpoint: str, logical_time: str, day: dt.date) -> int:
-    tf_env = dict(os.environ, TF_CLI_CONFIG_FILE=sh(str(TOP / "scripts/terraform-env"), capture_output=True).stdout.strip())
+    # IAM is enforced: the deployer is the stand-in's administrator; each
+    # function runs as the role Terraform gives it.
+    admin = control(endpoint, "/_snaplake/iam/admin", {"enforce": True})
+    keys = dict(AWS_ACCESS_KEY_ID=admin["access_key_id"], AWS_SECRET_ACCESS_KEY=admin["secret_access_key"])
+    tf_env = dict(os.environ, TF_CLI_CONFIG_FILE=sh(str(TOP / "scripts/terraform-env"), capture_output=True).stdout.strip(), **keys)
     state = STATE / "terraform.tfstate"
     STATE.mkdir(parents=True, exist_ok=True)
     tf = ["terraform", f"-chdir={TOP / 'infra/envs/local'}"]
@@ -80,7 +84,8 @@ def demo(endpoint: str, logical_time: str, day: dt.date) -> int:
     sh(*tf, "apply", "-auto-approve", "-input=false", f"-state={state}", f"-var=endpoint={endpoint}", env=tf_env,
        capture_output=True)
     outputs = json.loads(sh(*tf, "output", "-json", f"-state={state}", env=tf_env, capture_output=True).stdout)
-    aws = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    aws = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+               aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"])
     rds, sfn, glue, athena = (boto3.client(s, **aws) for s in ("rds", "stepfunctions", "glue", "athena"))
 
     source = outputs["run_input"]["value"]["export"]["source_id"]
@@ -107,7 +112,8 @@ def demo(endpoint: str, logical_time: str, day: dt.date) -> int:
         summary(json.loads(result["output"]), athena, result["seconds"], policy)
     print(f"""
 look at it:
-  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
+  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID={keys["AWS_ACCESS_KEY_ID"]} AWS_SECRET_ACCESS_KEY={keys["AWS_SECRET_ACCESS_KEY"]} AWS_DEFAULT_REGION=us-east-1
+  (the stand-in's administrator, IAM user snaplake-admin: the stand-in enforces IAM; each function runs as its own role)
   the curated tables are in the Glue database snaplake_local_curated; the stand-in's Athena runs SQL on them,
   e.g. SELECT email, transformed_at FROM "snaplake_local_curated"."shop_customers" LIMIT 5 (workgroup snaplake-local)
   `make demo` with another day (python local/demo.py --date YYYY-MM-DD) swaps in a new version; the old one stays for rollback.""")
@@ -115,7 +121,8 @@ look at it:
 
 
 def control(endpoint: str, path: str, body: dict) -> dict:
-    req = urllib.request.Request(endpoint + path, data=json.dumps(body).encode(), method="POST")
+    req = urllib.request.Request(endpoint + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req) as resp:
         return json.loads(resp.read())
 

@@ -11,6 +11,7 @@ prints {"seconds": <wall time of the swaps>, "tables": N}; tables are t0000, t00
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -41,8 +42,8 @@ def main() -> int:
     parser.add_argument("--tables", type=int, required=True)
     parser.add_argument("--location", required=True, help="new location; {table} is the table's name")
     args = parser.parse_args()
-    aws = dict(endpoint_url=args.endpoint, region_name="us-east-1", aws_access_key_id="test",
-               aws_secret_access_key="test", config=Config(s3={"addressing_style": "path"}))
+    aws = dict(endpoint_url=args.endpoint, region_name="us-east-1", aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+               aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"), config=Config(s3={"addressing_style": "path"}))
     glue, s3 = boto3.client("glue", **aws), boto3.client("s3", **aws)
     started = time.monotonic()
     for i in range(args.tables):

@@ -47,7 +47,7 @@ def control(endpoint: str, method: str, path: str, body: dict | None = None) -> 
 def prepare(endpoint: str) -> tuple[dict[str, dict], dict]:
     """The stand-in state each first call reads, the event per function, and
     the same call made from a warm client (to tell the stand-in's share)."""
-    aws = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test",
+    aws = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"), aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
                config=Config(s3={"addressing_style": "path"}))
     s3, glue, rds, kms, athena = (boto3.client(s, **aws) for s in ("s3", "glue", "rds", "kms", "athena"))
     s3.create_bucket(Bucket=BUCKET)

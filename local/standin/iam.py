@@ -322,7 +322,15 @@ def authorize(self, iam_request_cls: type, resource: str = "*") -> None:
         headers=self.headers,
         action=self._get_action(),
     )
-    request.check_signature()
+    if iam_request_cls is not S3IAMRequest:
+        # moto signs `data` when there is no body, and `data` of a GET without a
+        # query string is the request's headers: the payload is the empty body.
+        request._data = {}
+    try:
+        request.check_signature()
+    except Exception:
+        log(f"standin: SignatureDoesNotMatch {self.method} {path} ({request._action}; body {len(body or b'')} bytes)")
+        raise
     if request._action == "sts:GetCallerIdentity":
         return
     account, region = self.current_account, request._region

@@ -5,8 +5,8 @@ Here an invocation of a function whose name ends with the name of a binary
 in $SNAPLAKE_STANDIN_FUNCTIONS (e.g. `snaplake-dev-export-poller` ->
 `target/debug/export-poller`) goes to that binary, started the way Lambda
 starts a `provided.al2023` function: with AWS_LAMBDA_RUNTIME_API pointing at
-a Runtime API served here, the function's environment variables, and the
-stand-in as its AWS endpoint. A handler error comes back as Lambda reports
+a Runtime API served here, the function's environment variables, temporary
+credentials of the function's role, and the stand-in as its AWS endpoint. A handler error comes back as Lambda reports
 it (`x-amz-function-error` and `{"errorType", "errorMessage"}`), so the state
 machine's Retry and Catch match on snaplake's error names.
 
@@ -22,6 +22,7 @@ import queue
 import subprocess
 import threading
 import time
+import types
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -117,9 +118,10 @@ class Runtime:
             "AWS_DEFAULT_REGION": fn.region,
             "AWS_ACCESS_KEY_ID": self.credentials.access_key_id,
             "AWS_SECRET_ACCESS_KEY": self.credentials.secret_access_key,
-            "AWS_SESSION_TOKEN": self.credentials.session_token,
             "AWS_ENDPOINT_URL": ENDPOINT["url"],
         })
+        if self.credentials.session_token:
+            env["AWS_SESSION_TOKEN"] = self.credentials.session_token
         log = open(Path(os.environ.get("SNAPLAKE_STANDIN_LOGS", "/tmp")) / f"{self.name}.log", "ab")
         # `command` lets the benchmarks start a Python handler behind the same Runtime API.
         self.process = subprocess.Popen(command or [str(binary)], env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -157,6 +159,14 @@ def role_credentials(fn):
     answers AssumeRole over HTTP for a service-trusted role with a 500."""
     from moto.sts.models import sts_backends
 
+    if getattr(fn, "role", None) is None:
+        # A runtime started outside the server (the cold-start benchmark): the caller's own credentials.
+        return types.SimpleNamespace(
+            account_id=None,
+            access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+            secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+            session_token="",
+        )
     return sts_backends[fn.account_id]["aws"].assume_role(
         region_name=fn.region,
         role_session_name=fn.function_name[:64],

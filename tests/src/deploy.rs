@@ -261,7 +261,10 @@ pub fn function_policy(function: &str, vars: &[(&str, &str)]) -> Value {
     for (name, value) in vars {
         text = text.replace(&format!("${{{name}}}"), value);
     }
-    assert!(!text.contains("${"), "a placeholder is left in {function}'s policy: {text}");
+    assert!(
+        !text.contains("${"),
+        "a placeholder is left in {function}'s policy: {text}"
+    );
     serde_json::from_str(&text).unwrap()
 }
 

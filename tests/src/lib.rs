@@ -59,6 +59,8 @@ pub struct StandIn {
     /// For clients of services snaplake itself does not use (e.g. SQS).
     pub sdk: aws_config::SdkConfig,
     pub clients: Clients,
+    /// The administrator's key (IAM user `snaplake-admin`) the clients use.
+    pub credentials: Credentials,
     _turn: MutexGuard<'static, ()>,
 }
 
@@ -69,28 +71,43 @@ impl StandIn {
         let endpoint = SERVER.get_or_init(Server::start_or_reuse).endpoint.clone();
         control(&endpoint, "POST", "/moto-api/reset", "").expect("resetting the stand-in");
         let enforce = std::env::var("SNAPLAKE_STANDIN_IAM").map_or(true, |v| v != "off");
-        let admin = control(&endpoint, "POST", "/_snaplake/iam/admin", &format!("{{\"enforce\": {enforce}}}"))
-            .expect("creating the stand-in's administrator");
+        let admin = control(
+            &endpoint,
+            "POST",
+            "/_snaplake/iam/admin",
+            &format!("{{\"enforce\": {enforce}}}"),
+        )
+        .expect("creating the stand-in's administrator");
         let admin: serde_json::Value = serde_json::from_str(&admin).expect("the administrator's key is JSON");
         let key = |name: &str| admin[name].as_str().expect("an access key").to_string();
+        let credentials = Credentials::new(
+            key("access_key_id"),
+            key("secret_access_key"),
+            None,
+            None,
+            "standin-admin",
+        );
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(&endpoint)
             .region(Region::new(REGION))
-            .credentials_provider(Credentials::new(
-                key("access_key_id"),
-                key("secret_access_key"),
-                None,
-                None,
-                "standin-admin",
-            ))
+            .credentials_provider(credentials.clone())
             .load()
             .await;
         StandIn {
             clients: Clients::from_sdk_config(&sdk, true),
+            credentials,
             sdk,
             endpoint,
             _turn: turn,
         }
+    }
+
+    /// The administrator's key as the environment of a process (the CLI, a Python script).
+    pub fn aws_env(&self) -> [(&'static str, String); 2] {
+        [
+            ("AWS_ACCESS_KEY_ID", self.credentials.access_key_id().to_string()),
+            ("AWS_SECRET_ACCESS_KEY", self.credentials.secret_access_key().to_string()),
+        ]
     }
 
     /// A handler context whose configuration names `bucket` (zone Asia/Tokyo,

@@ -106,7 +106,11 @@ async fn a_missing_action_a_wrong_resource_or_prefix_is_access_denied_and_the_mo
     let wrong = [
         (
             "snapshot-export",
-            without_action(module_export.clone(), "StartExportNoResourceLevel", "rds:StartExportTask"),
+            without_action(
+                module_export.clone(),
+                "StartExportNoResourceLevel",
+                "rds:StartExportTask",
+            ),
             "rds:StartExportTask",
         ),
         (
@@ -132,7 +136,14 @@ async fn a_missing_action_a_wrong_resource_or_prefix_is_access_denied_and_the_mo
     ];
     for (i, (function, policy, action)) in wrong.iter().enumerate() {
         put_policy(&d, function, policy).await;
-        let (status, detail) = run_execution(&d.env, &d.machine, &format!("wrong-{i}"), &input, Duration::from_secs(120)).await;
+        let (status, detail) = run_execution(
+            &d.env,
+            &d.machine,
+            &format!("wrong-{i}"),
+            &input,
+            Duration::from_secs(120),
+        )
+        .await;
         assert_eq!(status, "FAILED", "{function} without {action}: {detail}");
         let text = detail.to_string();
         assert!(

@@ -163,7 +163,9 @@ async fn an_export_failure_fails_the_run_with_its_cause_notifies_and_leaves_the_
     let p = pipeline().await;
     p.env.control(
         "/_snaplake/exports/faults",
-        json!({"export_id": "*", "fail": "KMS key disabled (injected)"}),
+        // Failing after export-callback registered the wait (a function's
+        // first start, with its role's credentials, can take a second).
+        json!({"export_id": "*", "fail": "KMS key disabled (injected)", "delay_seconds": 3}),
     );
     let input = p.input().await;
     let (status, detail) = p.run("run-fails", input).await;

@@ -20,10 +20,10 @@ variable "source_id" {
   default = "shop-prod"
 }
 
+# Credentials from the environment: the stand-in enforces IAM, so the
+# deployer is its administrator (POST /_snaplake/iam/admin; make demo does it).
 provider "aws" {
   region                      = "us-east-1"
-  access_key                  = "test"
-  secret_key                  = "test"
   skip_credentials_validation = true
   skip_metadata_api_check     = true
   skip_requesting_account_id  = false

@@ -141,3 +141,14 @@ def _as_role_named(enforced, name, statements):
     iam.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
     creds = enforced("sts").assume_role(RoleArn=arn, RoleSessionName="test")["Credentials"]
     return lambda service: enforced(service, creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+
+
+def test_signatures_of_bodiless_gets_and_form_bodies_with_spaces_are_checked_as_sent(enforced):
+    # moto signs a GET without query string over its headers (Terraform's
+    # lambda GetFunction failed), and re-encodes form bodies.
+    lam, sns = enforced("lambda"), enforced("sns")
+    with pytest.raises(ClientError) as caught:
+        lam.get_function(FunctionName="missing")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    topic = sns.create_topic(Name="failures")["TopicArn"]
+    sns.publish(TopicArn=topic, Message="a message with spaces", Subject="two words")

@@ -36,8 +36,9 @@ fn target_dir() -> PathBuf {
 }
 
 /// Runs `python -m bench.<module>` (local/bench) and returns the JSON it prints.
-fn python_bench(module: &str, args: &[&str]) -> Value {
+fn python_bench(env: &StandIn, module: &str, args: &[&str]) -> Value {
     let out = Command::new(snaplake_tests::python())
+        .envs(env.aws_env())
         .args(["-m", &format!("bench.{module}")])
         .args(args)
         .current_dir(repo_root().join("local"))
@@ -110,6 +111,7 @@ async fn cold_start() {
     let env = StandIn::acquire().await;
     let release = release_dir();
     let result = python_bench(
+        &env,
         "coldstart",
         &[
             "--endpoint",
@@ -213,6 +215,7 @@ async fn swap_python(env: &StandIn, tables: usize, version: &str) -> (f64, f64) 
     snaplake_tests::control(&env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
     let location = format!("s3://{BUCKET}/curated/{{table}}/{version}/");
     let result = python_bench(
+        &env,
         "bluegreen",
         &[
             "--endpoint",
