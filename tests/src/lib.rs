@@ -106,7 +106,10 @@ impl StandIn {
     pub fn aws_env(&self) -> [(&'static str, String); 2] {
         [
             ("AWS_ACCESS_KEY_ID", self.credentials.access_key_id().to_string()),
-            ("AWS_SECRET_ACCESS_KEY", self.credentials.secret_access_key().to_string()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                self.credentials.secret_access_key().to_string(),
+            ),
         ]
     }
 

@@ -215,7 +215,7 @@ async fn swap_python(env: &StandIn, tables: usize, version: &str) -> (f64, f64) 
     snaplake_tests::control(&env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
     let location = format!("s3://{BUCKET}/curated/{{table}}/{version}/");
     let result = python_bench(
-        &env,
+        env,
         "bluegreen",
         &[
             "--endpoint",
