@@ -34,11 +34,19 @@ pub async fn run(ctx: &Context, req: &PollRequest) -> Result<PollResult, Error> 
         plan: None,
     };
     match status.as_str() {
-        "FAILED" | "CANCELED" | "CANCELING" => Err(Error::ExportFailed {
-            export_id: id.clone(),
-            status,
-            cause: task.failure_cause().unwrap_or("RDS gave no cause").to_string(),
-        }),
+        "FAILED" | "CANCELED" | "CANCELING" => {
+            let cause = task.failure_cause().unwrap_or("RDS gave no cause");
+            let fix = if status == "CANCELING" {
+                "once RDS shows it CANCELED, run the day again (`snaplake run --retry`): it starts a new export"
+            } else {
+                "fix the cause, then run the day again (`snaplake run --retry`): it starts a new export"
+            };
+            Err(Error::ExportFailed {
+                export_id: id.clone(),
+                status,
+                cause: format!("{cause}; {fix}"),
+            })
+        }
         "COMPLETE" => {
             let source_bucket = task.s3_bucket().unwrap_or(&ctx.config.bucket).to_string();
             let export_path = export_path(task.s3_prefix().unwrap_or_default(), id);
