@@ -6,6 +6,9 @@
     POST /_snaplake/exports/settings   {"duration_seconds": 1.5, "sample_tables": 100}
     POST /_snaplake/athena/faults      {"match": "<text in the query>", "fail": "<reason>",
                                         "delay_seconds": 5, "scanned_bytes": 1000000, "times": 1}
+    POST /_snaplake/glue/faults        {"database": "snaplake_raw", "table": "shop_orders",
+                                        "operations": ["CreateTable", "UpdateTable"],
+                                        "code": "AccessDeniedException", "fail": "<message>"}
     POST /_snaplake/snapshots          {"cluster": "<id>" | "instance": "<id>", "snapshot_id": "..",
                                         "create_time": "2026-11-20T18:00:00Z", "type": "automated",
                                         "account_id": "123456789012", "region": "us-east-1"}
@@ -27,7 +30,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal.models import moto_api_backend
 from moto.rds.models import rds_backends
 
-from . import athena, exports, sampledb
+from . import athena, exports, glue, sampledb
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
@@ -86,6 +89,7 @@ class Control:
             result = self.app(environ, start_response)
             exports.reset()
             athena.reset()
+            glue.reset()
             apply_moto_config()
             return result
         if not path.startswith("/_snaplake/"):
@@ -108,6 +112,8 @@ class Control:
                 return _json(start_response, 200, set_settings(body))
             if route == ("POST", "/_snaplake/athena/faults"):
                 return _json(start_response, 200, add_query_fault(body))
+            if route == ("POST", "/_snaplake/glue/faults"):
+                return _json(start_response, 200, add_glue_fault(body))
             if route == ("POST", "/_snaplake/snapshots"):
                 return _json(start_response, 200, add_snapshot(body))
             return _json(start_response, 404, {"error": f"no such control endpoint: {method} {path}"})
@@ -140,6 +146,23 @@ def add_query_fault(body: dict) -> dict:
         fault["times"] = int(body["times"])
     with athena.LOCK:
         athena.faults.append(fault)
+    return fault
+
+
+def add_glue_fault(body: dict) -> dict:
+    operations = list(body.get("operations") or ["CreateTable", "UpdateTable"])
+    unknown = set(operations) - {"CreateTable", "UpdateTable"}
+    if unknown:
+        raise ValueError(f"operations may be CreateTable and UpdateTable, not {sorted(unknown)}")
+    fault = {
+        "database": str(body["database"]),
+        "table": str(body["table"]),
+        "operations": operations,
+        "code": str(body.get("code", "AccessDeniedException")),
+        "fail": str(body.get("fail", "injected by the stand-in")),
+    }
+    with glue.LOCK:
+        glue.faults.append(fault)
     return fault
 
 

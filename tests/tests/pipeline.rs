@@ -344,3 +344,58 @@ async fn rds_reporting_a_failed_export_ends_the_wait_at_once() {
         started.elapsed()
     );
 }
+
+/// The curated table's location and the logical time it shows.
+async fn curated(p: &Pipeline, table: &str) -> (String, String) {
+    let t = p
+        .env
+        .clients
+        .glue
+        .get_table()
+        .database_name("snaplake_curated")
+        .name(table)
+        .send()
+        .await
+        .unwrap();
+    let t = t.table().unwrap();
+    (
+        t.storage_descriptor().unwrap().location().unwrap().to_string(),
+        t.parameters().unwrap()["snaplake.logical_time"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn a_table_whose_raw_registration_failed_is_reported_and_not_published_from_the_day_before() {
+    let p = pipeline().await;
+    p.env.control(
+        "/_snaplake/snapshots",
+        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-19-18-00", "create_time": "2026-11-19T18:00:00Z"}),
+    );
+    let mut day_before = p.input().await;
+    day_before["logical_time"] = json!("2026-11-19T19:00:00Z");
+    let (status, detail) = p.run("run-day-before", day_before).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+
+    p.env.control(
+        "/_snaplake/glue/faults",
+        json!({"database": "snaplake_raw", "table": "shop_customers",
+               "fail": "User is not authorized to perform glue:UpdateTable (injected)"}),
+    );
+    let (status, detail) = p.run("run-raw-fails", p.input().await).await;
+    assert_eq!(status, "FAILED", "{detail:#}");
+    assert_eq!(detail["error"], "TablesFailed", "{detail:#}");
+    let cause = detail["cause"].as_str().unwrap();
+    assert!(
+        cause.contains("shop_customers (RawNotRegistered") && cause.contains("2 table(s) published"),
+        "{cause}"
+    );
+    let (location, shown) = curated(&p, "shop_customers").await;
+    assert!(
+        location.ends_with("/v=20261119T190000Z/") && shown == "2026-11-19T19:00:00Z",
+        "shop_customers must stay on the day before, not show its data as today's: {location} {shown}"
+    );
+    for table in ["shop_orders", "shop_articles"] {
+        let (location, _) = curated(&p, table).await;
+        assert!(location.ends_with("/v=20261120T190000Z/"), "{table} at {location}");
+    }
+}

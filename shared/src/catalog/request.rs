@@ -94,6 +94,10 @@ pub struct PrepareShared {
     pub logical_time: LogicalTime,
     #[serde(default)]
     pub layout: Layout,
+    /// The run's export: the raw table must show it before a transform
+    /// reads it. Without it, only the logical time is checked.
+    #[serde(default)]
+    pub export_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -337,6 +337,10 @@ async fn prepare(ctx: &Context, table: &str, shared: &PrepareShared) -> Result<P
             cleared: 0,
         });
     }
+    // The transform reads the raw table: unless this run registered it (or
+    // a newer run did, which the swap then leaves alone), it holds an older
+    // export, which must never be published as this run's.
+    raw_registered(table, raw.as_ref(), shared.logical_time, shared.export_id.as_deref())?;
     let next = location::next_location(
         shared.layout,
         &curated_base(ctx, table),
@@ -360,6 +364,30 @@ async fn prepare(ctx: &Context, table: &str, shared: &PrepareShared) -> Result<P
         outcome: "prepared",
         cleared,
     })
+}
+
+/// Whether the raw table shows this run's export (or a newer run's).
+fn raw_registered(table: &str, raw: Option<&TableState>, run: LogicalTime, export_id: Option<&str>) -> Result<(), Error> {
+    let wanted = export_id.unwrap_or("of this run").to_string();
+    let not_registered = |found: String| Error::RawNotRegistered {
+        table: table.to_string(),
+        found,
+        wanted: wanted.clone(),
+    };
+    let Some(raw) = raw else {
+        return Err(not_registered("does not exist".into()));
+    };
+    let shown = raw.parameters.get("snaplake.logical_time").and_then(|t| LogicalTime::parse(t).ok());
+    let shown_export = raw.parameters.get("snaplake.export_id").map(String::as_str);
+    match shown {
+        Some(t) if t > run => Ok(()),
+        Some(t) if t == run && (export_id.is_none() || shown_export == export_id) => Ok(()),
+        Some(t) => Err(not_registered(format!(
+            "shows export {} of {t}",
+            shown_export.unwrap_or("(none)")
+        ))),
+        None => Err(not_registered("was not registered by snaplake".into())),
+    }
 }
 
 /// Whether a table shows a newer run than `run`. Days can finish out of
@@ -658,6 +686,45 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("new_location"), "{err}");
+    }
+
+    fn raw_table(logical_time: &str, export_id: &str) -> TableState {
+        TableState {
+            parameters: HashMap::from([
+                ("snaplake.logical_time".to_string(), logical_time.to_string()),
+                ("snaplake.export_id".to_string(), export_id.to_string()),
+            ]),
+            location: None,
+            version_id: None,
+            columns: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_raw_table_not_registered_by_this_run_is_refused() {
+        let run = LogicalTime::parse("2026-11-20T19:00:00Z").unwrap();
+        let id = Some("snaplake-shop-prod-20261121");
+        let today = raw_table("2026-11-20T19:00:00Z", "snaplake-shop-prod-20261121");
+        let newer = raw_table("2026-11-21T19:00:00Z", "snaplake-shop-prod-20261122");
+        assert!(raw_registered("t", Some(&today), run, id).is_ok());
+        assert!(raw_registered("t", Some(&today), run, None).is_ok());
+        assert!(raw_registered("t", Some(&newer), run, id).is_ok(), "a newer run's: the swap leaves it");
+        let yesterday = raw_table("2026-11-19T19:00:00Z", "snaplake-shop-prod-20261120");
+        let err = raw_registered("shop_orders", Some(&yesterday), run, id).unwrap_err();
+        assert_eq!(err.name(), "RawNotRegistered");
+        let text = err.to_string();
+        assert!(
+            text.contains("shop_orders") && text.contains("snaplake-shop-prod-20261120") && text.contains("run the day again"),
+            "{text}"
+        );
+        let other_export = raw_table("2026-11-20T19:00:00Z", "snaplake-shop-prod-20261121-2");
+        assert!(raw_registered("t", Some(&other_export), run, id).is_err());
+        assert!(raw_registered("t", None, run, id).unwrap_err().to_string().contains("does not exist"));
+        let unmanaged = TableState {
+            parameters: HashMap::new(),
+            ..today
+        };
+        assert!(raw_registered("t", Some(&unmanaged), run, id).is_err());
     }
 
     #[test]
