@@ -159,7 +159,8 @@ def _expose_tables(con, q: Query, sql: str, scratch: Path) -> int:
     scanned = 0
     for db, table in sorted({(m.group(1).replace('""', '"'), m.group(2).replace('""', '"')) for m in TABLE_REF.finditer(sql)}):
         try:
-            location = glue.get_table(db, table).as_dict()["StorageDescriptor"]["Location"]
+            descriptor = glue.get_table(db, table).as_dict()["StorageDescriptor"]
+            location = descriptor["Location"]
         except Exception:
             raise RuntimeError(f"TABLE_NOT_FOUND: Table '{db}.{table}' does not exist") from None
         bucket, _, prefix = location.removeprefix("s3://").partition("/")
@@ -179,7 +180,15 @@ def _expose_tables(con, q: Query, sql: str, scratch: Path) -> int:
         if files:
             con.execute(f'CREATE VIEW "{quoted_db}"."{quoted_table}" AS SELECT * FROM read_parquet({json.dumps(files)})')
         else:
-            raise RuntimeError(f"HIVE_CANNOT_OPEN_SPLIT: no data files under {location} for {db}.{table}")
+            # As Athena: a table without data files has no rows (an empty table
+            # of an export), with the columns Glue gives it.
+            columns = ", ".join(
+                f'CAST(NULL AS {c["Type"]}) AS "{c["Name"].replace(chr(34), chr(34) * 2)}"'
+                for c in descriptor.get("Columns") or []
+            )
+            if not columns:
+                raise RuntimeError(f"HIVE_CANNOT_OPEN_SPLIT: no data files and no columns for {db}.{table}")
+            con.execute(f'CREATE VIEW "{quoted_db}"."{quoted_table}" AS SELECT {columns} WHERE false')
     return scanned
 
 

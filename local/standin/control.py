@@ -2,8 +2,11 @@
 
     GET  /_snaplake/health             200 once the server answers
     POST /_snaplake/exports/faults     {"export_id": "<id>" | "*", "fail": "<cause>",
-                                        "fail_tables": ["shop.orders"], "delay_seconds": 5}
-    POST /_snaplake/exports/settings   {"duration_seconds": 1.5, "sample_tables": 100}
+                                        "fail_tables": ["shop.orders"], "delay_seconds": 5,
+                                        "skip_tables": ["shop.orders"], "empty_tables": ["shop.articles"],
+                                        "database_warning": "FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE"}
+    POST /_snaplake/exports/settings   {"duration_seconds": 1.5, "sample_tables": 100,
+                                        "layout": "numbered" | "lettered" | "flat"}
     POST /_snaplake/athena/faults      {"match": "<text in the query>", "fail": "<reason>",
                                         "delay_seconds": 5, "scanned_bytes": 1000000, "times": 1}
     POST /_snaplake/glue/faults        {"database": "snaplake_raw", "table": "shop_orders",
@@ -129,6 +132,9 @@ def set_fault(body: dict) -> dict:
         "fail": body.get("fail"),
         "fail_tables": list(body.get("fail_tables") or []),
         "delay_seconds": float(body.get("delay_seconds", 0)),
+        "skip_tables": list(body.get("skip_tables") or []),
+        "empty_tables": list(body.get("empty_tables") or []),
+        "database_warning": body.get("database_warning"),
     }
     with exports.LOCK:
         exports.faults[export_id] = fault
@@ -178,11 +184,17 @@ def set_settings(body: dict) -> dict:
         if not 1 <= tables <= 1000:
             raise ValueError("sample_tables must be between 1 and 1000")
         changes["tables"] = tables
+    if "layout" in body:
+        if body["layout"] not in exports.LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(exports.LAYOUTS)}")
+        changes["layout"] = body["layout"]
     if not changes:
-        raise KeyError("duration_seconds or sample_tables")
+        raise KeyError("duration_seconds, sample_tables or layout")
     with exports.LOCK:
         exports.settings.update(changes)
-        return {"duration_seconds": exports.settings["duration"], "sample_tables": len(sampledb.table_names(exports.settings["tables"]))}
+        return {"duration_seconds": exports.settings["duration"],
+                "sample_tables": len(sampledb.table_names(exports.settings["tables"])),
+                "layout": exports.settings["layout"]}
 
 
 def add_snapshot(body: dict) -> dict:

@@ -23,7 +23,7 @@ use crate::catalog::request::*;
 use crate::catalog::retention;
 use crate::catalog::schema::{self, FileSchema};
 use crate::error::Error;
-use crate::export::plan::PlanItem;
+use crate::export::plan::{PlanItem, SkippedTable, glue_name};
 use crate::logical_time::LogicalTime;
 use crate::names;
 
@@ -58,15 +58,26 @@ pub async fn run(ctx: &Context, request: CatalogRequest) -> Result<BatchResult, 
             for_each(ctx, b, |ctx, item, _| async move { rollback(&ctx, &item).await }).await
         }
         CatalogRequest::Gc(b) => for_each(ctx, b, |ctx, item, s| async move { gc(&ctx, &item.table, &s).await }).await,
-        CatalogRequest::Report { results } => report(results),
+        CatalogRequest::Report { results, not_exported } => report(results, &not_exported),
     }
 }
 
 /// The end of a run: every table's outcome, failing with the names of the
-/// tables that failed (their own step and cause are in each entry).
-fn report(results: serde_json::Value) -> Result<BatchResult, Error> {
+/// tables that failed (their own step and cause are in each entry). Tables
+/// the export did not complete, which the plan's policy let the run go on
+/// without, are `not_exported`: named, never silently missing.
+fn report(results: serde_json::Value, not_exported: &[SkippedTable]) -> Result<BatchResult, Error> {
     let mut flat = Vec::new();
     flatten(results, &mut flat);
+    flat.extend(not_exported.iter().map(|t| {
+        serde_json::json!({
+            "table": glue_name(&t.source),
+            "source": t.source,
+            "outcome": "not_exported",
+            "status": t.status,
+            "reason": t.reason,
+        })
+    }));
     let mut out = BatchResult::default();
     for entry in flat {
         if entry.get("failed").and_then(|f| f.as_bool()) == Some(true) {
@@ -229,21 +240,17 @@ async fn register_raw(ctx: &Context, item: &PlanItem, shared: &RegisterRawShared
     check_table_name(&item.name)?;
     let location = S3Prefix::parse("location", &item.location)?;
     let database = &ctx.config.raw_database;
-    let Some(sample) = &item.sample_key else {
-        return Err(Error::invalid_input(
-            "sample_key",
-            format!(
-                "{} has no data file to read its columns from; the export wrote no rows",
-                item.source
-            ),
-        ));
+    let existing = glue::get_table(&ctx.clients.glue, database, &item.name).await?;
+    let columns = match &item.sample_key {
+        Some(sample) => read_schema(ctx, &location.bucket, sample).await?.0.columns,
+        // An empty table: RDS wrote no data file, so no footer to read.
+        None => empty_table_columns(item, existing.as_ref())?,
     };
-    let (file, _) = read_schema(ctx, &location.bucket, sample).await?;
     let def = TableDef {
         database: database.clone(),
         name: item.name.clone(),
         location: location.to_string(),
-        columns: file.columns,
+        columns,
         parameters: HashMap::from([
             ("snaplake.source".into(), item.source.clone()),
             ("snaplake.export_id".into(), shared.export_id.clone()),
@@ -258,7 +265,7 @@ async fn register_raw(ctx: &Context, item: &PlanItem, shared: &RegisterRawShared
         location: def.location.clone(),
         columns,
     };
-    match glue::get_table(&ctx.clients.glue, database, &item.name).await? {
+    match existing {
         None => {
             glue::create_table(&ctx.clients.glue, &def).await?;
             Ok(done("created"))
@@ -277,6 +284,24 @@ async fn register_raw(ctx: &Context, item: &PlanItem, shared: &RegisterRawShared
             Update::Done => Ok(done("updated")),
             Update::Conflict => Err(conflict(database, &item.name)),
         },
+    }
+}
+
+/// The columns of a table the export wrote no data file for: the raw
+/// table's own when it exists (they came from a footer of an earlier day, so
+/// the curated schema does not change), else the export's `schemaMetadata`.
+fn empty_table_columns(item: &PlanItem, existing: Option<&TableState>) -> Result<Vec<schema::Column>, Error> {
+    match existing {
+        Some(table) if !table.columns.is_empty() => Ok(table.columns.clone()),
+        _ if !item.columns.is_empty() => Ok(item.columns.clone()),
+        _ => Err(Error::invalid_input(
+            "columns",
+            format!(
+                "{} has no data file and its export_tables_info entry no schemaMetadata to take its columns \
+                 from; export it again once it has rows, or export it with the others left out (ExportOnly)",
+                item.source
+            ),
+        )),
     }
 }
 
@@ -730,12 +755,21 @@ mod tests {
     #[test]
     fn report_flattens_batches_and_names_the_failed_tables() {
         let ok =
-            report(json!([[{"table": "a", "outcome": "swapped"}], [{"table": "b", "outcome": "skipped"}]])).unwrap();
+            report(json!([[{"table": "a", "outcome": "swapped"}], [{"table": "b", "outcome": "skipped"}]]), &[]).unwrap();
         assert_eq!(ok.succeeded.len(), 2);
+        let not_exported = [SkippedTable {
+            source: "shop.bad_columns".into(),
+            status: "SKIPPED".into(),
+            reason: Some("COLUMN_WITH_UNSUPPORTED_CHARACTER_IN_NAME".into()),
+        }];
+        let ok = report(json!([[{"table": "a", "outcome": "swapped"}]]), &not_exported).unwrap();
+        assert_eq!(ok.succeeded[1]["table"], "shop_bad_columns");
+        assert_eq!(ok.succeeded[1]["outcome"], "not_exported");
+        assert_eq!(ok.succeeded[1]["reason"], "COLUMN_WITH_UNSUPPORTED_CHARACTER_IN_NAME");
         let err = report(json!([
             [{"table": "a", "outcome": "swapped"}],
             [{"table": "b", "failed": true, "error": "QueryFailed", "cause": "Athena query q (transform) failed: SYNTAX_ERROR\nmore"}]
-        ]))
+        ]), &[])
         .unwrap_err();
         assert_eq!(err.name(), "TablesFailed");
         let text = err.to_string();
