@@ -628,6 +628,9 @@ struct GcOutcome {
     deleted: Vec<String>,
     objects_deleted: usize,
     glue_versions_deleted: usize,
+    /// The raw table's Glue versions pruned: updated every day, it
+    /// accumulates versions as the curated one does.
+    raw_glue_versions_deleted: usize,
 }
 
 async fn gc(ctx: &Context, table: &str, shared: &GcShared) -> Result<GcOutcome, Error> {
@@ -670,11 +673,13 @@ async fn gc(ctx: &Context, table: &str, shared: &GcShared) -> Result<GcOutcome, 
         .and_then(|v| v.parse().ok())
         .unwrap_or(i64::MAX);
     let prune = retention::prune_table_versions(glue_ids, current_id, GLUE_VERSIONS_KEPT);
+    let raw_prune = raw_versions_to_prune(ctx, table).await?;
     if !shared.dry_run {
         for prefix in &plan.delete {
             objects_deleted += s3::delete_prefix(&ctx.clients.s3, &prefix.bucket, &prefix.key).await?;
         }
         glue::delete_table_versions(&ctx.clients.glue, database, table, &prune).await?;
+        glue::delete_table_versions(&ctx.clients.glue, &ctx.config.raw_database, table, &raw_prune).await?;
     }
     info!(
         table,
@@ -689,7 +694,25 @@ async fn gc(ctx: &Context, table: &str, shared: &GcShared) -> Result<GcOutcome, 
         deleted: plan.delete.iter().map(ToString::to_string).collect(),
         objects_deleted,
         glue_versions_deleted: if shared.dry_run { 0 } else { prune.len() },
+        raw_glue_versions_deleted: if shared.dry_run { 0 } else { raw_prune.len() },
     })
+}
+
+/// The raw table's Glue versions beyond the newest [`GLUE_VERSIONS_KEPT`]
+/// (its data, the exports, is not snaplake's to delete); none if it has no
+/// raw table.
+async fn raw_versions_to_prune(ctx: &Context, table: &str) -> Result<Vec<i64>, Error> {
+    let database = &ctx.config.raw_database;
+    let Some(raw) = glue::get_table(&ctx.clients.glue, database, table).await? else {
+        return Ok(Vec::new());
+    };
+    let ids = glue::table_versions(&ctx.clients.glue, database, table)
+        .await?
+        .iter()
+        .filter_map(|v| v.version_id.as_deref()?.parse().ok())
+        .collect();
+    let current = raw.version_id.as_deref().and_then(|v| v.parse().ok()).unwrap_or(i64::MAX);
+    Ok(retention::prune_table_versions(ids, current, GLUE_VERSIONS_KEPT))
 }
 
 #[cfg(test)]
