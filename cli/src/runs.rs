@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use snaplake::aws::{rds, to_timestamp};
 use snaplake::export_id::attempt_id;
-use snaplake::handlers::snapshot_export::MAX_EXPORT_ATTEMPTS;
 use snaplake::handlers::catalog_swap::flatten;
+use snaplake::handlers::snapshot_export::MAX_EXPORT_ATTEMPTS;
 use snaplake::logical_time::{LogicalTime, run_id};
 
 use crate::failure::{self, Failure};

@@ -220,7 +220,10 @@ mod tests {
         assert_eq!(day.len(), MAX_LEN);
         let second = attempt_id(&day, 2);
         assert_eq!(validate(&second), Ok(()));
-        assert!(second.starts_with("snaplake-analytics-") && second.ends_with("-20261120-2"), "{second}");
+        assert!(
+            second.starts_with("snaplake-analytics-") && second.ends_with("-20261120-2"),
+            "{second}"
+        );
         assert_ne!(second, attempt_id(&day, 3));
     }
 

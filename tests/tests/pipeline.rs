@@ -422,8 +422,7 @@ fn outcome<'a>(list: &'a [Value], table: &str) -> &'a Value {
 #[tokio::test]
 async fn an_export_with_part_files_directly_in_the_table_folders_is_published() {
     let p = pipeline().await;
-    p.env
-        .control("/_snaplake/exports/settings", json!({"layout": "flat"}));
+    p.env.control("/_snaplake/exports/settings", json!({"layout": "flat"}));
     let (status, detail) = p.run("run-flat", p.input().await).await;
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
     let list = outcomes(&detail);
@@ -507,7 +506,10 @@ async fn tables_rds_skipped_and_its_database_warnings_are_reported_by_name() {
     let warnings = &output["check"]["poll"]["plan"]["warnings"];
     assert_eq!(
         warnings,
-        &json!(["FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE", "shop: FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE"]),
+        &json!([
+            "FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE",
+            "shop: FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE"
+        ]),
         "{output:#}"
     );
 }

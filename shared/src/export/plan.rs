@@ -44,7 +44,9 @@ pub struct TableStatus {
 
 impl TableStatus {
     fn completed(&self) -> bool {
-        self.status.as_deref().is_none_or(|s| s.eq_ignore_ascii_case("COMPLETE"))
+        self.status
+            .as_deref()
+            .is_none_or(|s| s.eq_ignore_ascii_case("COMPLETE"))
     }
 }
 
@@ -98,7 +100,11 @@ impl TypeMapping {
                 return "timestamp".into();
             }
             "decimal" | "numeric" if (1..=38).contains(&number(self.precision)) => {
-                return format!("decimal({},{})", number(self.precision), number(self.scale).clamp(0, 38));
+                return format!(
+                    "decimal({},{})",
+                    number(self.precision),
+                    number(self.scale).clamp(0, 38)
+                );
             }
             _ => {}
         }
@@ -609,7 +615,10 @@ mod tests {
         assert_eq!((flat.data_objects, flat.parts.len()), (2, 0));
         assert_eq!(flat.location, format!("s3://lake/{PATH}/shop/shop.flat/"));
         let lettered = item("lettered");
-        assert_eq!((lettered.data_objects, lettered.parts.clone()), (2, vec!["a/".to_string(), "b/".to_string()]));
+        assert_eq!(
+            (lettered.data_objects, lettered.parts.clone()),
+            (2, vec!["a/".to_string(), "b/".to_string()])
+        );
         let deep = item("deep");
         assert_eq!(deep.data_objects, 1, "markers are not data");
         assert!(deep.sample_key.unwrap().ends_with("1/x/part-00000-e.gz.parquet"));
@@ -620,9 +629,27 @@ mod tests {
         let warning = r#"{"skippedTables":[{"target":"shop.bad_columns","reason":"COLUMN_WITH_UNSUPPORTED_CHARACTER_IN_NAME"},"shop.other"],
             "skippedObjectives":[],"general":[{"reason":"FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE"}]}"#;
         let statuses = [status("shop.customers", "COMPLETE")];
-        let err = build("lake", PATH, &statuses, &mysql_keys(), Some(warning), OnTableFailure::Fail, 10).unwrap_err();
+        let err = build(
+            "lake",
+            PATH,
+            &statuses,
+            &mysql_keys(),
+            Some(warning),
+            OnTableFailure::Fail,
+            10,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("shop.bad_columns (SKIPPED)"), "{err}");
-        let plan = build("lake", PATH, &statuses, &mysql_keys(), Some(warning), OnTableFailure::Skip, 10).unwrap();
+        let plan = build(
+            "lake",
+            PATH,
+            &statuses,
+            &mysql_keys(),
+            Some(warning),
+            OnTableFailure::Skip,
+            10,
+        )
+        .unwrap();
         assert_eq!(plan.table_count(), 1);
         assert_eq!(
             plan.skipped,
@@ -674,15 +701,42 @@ mod tests {
         let plan = build("lake", PATH, &statuses, &mysql_keys(), None, OnTableFailure::Fail, 10).unwrap();
         let item = &plan.batches[0].items[0];
         assert_eq!(item.data_objects, 0);
-        let types: Vec<String> = item.columns.iter().map(|c| format!("{} {}", c.name, c.glue_type)).collect();
+        let types: Vec<String> = item
+            .columns
+            .iter()
+            .map(|c| format!("{} {}", c.name, c.glue_type))
+            .collect();
         assert_eq!(
             types,
-            ["id bigint", "n int", "price decimal(12,2)", "name string", "born date", "at timestamp", "old_at timestamp", "blob binary"]
+            [
+                "id bigint",
+                "n int",
+                "price decimal(12,2)",
+                "name string",
+                "born date",
+                "at timestamp",
+                "old_at timestamp",
+                "blob binary"
+            ]
         );
-        let with_data = build("lake", PATH, &[status("shop.orders", "COMPLETE")], &mysql_keys(), None, OnTableFailure::Fail, 10).unwrap();
+        let with_data = build(
+            "lake",
+            PATH,
+            &[status("shop.orders", "COMPLETE")],
+            &mysql_keys(),
+            None,
+            OnTableFailure::Fail,
+            10,
+        )
+        .unwrap();
         assert!(with_data.batches[0].items[0].columns.is_empty(), "a footer gives those");
         let bad = br#"{"perTableStatus":[{"target":"shop.x","schemaMetadata":{"originalTypeMappings":[{"columnName":"a","originalNumPrecision":"many"}]}}]}"#;
-        assert!(parse_tables_info("k.json", bad).unwrap_err().to_string().contains("many"));
+        assert!(
+            parse_tables_info("k.json", bad)
+                .unwrap_err()
+                .to_string()
+                .contains("many")
+        );
     }
 
     #[test]

@@ -275,7 +275,11 @@ async fn register_raw(ctx: &Context, item: &PlanItem, shared: &RegisterRawShared
             Ok(done("superseded"))
         }
         Some(current)
-            if current.location.as_deref() == Some(def.location.as_str()) && current.columns == def.columns =>
+            if current.location.as_deref() == Some(def.location.as_str())
+                && current.columns == def.columns
+                && ["snaplake.logical_time", "snaplake.export_id"]
+                    .iter()
+                    .all(|k| current.parameters.get(*k) == def.parameters.get(*k)) =>
         {
             Ok(done("unchanged"))
         }
@@ -392,7 +396,12 @@ async fn prepare(ctx: &Context, table: &str, shared: &PrepareShared) -> Result<P
 }
 
 /// Whether the raw table shows this run's export (or a newer run's).
-fn raw_registered(table: &str, raw: Option<&TableState>, run: LogicalTime, export_id: Option<&str>) -> Result<(), Error> {
+fn raw_registered(
+    table: &str,
+    raw: Option<&TableState>,
+    run: LogicalTime,
+    export_id: Option<&str>,
+) -> Result<(), Error> {
     let wanted = export_id.unwrap_or("of this run").to_string();
     let not_registered = |found: String| Error::RawNotRegistered {
         table: table.to_string(),
@@ -402,7 +411,10 @@ fn raw_registered(table: &str, raw: Option<&TableState>, run: LogicalTime, expor
     let Some(raw) = raw else {
         return Err(not_registered("does not exist".into()));
     };
-    let shown = raw.parameters.get("snaplake.logical_time").and_then(|t| LogicalTime::parse(t).ok());
+    let shown = raw
+        .parameters
+        .get("snaplake.logical_time")
+        .and_then(|t| LogicalTime::parse(t).ok());
     let shown_export = raw.parameters.get("snaplake.export_id").map(String::as_str);
     match shown {
         Some(t) if t > run => Ok(()),
@@ -711,7 +723,11 @@ async fn raw_versions_to_prune(ctx: &Context, table: &str) -> Result<Vec<i64>, E
         .iter()
         .filter_map(|v| v.version_id.as_deref()?.parse().ok())
         .collect();
-    let current = raw.version_id.as_deref().and_then(|v| v.parse().ok()).unwrap_or(i64::MAX);
+    let current = raw
+        .version_id
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(i64::MAX);
     Ok(retention::prune_table_versions(ids, current, GLUE_VERSIONS_KEPT))
 }
 
@@ -756,18 +772,28 @@ mod tests {
         let newer = raw_table("2026-11-21T19:00:00Z", "snaplake-shop-prod-20261122");
         assert!(raw_registered("t", Some(&today), run, id).is_ok());
         assert!(raw_registered("t", Some(&today), run, None).is_ok());
-        assert!(raw_registered("t", Some(&newer), run, id).is_ok(), "a newer run's: the swap leaves it");
+        assert!(
+            raw_registered("t", Some(&newer), run, id).is_ok(),
+            "a newer run's: the swap leaves it"
+        );
         let yesterday = raw_table("2026-11-19T19:00:00Z", "snaplake-shop-prod-20261120");
         let err = raw_registered("shop_orders", Some(&yesterday), run, id).unwrap_err();
         assert_eq!(err.name(), "RawNotRegistered");
         let text = err.to_string();
         assert!(
-            text.contains("shop_orders") && text.contains("snaplake-shop-prod-20261120") && text.contains("run the day again"),
+            text.contains("shop_orders")
+                && text.contains("snaplake-shop-prod-20261120")
+                && text.contains("run the day again"),
             "{text}"
         );
         let other_export = raw_table("2026-11-20T19:00:00Z", "snaplake-shop-prod-20261121-2");
         assert!(raw_registered("t", Some(&other_export), run, id).is_err());
-        assert!(raw_registered("t", None, run, id).unwrap_err().to_string().contains("does not exist"));
+        assert!(
+            raw_registered("t", None, run, id)
+                .unwrap_err()
+                .to_string()
+                .contains("does not exist")
+        );
         let unmanaged = TableState {
             parameters: HashMap::new(),
             ..today
@@ -777,8 +803,11 @@ mod tests {
 
     #[test]
     fn report_flattens_batches_and_names_the_failed_tables() {
-        let ok =
-            report(json!([[{"table": "a", "outcome": "swapped"}], [{"table": "b", "outcome": "skipped"}]]), &[]).unwrap();
+        let ok = report(
+            json!([[{"table": "a", "outcome": "swapped"}], [{"table": "b", "outcome": "skipped"}]]),
+            &[],
+        )
+        .unwrap();
         assert_eq!(ok.succeeded.len(), 2);
         let not_exported = [SkippedTable {
             source: "shop.bad_columns".into(),
