@@ -9,8 +9,9 @@ use serde_json::Value;
 use snaplake::clients::Clients;
 use snaplake::config::Config;
 use snaplake::export_id::export_id;
-use snaplake::handlers::Context;
+use snaplake::handlers::{Context, parse};
 use snaplake::logical_time::LogicalTime;
+use snaplake::transform::policy::MaskingPolicy;
 
 use crate::args::Global;
 use crate::failure::{self, Failure};
@@ -139,6 +140,7 @@ impl Stack {
             ctx: Context {
                 config: config_checked,
                 clients: aws.clients.clone(),
+                salt: None,
             },
             state_machine_arn: target.arn().to_string(),
             run_input,
@@ -167,6 +169,14 @@ impl Stack {
     }
 
     /// What the schedule would send for this logical time.
+    /// The masking policy the deployment's runs publish with.
+    pub async fn policy(&self) -> Result<MaskingPolicy, Failure> {
+        Ok(parse(
+            "schedule input `publish.policy`",
+            self.run_input["publish"]["policy"].clone(),
+        )?)
+    }
+
     pub fn input(&self, t: LogicalTime) -> Value {
         let mut input = self.run_input.clone();
         input["logical_time"] = Value::String(t.to_string());

@@ -6,7 +6,8 @@
                                         "skip_tables": ["shop.orders"], "empty_tables": ["shop.articles"],
                                         "database_warning": "FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE"}
     POST /_snaplake/exports/settings   {"duration_seconds": 1.5, "sample_tables": 100,
-                                        "layout": "numbered" | "lettered" | "flat"}
+                                        "layout": "numbered" | "lettered" | "flat",
+                                        "extra_columns": {"customers": ["ssn"]}}
     POST /_snaplake/athena/faults      {"match": "<text in the query>", "fail": "<reason>",
                                         "delay_seconds": 5, "scanned_bytes": 1000000, "times": 1}
     POST /_snaplake/glue/faults        {"database": "snaplake_raw", "table": "shop_orders",
@@ -188,9 +189,19 @@ def set_settings(body: dict) -> dict:
         if body["layout"] not in exports.LAYOUTS:
             raise ValueError(f"layout must be one of {', '.join(exports.LAYOUTS)}")
         changes["layout"] = body["layout"]
-    if not changes:
-        raise KeyError("duration_seconds, sample_tables or layout")
+    extra = body.get("extra_columns")
+    if extra is not None:
+        if not isinstance(extra, dict) or not all(
+            t in sampledb.TABLES and isinstance(cols, list) and all(isinstance(c, str) and c for c in cols)
+            for t, cols in extra.items()
+        ):
+            raise ValueError(f"extra_columns maps a sample table ({', '.join(sampledb.TABLES)}) to column names")
+    if not changes and extra is None:
+        raise KeyError("duration_seconds, sample_tables, layout or extra_columns")
     with exports.LOCK:
+        if extra is not None:
+            sampledb.EXTRA_COLUMNS.clear()
+            sampledb.EXTRA_COLUMNS.update({t: list(cols) for t, cols in extra.items()})
         exports.settings.update(changes)
         return {"duration_seconds": exports.settings["duration"],
                 "sample_tables": len(sampledb.table_names(exports.settings["tables"])),

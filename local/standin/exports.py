@@ -50,6 +50,7 @@ def reset() -> None:
         settings["duration"] = DEFAULT_DURATION
         settings["tables"] = None
         settings["layout"] = "numbered"
+        sampledb.EXTRA_COLUMNS.clear()
 
 
 def _now() -> dt.datetime:

@@ -65,6 +65,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "Athena workgroup the queries run in",
     },
     Variable {
+        name: "SNAPLAKE_HASH_SALT_SECRET",
+        default: Some(""),
+        meaning: "query-runner only: the Secrets Manager secret (ARN or name) holding the salt of the `hash_salted` rule; read once at start-up, never logged",
+    },
+    Variable {
         name: "SNAPLAKE_KEEP_VERSIONS",
         default: Some("4"),
         meaning: "curated versions kept per table (2 to 1000: the live one and the one before)",
@@ -83,6 +88,8 @@ pub struct Config {
     pub curated_database: String,
     pub athena_workgroup: String,
     pub keep_versions: u32,
+    /// The secret holding the salt of `hash_salted`, if any.
+    pub hash_salt_secret: Option<String>,
 }
 
 impl Config {
@@ -121,6 +128,7 @@ impl Config {
         let curated_database = get("SNAPLAKE_CURATED_DATABASE");
         let athena_workgroup = get("SNAPLAKE_ATHENA_WORKGROUP");
         let keep_versions = get("SNAPLAKE_KEEP_VERSIONS");
+        let hash_salt_secret = Some(get("SNAPLAKE_HASH_SALT_SECRET")).filter(|s| !s.is_empty());
 
         let mut check = |name: &str, value: &str, result: Result<(), String>| {
             // An unset bucket is already reported as missing.
@@ -182,6 +190,7 @@ impl Config {
             curated_database,
             athena_workgroup,
             keep_versions: keep.expect("checked above"),
+            hash_salt_secret,
         })
     }
 }

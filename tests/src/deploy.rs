@@ -94,14 +94,31 @@ pub async fn deploy(stack: &str, bucket: &str) -> Deployment {
         .await
         .unwrap();
 
+    // The salt of hash_salted, as the module keeps it: a secret only
+    // query-runner reads.
+    let salt_secret = c
+        .secrets
+        .create_secret()
+        .name(format!("{stack}/hash-salt"))
+        .secret_string(crate::TEST_SALT)
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+
     let lambda = aws_sdk_lambda::Client::new(&env.sdk);
     let mut arns = Vec::new();
     for f in FUNCTIONS {
-        let vars = [
+        let mut vars = vec![
             ("SNAPLAKE_BUCKET", bucket),
             ("SNAPLAKE_TIME_ZONE", "Asia/Tokyo"),
             ("RUST_LOG", "info"),
         ];
+        if f == "query-runner" {
+            vars.push(("SNAPLAKE_HASH_SALT_SECRET", &salt_secret));
+        }
         let out = lambda
             .create_function()
             .function_name(format!("{stack}-{f}"))
