@@ -11,6 +11,7 @@ use snaplake::config::Config;
 use snaplake::export_id::export_id;
 use snaplake::handlers::{Context, parse};
 use snaplake::logical_time::LogicalTime;
+use snaplake::pinning::{self, PolicyRef};
 use snaplake::transform::policy::MaskingPolicy;
 
 use crate::args::Global;
@@ -168,15 +169,13 @@ impl Stack {
         Ok(export_id(&self.ctx.config.export_id_prefix, self.source_id(), day)?)
     }
 
-    /// What the schedule would send for this logical time.
-    /// The masking policy the deployment's runs publish with.
+    /// The masking policy the deployment's runs publish with: the pinned one.
     pub async fn policy(&self) -> Result<MaskingPolicy, Failure> {
-        Ok(parse(
-            "schedule input `publish.policy`",
-            self.run_input["publish"]["policy"].clone(),
-        )?)
+        let input: PolicyRef = parse("schedule input `publish`", self.run_input["publish"].clone())?;
+        Ok(pinning::policy(&self.ctx, &input).await?.as_ref().clone())
     }
 
+    /// What the schedule would send for this logical time.
     pub fn input(&self, t: LogicalTime) -> Value {
         let mut input = self.run_input.clone();
         input["logical_time"] = Value::String(t.to_string());

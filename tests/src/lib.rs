@@ -15,7 +15,7 @@ mod deploy;
 mod lake;
 mod parquet_file;
 
-pub use deploy::{Deployment, FUNCTIONS, deploy, example_input, execution_events, run_execution};
+pub use deploy::{Deployment, FUNCTIONS, deploy, deploy_with_policy, example_input, execution_events, run_execution};
 pub use lake::{Lake, resources};
 pub use parquet_file::parquet_file;
 

@@ -582,3 +582,48 @@ async fn tables_rds_skipped_and_its_database_warnings_are_reported_by_name() {
         "{output:#}"
     );
 }
+
+#[tokio::test]
+async fn a_run_carrying_another_policy_or_source_is_refused_before_anything_is_exported() {
+    let p = pipeline().await;
+    // Someone allowed states:StartExecution tries to publish everything in clear.
+    let mut all_clear = p.input().await;
+    all_clear["publish"]["policy"] = json!({"tables": {"shop.customers": {"columns": {
+        "id": "keep", "email": "keep", "phone": "keep", "full_name": "keep", "country": "keep",
+        "is_active": "keep", "birth_date": "keep", "credit_limit": "keep", "created_at": "keep"}}}});
+    let (status, detail) = p.run("run-all-clear", all_clear).await;
+    assert_eq!(status, "FAILED", "{detail:#}");
+    assert_eq!(detail["error"], "InvalidInput", "{detail:#}");
+    let cause = detail["cause"].as_str().unwrap();
+    assert!(cause.contains("publish.policy") && cause.contains("pins"), "{cause}");
+
+    let mut other_digest = p.input().await;
+    other_digest["publish"]["policy_digest"] = json!("f".repeat(64));
+    let (status, detail) = p.run("run-other-digest", other_digest).await;
+    assert_eq!(status, "FAILED", "{detail:#}");
+    assert!(
+        detail["cause"].as_str().unwrap().contains("publish.policy_digest"),
+        "{detail:#}"
+    );
+
+    let mut other_source = p.input().await;
+    other_source["export"]["source_id"] = json!("payroll-prod");
+    let (status, detail) = p.run("run-other-source", other_source).await;
+    assert_eq!(status, "FAILED", "{detail:#}");
+    assert!(detail["cause"].as_str().unwrap().contains("source_id"), "{detail:#}");
+
+    let tasks = p.env.clients.rds.describe_export_tasks().send().await.unwrap();
+    assert!(tasks.export_tasks().is_empty(), "nothing was exported");
+    let curated = p
+        .env
+        .clients
+        .glue
+        .get_tables()
+        .database_name("snaplake_curated")
+        .send()
+        .await;
+    assert!(
+        curated.map(|t| t.table_list().is_empty()).unwrap_or(true),
+        "nothing was published, so no clear e-mail reached the curated tables"
+    );
+}

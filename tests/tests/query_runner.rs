@@ -341,8 +341,14 @@ async fn a_retried_start_never_runs_the_query_twice() {
 async fn a_bad_policy_is_refused_before_any_query_runs() {
     let lake = Lake::exported(BUCKET).await;
     lake.register_raw().await;
-    let bad = json!({"tables": {"shop.customers": {"columns": {"emial": "hash", "birth_date": "truncate_day"}},
-                                "shop.missing": {}}});
+    // Each refused with InvalidInput naming its field, all at once: an unknown
+    // column, a rule that does not fit its type, an assertion that is not a
+    // SELECT, a row filter that reads another table.
+    let bad = json!({"tables": {
+        "shop.customers": {"columns": {"emial": "hash", "birth_date": "truncate_day"}},
+        "shop.orders": {"columns": {"id": "keep"}, "unlisted_columns": "drop",
+                        "assertions": {"wipe": "DELETE FROM {table}"},
+                        "row_filter": "customer_id IN (SELECT id FROM snaplake_raw.shop_customers)"}}});
     let err = call(
         &lake,
         json!({"action": "validate", "policy": bad,
@@ -350,11 +356,23 @@ async fn a_bad_policy_is_refused_before_any_query_runs() {
     )
     .await
     .unwrap_err();
+    assert_eq!(err.name(), "InvalidInput");
     let text = err.to_string();
-    assert!(
-        text.contains("emial") && text.contains("truncate_day") && text.contains("shop.missing"),
-        "{text}"
-    );
+    for field in [
+        "tables.shop.customers.columns.emial",
+        "tables.shop.customers.columns.birth_date: rule truncate_day",
+        "tables.shop.orders.assertions.wipe",
+        "tables.shop.orders.row_filter",
+    ] {
+        assert!(text.contains(field), "{field} not named in {text}");
+    }
+    let empty = call(
+        &lake,
+        json!({"action": "validate", "policy": {"tables": {}}, "tables": [names("shop.orders")]}),
+    )
+    .await
+    .unwrap_err();
+    assert!(empty.to_string().contains("names no table"), "{empty}");
     let executions = lake.ctx.clients.athena.list_query_executions().send().await.unwrap();
     assert!(executions.query_execution_ids().is_empty(), "no query ran");
     let err = call(&lake, json!({"action": "start_transform", "run_id": "bad run id!", "logical_time": LOGICAL_TIME,

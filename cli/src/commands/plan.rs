@@ -111,6 +111,7 @@ pub async fn plan(stack: &Stack, args: &PlanArgs, format: Format) -> Result<Exit
             "destination": format!("s3://{bucket}/{}/", export_path(&prefix, &export_id)),
             "tables": if request.tables.is_empty() { json!("all") } else { json!(request.tables) },
         },
+        "policy_digest": cfg.policy_digest,
         "publish": tables,
     });
     output::print(format, &plan, || render(&plan));
@@ -124,9 +125,13 @@ fn render(plan: &Value) -> String {
         None => format!("none: {}", e["snapshot_problem"].as_str().unwrap_or("?")),
     };
     let mut text = format!(
-        "Plan for {} (logical time {}); nothing is changed.\n\nExport\n  source      {}\n  snapshot    {snapshot}\n  export id   {}{}\n  destination {}\n  tables      {}\n\nPublish\n",
+        "Plan for {} (logical time {}); nothing is changed.\nMasking policy {}\n\nExport\n  source      {}\n  snapshot    {snapshot}\n  export id   {}{}\n  destination {}\n  tables      {}\n\nPublish\n",
         plan["day"].as_str().unwrap_or("?"),
         plan["logical_time"].as_str().unwrap_or("?"),
+        plan["policy_digest"]
+            .as_str()
+            .map(|d| format!("pinned, sha256 {d}"))
+            .unwrap_or_else(|| "not pinned: the run input's".into()),
         e["source_id"].as_str().unwrap_or("?"),
         e["export_id"].as_str().unwrap_or("?"),
         e["existing_export"]

@@ -73,6 +73,7 @@ pub async fn check(stack: &Stack, args: &PolicyCheckArgs, format: Format) -> Res
     let found = policy.validate(&tables, true)?;
     let reviews = open_reviews(&policy);
     let report = json!({
+        "missing": found.missing,
         "published": found.published,
         "skipped": found.skipped,
         "columns_without_rule": found.unclassified,
@@ -80,6 +81,17 @@ pub async fn check(stack: &Stack, args: &PolicyCheckArgs, format: Format) -> Res
         "to_review": reviews,
     });
     output::print(format, &report, || render(&report));
+    if !found.missing.is_empty() {
+        return Err(snaplake::Error::invalid_input(
+            "tables",
+            format!(
+                "the policy names {}, which the raw tables do not hold (known: {}); fix the name or remove it",
+                found.missing.join(", "),
+                tables.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        )
+        .into());
+    }
     if let Some((table, columns)) = found.unclassified.iter().next() {
         return Err(snaplake::transform::policy::unclassified_error(table, columns).into());
     }

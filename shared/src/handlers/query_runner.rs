@@ -18,6 +18,7 @@ use crate::catalog::location::S3Prefix;
 use crate::catalog::schema::Column;
 use crate::error::Error;
 use crate::logical_time::LogicalTime;
+use crate::pinning::{self, PolicyRef};
 use crate::transform::generate;
 use crate::transform::policy::MaskingPolicy;
 
@@ -32,7 +33,10 @@ pub enum QueryRequest {
     /// Check the policy against every raw table: those named, or every table
     /// of the plan written by export-poller.
     Validate {
-        policy: MaskingPolicy,
+        #[serde(default)]
+        policy: Option<MaskingPolicy>,
+        #[serde(default)]
+        policy_digest: Option<String>,
         #[serde(default)]
         tables: Vec<TableNames>,
         #[serde(default)]
@@ -42,14 +46,20 @@ pub enum QueryRequest {
     StartTransform {
         run_id: String,
         logical_time: LogicalTime,
-        policy: MaskingPolicy,
+        #[serde(default)]
+        policy: Option<MaskingPolicy>,
+        #[serde(default)]
+        policy_digest: Option<String>,
         table: TableNames,
         new_location: String,
     },
     /// Start the checks on a published table.
     StartVerify {
         run_id: String,
-        policy: MaskingPolicy,
+        #[serde(default)]
+        policy: Option<MaskingPolicy>,
+        #[serde(default)]
+        policy_digest: Option<String>,
         table: TableNames,
     },
     /// Where a query is; stops it (and fails) past its scan budget.
@@ -93,9 +103,11 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Val
     match request {
         QueryRequest::Validate {
             policy,
+            policy_digest,
             mut tables,
             plan,
         } => {
+            let policy = pinning::policy(ctx, &PolicyRef { policy, policy_digest }).await?;
             if let Some(plan) = plan {
                 tables.extend(plan_tables(ctx, &plan).await?);
             }
@@ -107,6 +119,9 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Val
                 schemas.push((t.source.clone(), raw_columns(ctx, t).await?));
             }
             let found = policy.validate(&schemas, ctx.salt.is_some())?;
+            if !found.missing.is_empty() {
+                warn!(tables = ?found.missing, "the masking policy names tables the export does not hold");
+            }
             for (table, columns) in &found.unclassified {
                 warn!(table = %table, columns = ?columns, "columns with no rule: the table is not published this run");
             }
@@ -124,16 +139,19 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Val
                 "skipped": found.skipped,
                 "unclassified": found.unclassified,
                 "dropped_unlisted": found.dropped_unlisted,
+                "missing": found.missing,
             }))
         }
         QueryRequest::StartTransform {
             run_id,
             logical_time,
             policy,
+            policy_digest,
             table,
             new_location,
         } => {
             check_run_id(&run_id)?;
+            let policy = pinning::policy(ctx, &PolicyRef { policy, policy_digest }).await?;
             let target = S3Prefix::parse("new_location", &new_location)?;
             let Some(table_policy) = policy.for_table(&table.source) else {
                 info!(table = %table.source, "not published: the masking policy does not name it");
@@ -161,8 +179,14 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Val
                        "dropped_unlisted": rules.dropped_unlisted }),
             )
         }
-        QueryRequest::StartVerify { run_id, policy, table } => {
+        QueryRequest::StartVerify {
+            run_id,
+            policy,
+            policy_digest,
+            table,
+        } => {
             check_run_id(&run_id)?;
+            let policy = pinning::policy(ctx, &PolicyRef { policy, policy_digest }).await?;
             let Some(table_policy) = policy.for_table(&table.source) else {
                 return Ok(json!({ "skipped": true, "table": table.name }));
             };

@@ -15,6 +15,7 @@ use crate::export::request::{ExportRequest, ExportRun};
 use crate::export::snapshot_choice::{self, SnapshotInfo, Window};
 use crate::export::{day_prefix, export_path};
 use crate::export_id::{attempt_id, export_id};
+use crate::pinning;
 
 /// Export attempts of one day after which snaplake stops and asks for a person.
 pub const MAX_EXPORT_ATTEMPTS: u32 = 20;
@@ -28,6 +29,12 @@ pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<ExportRun
 /// everything else follows from the logical time.
 pub async fn run(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<ExportRun, Error> {
     req.validate()?;
+    // A run may only repeat what the deployment pins: refused here, before
+    // anything is exported.
+    pinning::check_export(&ctx.config, &req.source_id, &req.export_role_arn)?;
+    if let Some(publish) = &req.publish {
+        pinning::policy(ctx, publish).await?;
+    }
     if let Some(id) = &req.export_id {
         return publish_existing(ctx, req, id).await;
     }
