@@ -69,6 +69,20 @@ pub enum Error {
     )]
     ExportIncomplete { tables: Vec<String> },
 
+    /// The raw table does not show this run's export: its registration
+    /// failed, so the table is not transformed (it would publish older data
+    /// as this run's).
+    #[error(
+        "raw table {table} {found}, not this run's export {wanted}; registering it failed (see the \
+         RegisterRawTables step), so it is not transformed and stays on its previous version: fix that cause, \
+         then run the day again"
+    )]
+    RawNotRegistered {
+        table: String,
+        found: String,
+        wanted: String,
+    },
+
     /// A swap would remove or retype columns and the policy is to fail.
     #[error(
         "the new version of {table} is not compatible with the current one ({diff}); \
@@ -182,6 +196,7 @@ impl Error {
             Error::ExportConflict { .. } => "ExportConflict",
             Error::ExportFailed { .. } => "ExportFailed",
             Error::ExportIncomplete { .. } => "ExportIncomplete",
+            Error::RawNotRegistered { .. } => "RawNotRegistered",
             Error::SchemaIncompatible { .. } => "SchemaIncompatible",
             Error::QueryFailed { .. } | Error::ScanBudgetExceeded { .. } => "QueryFailed",
             Error::QueryRetryable { .. } => "QueryRetryable",

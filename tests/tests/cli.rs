@@ -276,6 +276,52 @@ async fn a_failed_day_is_reported_and_retried_only_when_asked() {
 }
 
 #[tokio::test]
+async fn a_day_whose_export_failed_is_published_by_a_retry_under_the_next_export_attempt() {
+    let d = deploy("cli-export-retry", BUCKET).await;
+    d.env.control(
+        "/_snaplake/exports/faults",
+        json!({"export_id": "snaplake-shop-prod-20261121", "fail": "The export ran out of space (injected)"}),
+    );
+    let failed = snaplake(&d, &["run", "--date", "2026-11-21", "--wait", "--poll-seconds", "1"]).expect(1);
+    assert!(
+        failed.stdout.contains("ExportFailed") && failed.stdout.contains("ran out of space"),
+        "{}",
+        failed.stdout
+    );
+
+    let retried = snaplake(
+        &d,
+        &[
+            "run",
+            "--date",
+            "2026-11-21",
+            "--retry",
+            "--wait",
+            "--poll-seconds",
+            "1",
+        ],
+    )
+    .expect(0);
+    assert!(retried.stdout.contains("-20261121-2: SUCCEEDED"), "{}", retried.stdout);
+    let mut ids = export_ids(&d).await;
+    ids.sort();
+    assert_eq!(ids, ["snaplake-shop-prod-20261121", "snaplake-shop-prod-20261121-2"]);
+    assert!(location(&d, "shop_orders").await.ends_with("/v=20261120T190000Z/"));
+    let status = snaplake(&d, &["-o", "json", "status", "--date", "2026-11-21"]).json();
+    let last = &status.as_array().unwrap().last().unwrap()["export"];
+    assert_eq!(
+        (last["export_id"].as_str(), last["status"].as_str()),
+        (Some("snaplake-shop-prod-20261121-2"), Some("COMPLETE")),
+        "{status:#}"
+    );
+
+    let before = state(&d).await;
+    let again = snaplake(&d, &["run", "--date", "2026-11-21", "--retry"]).expect(0);
+    assert!(again.stdout.contains("nothing to do"), "{}", again.stdout);
+    assert_eq!(state(&d).await, before, "a third run changes nothing");
+}
+
+#[tokio::test]
 async fn bad_input_is_refused_with_the_reason_and_starts_nothing() {
     let d = deploy("cli-bad", BUCKET).await;
     let future = tokyo_today().tomorrow().unwrap().tomorrow().unwrap().to_string();

@@ -289,9 +289,16 @@ async fn a_table_the_export_failed_follows_the_plan_policy() {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|t| t["outcome"] != "not_exported")
         .map(|t| t["table"].as_str().unwrap())
         .collect();
     assert_eq!(published, ["shop_articles", "shop_customers"]);
+    let list = outcomes(&detail);
+    let orders = outcome(&list, "shop_orders");
+    assert_eq!(
+        (orders["outcome"].as_str(), orders["status"].as_str()),
+        (Some("not_exported"), Some("FAILED"))
+    );
 }
 
 #[tokio::test]
@@ -411,6 +418,168 @@ async fn a_column_without_a_rule_holds_its_table_back_and_the_others_publish() {
             text.contains("shop_customers") && text.contains("ssn") && text.contains("drop")
         }),
         "SNS names the table, the column and the rule to add: {messages:?}"
+    );
+}
+
+/// The curated table's location and the logical time it shows.
+async fn curated(p: &Pipeline, table: &str) -> (String, String) {
+    let t = p
+        .env
+        .clients
+        .glue
+        .get_table()
+        .database_name("snaplake_curated")
+        .name(table)
+        .send()
+        .await
+        .unwrap();
+    let t = t.table().unwrap();
+    (
+        t.storage_descriptor().unwrap().location().unwrap().to_string(),
+        t.parameters().unwrap()["snaplake.logical_time"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn a_table_whose_raw_registration_failed_is_reported_and_not_published_from_the_day_before() {
+    let p = pipeline().await;
+    p.env.control(
+        "/_snaplake/snapshots",
+        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-19-18-00", "create_time": "2026-11-19T18:00:00Z"}),
+    );
+    let mut day_before = p.input().await;
+    day_before["logical_time"] = json!("2026-11-19T19:00:00Z");
+    let (status, detail) = p.run("run-day-before", day_before).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+
+    p.env.control(
+        "/_snaplake/glue/faults",
+        json!({"database": "snaplake_raw", "table": "shop_customers",
+               "fail": "User is not authorized to perform glue:UpdateTable (injected)"}),
+    );
+    let (status, detail) = p.run("run-raw-fails", p.input().await).await;
+    assert_eq!(status, "FAILED", "{detail:#}");
+    assert_eq!(detail["error"], "TablesFailed", "{detail:#}");
+    let cause = detail["cause"].as_str().unwrap();
+    assert!(
+        cause.contains("shop_customers (RawNotRegistered") && cause.contains("2 table(s) published"),
+        "{cause}"
+    );
+    let (location, shown) = curated(&p, "shop_customers").await;
+    assert!(
+        location.ends_with("/v=20261119T190000Z/") && shown == "2026-11-19T19:00:00Z",
+        "shop_customers must stay on the day before, not show its data as today's: {location} {shown}"
+    );
+    for table in ["shop_orders", "shop_articles"] {
+        let (location, _) = curated(&p, table).await;
+        assert!(location.ends_with("/v=20261120T190000Z/"), "{table} at {location}");
+    }
+}
+
+/// The table outcomes a succeeded run reports.
+fn outcomes(detail: &Value) -> Vec<Value> {
+    let output: Value = serde_json::from_str(detail["output"].as_str().unwrap()).unwrap();
+    output["report"]["published"].as_array().unwrap().clone()
+}
+
+fn outcome<'a>(list: &'a [Value], table: &str) -> &'a Value {
+    list.iter()
+        .find(|t| t["table"] == table)
+        .unwrap_or_else(|| panic!("no {table} in {list:#?}"))
+}
+
+#[tokio::test]
+async fn an_export_with_part_files_directly_in_the_table_folders_is_published() {
+    let p = pipeline().await;
+    p.env.control("/_snaplake/exports/settings", json!({"layout": "flat"}));
+    let (status, detail) = p.run("run-flat", p.input().await).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let list = outcomes(&detail);
+    for table in ["shop_customers", "shop_orders", "shop_articles"] {
+        assert_eq!(outcome(&list, table)["outcome"], "created", "{list:#?}");
+    }
+}
+
+#[tokio::test]
+async fn an_empty_table_of_an_export_in_lettered_folders_is_published_empty() {
+    let p = pipeline().await;
+    p.env
+        .control("/_snaplake/exports/settings", json!({"layout": "lettered"}));
+    p.env.control(
+        "/_snaplake/exports/faults",
+        json!({"export_id": "*", "empty_tables": ["shop.articles"]}),
+    );
+    let (status, detail) = p.run("run-empty-table", p.input().await).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let list = outcomes(&detail);
+    for table in ["shop_customers", "shop_orders", "shop_articles"] {
+        assert_eq!(outcome(&list, table)["outcome"], "created", "{list:#?}");
+    }
+    // Its raw columns come from the export's schemaMetadata: no footer to read.
+    let raw = p
+        .env
+        .clients
+        .glue
+        .get_table()
+        .database_name("snaplake_raw")
+        .name("shop_articles")
+        .send()
+        .await
+        .unwrap();
+    let columns: Vec<String> = raw
+        .table()
+        .unwrap()
+        .storage_descriptor()
+        .unwrap()
+        .columns()
+        .iter()
+        .map(|c| format!("{} {}", c.name(), c.r#type().unwrap_or_default()))
+        .collect();
+    assert!(
+        columns.contains(&"id bigint".to_string()) && columns.contains(&"published_at timestamp".to_string()),
+        "{columns:?}"
+    );
+    let (location, shown) = curated(&p, "shop_articles").await;
+    assert!(location.ends_with("/v=20261120T190000Z/") && shown == "2026-11-20T19:00:00Z");
+}
+
+#[tokio::test]
+async fn tables_rds_skipped_and_its_database_warnings_are_reported_by_name() {
+    let p = pipeline().await;
+    p.env.control(
+        "/_snaplake/exports/faults",
+        json!({"export_id": "*", "skip_tables": ["shop.orders"],
+               "database_warning": "FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE"}),
+    );
+    let (status, detail) = p.run("run-skipped-fails", p.input().await).await;
+    assert_eq!(status, "FAILED", "{detail:#}");
+    assert_eq!(detail["error"], "ExportIncomplete", "{detail:#}");
+    assert!(
+        detail["cause"].as_str().unwrap().contains("shop.orders (SKIPPED)"),
+        "the default policy fails naming it: {detail:#}"
+    );
+
+    let mut skip = p.input().await;
+    skip["publish"]["on_table_failure"] = json!("skip");
+    let (status, detail) = p.run("run-skipped-reported", skip).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let list = outcomes(&detail);
+    let orders = outcome(&list, "shop_orders");
+    assert_eq!(
+        (orders["outcome"].as_str(), orders["reason"].as_str()),
+        (Some("not_exported"), Some("COLUMN_WITH_UNSUPPORTED_CHARACTER_IN_NAME")),
+        "{list:#?}"
+    );
+    assert_eq!(outcome(&list, "shop_customers")["outcome"], "created");
+    let output: Value = serde_json::from_str(detail["output"].as_str().unwrap()).unwrap();
+    let warnings = &output["check"]["poll"]["plan"]["warnings"];
+    assert_eq!(
+        warnings,
+        &json!([
+            "FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE",
+            "shop: FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE"
+        ]),
+        "{output:#}"
     );
 }
 
