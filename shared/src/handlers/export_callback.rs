@@ -163,23 +163,25 @@ pub enum Outcome {
     DayReleased { day: String, released: bool },
 }
 
+/// Each way in is boxed: nested, their futures are too deep for the
+/// compiler to lay out.
 pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<Vec<Outcome>, Error> {
     if input.get("Records").is_some() {
         let event: S3Event = parse("S3 event", input)?;
-        on_s3_event(ctx, &event).await
+        Box::pin(on_s3_event(ctx, &event)).await
     } else if input.get("source").and_then(|s| s.as_str()) == Some("aws.s3") {
         let event: EventBridgeEvent<ObjectCreated> = parse("S3 event (EventBridge)", input)?;
         let object = &event.detail;
-        on_object(ctx, "detail", &object.bucket.name, object.object.key.clone()).await
+        Box::pin(on_object(ctx, "detail", &object.bucket.name, object.object.key.clone())).await
     } else if input.get("source").and_then(|s| s.as_str()) == Some("aws.rds") {
         let event: EventBridgeEvent<RdsEventDetail> = parse("RDS event", input)?;
-        on_rds_event(ctx, &event.detail).await
+        Box::pin(on_rds_event(ctx, &event.detail)).await
     } else if input.get("day_lock").is_some() {
         let request: DayLockRequest = parse("day lock request", input)?;
-        Ok(vec![day_lock(ctx, &request).await?])
+        Ok(vec![Box::pin(day_lock(ctx, &request)).await?])
     } else {
         let request: WaitRequest = parse("export-callback input", input)?;
-        Ok(vec![wait(ctx, &request).await?])
+        Ok(vec![Box::pin(wait(ctx, &request)).await?])
     }
 }
 
