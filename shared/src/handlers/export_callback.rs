@@ -2,7 +2,7 @@
 //! and resumes it when S3 reports the export's `export_info_<id>.json`
 //! created (RDS writes it last, when the export is done).
 //!
-//! Invoked four ways:
+//! Woken four ways:
 //! - by the state machine (`.waitForTaskToken`): `{"task_token": .., "export_id": ..}`;
 //! - by EventBridge: S3's "Object Created" event (the bucket sends its events
 //!   to EventBridge; the module's rule picks export_info files);
@@ -12,6 +12,11 @@
 //!   known by its `EventID`. A failed export writes no `export_info`, so
 //!   without this event the run would learn of the failure only when its
 //!   wait times out.
+//!
+//! It also keeps the day lock the state machine takes at a run's start and
+//! lets go at its end (`{"day_lock": "acquire" | "release", ..}`, see
+//! [`crate::day_lock`]): it is about which run of a day waits, and the same
+//! role already reads and writes the control prefix.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::s3::S3Event;
