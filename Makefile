@@ -35,6 +35,7 @@ lint: ## formatting and lints (Rust and the stand-in's Python)
 	$(PYTHON) -m compileall -q local/standin local/bench
 
 unit: deps ## unit tests and the integration tests against the stand-in
+	$(PYTHON) -m pytest -q -p no:cacheprovider local/standin/tests
 	cargo build --workspace --bins --locked
 	cargo test --workspace --locked
 

@@ -79,6 +79,9 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Show what a day's run would export and publish, touching nothing.
     Plan(PlanArgs),
+    /// The masking policy: write a complete starting one, or check one against the raw tables.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Print a shell completion script, e.g. `snaplake completions bash > /etc/bash_completion.d/snaplake`.
     Completions {
         #[arg(value_enum)]
@@ -190,4 +193,33 @@ pub struct PlanArgs {
     /// The logical day (YYYY-MM-DD).
     #[arg(long, value_parser = parse_date)]
     pub date: Date,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Write a complete starting policy from the raw tables: every column listed, personal-looking ones
+    /// protected (hash_salted, redact or drop) and marked for review.
+    #[command(after_help = "Example: snaplake policy init --out policy.json")]
+    Init(PolicyInitArgs),
+    /// Check a policy (the deployment's, or --file) against the raw tables: every problem, and the columns
+    /// with no rule (their tables are not published). Exit code 2 when a table would not be published.
+    #[command(after_help = "Example: snaplake policy check --file policy.json")]
+    Check(PolicyCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyInitArgs {
+    /// Write the policy to this file (default: standard output).
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyCheckArgs {
+    /// A policy file to check before applying it (default: the deployment's policy).
+    #[arg(long)]
+    pub file: Option<std::path::PathBuf>,
 }

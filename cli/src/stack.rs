@@ -9,8 +9,10 @@ use serde_json::Value;
 use snaplake::clients::Clients;
 use snaplake::config::Config;
 use snaplake::export_id::export_id;
-use snaplake::handlers::Context;
+use snaplake::handlers::{Context, parse};
 use snaplake::logical_time::LogicalTime;
+use snaplake::pinning::{self, PolicyRef};
+use snaplake::transform::policy::MaskingPolicy;
 
 use crate::args::Global;
 use crate::failure::{self, Failure};
@@ -139,6 +141,7 @@ impl Stack {
             ctx: Context {
                 config: config_checked,
                 clients: aws.clients.clone(),
+                salt: None,
             },
             state_machine_arn: target.arn().to_string(),
             run_input,
@@ -164,6 +167,12 @@ impl Stack {
     /// The export id the pipeline derives for a day (see export_id.rs).
     pub fn export_id(&self, day: Date) -> Result<String, Failure> {
         Ok(export_id(&self.ctx.config.export_id_prefix, self.source_id(), day)?)
+    }
+
+    /// The masking policy the deployment's runs publish with: the pinned one.
+    pub async fn policy(&self) -> Result<MaskingPolicy, Failure> {
+        let input: PolicyRef = parse("schedule input `publish`", self.run_input["publish"].clone())?;
+        Ok(pinning::policy(&self.ctx, &input).await?.as_ref().clone())
     }
 
     /// What the schedule would send for this logical time.

@@ -4,30 +4,31 @@ moto 5.2.5 answers every query SUCCEEDED at once with canned rows and writes
 nothing, so an UNLOAD would leave a curated location empty. Here a query is
 run by DuckDB over the Parquet data in the stand-in's S3:
 
-- tables named `"database"."table"` are resolved through the stand-in's Glue
-  catalog to their S3 location; the Parquet objects under it (recursively,
-  skipping `_`/`.` files) are copied to a scratch folder and exposed as a
-  DuckDB view of the same name;
+- the query is parsed and checked as Athena engine v3 (Trino) SQL and
+  written out as DuckDB SQL with Trino's meaning (`athena_sql.py`);
+- tables named `database.table` (or `table` in the execution context's
+  database) are resolved through the stand-in's Glue catalog to their S3
+  location; the Parquet objects under it (recursively, skipping `_`/`.`
+  files) are copied to a scratch folder and exposed as a DuckDB view of the
+  same name, its columns lower-cased; a location without data files is an
+  empty table with the Glue columns;
 - `UNLOAD (SELECT ...) TO 's3://...' WITH (format = 'PARQUET', ...)` runs the
   SELECT and writes Parquet objects under the target prefix, which must be
   empty (as Athena requires);
 - a SELECT's rows are kept for GetQueryResults (paginated with NextToken);
-- the state moves QUEUED -> RUNNING -> SUCCEEDED, or FAILED with DuckDB's
-  error as the StateChangeReason, or CANCELLED by StopQueryExecution;
+- the state moves QUEUED -> RUNNING -> SUCCEEDED, or FAILED with Athena's
+  error (or DuckDB's) as the StateChangeReason, or CANCELLED by
+  StopQueryExecution;
 - ClientRequestToken is idempotent: the same token returns the same query;
+  the same token with another query, parameters or workgroup is refused;
 - an untagged workgroup lists no tags (moto says it does not exist, which
   stops `terraform apply`).
-
-The dialect bridge is small (see local/README.md): `to_utf8(x)` is `x`,
-`to_hex(sha256(..))` gives uppercase hex as Athena's does, and execution
-parameters replace `?` in order, as the literal text Athena takes them as.
 
 Faults for tests (control API): a query whose text contains `match` fails
 with `fail`, or takes `delay_seconds` longer while reporting `scanned_bytes`.
 """
 
 import json
-import re
 import shutil
 import tempfile
 import threading
@@ -40,15 +41,16 @@ from moto.athena import responses
 from moto.glue.models import glue_backends
 from moto.s3.models import s3_backends
 
+from . import athena_sql
+from .athena_sql import QueryError
+
 LOCK = threading.Lock()
 # (account, region) -> {id: Query}
 QUERIES: dict[tuple[str, str], dict[str, "Query"]] = {}
-TOKENS: dict[tuple[str, str, str], str] = {}
+# (account, region, token) -> the query it started
+TOKENS: dict[tuple[str, str, str], "Query"] = {}
 faults: list[dict] = []
 PAGE = 1000
-
-TABLE_REF = re.compile(r'"((?:[^"]|"")+)"\s*\.\s*"((?:[^"]|"")+)"')
-UNLOAD = re.compile(r"^\s*UNLOAD\s*\((?P<select>.*)\)\s*TO\s*'(?P<target>(?:[^']|'')*)'\s*WITH\s*\((?P<opts>[^)]*)\)\s*;?\s*$", re.S | re.I)
 
 
 def reset() -> None:
@@ -59,10 +61,11 @@ def reset() -> None:
 
 
 class Query:
-    def __init__(self, account: str, region: str, sql: str, params: list[str], workgroup: str, output: str | None):
+    def __init__(self, account: str, region: str, sql: str, params: list[str], workgroup: str, database: str,
+                 output: str | None):
         self.id = str(uuid.uuid4())
         self.account, self.region = account, region
-        self.sql, self.params, self.workgroup, self.output = sql, params, workgroup, output
+        self.sql, self.params, self.workgroup, self.database, self.output = sql, params, workgroup, database, output
         self.state, self.reason = "QUEUED", None
         self.submitted = time.time()
         self.completed = None
@@ -100,51 +103,31 @@ def _run(q: Query) -> None:
     try:
         fault = _fault(q.sql)
         q.state = "RUNNING"
-        sql = _bind(q.sql, q.params)
+        statement = athena_sql.parse(q.sql, q.params)
         con = duckdb.connect()
-        con.execute("CREATE MACRO to_utf8(x) AS x; CREATE MACRO to_hex(x) AS upper(x);")
-        q.scanned = _expose_tables(con, q, sql, scratch) + int(fault.get("scanned_bytes", 0))
+        columns, q.scanned = _expose_tables(con, q, athena_sql.tables(statement.tree, q.database), scratch)
+        sql = athena_sql.to_duckdb(statement.tree, columns)
+        q.scanned += int(fault.get("scanned_bytes", 0))
         if fault.get("delay_seconds"):
             if q.cancelled.wait(float(fault["delay_seconds"])):
                 return
         if fault.get("fail"):
-            raise RuntimeError(fault["fail"])
-        unload = UNLOAD.match(sql)
-        if unload:
-            _unload(con, q, unload, scratch)
+            raise QueryError(fault["fail"])
+        if statement.target is not None:
+            _unload(con, q, sql, statement, scratch)
         else:
             result = con.execute(sql)
             q.columns = [(d[0], str(d[1])) for d in result.description or []]
             q.rows = [[None if v is None else str(v) for v in row] for row in result.fetchall()]
         if not q.cancelled.is_set():
             q.state = "SUCCEEDED"
-    except Exception as exc:  # the engine's reason is the query's reason
+    except Exception as exc:  # Athena's reason, or the engine's
         if not q.cancelled.is_set():
-            q.state, q.reason = "FAILED", f"{type(exc).__name__}: {exc}"
+            q.state, q.reason = "FAILED", str(exc) if isinstance(exc, QueryError) else f"{type(exc).__name__}: {exc}"
     finally:
         q.engine_ms = int((time.time() - started) * 1000)
         q.completed = q.completed or time.time()
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _bind(sql: str, params: list[str]) -> str:
-    """Replaces `?` outside string literals with the parameters, in order."""
-    if not params:
-        return sql
-    out, i, quoted = [], 0, False
-    for ch in sql:
-        if ch == "'":
-            quoted = not quoted
-        if ch == "?" and not quoted:
-            if i >= len(params):
-                raise ValueError(f"the query has more ? than the {len(params)} execution parameters given")
-            out.append(params[i])
-            i += 1
-        else:
-            out.append(ch)
-    if i != len(params):
-        raise ValueError(f"{len(params)} execution parameters given for {i} ?")
-    return "".join(out)
 
 
 def _objects(s3, bucket: str, prefix: str) -> list:
@@ -153,15 +136,18 @@ def _objects(s3, bucket: str, prefix: str) -> list:
     return [store[name] for name in sorted(store.keys()) if name.startswith(prefix)]
 
 
-def _expose_tables(con, q: Query, sql: str, scratch: Path) -> int:
+def _expose_tables(con, q: Query, tables: list[tuple[str, str]], scratch: Path) -> tuple[dict, int]:
+    """A DuckDB view per table; returns each table's Glue columns and the bytes scanned."""
     glue = glue_backends[q.account][q.region]
     s3 = s3_backends[q.account]["aws"]
-    scanned = 0
-    for db, table in sorted({(m.group(1).replace('""', '"'), m.group(2).replace('""', '"')) for m in TABLE_REF.finditer(sql)}):
+    columns, scanned = {}, 0
+    for db, table in tables:
         try:
-            location = glue.get_table(db, table).as_dict()["StorageDescriptor"]["Location"]
+            storage = glue.get_table(db, table).as_dict()["StorageDescriptor"]
         except Exception:
-            raise RuntimeError(f"TABLE_NOT_FOUND: Table '{db}.{table}' does not exist") from None
+            raise QueryError(f"TABLE_NOT_FOUND: Table 'awsdatacatalog.{db}.{table}' does not exist") from None
+        location = storage["Location"]
+        columns[(db, table)] = [(c["Name"], c["Type"]) for c in storage.get("Columns", [])]
         bucket, _, prefix = location.removeprefix("s3://").partition("/")
         folder = scratch / f"{len(list(scratch.iterdir()))}"
         folder.mkdir()
@@ -174,29 +160,39 @@ def _expose_tables(con, q: Query, sql: str, scratch: Path) -> int:
             path.write_bytes(key.value)
             files.append(str(path))
             scanned += len(key.value)
-        quoted_db, quoted_table = db.replace('"', '""'), table.replace('"', '""')
-        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{quoted_db}"')
         if files:
-            con.execute(f'CREATE VIEW "{quoted_db}"."{quoted_table}" AS SELECT * FROM read_parquet({json.dumps(files)})')
+            source = f"read_parquet({json.dumps(files)})"
+            names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+            select = ", ".join(f"{_quote(n)} AS {_quote(n.lower())}" for n in names)
+            view = f"SELECT {select} FROM {source}"
+        elif columns[(db, table)]:
+            # Athena reads a location without data files as an empty table
+            select = ", ".join(f"CAST(NULL AS {athena_sql.duckdb_type(t)}) AS {_quote(n.lower())}"
+                               for n, t in columns[(db, table)])
+            view = f"SELECT {select} WHERE false"
         else:
-            raise RuntimeError(f"HIVE_CANNOT_OPEN_SPLIT: no data files under {location} for {db}.{table}")
-    return scanned
+            raise QueryError(f"HIVE_INVALID_METADATA: Table '{db}.{table}' has no columns and no data files under {location}")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(db)}")
+        con.execute(f"CREATE VIEW {_quote(db)}.{_quote(table)} AS {view}")
+    return columns, scanned
 
 
-def _unload(con, q: Query, m: re.Match, scratch: Path) -> None:
-    target = m.group("target").replace("''", "'")
-    opts = {k.strip().lower(): v.strip().strip("'").lower() for k, v in
-            (o.split("=", 1) for o in m.group("opts").split(",") if "=" in o)}
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _unload(con, q: Query, sql: str, statement: athena_sql.Statement, scratch: Path) -> None:
+    target, opts = statement.target, statement.options
     if opts.get("format") != "parquet":
-        raise RuntimeError(f"the stand-in's UNLOAD writes only format = 'PARQUET', not {opts.get('format')!r}")
+        raise QueryError(f"NOT_SUPPORTED: the stand-in's UNLOAD writes only format = 'PARQUET', not {opts.get('format')!r}")
     bucket, _, prefix = target.removeprefix("s3://").partition("/")
     s3 = s3_backends[q.account]["aws"]
     if _objects(s3, bucket, prefix):
-        raise RuntimeError(f"HIVE_PATH_ALREADY_EXISTS: Target directory for table already exists: {target}")
+        raise QueryError(f"HIVE_PATH_ALREADY_EXISTS: Target directory for table already exists: {target}")
     out = scratch / "unload"
     out.mkdir()
     compression = opts.get("compression", "snappy")
-    con.execute(f"COPY ({m.group('select')}) TO '{out}/part.parquet' (FORMAT PARQUET, COMPRESSION {compression})")
+    con.execute(f"COPY ({sql}) TO '{out}/part.parquet' (FORMAT PARQUET, COMPRESSION {compression})")
     for i, path in enumerate(sorted(out.iterdir())):
         s3.put_object(bucket, f"{prefix.rstrip('/')}/{q.id}_{i:05d}.{compression}.parquet", path.read_bytes())
 
@@ -219,19 +215,26 @@ def _not_found(self, exec_id):
 
 def start_query_execution(self):
     sql = self._get_param("QueryString")
+    params = self._get_param("ExecutionParameters") or []
     workgroup = self._get_param("WorkGroup") or "primary"
+    database = (self._get_param("QueryExecutionContext") or {}).get("Database") or "default"
     if workgroup != "primary" and not self.athena_backend.get_work_group(workgroup):
         return self.error(f"WorkGroup {workgroup} is not found.", 400)
     token = self._get_param("ClientRequestToken")
     key = (self.current_account, self.region, token or "")
     with LOCK:
         if token and key in TOKENS:
-            return json.dumps({"QueryExecutionId": TOKENS[key]})
+            q = TOKENS[key]
+            if (q.sql, q.params, q.workgroup, q.database) != (sql, params, workgroup, database):
+                return self.error(f"Idempotent parameters do not match: ClientRequestToken {token} started "
+                                  f"query {q.id} with another QueryString, ExecutionParameters, WorkGroup or "
+                                  "QueryExecutionContext; use a new token for a new query", 400)
+            return json.dumps({"QueryExecutionId": q.id})
         output = (self._get_param("ResultConfiguration") or {}).get("OutputLocation")
-        q = Query(self.current_account, self.region, sql, self._get_param("ExecutionParameters") or [], workgroup, output)
+        q = Query(self.current_account, self.region, sql, params, workgroup, database, output)
         QUERIES.setdefault((q.account, q.region), {})[q.id] = q
         if token:
-            TOKENS[key] = q.id
+            TOKENS[key] = q
     threading.Thread(target=_run, args=(q,), daemon=True).start()
     return json.dumps({"QueryExecutionId": q.id})
 

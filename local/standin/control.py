@@ -3,7 +3,8 @@
     GET  /_snaplake/health             200 once the server answers
     POST /_snaplake/exports/faults     {"export_id": "<id>" | "*", "fail": "<cause>",
                                         "fail_tables": ["shop.orders"], "delay_seconds": 5}
-    POST /_snaplake/exports/settings   {"duration_seconds": 1.5, "sample_tables": 100}
+    POST /_snaplake/exports/settings   {"duration_seconds": 1.5, "sample_tables": 100,
+                                        "extra_columns": {"customers": ["ssn"]}}
     POST /_snaplake/athena/faults      {"match": "<text in the query>", "fail": "<reason>",
                                         "delay_seconds": 5, "scanned_bytes": 1000000, "times": 1}
     POST /_snaplake/snapshots          {"cluster": "<id>" | "instance": "<id>", "snapshot_id": "..",
@@ -155,9 +156,19 @@ def set_settings(body: dict) -> dict:
         if not 1 <= tables <= 1000:
             raise ValueError("sample_tables must be between 1 and 1000")
         changes["tables"] = tables
-    if not changes:
-        raise KeyError("duration_seconds or sample_tables")
+    extra = body.get("extra_columns")
+    if extra is not None:
+        if not isinstance(extra, dict) or not all(
+            t in sampledb.TABLES and isinstance(cols, list) and all(isinstance(c, str) and c for c in cols)
+            for t, cols in extra.items()
+        ):
+            raise ValueError(f"extra_columns maps a sample table ({', '.join(sampledb.TABLES)}) to column names")
+    if not changes and extra is None:
+        raise KeyError("duration_seconds, sample_tables or extra_columns")
     with exports.LOCK:
+        if extra is not None:
+            sampledb.EXTRA_COLUMNS.clear()
+            sampledb.EXTRA_COLUMNS.update({t: list(cols) for t, cols in extra.items()})
         exports.settings.update(changes)
         return {"duration_seconds": exports.settings["duration"], "sample_tables": len(sampledb.table_names(exports.settings["tables"]))}
 

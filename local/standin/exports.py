@@ -41,6 +41,7 @@ def reset() -> None:
         faults.clear()
         settings["duration"] = DEFAULT_DURATION
         settings["tables"] = None
+        sampledb.EXTRA_COLUMNS.clear()
 
 
 def _now() -> dt.datetime:

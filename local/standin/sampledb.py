@@ -147,6 +147,17 @@ def base(table: str) -> str:
 
 
 GENERATORS = {"customers": _customers, "orders": _orders, "articles": _articles}
+# Columns added in production since the policy was written (schema drift):
+# table -> names, set through the control API (`extra_columns`). Each holds
+# text that must never reach analysts (`secret-<id>`).
+EXTRA_COLUMNS: dict[str, list[str]] = {}
+
+
+def columns(table: str) -> list[tuple[str, str, pa.DataType]]:
+    table = base(table)
+    return TABLES[table] + [(name, "varchar(64)", pa.string()) for name in EXTRA_COLUMNS.get(table, [])]
+
+
 # The column whose time decides whether a row exists at the snapshot time.
 CREATED_COLUMN = {"customers": "created_at", "orders": "ordered_at", "articles": None}
 
@@ -156,12 +167,16 @@ def rows(table: str, snapshot_time: dt.datetime) -> list[dict]:
     table = base(table)
     rng = random.Random(f"snaplake-sample-{table}")
     column = CREATED_COLUMN[table]
-    return [r for r in GENERATORS[table](rng) if column is None or r[column] <= snapshot_time]
+    out = [r for r in GENERATORS[table](rng) if column is None or r[column] <= snapshot_time]
+    for name in EXTRA_COLUMNS.get(table, []):
+        for r in out:
+            r[name] = f"secret-{r['id']}"
+    return out
 
 
 def schema(table: str) -> pa.Schema:
     table = base(table)
-    return pa.schema([pa.field(name, arrow, nullable=True) for name, _, arrow in TABLES[table]])
+    return pa.schema([pa.field(name, arrow, nullable=True) for name, _, arrow in columns(table)])
 
 
 def parquet_parts(table: str, snapshot_time: dt.datetime) -> list[bytes]:
@@ -189,7 +204,7 @@ def type_mappings(table: str) -> list[dict]:
     """`schemaMetadata.originalTypeMappings` as export_tables_info reports it."""
     table = base(table)
     out = []
-    for name, mysql, arrow in TABLES[table]:
+    for name, mysql, arrow in columns(table):
         precision = arrow.precision if pa.types.is_decimal(arrow) else 0
         out.append(
             {

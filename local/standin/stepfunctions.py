@@ -9,8 +9,14 @@ moto 5.2.5:
 - a Distributed Map's child workflow executions keep no history (moto gives
   each map run a throw-away event log), so what they cost is invisible. Here
   every history event the engine writes, children's included, is counted by
-  type (GET /_snaplake/calls shows them as "states:<type>").
+  type (GET /_snaplake/calls shows them as "states:<type>");
+- an execution started without a name (as EventBridge Scheduler's templated
+  target starts them) is named `None`, so a second unnamed start is taken
+  for a retry of the first or refused with ExecutionAlreadyExists; AWS
+  names each one with a fresh UUID, and so does the stand-in.
 """
+
+import uuid
 
 from moto.core.responses import EmptyResult
 from moto.stepfunctions import responses
@@ -42,6 +48,13 @@ def send_task_failure_running_only(self, task_token, error=None, cause=None):
     return _original(self, task_token, error=error, cause=cause)
 
 
+_original_start_execution = parser.StepFunctionsParserBackend.start_execution
+
+
+def start_execution_named(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
+    return _original_start_execution(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
+
+
 _original_add_event = EventManager.add_event
 
 
@@ -52,6 +65,7 @@ def counting_add_event(self, context, event_type, *args, **kwargs):
 
 def install() -> None:
     EventManager.add_event = counting_add_event
+    parser.StepFunctionsParserBackend.start_execution = start_execution_named
     responses.StepFunctionResponse.send_task_failure = send_task_failure_response
     responses.StepFunctionBackend.send_task_failure = plain_send_task_failure
     parser.StepFunctionsParserBackend.send_task_failure = send_task_failure_running_only

@@ -23,6 +23,7 @@ pub struct Clients {
     pub rds: aws_sdk_rds::Client,
     pub s3: aws_sdk_s3::Client,
     pub sfn: aws_sdk_sfn::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl Clients {
@@ -55,6 +56,7 @@ impl Clients {
             rds: aws_sdk_rds::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(s3),
             sfn: aws_sdk_sfn::Client::new(sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(sdk),
         }
     }
 }

@@ -65,6 +65,26 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "Athena workgroup the queries run in",
     },
     Variable {
+        name: "SNAPLAKE_HASH_SALT_SECRET",
+        default: Some(""),
+        meaning: "query-runner only: the Secrets Manager secret (ARN or name) holding the salt of the `hash_salted` rule; read once at start-up, never logged",
+    },
+    Variable {
+        name: "SNAPLAKE_POLICY_DIGEST",
+        default: Some(""),
+        meaning: "the SHA-256 of the masking policy the deployment pins (stored at `<control prefix>/policy/<digest>.json`); runs cannot use another",
+    },
+    Variable {
+        name: "SNAPLAKE_SOURCE_ID",
+        default: Some(""),
+        meaning: "the cluster or instance the deployment exports; a run naming another is refused",
+    },
+    Variable {
+        name: "SNAPLAKE_EXPORT_ROLE_ARN",
+        default: Some(""),
+        meaning: "the role RDS writes exports as; a run naming another is refused",
+    },
+    Variable {
         name: "SNAPLAKE_KEEP_VERSIONS",
         default: Some("4"),
         meaning: "curated versions kept per table (2 to 1000: the live one and the one before)",
@@ -83,6 +103,12 @@ pub struct Config {
     pub curated_database: String,
     pub athena_workgroup: String,
     pub keep_versions: u32,
+    /// The secret holding the salt of `hash_salted`, if any.
+    pub hash_salt_secret: Option<String>,
+    /// What the deployment pins (see [`crate::pinning`]).
+    pub policy_digest: Option<String>,
+    pub pinned_source_id: Option<String>,
+    pub pinned_export_role_arn: Option<String>,
 }
 
 impl Config {
@@ -121,6 +147,10 @@ impl Config {
         let curated_database = get("SNAPLAKE_CURATED_DATABASE");
         let athena_workgroup = get("SNAPLAKE_ATHENA_WORKGROUP");
         let keep_versions = get("SNAPLAKE_KEEP_VERSIONS");
+        let hash_salt_secret = Some(get("SNAPLAKE_HASH_SALT_SECRET")).filter(|s| !s.is_empty());
+        let policy_digest = Some(get("SNAPLAKE_POLICY_DIGEST")).filter(|s| !s.is_empty());
+        let pinned_source_id = Some(get("SNAPLAKE_SOURCE_ID")).filter(|s| !s.is_empty());
+        let pinned_export_role_arn = Some(get("SNAPLAKE_EXPORT_ROLE_ARN")).filter(|s| !s.is_empty());
 
         let mut check = |name: &str, value: &str, result: Result<(), String>| {
             // An unset bucket is already reported as missing.
@@ -158,6 +188,11 @@ impl Config {
             &athena_workgroup,
             names::check_workgroup(&athena_workgroup),
         );
+        if let Some(d) = &policy_digest
+            && let Err(reason) = crate::pinning::check_digest("SNAPLAKE_POLICY_DIGEST", d)
+        {
+            problems.push(format!("SNAPLAKE_POLICY_DIGEST={d:?}: {reason}"));
+        }
         let keep = keep_versions.parse::<u32>().ok().filter(|n| (2..=1000).contains(n));
         if keep.is_none() {
             problems.push(format!(
@@ -182,6 +217,10 @@ impl Config {
             curated_database,
             athena_workgroup,
             keep_versions: keep.expect("checked above"),
+            hash_salt_secret,
+            policy_digest,
+            pinned_source_id,
+            pinned_export_role_arn,
         })
     }
 }

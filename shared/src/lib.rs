@@ -13,6 +13,7 @@ pub mod export_id;
 pub mod handlers;
 pub mod logical_time;
 pub mod names;
+pub mod pinning;
 pub mod telemetry;
 pub mod transform;
 pub mod url;

@@ -45,7 +45,13 @@ pub fn example_input() -> Value {
     serde_json::from_str(include_str!("../../events/pipeline-input.json")).unwrap()
 }
 
+/// A deployment with the example masking policy pinned.
 pub async fn deploy(stack: &str, bucket: &str) -> Deployment {
+    deploy_with_policy(stack, bucket, include_bytes!("../../events/masking-policy.json")).await
+}
+
+/// A deployment that pins `policy` (the bytes Terraform would store).
+pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Deployment {
     for f in FUNCTIONS {
         assert!(
             functions_dir().join(f).exists(),
@@ -95,14 +101,45 @@ pub async fn deploy(stack: &str, bucket: &str) -> Deployment {
         .await
         .unwrap();
 
+    // The salt of hash_salted, as the module keeps it: a secret only
+    // query-runner reads.
+    let salt_secret = c
+        .secrets
+        .create_secret()
+        .name(format!("{stack}/hash-salt"))
+        .secret_string(crate::TEST_SALT)
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+
+    // The masking policy, pinned as the module pins it: stored under the
+    // control prefix by its digest, which the functions are given.
+    let digest = snaplake::pinning::digest(policy);
+    c.s3.put_object()
+        .bucket(bucket)
+        .key(snaplake::pinning::policy_key("_snaplake", &digest))
+        .body(policy.to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
     let lambda = aws_sdk_lambda::Client::new(&env.sdk);
     let mut arns = Vec::new();
     for f in FUNCTIONS {
-        let vars = [
+        let mut vars = vec![
             ("SNAPLAKE_BUCKET", bucket),
             ("SNAPLAKE_TIME_ZONE", "Asia/Tokyo"),
             ("RUST_LOG", "info"),
+            ("SNAPLAKE_POLICY_DIGEST", &digest),
+            ("SNAPLAKE_SOURCE_ID", "shop-prod"),
+            ("SNAPLAKE_EXPORT_ROLE_ARN", &export_role),
         ];
+        if f == "query-runner" {
+            vars.push(("SNAPLAKE_HASH_SALT_SECRET", &salt_secret));
+        }
         let out = lambda
             .create_function()
             .function_name(format!("{stack}-{f}"))
@@ -184,6 +221,7 @@ pub async fn deploy(stack: &str, bucket: &str) -> Deployment {
     run_input["logical_time"] = json!("<aws.scheduler.scheduled-time>");
     run_input["export"]["kms_key"] = json!(key_arn);
     run_input["export"]["export_role_arn"] = json!(export_role);
+    run_input["publish"]["policy_digest"] = json!(digest);
     schedule(&env, stack, &machine, &run_input).await;
     Deployment {
         env,

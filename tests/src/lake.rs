@@ -46,8 +46,18 @@ pub async fn resources(env: &StandIn, bucket: &str) -> Context {
 
 impl Lake {
     pub async fn exported(bucket: &str) -> Lake {
+        Self::exported_with(bucket, json!({})).await
+    }
+
+    /// Like [`Lake::exported`], with more export settings of the stand-in
+    /// (e.g. `{"extra_columns": {"customers": ["ssn"]}}`).
+    pub async fn exported_with(bucket: &str, settings: Value) -> Lake {
         let env = StandIn::acquire().await;
-        env.control("/_snaplake/exports/settings", json!({"duration_seconds": 0.2}));
+        let mut all = json!({"duration_seconds": 0.2});
+        all.as_object_mut()
+            .unwrap()
+            .extend(settings.as_object().cloned().unwrap_or_default());
+        env.control("/_snaplake/exports/settings", all);
         let ctx = resources(&env, bucket).await;
         let c = &ctx.clients;
         let key = c

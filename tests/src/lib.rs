@@ -15,7 +15,7 @@ mod deploy;
 mod lake;
 mod parquet_file;
 
-pub use deploy::{Deployment, FUNCTIONS, deploy, example_input, execution_events, run_execution};
+pub use deploy::{Deployment, FUNCTIONS, deploy, deploy_with_policy, example_input, execution_events, run_execution};
 pub use lake::{Lake, resources};
 pub use parquet_file::parquet_file;
 
@@ -35,6 +35,9 @@ use tokio::sync::{Mutex, MutexGuard};
 
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT_ID: &str = "123456789012";
+/// The salt of `hash_salted` in the tests (a secret of that value is what
+/// the deployed functions read).
+pub const TEST_SALT: &str = "test-salt-not-a-secret";
 
 static SERVER: OnceLock<Server> = OnceLock::new();
 static SERIAL: Mutex<()> = Mutex::const_new(());
@@ -85,6 +88,7 @@ impl StandIn {
         Context {
             config,
             clients: self.clients.clone(),
+            salt: Some(snaplake::aws::secrets::Salt::new(TEST_SALT)),
         }
     }
 

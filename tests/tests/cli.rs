@@ -516,7 +516,12 @@ async fn plan_shows_what_a_day_would_do_and_changes_nothing() {
     );
     let customers = find_table(&plan["publish"], "shop_customers");
     assert_eq!(customers["action"], "publish");
-    assert!(customers["masking"].as_array().unwrap().contains(&json!("email=hash")));
+    assert!(
+        customers["masking"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("email=hash_salted"))
+    );
     assert_eq!(customers["row_filter"], "is_active = 1");
     assert!(
         customers["target"]

@@ -205,9 +205,19 @@ async fn a_failing_query_leaves_that_table_on_its_old_version_and_names_it() {
     assert_eq!(detail["error"], "TablesFailed", "{detail:#}");
     let cause = detail["cause"].as_str().unwrap();
     assert!(
-        cause.contains("shop_orders") && cause.contains("SYNTAX_ERROR") && cause.contains("2 table(s) published"),
+        cause.contains("shop_orders (QueryFailed") && cause.contains("2 table(s) published"),
         "{cause}"
     );
+    // Athena's messages can quote data values: the notification names the
+    // table and the error, and withholds the message.
+    let messages = p.failure_messages().await;
+    assert!(!messages.is_empty(), "the failure is notified");
+    for m in &messages {
+        assert!(
+            !m.to_string().contains("injected"),
+            "an Athena message reached SNS: {m}"
+        );
+    }
     let glue = &p.env.clients.glue;
     assert!(
         glue.get_table()
@@ -468,4 +478,108 @@ async fn two_runs_of_one_day_started_together_publish_it_once_and_readers_never_
         .await
         .unwrap();
     assert_eq!(locks.key_count(), Some(0), "the day's lock was released");
+}
+
+#[tokio::test]
+async fn a_column_without_a_rule_holds_its_table_back_and_the_others_publish() {
+    let p = pipeline().await;
+    let glue = &p.env.clients.glue;
+    let live = |table: &'static str| async move {
+        glue.get_table()
+            .database_name("snaplake_curated")
+            .name(table)
+            .send()
+            .await
+            .ok()
+            .and_then(|t| t.table()?.storage_descriptor()?.location().map(str::to_string))
+    };
+    let (status, detail) = p.run("run-before-drift", p.input().await).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let customers_before = live("shop_customers").await.expect("published");
+    let orders_before = live("shop_orders").await.expect("published");
+
+    // The next day, production has a column the policy has no rule for.
+    p.env.control(
+        "/_snaplake/snapshots",
+        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-21-18-00", "create_time": "2026-11-21T18:00:00Z"}),
+    );
+    p.env.control(
+        "/_snaplake/exports/settings",
+        json!({"extra_columns": {"customers": ["ssn"]}}),
+    );
+    let mut next_day = p.input().await;
+    next_day["logical_time"] = json!("2026-11-21T19:00:00Z");
+    let (status, detail) = p.run("run-after-drift", next_day).await;
+    assert_eq!(status, "FAILED", "{detail:#}");
+    assert_eq!(detail["error"], "TablesFailed", "{detail:#}");
+    let cause = detail["cause"].as_str().unwrap();
+    assert!(
+        cause.contains("shop_customers (InvalidInput")
+            && cause.contains("ssn")
+            && cause.contains("2 table(s) published"),
+        "{cause}"
+    );
+    assert_eq!(
+        live("shop_customers").await.as_deref(),
+        Some(customers_before.as_str()),
+        "its live version stays"
+    );
+    assert_ne!(
+        live("shop_orders").await.as_deref(),
+        Some(orders_before.as_str()),
+        "the other tables publish"
+    );
+    let messages = p.failure_messages().await;
+    assert!(
+        messages.iter().any(|m| {
+            let text = m.to_string();
+            text.contains("shop_customers") && text.contains("ssn") && text.contains("drop")
+        }),
+        "SNS names the table, the column and the rule to add: {messages:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_run_carrying_another_policy_or_source_is_refused_before_anything_is_exported() {
+    let p = pipeline().await;
+    // Someone allowed states:StartExecution tries to publish everything in clear.
+    let mut all_clear = p.input().await;
+    all_clear["publish"]["policy"] = json!({"tables": {"shop.customers": {"columns": {
+        "id": "keep", "email": "keep", "phone": "keep", "full_name": "keep", "country": "keep",
+        "is_active": "keep", "birth_date": "keep", "credit_limit": "keep", "created_at": "keep"}}}});
+    let (status, detail) = p.run("run-all-clear", all_clear).await;
+    assert_eq!(status, "FAILED", "{detail:#}");
+    assert_eq!(detail["error"], "InvalidInput", "{detail:#}");
+    let cause = detail["cause"].as_str().unwrap();
+    assert!(cause.contains("publish.policy") && cause.contains("pins"), "{cause}");
+
+    let mut other_digest = p.input().await;
+    other_digest["publish"]["policy_digest"] = json!("f".repeat(64));
+    let (status, detail) = p.run("run-other-digest", other_digest).await;
+    assert_eq!(status, "FAILED", "{detail:#}");
+    assert!(
+        detail["cause"].as_str().unwrap().contains("publish.policy_digest"),
+        "{detail:#}"
+    );
+
+    let mut other_source = p.input().await;
+    other_source["export"]["source_id"] = json!("payroll-prod");
+    let (status, detail) = p.run("run-other-source", other_source).await;
+    assert_eq!(status, "FAILED", "{detail:#}");
+    assert!(detail["cause"].as_str().unwrap().contains("source_id"), "{detail:#}");
+
+    let tasks = p.env.clients.rds.describe_export_tasks().send().await.unwrap();
+    assert!(tasks.export_tasks().is_empty(), "nothing was exported");
+    let curated = p
+        .env
+        .clients
+        .glue
+        .get_tables()
+        .database_name("snaplake_curated")
+        .send()
+        .await;
+    assert!(
+        curated.map(|t| t.table_list().is_empty()).unwrap_or(true),
+        "nothing was published, so no clear e-mail reached the curated tables"
+    );
 }

@@ -175,14 +175,15 @@ async fn unload_masks_drops_and_filters_then_verification_passes() {
         &format!("SELECT email, phone, transformed_at FROM {curated} WHERE id = 1"),
     )
     .await;
-    let expected: String = Sha256::digest(raw_email.as_bytes())
+    let salted = format!("{}{raw_email}", snaplake_tests::TEST_SALT);
+    let expected: String = Sha256::digest(salted.as_bytes())
         .iter()
         .map(|b| format!("{b:02X}"))
         .collect();
     assert_eq!(
         masked[0][0].as_deref(),
         Some(expected.as_str()),
-        "e-mails are SHA-256 hex, as Athena computes it"
+        "e-mails are the SHA-256 hex of salt and value, as Athena computes it"
     );
     assert_eq!(masked[0][1], None, "phones are redacted");
     assert!(
@@ -201,8 +202,14 @@ async fn unload_masks_drops_and_filters_then_verification_passes() {
 async fn verification_fails_on_bad_data_naming_the_check() {
     let lake = Lake::exported(BUCKET).await;
     lake.register_raw().await;
-    // Published with no masking and no filter: too many rows, e-mails in clear.
-    publish(&lake, "shop.customers", "v=1", &json!({})).await;
+    // Published with every column kept and no filter: too many rows, e-mails in clear.
+    let mut clear = policy();
+    let customers = &mut clear["tables"]["shop.customers"];
+    for rule in customers["columns"].as_object_mut().unwrap().values_mut() {
+        *rule = json!("keep");
+    }
+    customers.as_object_mut().unwrap().remove("row_filter");
+    publish(&lake, "shop.customers", "v=1", &clear).await;
     let err = verify(&lake, "shop.customers", &policy(), "verify-bad")
         .await
         .unwrap_err();
@@ -213,7 +220,7 @@ async fn verification_fails_on_bad_data_naming_the_check() {
     );
 
     let mut filtered_only = policy();
-    filtered_only["tables"]["shop.customers"]["columns"] = json!({});
+    filtered_only["tables"]["shop.customers"]["columns"] = clear["tables"]["shop.customers"]["columns"].clone();
     publish(&lake, "shop.customers", "v=2", &filtered_only).await;
     let err = verify(&lake, "shop.customers", &policy(), "verify-clear")
         .await
@@ -334,8 +341,14 @@ async fn a_retried_start_never_runs_the_query_twice() {
 async fn a_bad_policy_is_refused_before_any_query_runs() {
     let lake = Lake::exported(BUCKET).await;
     lake.register_raw().await;
-    let bad = json!({"tables": {"shop.customers": {"columns": {"emial": "hash", "birth_date": "truncate_day"}},
-                                "shop.missing": {}}});
+    // Each refused with InvalidInput naming its field, all at once: an unknown
+    // column, a rule that does not fit its type, an assertion that is not a
+    // SELECT, a row filter that reads another table.
+    let bad = json!({"tables": {
+        "shop.customers": {"columns": {"emial": "hash", "birth_date": "truncate_day"}},
+        "shop.orders": {"columns": {"id": "keep"}, "unlisted_columns": "drop",
+                        "assertions": {"wipe": "DELETE FROM {table}"},
+                        "row_filter": "customer_id IN (SELECT id FROM snaplake_raw.shop_customers)"}}});
     let err = call(
         &lake,
         json!({"action": "validate", "policy": bad,
@@ -343,11 +356,23 @@ async fn a_bad_policy_is_refused_before_any_query_runs() {
     )
     .await
     .unwrap_err();
+    assert_eq!(err.name(), "InvalidInput");
     let text = err.to_string();
-    assert!(
-        text.contains("emial") && text.contains("truncate_day") && text.contains("shop.missing"),
-        "{text}"
-    );
+    for field in [
+        "tables.shop.customers.columns.emial",
+        "tables.shop.customers.columns.birth_date: rule truncate_day",
+        "tables.shop.orders.assertions.wipe",
+        "tables.shop.orders.row_filter",
+    ] {
+        assert!(text.contains(field), "{field} not named in {text}");
+    }
+    let empty = call(
+        &lake,
+        json!({"action": "validate", "policy": {"tables": {}}, "tables": [names("shop.orders")]}),
+    )
+    .await
+    .unwrap_err();
+    assert!(empty.to_string().contains("names no table"), "{empty}");
     let executions = lake.ctx.clients.athena.list_query_executions().send().await.unwrap();
     assert!(executions.query_execution_ids().is_empty(), "no query ran");
     let err = call(&lake, json!({"action": "start_transform", "run_id": "bad run id!", "logical_time": LOGICAL_TIME,
@@ -406,4 +431,96 @@ async fn results_over_a_hundred_rows_go_to_s3_in_full() {
     let rows: Vec<Value> = serde_json::from_slice(&body.body.collect().await.unwrap().into_bytes()).unwrap();
     assert_eq!(rows.len(), count);
     assert_eq!(rows[0], json!({"id": "1"}));
+}
+
+#[tokio::test]
+async fn a_column_without_a_rule_stops_its_table_and_drop_drops_it() {
+    // Production gained a column the policy does not know.
+    let lake = Lake::exported_with(BUCKET, json!({"extra_columns": {"customers": ["ssn"]}})).await;
+    lake.register_raw().await;
+    let mut without_orders = policy();
+    without_orders["tables"].as_object_mut().unwrap().remove("shop.orders");
+    let valid = call(
+        &lake,
+        json!({"action": "validate", "policy": without_orders,
+               "tables": [names("shop.customers"), names("shop.orders"), names("shop.articles")]}),
+    )
+    .await
+    .expect("columns with no rule stop their table, not the run");
+    assert_eq!(valid["published"], json!(["shop_articles"]), "{valid}");
+    assert_eq!(valid["unclassified"]["shop.customers"], json!(["ssn"]), "{valid}");
+    assert_eq!(valid["skipped"], json!(["shop.orders"]), "{valid}");
+
+    let start = |source: &str, p: &Value| {
+        json!({"action": "start_transform", "run_id": RUN, "logical_time": LOGICAL_TIME, "policy": p,
+               "table": names(source), "new_location": format!("s3://{BUCKET}/curated/x/v=1/")})
+    };
+    let skipped = call(&lake, start("shop.orders", &without_orders)).await.unwrap();
+    assert_eq!(
+        skipped["skipped"], true,
+        "a table the policy does not name is not published"
+    );
+    let err = call(&lake, start("shop.customers", &policy())).await.unwrap_err();
+    assert_eq!(err.name(), "InvalidInput");
+    let text = err.to_string();
+    assert!(
+        text.contains("tables.shop.customers.columns") && text.contains("ssn") && text.contains("\"ssn\": \"drop\""),
+        "{text}"
+    );
+    let executions = lake.ctx.clients.athena.list_query_executions().send().await.unwrap();
+    assert!(executions.query_execution_ids().is_empty(), "no query ran");
+
+    let mut drop = policy();
+    drop["tables"]["shop.customers"]["unlisted_columns"] = json!("drop");
+    let started = call(&lake, start("shop.customers", &drop)).await.unwrap();
+    assert_eq!(started["dropped_unlisted"], json!(["ssn"]), "the drop is reported");
+    publish(&lake, "shop.customers", "v=1", &drop).await;
+    let leaked = select(
+        &lake,
+        "SELECT count(*) FROM \"snaplake_raw\".\"shop_customers\" WHERE ssn LIKE 'secret-%'",
+    )
+    .await;
+    assert_ne!(leaked[0][0].as_deref(), Some("0"), "the raw table has the new column");
+    let curated = lake
+        .ctx
+        .clients
+        .glue
+        .get_table()
+        .database_name("snaplake_curated")
+        .name("shop_customers")
+        .send()
+        .await
+        .unwrap();
+    let columns: Vec<String> = curated
+        .table()
+        .unwrap()
+        .storage_descriptor()
+        .unwrap()
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    assert!(!columns.contains(&"ssn".to_string()), "{columns:?}");
+}
+
+#[tokio::test]
+async fn a_salted_hash_of_null_is_null() {
+    let lake = Lake::exported(BUCKET).await;
+    lake.register_raw().await;
+    let mut p = policy();
+    p["tables"]["shop.customers"]["columns"]["phone"] = json!("hash_salted");
+    publish(&lake, "shop.customers", "v=1", &p).await;
+    let count = |sql: &str| {
+        let lake = &lake;
+        let sql = sql.to_string();
+        async move { select(lake, &sql).await[0][0].clone().unwrap().parse::<i64>().unwrap() }
+    };
+    let raw_nulls =
+        count("SELECT count(*) FROM \"snaplake_raw\".\"shop_customers\" WHERE phone IS NULL AND is_active = 1").await;
+    let curated_nulls = count("SELECT count(*) FROM \"snaplake_curated\".\"shop_customers\" WHERE phone IS NULL").await;
+    assert!(raw_nulls > 0, "the sample has customers without a phone");
+    assert_eq!(
+        curated_nulls, raw_nulls,
+        "NULL stays NULL: it is not the hash of the salt alone"
+    );
 }

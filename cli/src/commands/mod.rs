@@ -4,6 +4,7 @@ mod backfill;
 mod catalog;
 mod doctor;
 mod plan;
+mod policy;
 mod publish;
 mod run;
 mod status;
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::CommandFactory;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, PolicyCommand};
 use crate::failure::Failure;
 use crate::stack::{Aws, Stack};
 
@@ -36,6 +37,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Rollback(args) => catalog::rollback(&stack, &args, format).await,
         Command::Gc(args) => catalog::gc(&stack, &args, format).await,
         Command::Plan(args) => plan::plan(&stack, &args, format).await,
+        Command::Policy(PolicyCommand::Init(args)) => policy::init(&stack, &args).await,
+        Command::Policy(PolicyCommand::Check(args)) => policy::check(&stack, &args, format).await,
         Command::Doctor(_) | Command::Completions { .. } => unreachable!("handled above"),
     }
 }

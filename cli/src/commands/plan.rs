@@ -11,7 +11,7 @@ use snaplake::catalog::location::{Layout, S3Prefix, next_location};
 use snaplake::export::request::ExportRequest;
 use snaplake::export::{day_prefix, export_path};
 use snaplake::handlers::{catalog_swap, parse, snapshot_export};
-use snaplake::transform::policy::MaskingPolicy;
+use snaplake::transform::policy::{Unlisted, unlisted};
 
 use crate::args::{Format, PlanArgs};
 use crate::failure::Failure;
@@ -44,7 +44,7 @@ pub async fn plan(stack: &Stack, args: &PlanArgs, format: Format) -> Result<Exit
         .await?
         .map(|task| task.status().unwrap_or_default().to_ascii_uppercase());
 
-    let policy: MaskingPolicy = parse("schedule input `publish.policy`", input["publish"]["policy"].clone())?;
+    let policy = stack.policy().await?;
     let layout: Layout = parse("schedule input `publish.layout`", input["publish"]["layout"].clone())?;
     let mut tables = Vec::new();
     // The tables of the last run (the raw catalog) are what the next run
@@ -56,8 +56,9 @@ pub async fn plan(stack: &Stack, args: &PlanArgs, format: Format) -> Result<Exit
         let live = glue::get_table(&stack.ctx.clients.glue, &cfg.curated_database, &name).await?;
         let live_location = live.as_ref().and_then(|l| l.location.clone());
         let entry = match policy.for_table(&source) {
-            None => json!({"table": name, "source": source, "action": "not published (policy default: skip)"}),
+            None => json!({"table": name, "source": source, "action": "not published (the policy does not name it)"}),
             Some(rules) => {
+                let no_rule = unlisted(rules, &raw.columns);
                 let live_prefix = live_location
                     .as_deref()
                     .and_then(|l| S3Prefix::parse("location", l).ok());
@@ -74,10 +75,20 @@ pub async fn plan(stack: &Stack, args: &PlanArgs, format: Format) -> Result<Exit
                     .iter()
                     .map(|(c, r)| format!("{c}={}", json!(r).as_str().unwrap_or("?")))
                     .collect();
+                let action = match (done, no_rule.is_empty(), rules.unlisted_columns) {
+                    (true, _, _) => "unchanged (already published for this day)".to_string(),
+                    (false, true, _) => "publish".to_string(),
+                    (false, false, Unlisted::Fail) => format!(
+                        "NOT published: no rule for {} (add rules under tables.{source}.columns)",
+                        no_rule.join(", ")
+                    ),
+                    (false, false, Unlisted::Drop) => format!("publish, dropping {} (no rule)", no_rule.join(", ")),
+                };
                 json!({
                     "table": name,
                     "source": source,
-                    "action": if done { "unchanged (already published for this day)" } else { "publish" },
+                    "action": action,
+                    "columns_without_rule": no_rule,
                     "masking": masking,
                     "row_filter": rules.row_filter,
                     "live": live_location,
@@ -100,6 +111,7 @@ pub async fn plan(stack: &Stack, args: &PlanArgs, format: Format) -> Result<Exit
             "destination": format!("s3://{bucket}/{}/", export_path(&prefix, &export_id)),
             "tables": if request.tables.is_empty() { json!("all") } else { json!(request.tables) },
         },
+        "policy_digest": cfg.policy_digest,
         "publish": tables,
     });
     output::print(format, &plan, || render(&plan));
@@ -113,9 +125,13 @@ fn render(plan: &Value) -> String {
         None => format!("none: {}", e["snapshot_problem"].as_str().unwrap_or("?")),
     };
     let mut text = format!(
-        "Plan for {} (logical time {}); nothing is changed.\n\nExport\n  source      {}\n  snapshot    {snapshot}\n  export id   {}{}\n  destination {}\n  tables      {}\n\nPublish\n",
+        "Plan for {} (logical time {}); nothing is changed.\nMasking policy {}\n\nExport\n  source      {}\n  snapshot    {snapshot}\n  export id   {}{}\n  destination {}\n  tables      {}\n\nPublish\n",
         plan["day"].as_str().unwrap_or("?"),
         plan["logical_time"].as_str().unwrap_or("?"),
+        plan["policy_digest"]
+            .as_str()
+            .map(|d| format!("pinned, sha256 {d}"))
+            .unwrap_or_else(|| "not pinned: the run input's".into()),
         e["source_id"].as_str().unwrap_or("?"),
         e["export_id"].as_str().unwrap_or("?"),
         e["existing_export"]

@@ -21,8 +21,16 @@ variable "region" {
 }
 
 variable "snaplake" {
-  description = "The inputs of infra/modules/snaplake (see its variables.tf)."
+  description = "The inputs of infra/modules/snaplake (see its variables.tf), except the salt."
   type        = any
+}
+
+variable "hash_salt" {
+  description = "Salt of the hash_salted masking rule (TF_VAR_hash_salt; with snaplake.hash_salt_version > 0). Goes to Secrets Manager only, never to state."
+  type        = string
+  default     = ""
+  sensitive   = true
+  ephemeral   = true
 }
 
 module "snaplake" {
@@ -33,6 +41,11 @@ module "snaplake" {
   bucket_name         = lookup(var.snaplake, "bucket_name", "")
   create_bucket       = lookup(var.snaplake, "create_bucket", true)
   kms_key_arn         = lookup(var.snaplake, "kms_key_arn", "")
+  curated_kms_key_arn = lookup(var.snaplake, "curated_kms_key_arn", "")
+  raw_reader_arns     = lookup(var.snaplake, "raw_reader_arns", [])
+  raw_retention_days  = lookup(var.snaplake, "raw_retention_days", 14)
+  hash_salt           = var.hash_salt
+  hash_salt_version   = lookup(var.snaplake, "hash_salt_version", 0)
   schedule_expression = lookup(var.snaplake, "schedule_expression", "cron(0 4 * * ? *)")
   schedule_time_zone  = lookup(var.snaplake, "schedule_time_zone", "Asia/Tokyo")
   tables              = lookup(var.snaplake, "tables", [])
@@ -49,4 +62,12 @@ output "state_machine_arn" {
 
 output "bucket" {
   value = module.snaplake.bucket
+}
+
+output "analyst_workgroup" {
+  value = module.snaplake.analyst_workgroup
+}
+
+output "analyst_policy_json" {
+  value = module.snaplake.analyst_policy_json
 }

@@ -40,6 +40,7 @@ provider "aws" {
     rds            = var.endpoint
     s3             = var.endpoint
     scheduler      = var.endpoint
+    secretsmanager = var.endpoint
     sfn            = var.endpoint
     sns            = var.endpoint
     sqs            = var.endpoint
@@ -53,6 +54,8 @@ module "snaplake" {
   source_id           = var.source_id
   masking_policy      = jsondecode(file("${path.module}/../../../events/masking-policy.json"))
   export_wait_seconds = 60
+  hash_salt           = "demo-only-salt"
+  hash_salt_version   = 1
   lambda_packages     = { for f in ["snapshot-export", "export-callback", "export-poller", "catalog-swap", "query-runner"] : f => "${path.module}/placeholder.zip" }
 }
 
@@ -66,4 +69,8 @@ output "bucket" {
 
 output "run_input" {
   value = module.snaplake.run_input
+}
+
+output "hash_salt_secret_arn" {
+  value = module.snaplake.hash_salt_secret_arn
 }

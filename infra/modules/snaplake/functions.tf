@@ -1,8 +1,10 @@
+# Curated key (see kms.tf): logs carry ids, table names and SQL, never rows
+# or the salt; CloudWatch Logs decrypts for whoever may read the group.
 resource "aws_cloudwatch_log_group" "fn" {
   for_each          = local.functions
   name              = "/aws/lambda/${var.name}-${each.key}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = local.kms_key
+  kms_key_id        = local.curated_key
 }
 
 resource "aws_lambda_function" "fn" {
@@ -20,9 +22,11 @@ resource "aws_lambda_function" "fn" {
   source_code_hash = filebase64sha256(var.lambda_packages[each.key])
   memory_size      = 256
   timeout          = 60
-  kms_key_arn      = local.kms_key
+  kms_key_arn      = local.curated_key
   environment {
-    variables = each.key == "query-runner" && var.hash_salt != "" ? merge(local.function_env, { SNAPLAKE_HASH_SALT = var.hash_salt }) : local.function_env
+    # query-runner reads the salt from Secrets Manager at start-up: the
+    # environment holds where it is, never the salt.
+    variables = each.key == "query-runner" && var.hash_salt_version > 0 ? merge(local.function_env, { SNAPLAKE_HASH_SALT_SECRET = aws_secretsmanager_secret.hash_salt.arn }) : local.function_env
   }
   tracing_config {
     mode = "Active"

@@ -1,13 +1,19 @@
 # One role per function, each allowed only what its code calls. Where an
 # API has no resource-level permissions the statement says so and uses "*":
 # rds:DescribeExportTasks, rds:DescribeDBClusterSnapshots/DescribeDBSnapshots
-# (filtered by the request, not the resource), states:SendTask* (addressed by
+# (filtered by the request, not the resource), rds:StartExportTask (the
+# Service Authorization Reference lists no resource type for it: a statement
+# naming snapshot ARNs could be denied), states:SendTask* (addressed by
 # token), athena:GetQueryExecution is scoped to the workgroup.
+#
+# KMS: the functions read and write S3 objects with SSE-KMS, which takes
+# kms:Decrypt and kms:GenerateDataKey (never kms:Encrypt); only
+# snapshot-export calls KMS itself (DescribeKey, and CreateGrant through RDS).
 
 locals {
   lambda_trust = jsonencode({
     Version   = "2012-10-17"
-    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }]
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" }, Condition = { StringEquals = { "aws:SourceAccount" = local.account } } }]
   })
   log_group_arn = { for f in local.functions : f => "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/lambda/${var.name}-${f}:*" }
 
@@ -20,16 +26,21 @@ locals {
     "arn:${local.partition}:glue:${local.region}:${local.account}:tableVersion/${local.raw_database}/*",
     "arn:${local.partition}:glue:${local.region}:${local.account}:tableVersion/${local.curated_db}/*",
   ]
-  workgroup_arn    = "arn:${local.partition}:athena:${local.region}:${local.account}:workgroup/${var.name}"
-  source_snapshots = var.source_kind == "cluster" ? "arn:${local.partition}:rds:${local.region}:${local.account}:cluster-snapshot:*" : "arn:${local.partition}:rds:${local.region}:${local.account}:snapshot:*"
+  workgroup_arn = "arn:${local.partition}:athena:${local.region}:${local.account}:workgroup/${var.name}"
 
   function_statements = {
     "snapshot-export" = [
       { Sid = "FindSnapshotsAndExportsNoResourceLevel", Effect = "Allow", Action = ["rds:DescribeDBClusterSnapshots", "rds:DescribeDBSnapshots", "rds:DescribeExportTasks"], Resource = "*" },
-      { Sid = "StartExportOfTheSourceSnapshots", Effect = "Allow", Action = ["rds:StartExportTask"], Resource = local.source_snapshots },
-      { Sid = "HandTheExportRoleToRds", Effect = "Allow", Action = ["iam:PassRole"], Resource = aws_iam_role.export.arn, Condition = { StringEquals = { "iam:PassedToService" = "rds.amazonaws.com" } } },
-      { Sid = "PreflightAndGrantTheKey", Effect = "Allow", Action = ["kms:DescribeKey", "kms:CreateGrant"], Resource = local.kms_key },
+      # What the export can write is bounded by the export role passed with it (this bucket's exports/ only).
+      { Sid = "StartExportNoResourceLevel", Effect = "Allow", Action = ["rds:StartExportTask"], Resource = "*" },
+      # Which of the two RDS sends as iam:PassedToService is not documented: both are allowed, nothing else.
+      { Sid = "HandTheExportRoleToRds", Effect = "Allow", Action = ["iam:PassRole"], Resource = aws_iam_role.export.arn, Condition = { StringEquals = { "iam:PassedToService" = ["export.rds.amazonaws.com", "rds.amazonaws.com"] } } },
+      { Sid = "PreflightTheKey", Effect = "Allow", Action = ["kms:DescribeKey"], Resource = local.raw_key },
+      { Sid = "LetRdsGrantItselfTheKey", Effect = "Allow", Action = ["kms:CreateGrant"], Resource = local.raw_key, Condition = { Bool = { "kms:GrantIsForAWSResource" = "true" } } },
       { Sid = "PreflightTheBucket", Effect = "Allow", Action = ["s3:ListBucket"], Resource = local.bucket_arn },
+      # A run's input may only repeat the pinned policy: checked before the export starts.
+      { Sid = "ReadThePinnedPolicy", Effect = "Allow", Action = ["s3:GetObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/policy/*" },
+      merge(local.curated_read, { Sid = "CuratedKeyForThePinnedPolicy" }),
     ]
     "export-callback" = [
       { Sid = "ExportStatusNoResourceLevel", Effect = "Allow", Action = ["rds:DescribeExportTasks"], Resource = "*" },
@@ -37,30 +48,35 @@ locals {
       { Sid = "ListTaskTokens", Effect = "Allow", Action = ["s3:ListBucket"], Resource = local.bucket_arn, Condition = { StringLike = { "s3:prefix" = ["${local.control_prefix}/tokens/*"] } } },
       { Sid = "DayLockHolderState", Effect = "Allow", Action = ["states:DescribeExecution"], Resource = "arn:${local.partition}:states:${local.region}:${local.account}:execution:${var.name}-pipeline:*" },
       { Sid = "ResumeRunsByTokenNoResourceLevel", Effect = "Allow", Action = ["states:SendTaskSuccess", "states:SendTaskFailure"], Resource = "*" },
-      merge(local.kms_use, { Sid = "LakeKey" }),
+      merge(local.raw_read_write, { Sid = "RawKeyForTokens" }),
     ]
     "export-poller" = [
       { Sid = "ExportStatusNoResourceLevel", Effect = "Allow", Action = ["rds:DescribeExportTasks"], Resource = "*" },
       { Sid = "ListExports", Effect = "Allow", Action = ["s3:ListBucket"], Resource = local.bucket_arn, Condition = { StringLike = { "s3:prefix" = ["${local.export_prefix}/*"] } } },
       { Sid = "ReadExportManifests", Effect = "Allow", Action = ["s3:GetObject"], Resource = "${local.bucket_arn}/${local.export_prefix}/*" },
       { Sid = "WritePlans", Effect = "Allow", Action = ["s3:PutObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/plans/*" },
-      merge(local.kms_use, { Sid = "LakeKey" }),
+      merge(local.raw_read_write, { Sid = "RawKeyForManifestsAndPlans" }),
     ]
     "catalog-swap" = [
       { Sid = "Catalog", Effect = "Allow", Action = ["glue:GetTable", "glue:CreateTable", "glue:UpdateTable", "glue:GetTableVersions", "glue:BatchDeleteTableVersion"], Resource = local.glue_tables },
       { Sid = "ListTheLake", Effect = "Allow", Action = ["s3:ListBucket"], Resource = local.bucket_arn, Condition = { StringLike = { "s3:prefix" = ["${local.export_prefix}/*", "${local.curated_prefix}/*"] } } },
       { Sid = "ReadFootersAndVersions", Effect = "Allow", Action = ["s3:GetObject"], Resource = ["${local.bucket_arn}/${local.export_prefix}/*", "${local.bucket_arn}/${local.curated_prefix}/*"] },
       { Sid = "RetentionOfCuratedVersions", Effect = "Allow", Action = ["s3:DeleteObject"], Resource = "${local.bucket_arn}/${local.curated_prefix}/*" },
-      merge(local.kms_use, { Sid = "LakeKey" }),
+      merge(local.raw_read, { Sid = "RawKeyForExportFooters" }),
+      merge(local.curated_read, { Sid = "CuratedKeyForVersionFooters" }),
     ]
-    "query-runner" = [
+    "query-runner" = concat([
       { Sid = "Queries", Effect = "Allow", Action = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"], Resource = local.workgroup_arn },
       { Sid = "CatalogRead", Effect = "Allow", Action = ["glue:GetTable", "glue:GetDatabase", "glue:GetPartitions"], Resource = local.glue_tables },
       { Sid = "ListTheLake", Effect = "Allow", Action = ["s3:ListBucket", "s3:GetBucketLocation"], Resource = local.bucket_arn },
       { Sid = "ReadData", Effect = "Allow", Action = ["s3:GetObject"], Resource = ["${local.bucket_arn}/${local.export_prefix}/*", "${local.bucket_arn}/${local.curated_prefix}/*", "${local.bucket_arn}/${local.control_prefix}/*"] },
       { Sid = "WriteCuratedAndResults", Effect = "Allow", Action = ["s3:PutObject", "s3:AbortMultipartUpload"], Resource = ["${local.bucket_arn}/${local.curated_prefix}/*", "${local.bucket_arn}/${local.control_prefix}/athena/*", "${local.bucket_arn}/${local.control_prefix}/results/*"] },
-      merge(local.kms_use, { Sid = "LakeKey" }),
-    ]
+      # Raw: reads exports and the plan, writes large results; curated: UNLOAD and query results.
+      merge(local.raw_read_write, { Sid = "RawKeyForExportsPlansAndResults" }),
+      merge(local.curated_use, { Sid = "CuratedKeyForUnloadAndQueryResults" }),
+      ], var.hash_salt_version > 0 ? [
+      { Sid = "ReadTheHashSalt", Effect = "Allow", Action = ["secretsmanager:GetSecretValue"], Resource = aws_secretsmanager_secret.hash_salt.arn },
+    ] : [])
   }
 }
 
@@ -88,7 +104,7 @@ resource "aws_iam_role" "export" {
   name = "${var.name}-rds-export"
   assume_role_policy = jsonencode({
     Version   = "2012-10-17"
-    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "export.rds.amazonaws.com" } }]
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "export.rds.amazonaws.com" }, Condition = { StringEquals = { "aws:SourceAccount" = local.account } } }]
   })
 }
 
@@ -100,7 +116,7 @@ resource "aws_iam_role_policy" "export" {
     Statement = [
       { Sid = "Bucket", Effect = "Allow", Action = ["s3:ListBucket", "s3:GetBucketLocation"], Resource = local.bucket_arn },
       { Sid = "Objects", Effect = "Allow", Action = ["s3:PutObject*", "s3:GetObject*", "s3:DeleteObject*"], Resource = "${local.bucket_arn}/${local.export_prefix}/*" },
-      merge(local.kms_use, { Sid = "LakeKey" }),
+      merge(local.raw_read_write, { Sid = "RawKeyForExports" }),
     ]
   })
 }

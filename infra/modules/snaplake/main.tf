@@ -7,13 +7,27 @@ locals {
   region    = data.aws_region.current.name
   partition = data.aws_partition.current.partition
   bucket    = var.bucket_name != "" ? var.bucket_name : "${var.name}-lake-${local.account}"
-  kms_key   = var.kms_key_arn != "" ? var.kms_key_arn : aws_kms_key.lake[0].arn
 
   export_prefix  = "exports"
   curated_prefix = "curated"
   control_prefix = "_snaplake"
-  raw_database   = replace("${var.name}_raw", "-", "_")
-  curated_db     = replace("${var.name}_curated", "-", "_")
+  # Where analysts' queries write their results (their own workgroup).
+  analyst_results_prefix = "analyst-results"
+  # Written with the curated key: the curated tables (UNLOAD), and the
+  # results of snaplake's and the analysts' queries (the workgroups' key).
+  # (and the pinned masking policy: configuration, not data, written by the
+  # deployer, who may not use the raw key).
+  curated_key_prefixes = ["${local.curated_prefix}/", "${local.control_prefix}/athena/", "${local.control_prefix}/policy/", "${local.analyst_results_prefix}/"]
+  salt_secret_name     = "${var.name}/hash-salt"
+  raw_database         = replace("${var.name}_raw", "-", "_")
+  curated_db           = replace("${var.name}_curated", "-", "_")
+
+  # The masking policy the deployment pins (shared/src/pinning.rs): stored
+  # by its digest, which the functions and the run input carry. Runs cannot
+  # bring another.
+  policy_json   = jsonencode(var.masking_policy)
+  policy_digest = sha256(local.policy_json)
+  policy_key    = "${local.control_prefix}/policy/${local.policy_digest}.json"
 
   functions = toset(["snapshot-export", "export-callback", "export-poller", "catalog-swap", "query-runner"])
 
@@ -29,6 +43,9 @@ locals {
     SNAPLAKE_CURATED_DATABASE = local.curated_db
     SNAPLAKE_ATHENA_WORKGROUP = var.name
     SNAPLAKE_KEEP_VERSIONS    = tostring(var.keep_versions)
+    SNAPLAKE_POLICY_DIGEST    = local.policy_digest
+    SNAPLAKE_SOURCE_ID        = var.source_id
+    SNAPLAKE_EXPORT_ROLE_ARN  = aws_iam_role.export.arn
   }
 
   bucket_arn = "arn:${local.partition}:s3:::${local.bucket}"

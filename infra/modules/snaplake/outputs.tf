@@ -26,3 +26,28 @@ output "run_input" {
   description = "The input the schedule sends (with the scheduled time as logical_time)."
   value       = local.run_input
 }
+
+output "analyst_workgroup" {
+  description = "The Athena workgroup analysts query in (results under analyst-results/)."
+  value       = aws_athena_workgroup.analysts.name
+}
+
+output "analyst_policy_json" {
+  description = "The IAM policy an analyst needs (attach it to their role): the curated database and tables, the curated prefix, the curated key, the analysts' workgroup and its results prefix. Nothing raw."
+  value       = jsonencode(local.analyst_policy)
+}
+
+output "bucket_policy_json" {
+  description = "The bucket policy the module sets on a bucket it creates; merge these statements into an existing bucket's policy."
+  value       = jsonencode(local.bucket_policy)
+}
+
+output "hash_salt_secret_arn" {
+  description = "The Secrets Manager secret holding the hash_salted rule's salt."
+  value       = aws_secretsmanager_secret.hash_salt.arn
+}
+
+output "role_arns" {
+  description = "snaplake's roles (functions, RDS export, pipeline): what an existing raw key's policy must let use the key."
+  value       = merge({ for k, r in aws_iam_role.fn : k => r.arn }, { "rds-export" = aws_iam_role.export.arn, pipeline = aws_iam_role.pipeline.arn })
+}

@@ -1,6 +1,7 @@
 resource "aws_sns_topic" "failures" {
-  name              = "${var.name}-failures"
-  kms_master_key_id = local.kms_key
+  name = "${var.name}-failures"
+  # Curated key: the topic carries run inputs and failure causes, no rows.
+  kms_master_key_id = local.curated_key
 }
 
 resource "aws_sns_topic_subscription" "email" {
@@ -62,14 +63,23 @@ resource "aws_lambda_permission" "events_invoke_export_callback" {
 resource "aws_cloudwatch_log_group" "pipeline" {
   name              = "/aws/vendedlogs/states/${var.name}-pipeline"
   retention_in_days = var.log_retention_days
-  kms_key_id        = local.kms_key
+  kms_key_id        = local.curated_key
 }
 
 resource "aws_iam_role" "pipeline" {
   name = "${var.name}-pipeline"
   assume_role_policy = jsonencode({
-    Version   = "2012-10-17"
-    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "states.amazonaws.com" } }]
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Principal = { Service = "states.amazonaws.com" }
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account }
+        # The state machine, and its Distributed Map runs (<state machine>/<map run>).
+        ArnLike = { "aws:SourceArn" = ["arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${var.name}-pipeline", "arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${var.name}-pipeline/*"] }
+      }
+    }]
   })
 }
 
@@ -87,7 +97,8 @@ resource "aws_iam_role_policy" "pipeline" {
       { Sid = "ReadThePlan", Effect = "Allow", Action = ["s3:GetObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/plans/*" },
       { Sid = "DistributedMapChildren", Effect = "Allow", Action = ["states:StartExecution", "states:DescribeExecution", "states:StopExecution"], Resource = [local.pipeline_arn, "arn:${local.partition}:states:${local.region}:${local.account}:execution:${var.name}-pipeline/*"] },
       { Sid = "NotifyFailures", Effect = "Allow", Action = ["sns:Publish"], Resource = aws_sns_topic.failures.arn },
-      merge(local.kms_use, { Sid = "LakeKey" }),
+      merge(local.raw_read, { Sid = "RawKeyForPlans" }),
+      merge(local.curated_use, { Sid = "CuratedKeyForTheTopic" }),
       { Sid = "LogDeliveryNoResourceLevel", Effect = "Allow", Action = ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"], Resource = "*" },
       { Sid = "TracingNoResourceLevel", Effect = "Allow", Action = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"], Resource = "*" },
     ]
@@ -95,6 +106,7 @@ resource "aws_iam_role_policy" "pipeline" {
 }
 
 resource "aws_sfn_state_machine" "pipeline" {
+  #checkov:skip=CKV_AWS_285:Logs errors only, without execution data (issue 12.4): states carry table names, locations and the masking policy; the execution history keeps them for 90 days and the functions log what they do.
   name     = "${var.name}-pipeline"
   role_arn = aws_iam_role.pipeline.arn
   definition = templatefile("${path.module}/../../statemachine/pipeline.asl.json", {
@@ -115,10 +127,11 @@ resource "aws_sfn_state_machine" "pipeline" {
   })
   logging_configuration {
     log_destination = "${aws_cloudwatch_log_group.pipeline.arn}:*"
-    # States carry ids, locations and the masking policy, never table data
-    # or the salt; with them the log tells on call what each step saw.
-    include_execution_data = true
-    level                  = "ALL"
+    # Errors only, without the states' input and output (table names,
+    # locations, the masking policy): the functions' own logs tell on call
+    # what each step did, and the execution history keeps the data.
+    include_execution_data = false
+    level                  = "ERROR"
   }
   tracing_configuration {
     enabled = true
@@ -133,14 +146,14 @@ locals {
     export = {
       source_id                = var.source_id
       source_kind              = var.source_kind
-      kms_key                  = local.kms_key
+      kms_key                  = local.raw_key
       export_role_arn          = aws_iam_role.export.arn
       tables                   = var.tables
       include_manual_snapshots = false
       snapshot_deadline_hours  = 6
     }
     publish = {
-      policy            = var.masking_policy
+      policy_digest     = local.policy_digest
       on_table_failure  = var.on_table_failure
       schema_policy     = "fail"
       layout            = "versioned"
@@ -152,15 +165,23 @@ locals {
 
 resource "aws_sqs_queue" "schedule_dlq" {
   name                      = "${var.name}-schedule-dlq"
-  kms_master_key_id         = local.kms_key
+  kms_master_key_id         = local.curated_key
   message_retention_seconds = 1209600
 }
 
 resource "aws_iam_role" "scheduler" {
   name = "${var.name}-scheduler"
   assume_role_policy = jsonencode({
-    Version   = "2012-10-17"
-    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "scheduler.amazonaws.com" }, Condition = { StringEquals = { "aws:SourceAccount" = local.account } } }]
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Principal = { Service = "scheduler.amazonaws.com" }
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account }
+        ArnLike      = { "aws:SourceArn" = "arn:${local.partition}:scheduler:${local.region}:${local.account}:schedule-group/default" }
+      }
+    }]
   })
 }
 
@@ -172,7 +193,7 @@ resource "aws_iam_role_policy" "scheduler" {
     Statement = [
       { Sid = "StartRuns", Effect = "Allow", Action = ["states:StartExecution"], Resource = aws_sfn_state_machine.pipeline.arn },
       { Sid = "DeadLetters", Effect = "Allow", Action = ["sqs:SendMessage"], Resource = aws_sqs_queue.schedule_dlq.arn },
-      merge(local.kms_use, { Sid = "LakeKey" }),
+      merge(local.curated_use, { Sid = "CuratedKeyForDeadLetters" }),
     ]
   })
 }
@@ -181,14 +202,17 @@ resource "aws_scheduler_schedule" "daily" {
   name                         = "${var.name}-daily"
   schedule_expression          = var.schedule_expression
   schedule_expression_timezone = var.schedule_time_zone
-  kms_key_arn                  = local.kms_key
+  kms_key_arn                  = local.curated_key
   flexible_time_window {
     mode = "OFF"
   }
   target {
     arn      = aws_sfn_state_machine.pipeline.arn
     role_arn = aws_iam_role.scheduler.arn
-    input    = jsonencode(local.run_input)
+    # Scheduler replaces <aws.scheduler.scheduled-time> in the raw text;
+    # jsonencode escapes < and > as \u003c and \u003e, which it would not
+    # recognise. Undone here (< and > need no escape in JSON).
+    input = replace(replace(jsonencode(local.run_input), "\\u003c", "<"), "\\u003e", ">")
     retry_policy {
       maximum_event_age_in_seconds = 3600
       maximum_retry_attempts       = 5

@@ -21,7 +21,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "lake" {
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = local.kms_key
+      kms_master_key_id = local.raw_key
     }
     bucket_key_enabled = true
   }
@@ -39,22 +39,135 @@ resource "aws_s3_bucket_public_access_block" "lake" {
 resource "aws_s3_bucket_policy" "lake" {
   count  = var.create_bucket ? 1 : 0
   bucket = aws_s3_bucket.lake[0].id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "DenyInsecureTransport"
-      Effect    = "Deny"
-      Principal = "*"
-      Action    = "s3:*"
-      Resource  = [local.bucket_arn, "${local.bucket_arn}/*"]
-      Condition = { Bool = { "aws:SecureTransport" = "false" } }
-    }]
-  })
+  policy = jsonencode(local.bucket_policy)
 }
 
+locals {
+  # Who may read the raw (exports/) and control (_snaplake/) prefixes:
+  # snaplake's roles (Athena reads exports/ with query-runner's credentials)
+  # and raw_reader_arns, so the deployer need not lock itself out.
+  raw_readers = concat([for r in aws_iam_role.fn : r.arn], [aws_iam_role.export.arn, aws_iam_role.pipeline.arn], var.raw_reader_arns)
+  raw_objects = ["${local.bucket_arn}/${local.export_prefix}/*", "${local.bucket_arn}/${local.control_prefix}/*"]
+
+  # Every statement has a Condition: the stand-in does not evaluate those
+  # (it stands for TLS and has no principals), so it keeps working.
+  bucket_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:*"
+        Resource  = [local.bucket_arn, "${local.bucket_arn}/*"]
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      },
+      {
+        Sid       = "RawAndControlObjectsOnlyForSnaplakeAndRawReaders"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:GetObject"
+        Resource  = local.raw_objects
+        Condition = { ArnNotLike = { "aws:PrincipalArn" = local.raw_readers } }
+      },
+      {
+        Sid       = "RawAndControlListingOnlyForSnaplakeAndRawReaders"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:ListBucket"
+        Resource  = local.bucket_arn
+        Condition = {
+          StringLike = { "s3:prefix" = ["${local.export_prefix}/*", "${local.control_prefix}/*"] }
+          ArnNotLike = { "aws:PrincipalArn" = local.raw_readers }
+        }
+      },
+      # Writes that name an SSE algorithm must name SSE-KMS, and those that
+      # name a key must name the prefix's key. Who writes what:
+      # - RDS export: exports/ with the raw key it is given (run input);
+      # - the functions: plans, tokens, large results under _snaplake/ with
+      #   no header, so the bucket's default, the raw key;
+      # - Athena (snaplake's and the analysts' workgroups): UNLOAD into
+      #   curated/ and query results into _snaplake/athena/ and
+      #   analyst-results/, with the workgroup's key, the curated key.
+      # `IfExists`: a write naming no key gets the default (raw) key, which
+      # only fails safe, and UploadPart (also s3:PutObject) carries no
+      # encryption header at all.
+      {
+        Sid       = "DenyWritesNotSseKms"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:PutObject"
+        Resource  = "${local.bucket_arn}/*"
+        Condition = { StringNotEqualsIfExists = { "s3:x-amz-server-side-encryption" = "aws:kms" } }
+      },
+      {
+        Sid       = "DenyCuratedWritesWithAnotherKey"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:PutObject"
+        Resource  = [for p in local.curated_key_prefixes : "${local.bucket_arn}/${p}*"]
+        Condition = { StringNotEqualsIfExists = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = local.curated_key_names } }
+      },
+      {
+        Sid         = "DenyOtherWritesWithAnotherKeyThanRaw"
+        Effect      = "Deny"
+        Principal   = "*"
+        Action      = "s3:PutObject"
+        NotResource = [for p in local.curated_key_prefixes : "${local.bucket_arn}/${p}*"]
+        Condition   = { StringNotEqualsIfExists = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = local.raw_key_names } }
+      },
+    ]
+  }
+}
+
+# This resource replaces the bucket's whole lifecycle configuration, so it is
+# only made for a bucket the module creates (README lists the rules to add to
+# an existing one).
 resource "aws_s3_bucket_lifecycle_configuration" "lake" {
   count  = var.create_bucket ? 1 : 0
   bucket = aws_s3_bucket.lake[0].id
+  # Raw exports are kept for rollback and re-runs, then go.
+  rule {
+    id     = "raw-exports"
+    status = "Enabled"
+    filter {
+      prefix = "${local.export_prefix}/"
+    }
+    expiration {
+      days = var.raw_retention_days
+    }
+  }
+  # Plans and task tokens serve one run (a day); kept a week for on call.
+  rule {
+    id     = "plans"
+    status = "Enabled"
+    filter {
+      prefix = "${local.control_prefix}/plans/"
+    }
+    expiration {
+      days = 7
+    }
+  }
+  rule {
+    id     = "task-tokens"
+    status = "Enabled"
+    filter {
+      prefix = "${local.control_prefix}/tokens/"
+    }
+    expiration {
+      days = 7
+    }
+  }
+  rule {
+    id     = "analyst-query-results"
+    status = "Enabled"
+    filter {
+      prefix = "${local.analyst_results_prefix}/"
+    }
+    expiration {
+      days = 30
+    }
+  }
   # Query results and large result sets are temporary.
   rule {
     id     = "temporary-query-output"
@@ -129,3 +242,16 @@ resource "aws_lambda_permission" "export_info_invokes_export_callback" {
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.export_info.arn
 }
+
+# The masking policy the deployment pins, by its digest (see main.tf). A new
+# policy is a new object; runs started with the old digest are refused.
+resource "aws_s3_object" "policy" {
+  bucket                 = local.bucket
+  key                    = local.policy_key
+  content                = local.policy_json
+  content_type           = "application/json"
+  server_side_encryption = "aws:kms"
+  kms_key_id             = local.curated_key
+  depends_on             = [aws_s3_bucket.lake, aws_s3_bucket_server_side_encryption_configuration.lake]
+}
+

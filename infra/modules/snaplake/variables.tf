@@ -36,9 +36,31 @@ variable "create_bucket" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer managed KMS key for exports, the bucket, logs and the topic. Empty: one is created, with rotation."
+  description = "The raw key: a customer managed KMS key for the exports, the bucket's default encryption (raw tables, the control prefix) and the salt's secret. Empty: one is created, with rotation, usable only by snaplake's roles and raw_reader_arns. An existing key needs the statements README lists."
   type        = string
   default     = ""
+}
+
+variable "curated_kms_key_arn" {
+  description = "The curated key: a customer managed KMS key for what analysts read (the curated tables, query results) and for the logs, the failure topic, the schedule and the functions' environments. Empty: one is created, with rotation."
+  type        = string
+  default     = ""
+}
+
+variable "raw_reader_arns" {
+  description = "IAM principals (existing role or user ARNs) besides snaplake's roles that may read the raw exports/ and control _snaplake/ prefixes and decrypt with the raw key: e.g. the deployer and a data engineer role. Everyone else is denied by the bucket policy."
+  type        = list(string)
+  default     = []
+}
+
+variable "raw_retention_days" {
+  description = "Days the raw exports (exports/) are kept, for rollback and re-runs (only when the module creates the bucket)."
+  type        = number
+  default     = 14
+  validation {
+    condition     = var.raw_retention_days >= 2
+    error_message = "raw_retention_days: at least 2 (a run reads the day's export; a re-run may read it the next day)."
+  }
 }
 
 variable "schedule_expression" {
@@ -117,10 +139,21 @@ variable "lambda_packages" {
 }
 
 variable "hash_salt" {
-  description = "Secret salt of the hash_salted masking rule (empty: the rule is not available)."
+  description = "Secret salt of the hash_salted masking rule. Written to Secrets Manager through a write-only attribute: never in Terraform state nor in an environment. Used only when hash_salt_version > 0."
   type        = string
   default     = ""
   sensitive   = true
+  ephemeral   = true
+}
+
+variable "hash_salt_version" {
+  description = "Version of hash_salt: 0, no salt (the hash_salted rule is not available); raise it to write a new salt (Terraform cannot see a write-only value change)."
+  type        = number
+  default     = 0
+  validation {
+    condition     = var.hash_salt_version >= 0 && floor(var.hash_salt_version) == var.hash_salt_version
+    error_message = "hash_salt_version: a whole number, 0 for no salt."
+  }
 }
 
 variable "log_retention_days" {

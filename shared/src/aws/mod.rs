@@ -7,6 +7,7 @@ pub mod glue;
 pub mod kms;
 pub mod rds;
 pub mod s3;
+pub mod secrets;
 pub mod sfn;
 
 use aws_smithy_types::DateTime;

@@ -166,29 +166,32 @@ mod tests {
         types(message).into_iter().map(|t| t.unwrap()).collect()
     }
 
+    /// One column of every Parquet type RDS exports.
+    const EVERY_TYPE: &str = "message m {
+        optional int64 id;
+        optional int32 n;
+        optional boolean flag;
+        optional float f;
+        optional double d;
+        optional binary name (STRING);
+        optional binary raw;
+        optional int32 day (DATE);
+        optional int64 at_us (TIMESTAMP(MICROS,false));
+        optional int64 at_ms (TIMESTAMP(MILLIS,true));
+        optional int96 legacy_at;
+        optional int32 price32 (DECIMAL(9,2));
+        optional int64 price64 (DECIMAL(18,4));
+        optional fixed_len_byte_array(9) ubig (DECIMAL(20,0));
+        optional binary wide (DECIMAL(38,10));
+        optional int32 tiny (INTEGER(8,true));
+        optional int32 small (INTEGER(16,true));
+        optional int64 ubig2 (INTEGER(64,false));
+        optional binary doc (JSON);
+    }";
+
     #[test]
     fn every_type_rds_exports() {
-        let got = ok("message m {
-            optional int64 id;
-            optional int32 n;
-            optional boolean flag;
-            optional float f;
-            optional double d;
-            optional binary name (STRING);
-            optional binary raw;
-            optional int32 day (DATE);
-            optional int64 at_us (TIMESTAMP(MICROS,false));
-            optional int64 at_ms (TIMESTAMP(MILLIS,true));
-            optional int96 legacy_at;
-            optional int32 price32 (DECIMAL(9,2));
-            optional int64 price64 (DECIMAL(18,4));
-            optional fixed_len_byte_array(9) ubig (DECIMAL(20,0));
-            optional binary wide (DECIMAL(38,10));
-            optional int32 tiny (INTEGER(8,true));
-            optional int32 small (INTEGER(16,true));
-            optional int64 ubig2 (INTEGER(64,false));
-            optional binary doc (JSON);
-        }");
+        let got = ok(EVERY_TYPE);
         assert_eq!(
             got,
             [
@@ -213,6 +216,34 @@ mod tests {
                 "string",
             ]
         );
+    }
+
+    #[test]
+    fn every_type_rds_exports_has_an_athena_dml_name() {
+        // Athena's DML is Trino: these Hive DDL names fail in a CAST.
+        let hive_only = ["string", "float", "binary", "int"];
+        let trino = [
+            "varchar",
+            "real",
+            "varbinary",
+            "integer",
+            "tinyint",
+            "smallint",
+            "bigint",
+            "boolean",
+            "double",
+            "date",
+            "timestamp",
+        ];
+        for glue in ok(EVERY_TYPE) {
+            let cast = crate::transform::generate::trino_type("c", &glue).unwrap();
+            assert!(!hive_only.contains(&cast.as_str()), "{glue} -> {cast}");
+            let base = cast.split('(').next().unwrap();
+            assert!(
+                trino.contains(&cast.as_str()) || (base == "decimal" && cast.ends_with(')')),
+                "{glue} -> {cast} is not a Trino type name"
+            );
+        }
     }
 
     #[test]

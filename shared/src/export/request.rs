@@ -56,6 +56,10 @@ pub struct ExportRequest {
     /// instead of choosing the day's snapshot and starting one.
     #[serde(default)]
     pub export_id: Option<String>,
+    /// The run's publish settings: their policy must be the one the
+    /// deployment pins, checked before anything is exported.
+    #[serde(default)]
+    pub publish: Option<crate::pinning::PolicyRef>,
 }
 
 impl ExportRequest {

@@ -88,14 +88,39 @@ fn report(results: serde_json::Value) -> Result<BatchResult, Error> {
         tables: out
             .failed
             .iter()
-            .map(|f| format!("{} ({}: {})", f.table, f.error, first_line(&f.cause)))
+            .map(|f| format!("{} ({}: {})", f.table, f.error, reportable_cause(&f.error, &f.cause)))
             .collect(),
         published: out.succeeded.len(),
     })
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or_default()
+/// Errors whose messages snaplake builds from names and numbers only.
+const DATA_FREE_ERRORS: &[&str] = &[
+    "InvalidInput",
+    "ConfigInvalid",
+    "SchemaIncompatible",
+    "VerificationFailed",
+    "ExportIncomplete",
+    "ExportFailed",
+    "PreflightFailed",
+];
+
+/// What the run's report, and so the failure notification (e-mail), says of
+/// a table's failure: always the error name; the message only for errors
+/// snaplake builds from names and numbers. Athena's and other services'
+/// messages can quote data values (`Cannot cast 'alice@example.com' ...`):
+/// they are withheld, and stay in the execution history, which only
+/// operators read.
+fn reportable_cause(error: &str, cause: &str) -> String {
+    if !DATA_FREE_ERRORS.contains(&error) {
+        return "cause withheld from notifications (it may quote data): `snaplake status --date <day>` shows it".into();
+    }
+    // Step Functions wraps a Lambda error as JSON: {"errorMessage": ..., "errorType": ...}.
+    let message = serde_json::from_str::<serde_json::Value>(cause)
+        .ok()
+        .and_then(|v| v.get("errorMessage").and_then(|m| m.as_str()).map(str::to_string))
+        .unwrap_or_else(|| cause.to_string());
+    message.lines().next().unwrap_or_default().to_string()
 }
 
 /// Map results nest (batches of tables); reports are flat. `snaplake
@@ -665,15 +690,24 @@ mod tests {
         let ok =
             report(json!([[{"table": "a", "outcome": "swapped"}], [{"table": "b", "outcome": "skipped"}]])).unwrap();
         assert_eq!(ok.succeeded.len(), 2);
+        let drift = json!({"errorType": "InvalidInput",
+            "errorMessage": "invalid input: `tables.shop.c.columns` has no rule for column(s) ssn\nmore"});
         let err = report(json!([
             [{"table": "a", "outcome": "swapped"}],
-            [{"table": "b", "failed": true, "error": "QueryFailed", "cause": "Athena query q (transform) failed: SYNTAX_ERROR\nmore"}]
+            [{"table": "b", "failed": true, "error": "QueryFailed",
+              "cause": "Athena query q (transform) failed: INVALID_CAST_ARGUMENT: Cannot cast 'alice@example.com' to INT"}],
+            [{"table": "c", "failed": true, "error": "InvalidInput", "cause": drift.to_string()}]
         ]))
         .unwrap_err();
         assert_eq!(err.name(), "TablesFailed");
         let text = err.to_string();
+        assert!(text.contains("b (QueryFailed: cause withheld"), "{text}");
         assert!(
-            text.contains("b (QueryFailed: Athena query q (transform) failed: SYNTAX_ERROR)"),
+            !text.contains("alice@example.com"),
+            "data values never reach the notification: {text}"
+        );
+        assert!(
+            text.contains("c (InvalidInput: invalid input: `tables.shop.c.columns` has no rule for column(s) ssn)"),
             "{text}"
         );
         assert!(text.contains("1 table(s) published"), "{text}");
@@ -788,8 +822,13 @@ mod mocked {
             rds: mock_client!(aws_sdk_rds, none),
             s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, s3.iter()),
             sfn: mock_client!(aws_sdk_sfn, none),
+            secrets: mock_client!(aws_sdk_secretsmanager, none),
         };
-        Context { config, clients }
+        Context {
+            config,
+            clients,
+            salt: None,
+        }
     }
 
     async fn swap_new(ctx: &Context) -> Result<BatchResult, Error> {

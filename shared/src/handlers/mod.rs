@@ -9,6 +9,7 @@ pub mod snapshot_export;
 
 use serde::de::DeserializeOwned;
 
+use crate::aws::secrets::{self, Salt};
 use crate::clients::Clients;
 use crate::config::Config;
 use crate::error::Error;
@@ -18,6 +19,9 @@ use crate::error::Error;
 pub struct Context {
     pub config: Config,
     pub clients: Clients,
+    /// The salt of `hash_salted`, read at start-up when
+    /// `SNAPLAKE_HASH_SALT_SECRET` is set (query-runner's environment).
+    pub salt: Option<Salt>,
 }
 
 impl Context {
@@ -30,13 +34,17 @@ impl Context {
             .inspect_err(|e| tracing::error!(error = %e, "cannot start"))
     }
 
-    /// Reads and checks the configuration, then builds the clients.
+    /// Reads and checks the configuration, builds the clients, then reads
+    /// the salt if one is configured (a salt that cannot be read fails the
+    /// start-up: nothing is published with a missing salt).
     pub async fn from_env() -> Result<Self, Error> {
         let config = Config::from_env()?;
-        Ok(Context {
-            config,
-            clients: Clients::from_env().await,
-        })
+        let clients = Clients::from_env().await;
+        let salt = match &config.hash_salt_secret {
+            Some(secret) => Some(secrets::hash_salt(&clients.secrets, secret).await?),
+            None => None,
+        };
+        Ok(Context { config, clients, salt })
     }
 }
 

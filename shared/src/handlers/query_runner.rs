@@ -18,6 +18,7 @@ use crate::catalog::location::S3Prefix;
 use crate::catalog::schema::Column;
 use crate::error::Error;
 use crate::logical_time::LogicalTime;
+use crate::pinning::{self, PolicyRef};
 use crate::transform::generate;
 use crate::transform::policy::MaskingPolicy;
 
@@ -32,7 +33,10 @@ pub enum QueryRequest {
     /// Check the policy against every raw table: those named, or every table
     /// of the plan written by export-poller.
     Validate {
-        policy: MaskingPolicy,
+        #[serde(default)]
+        policy: Option<MaskingPolicy>,
+        #[serde(default)]
+        policy_digest: Option<String>,
         #[serde(default)]
         tables: Vec<TableNames>,
         #[serde(default)]
@@ -42,14 +46,20 @@ pub enum QueryRequest {
     StartTransform {
         run_id: String,
         logical_time: LogicalTime,
-        policy: MaskingPolicy,
+        #[serde(default)]
+        policy: Option<MaskingPolicy>,
+        #[serde(default)]
+        policy_digest: Option<String>,
         table: TableNames,
         new_location: String,
     },
     /// Start the checks on a published table.
     StartVerify {
         run_id: String,
-        policy: MaskingPolicy,
+        #[serde(default)]
+        policy: Option<MaskingPolicy>,
+        #[serde(default)]
+        policy_digest: Option<String>,
         table: TableNames,
     },
     /// Where a query is; stops it (and fails) past its scan budget.
@@ -93,9 +103,11 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Val
     match request {
         QueryRequest::Validate {
             policy,
+            policy_digest,
             mut tables,
             plan,
         } => {
+            let policy = pinning::policy(ctx, &PolicyRef { policy, policy_digest }).await?;
             if let Some(plan) = plan {
                 tables.extend(plan_tables(ctx, &plan).await?);
             }
@@ -106,52 +118,82 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Val
             for t in &tables {
                 schemas.push((t.source.clone(), raw_columns(ctx, t).await?));
             }
-            policy.validate(&schemas, salt().is_some())?;
+            let found = policy.validate(&schemas, ctx.salt.is_some())?;
+            if !found.missing.is_empty() {
+                warn!(tables = ?found.missing, "the masking policy names tables the export does not hold");
+            }
+            for (table, columns) in &found.unclassified {
+                warn!(table = %table, columns = ?columns, "columns with no rule: the table is not published this run");
+            }
+            for (table, columns) in &found.dropped_unlisted {
+                warn!(table = %table, columns = ?columns, "columns with no rule are dropped (unlisted_columns: drop)");
+            }
             let published: Vec<&str> = tables
                 .iter()
-                .filter(|t| policy.for_table(&t.source).is_some())
+                .filter(|t| found.published.contains(&t.source))
                 .map(|t| t.name.as_str())
                 .collect();
-            Ok(json!({ "valid": true, "published": published }))
+            Ok(json!({
+                "valid": true,
+                "published": published,
+                "skipped": found.skipped,
+                "unclassified": found.unclassified,
+                "dropped_unlisted": found.dropped_unlisted,
+                "missing": found.missing,
+            }))
         }
         QueryRequest::StartTransform {
             run_id,
             logical_time,
             policy,
+            policy_digest,
             table,
             new_location,
         } => {
             check_run_id(&run_id)?;
+            let policy = pinning::policy(ctx, &PolicyRef { policy, policy_digest }).await?;
             let target = S3Prefix::parse("new_location", &new_location)?;
             let Some(table_policy) = policy.for_table(&table.source) else {
-                info!(table = %table.source, "not published: the policy's default is skip");
-                return Ok(json!({ "skipped": true, "table": table.name }));
+                info!(table = %table.source, "not published: the masking policy does not name it");
+                return Ok(json!({ "skipped": true, "table": table.name, "dropped_unlisted": [] }));
             };
             let columns = raw_columns(ctx, &table).await?;
-            policy.validate_table(&table.source, &columns, salt().is_some())?;
-            let salt = salt();
+            let rules = policy.column_rules(&table.source, &columns, ctx.salt.is_some())?;
+            if !rules.dropped_unlisted.is_empty() {
+                warn!(table = %table.source, columns = ?rules.dropped_unlisted,
+                      "columns with no rule are dropped (unlisted_columns: drop)");
+            }
             let query = generate::unload(
                 &ctx.config.raw_database,
                 &table.name,
-                &columns,
-                &table_policy,
+                &rules.rules,
+                table_policy,
                 &policy.transformed_at_column,
                 logical_time,
                 &target,
-                salt.as_deref(),
+                ctx.salt.as_ref().map(|s| s.expose()),
             )?;
             let id = start(ctx, &run_id, "transform", &table.name, &query).await?;
-            Ok(json!({ "skipped": false, "table": table.name, "query_execution_id": id, "new_location": target }))
+            Ok(
+                json!({ "skipped": false, "table": table.name, "query_execution_id": id, "new_location": target,
+                       "dropped_unlisted": rules.dropped_unlisted }),
+            )
         }
-        QueryRequest::StartVerify { run_id, policy, table } => {
+        QueryRequest::StartVerify {
+            run_id,
+            policy,
+            policy_digest,
+            table,
+        } => {
             check_run_id(&run_id)?;
+            let policy = pinning::policy(ctx, &PolicyRef { policy, policy_digest }).await?;
             let Some(table_policy) = policy.for_table(&table.source) else {
                 return Ok(json!({ "skipped": true, "table": table.name }));
             };
             let query = generate::verify(
                 (&ctx.config.raw_database, &table.name),
                 (&ctx.config.curated_database, &table.name),
-                &table_policy,
+                table_policy,
             )?;
             let id = start(ctx, &run_id, "verify", &table.name, &query).await?;
             Ok(json!({ "skipped": false, "table": table.name, "query_execution_id": id }))
@@ -203,11 +245,6 @@ async fn plan_tables(ctx: &Context, plan: &crate::export::request::PlanRef) -> R
             name: i.name,
         })
         .collect())
-}
-
-/// The optional salt of `hash_salted`. Read where used and never logged.
-fn salt() -> Option<String> {
-    std::env::var("SNAPLAKE_HASH_SALT").ok().filter(|s| !s.is_empty())
 }
 
 async fn raw_columns(ctx: &Context, table: &TableNames) -> Result<Vec<Column>, Error> {

@@ -13,6 +13,7 @@ use crate::export::request::{ExportRequest, ExportRun};
 use crate::export::snapshot_choice::{self, SnapshotInfo, Window};
 use crate::export::{day_prefix, export_path};
 use crate::export_id::export_id;
+use crate::pinning;
 
 pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<ExportRun, Error> {
     let request: ExportRequest = parse("snapshot-export input", input)?;
@@ -23,6 +24,12 @@ pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<ExportRun
 /// everything else follows from the logical time.
 pub async fn run(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<ExportRun, Error> {
     req.validate()?;
+    // A run may only repeat what the deployment pins: refused here, before
+    // anything is exported.
+    pinning::check_export(&ctx.config, &req.source_id, &req.export_role_arn)?;
+    if let Some(publish) = &req.publish {
+        pinning::policy(ctx, publish).await?;
+    }
     if let Some(id) = &req.export_id {
         return publish_existing(ctx, req, id).await;
     }

@@ -17,42 +17,50 @@ pub struct Query {
 
 /// `UNLOAD (SELECT <masked columns>, <logical time> AS transformed_at FROM raw
 /// [WHERE filter]) TO '<target>' WITH (format = 'PARQUET', compression = 'SNAPPY')`.
+/// Only the columns in `rules` are read (from
+/// [`MaskingPolicy::column_rules`](super::policy::MaskingPolicy::column_rules)):
+/// a column with no rule cannot reach the output.
 #[allow(clippy::too_many_arguments)]
 pub fn unload(
     raw_database: &str,
     raw_table: &str,
-    columns: &[Column],
+    rules: &[(Column, Rule)],
     policy: &TablePolicy,
     transformed_at_column: &str,
     logical_time: LogicalTime,
     target: &S3Prefix,
     salt: Option<&str>,
 ) -> Result<Query, Error> {
-    let mut select = Vec::with_capacity(columns.len() + 1);
+    let mut select = Vec::with_capacity(rules.len() + 1);
     let mut parameters = Vec::new();
-    for column in columns {
-        let rule = policy
-            .columns
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(&column.name))
-            .map(|(_, rule)| *rule)
-            .unwrap_or(Rule::Keep);
+    for (column, rule) in rules {
         let name = sql::ident("column", &column.name)?;
-        let expr = match rule {
+        let expr = match *rule {
             Rule::Drop => continue,
             Rule::Keep => name.clone(),
             Rule::Hash => format!("to_hex(sha256(to_utf8(CAST({name} AS varchar))))"),
             Rule::HashSalted => {
                 let salt = salt.ok_or_else(|| {
                     Error::invalid_input(
-                        "SNAPLAKE_HASH_SALT",
-                        format!("is needed to hash {} with a salt", column.name),
+                        "SNAPLAKE_HASH_SALT_SECRET",
+                        format!(
+                            "is needed to hash {} with a salt: name the Secrets Manager secret holding it",
+                            column.name
+                        ),
                     )
                 })?;
-                parameters.push(sql::literal("SNAPLAKE_HASH_SALT", salt)?);
-                format!("to_hex(sha256(to_utf8(concat(?, CAST({name} AS varchar)))))")
+                // Never through `sql::literal`: its errors quote the value.
+                if salt.chars().any(char::is_control) {
+                    return Err(Error::invalid_input(
+                        "SNAPLAKE_HASH_SALT_SECRET",
+                        "the salt holds control characters; store one without them",
+                    ));
+                }
+                parameters.push(format!("'{}'", salt.replace('\'', "''")));
+                // `||`, not concat(): NULL in, NULL out, in Trino and DuckDB alike.
+                format!("to_hex(sha256(to_utf8(? || CAST({name} AS varchar))))")
             }
-            Rule::Redact => format!("CAST(NULL AS {})", cast_type(&column.glue_type)?),
+            Rule::Redact => format!("CAST(NULL AS {})", trino_type(&column.name, &column.glue_type)?),
             Rule::TruncateDay => format!("date_trunc('day', {name})"),
         };
         select.push(if expr == name {
@@ -87,19 +95,40 @@ fn timestamp(t: LogicalTime) -> String {
     format!("TIMESTAMP '{}'", t.timestamp().strftime("%Y-%m-%d %H:%M:%S%.3f"))
 }
 
-/// Glue types are safe to put in a CAST only if they are plain type names.
-fn cast_type(glue_type: &str) -> Result<&str, Error> {
-    if glue_type
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "(),_ ".contains(c))
-    {
-        Ok(glue_type)
-    } else {
-        Err(Error::invalid_input(
+/// The Trino (Athena DML) name of a Glue (Hive DDL) column type, for a CAST.
+/// Athena takes Hive names in DDL only: `CAST(NULL AS string)` fails with
+/// "Unknown type: string". Covers every type the schema reader produces
+/// (`catalog::schema`) and Glue's parameterised and nested types.
+pub fn trino_type(column: &str, glue_type: &str) -> Result<String, Error> {
+    let t = glue_type.trim().to_ascii_lowercase();
+    let unsupported = || {
+        Error::invalid_input(
             "type",
-            format!("{glue_type:?} is not a plain SQL type"),
-        ))
-    }
+            format!(
+                "column {column} has type {glue_type:?}, which snaplake cannot write as an Athena (Trino) type; \
+                 use the rule drop for it"
+            ),
+        )
+    };
+    let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == ',' || c == ' ');
+    let mapped = match t.as_str() {
+        "string" => "varchar".to_string(),
+        "float" => "real".to_string(),
+        "binary" => "varbinary".to_string(),
+        "int" | "integer" => "integer".to_string(),
+        "tinyint" | "smallint" | "bigint" | "boolean" | "double" | "date" | "timestamp" | "varchar" => t.clone(),
+        _ => {
+            let (head, args) = t
+                .strip_suffix(')')
+                .and_then(|s| s.split_once('('))
+                .ok_or_else(unsupported)?;
+            match head.trim() {
+                "decimal" | "varchar" | "char" if plain(args) => format!("{}({})", head.trim(), args.replace(' ', "")),
+                _ => return Err(unsupported()),
+            }
+        }
+    };
+    Ok(mapped)
 }
 
 /// One row: `expected_rows`, `actual_rows`, then one column per assertion
@@ -119,7 +148,7 @@ pub fn verify(raw: (&str, &str), curated: (&str, &str), policy: &TablePolicy) ->
         format!("(SELECT count(*) FROM {curated_table}) AS \"actual_rows\""),
     ];
     for (name, assertion) in &policy.assertions {
-        sql::check_row_filter(&format!("assertions.{name}"), assertion)?;
+        sql::check_assertion(&format!("assertions.{name}"), assertion)?;
         let body = assertion.replace("{table}", &curated_table);
         checks.push(format!(
             "(SELECT count(*) FROM ({body})) AS {}",
@@ -205,17 +234,24 @@ mod tests {
         serde_json::from_value(v).unwrap()
     }
 
+    /// The columns the policy names, with their rules (as `column_rules` gives them).
+    fn ruled(cols: &[Column], p: &TablePolicy) -> Vec<(Column, Rule)> {
+        cols.iter()
+            .filter_map(|c| p.columns.get(&c.name).map(|r| (c.clone(), *r)))
+            .collect()
+    }
+
     #[test]
     fn golden_customers() {
         let p = policy(json!({
-            "columns": {"email": "hash", "phone": "hash_salted", "full_name": "drop", "birth_date": "redact",
-                        "created_at": "truncate_day"},
+            "columns": {"id": "keep", "email": "hash", "phone": "hash_salted", "full_name": "drop",
+                        "birth_date": "redact", "created_at": "truncate_day"},
             "row_filter": "is_active = 1"
         }));
         let q = unload(
             "snaplake_raw",
             "shop_customers",
-            &customers(),
+            &ruled(&customers(), &p),
             &p,
             "transformed_at",
             t(),
@@ -226,7 +262,7 @@ mod tests {
         assert_eq!(
             q.sql,
             "UNLOAD (SELECT \"id\", to_hex(sha256(to_utf8(CAST(\"email\" AS varchar)))) AS \"email\", \
-             to_hex(sha256(to_utf8(concat(?, CAST(\"phone\" AS varchar))))) AS \"phone\", \
+             to_hex(sha256(to_utf8(? || CAST(\"phone\" AS varchar)))) AS \"phone\", \
              CAST(NULL AS date) AS \"birth_date\", date_trunc('day', \"created_at\") AS \"created_at\", \
              TIMESTAMP '2026-11-20 19:00:00.000' AS \"transformed_at\" \
              FROM \"snaplake_raw\".\"shop_customers\" WHERE (is_active = 1)) \
@@ -238,11 +274,12 @@ mod tests {
     #[test]
     fn golden_orders_published_as_exported() {
         let orders = columns(&[("id", "bigint"), ("total", "decimal(10,2)")]);
+        let p = policy(json!({"columns": {"id": "keep", "total": "keep"}}));
         let q = unload(
             "snaplake_raw",
             "shop_orders",
-            &orders,
-            &TablePolicy::default(),
+            &ruled(&orders, &p),
+            &p,
             "transformed_at",
             t(),
             &target(),
@@ -262,29 +299,41 @@ mod tests {
     fn hostile_names_stay_quoted_identifiers() {
         let hostile = columns(&[("x\" FROM secret.t --", "string")]);
         let p = policy(json!({"columns": {"x\" FROM secret.t --": "hash"}}));
-        let q = unload("raw", "t\"; DROP", &hostile, &p, "transformed_at", t(), &target(), None).unwrap();
+        let q = unload(
+            "raw",
+            "t\"; DROP",
+            &ruled(&hostile, &p),
+            &p,
+            "transformed_at",
+            t(),
+            &target(),
+            None,
+        )
+        .unwrap();
         assert!(
             q.sql.contains("CAST(\"x\"\" FROM secret.t --\" AS varchar)"),
             "{}",
             q.sql
         );
         assert!(q.sql.contains("FROM \"raw\".\"t\"\"; DROP\""), "{}", q.sql);
+        let p = policy(json!({"columns": {"a\u{0}b": "keep"}}));
         let err = unload(
             "raw",
             "t",
-            &columns(&[("a\u{0}b", "string")]),
-            &TablePolicy::default(),
+            &ruled(&columns(&[("a\u{0}b", "string")]), &p),
+            &p,
             "transformed_at",
             t(),
             &target(),
             None,
         );
         assert!(err.is_err(), "control characters are refused");
+        let p = policy(json!({"columns": {"e": "hash_salted"}}));
         let quote_in_salt = unload(
             "raw",
             "t",
-            &columns(&[("e", "string")]),
-            &policy(json!({"columns": {"e": "hash_salted"}})),
+            &ruled(&columns(&[("e", "string")]), &p),
+            &p,
             "transformed_at",
             t(),
             &target(),
@@ -295,16 +344,93 @@ mod tests {
     }
 
     #[test]
+    fn redact_casts_to_athena_dml_type_names() {
+        let cols = columns(&[
+            ("phone", "string"),
+            ("ratio", "float"),
+            ("blob", "binary"),
+            ("n", "int"),
+            ("code", "char(2)"),
+            ("price", "decimal(10, 2)"),
+        ]);
+        let p = policy(
+            json!({"columns": {"phone": "redact", "ratio": "redact", "blob": "redact", "n": "redact",
+                                          "code": "redact", "price": "redact"}}),
+        );
+        let q = unload(
+            "raw",
+            "t",
+            &ruled(&cols, &p),
+            &p,
+            "transformed_at",
+            t(),
+            &target(),
+            None,
+        )
+        .unwrap();
+        for cast in [
+            "CAST(NULL AS varchar) AS \"phone\"",
+            "CAST(NULL AS real) AS \"ratio\"",
+            "CAST(NULL AS varbinary) AS \"blob\"",
+            "CAST(NULL AS integer) AS \"n\"",
+            "CAST(NULL AS char(2)) AS \"code\"",
+            "CAST(NULL AS decimal(10,2)) AS \"price\"",
+        ] {
+            assert!(q.sql.contains(cast), "{cast} missing in {}", q.sql);
+        }
+        let nested = columns(&[("tags", "array<string>")]);
+        let p = policy(json!({"columns": {"tags": "redact"}}));
+        let err = unload(
+            "raw",
+            "t",
+            &ruled(&nested, &p),
+            &p,
+            "transformed_at",
+            t(),
+            &target(),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("tags") && err.contains("array<string>") && err.contains("drop"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_filter_that_would_end_the_statement_is_refused() {
         let p = policy(json!({"row_filter": "1=1) TO 's3://evil/' WITH (format='PARQUET'); --"}));
-        assert!(unload("raw", "t", &customers(), &p, "transformed_at", t(), &target(), None).is_err());
+        assert!(
+            unload(
+                "raw",
+                "t",
+                &ruled(&customers(), &p),
+                &p,
+                "transformed_at",
+                t(),
+                &target(),
+                None
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn salted_hash_without_a_salt_is_refused() {
         let p = policy(json!({"columns": {"email": "hash_salted"}}));
-        let err = unload("raw", "t", &customers(), &p, "transformed_at", t(), &target(), None).unwrap_err();
-        assert!(err.to_string().contains("SNAPLAKE_HASH_SALT"), "{err}");
+        let err = unload(
+            "raw",
+            "t",
+            &ruled(&customers(), &p),
+            &p,
+            "transformed_at",
+            t(),
+            &target(),
+            None,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("SNAPLAKE_HASH_SALT_SECRET"), "{err}");
     }
 
     #[test]

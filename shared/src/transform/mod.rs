@@ -3,3 +3,4 @@
 pub mod generate;
 pub mod policy;
 pub mod sql;
+pub mod suggest;

@@ -1,16 +1,21 @@
 //! The masking policy: per table, per column what analysts may see, which
-//! rows they may see, and what happens to tables the policy does not name.
-//! Checked against the raw tables' real columns before any query runs.
+//! rows they may see. It fails closed: a table the policy does not name is
+//! not published, and every column of a published table has a rule (`keep`
+//! is a rule, and must be written). A column with no rule, such as one added
+//! in production since the policy was written, is handled by the table's
+//! `unlisted_columns`: `fail` (the default: the table is not published and
+//! its live version stays) or `drop`. There is no "keep the rest".
 //!
 //! ```json
 //! {
-//!   "default": "publish",
 //!   "tables": {
 //!     "shop.customers": {
-//!       "columns": {"email": "hash", "phone": "redact", "full_name": "drop", "created_at": "truncate_day"},
-//!       "row_filter": "is_active = 1"
+//!       "columns": {"id": "keep", "email": "hash_salted", "phone": "redact", "full_name": "drop",
+//!                   "created_at": "truncate_day", "is_active": "keep"},
+//!       "row_filter": "is_active = 1",
+//!       "assertions": {"no_clear_email": "SELECT 1 FROM {table} WHERE email LIKE '%@%'"}
 //!     },
-//!     "shop.articles": {"columns": {"author_email": "hash_salted"}, "row_filter": "status = 'published'"}
+//!     "shop.orders": {"columns": {"id": "keep", "total": "keep"}, "unlisted_columns": "drop"}
 //!   }
 //! }
 //! ```
@@ -24,7 +29,7 @@ use crate::catalog::schema::Column;
 use crate::error::Error;
 
 /// What happens to one column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// As exported.
@@ -32,9 +37,12 @@ pub enum Rule {
     /// Not published at all.
     Drop,
     /// SHA-256 of the value as text, uppercase hex (joinable across tables).
+    /// Reversible for guessable values (e-mails, phones) by hashing guesses:
+    /// prefer `hash_salted` for identifiers.
     Hash,
-    /// SHA-256 of a secret salt and the value (`SNAPLAKE_HASH_SALT`), so
-    /// hashes cannot be reversed by hashing guesses.
+    /// SHA-256 of a secret salt and the value (the salt is read from Secrets
+    /// Manager, `SNAPLAKE_HASH_SALT_SECRET`), so hashes cannot be reversed by
+    /// hashing guesses. NULL stays NULL.
     HashSalted,
     /// Published as NULL of the column's type.
     Redact,
@@ -43,11 +51,23 @@ pub enum Rule {
 }
 
 impl Rule {
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::Keep => "keep",
+            Rule::Drop => "drop",
+            Rule::Hash => "hash",
+            Rule::HashSalted => "hash_salted",
+            Rule::Redact => "redact",
+            Rule::TruncateDay => "truncate_day",
+        }
+    }
+
     /// Whether the rule applies to a column of this Glue type.
     pub fn fits(self, glue_type: &str) -> bool {
         let t = glue_type.to_ascii_lowercase();
         match self {
-            Rule::Keep | Rule::Drop | Rule::Redact => true,
+            Rule::Keep | Rule::Drop => true,
+            Rule::Redact => super::generate::trino_type("column", glue_type).is_ok(),
             Rule::Hash | Rule::HashSalted => {
                 t == "string"
                     || t.starts_with("varchar")
@@ -59,29 +79,49 @@ impl Rule {
     }
 }
 
-/// What happens to a table the policy does not name.
+/// What happens to a table the policy does not name. Only `skip`: `publish`
+/// is refused by [`MaskingPolicy::check`] with the way forward.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DefaultTable {
-    /// Published as exported (every column kept).
     #[default]
-    Publish,
-    /// Not published.
     Skip,
+    /// Refused: it would publish tables, and columns, no rule names.
+    Publish,
+}
+
+/// What happens to a column of a published table that has no rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unlisted {
+    /// The table is not published; its live version stays; the run reports it.
+    #[default]
+    Fail,
+    /// The column is not published; the run reports the drop.
+    Drop,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TablePolicy {
+    /// Every column of the table with its rule.
     #[serde(default)]
     pub columns: BTreeMap<String, Rule>,
-    /// Rows analysts may see, as an Athena (Trino) boolean expression.
+    /// Columns the export has and `columns` does not name.
+    #[serde(default)]
+    pub unlisted_columns: Unlisted,
+    /// Rows analysts may see, as one Athena (Trino) boolean expression over
+    /// the table's own columns.
     #[serde(default)]
     pub row_filter: Option<String>,
-    /// Queries that must return no rows on the published table (e.g. no
-    /// e-mail address left in clear), by name. `{table}` stands for it.
+    /// SELECT queries that must return no rows on the published table (e.g.
+    /// no e-mail address left in clear), by name. `{table}` stands for it.
     #[serde(default)]
     pub assertions: BTreeMap<String, String>,
+    /// Notes for people (`snaplake policy init` marks its suggestions here
+    /// for review); snaplake ignores them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub review: BTreeMap<String, String>,
 }
 
 fn transformed_at() -> String {
@@ -104,21 +144,44 @@ pub struct MaskingPolicy {
 impl Default for MaskingPolicy {
     fn default() -> Self {
         MaskingPolicy {
-            default: DefaultTable::Publish,
+            default: DefaultTable::Skip,
             tables: BTreeMap::new(),
             transformed_at_column: transformed_at(),
         }
     }
 }
 
+/// Every raw column of a table with the rule it is published under, and the
+/// columns `unlisted_columns: drop` dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnRules {
+    pub rules: Vec<(Column, Rule)>,
+    pub dropped_unlisted: Vec<String>,
+}
+
+/// What a policy makes of one export's tables: no error means nothing
+/// stops the run; tables listed in `unclassified` are not published.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Classification {
+    /// Tables to publish (source names).
+    pub published: Vec<String>,
+    /// Tables the policy does not name (not published).
+    pub skipped: Vec<String>,
+    /// Published tables with columns that have no rule, under `fail`: these
+    /// tables are not published this run.
+    pub unclassified: BTreeMap<String, Vec<String>>,
+    /// Columns dropped because they have no rule, under `drop`.
+    pub dropped_unlisted: BTreeMap<String, Vec<String>>,
+    /// Tables the policy names that the export does not hold (RDS skipped
+    /// or failed them, `tables` left them out, or a typo): nothing to
+    /// publish, reported; `snaplake policy check` names them as problems.
+    pub missing: Vec<String>,
+}
+
 impl MaskingPolicy {
     /// The policy for a source table, or None when it is not published.
-    pub fn for_table(&self, source: &str) -> Option<TablePolicy> {
-        match (self.tables.get(source), self.default) {
-            (Some(policy), _) => Some(policy.clone()),
-            (None, DefaultTable::Publish) => Some(TablePolicy::default()),
-            (None, DefaultTable::Skip) => None,
-        }
+    pub fn for_table(&self, source: &str) -> Option<&TablePolicy> {
+        self.tables.get(source)
     }
 
     pub fn uses_salt(&self) -> bool {
@@ -127,78 +190,123 @@ impl MaskingPolicy {
             .any(|t| t.columns.values().any(|r| *r == Rule::HashSalted))
     }
 
-    /// Checks the policy against the exported tables (source name and raw
-    /// columns), listing every problem at once.
-    pub fn validate(&self, tables: &[(String, Vec<Column>)], salt_available: bool) -> Result<(), Error> {
+    /// Checks what can be checked without the tables, listing every problem.
+    pub fn check(&self) -> Result<(), Error> {
+        into_result(self.structure_problems())
+    }
+
+    fn structure_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        if self.default == DefaultTable::Publish {
+            problems.push(
+                "default: \"publish\" would publish tables and columns no rule names; only \"skip\" is allowed. \
+                 Name each table to publish under tables, with a rule for every column \
+                 (`snaplake policy init` writes a complete starting policy)"
+                    .into(),
+            );
+        }
+        if self.tables.is_empty() {
+            problems.push(
+                "tables: the policy names no table, so nothing would be published; list the tables to publish \
+                 with a rule for every column (`snaplake policy init` writes a complete starting policy)"
+                    .into(),
+            );
+        }
         if let Err(e) = sql::ident("transformed_at_column", &self.transformed_at_column) {
             problems.push(e.to_string());
         }
+        for (source, policy) in &self.tables {
+            if let Some(filter) = &policy.row_filter
+                && let Err(e) = sql::check_row_filter(&format!("tables.{source}.row_filter"), filter)
+            {
+                problems.push(e.to_string());
+            }
+            for (name, query) in &policy.assertions {
+                if let Err(e) = sql::check_assertion(&format!("tables.{source}.assertions.{name}"), query) {
+                    problems.push(e.to_string());
+                }
+            }
+        }
+        problems
+    }
+
+    /// Checks the policy against the exported tables (source name and raw
+    /// columns), listing every problem at once. Problems stop the run before
+    /// any query; columns with no rule do not (see [`Classification`]).
+    pub fn validate(&self, tables: &[(String, Vec<Column>)], salt_available: bool) -> Result<Classification, Error> {
+        let mut problems = self.structure_problems();
+        let mut out = Classification::default();
         for source in self.tables.keys() {
             if !tables.iter().any(|(name, _)| name == source) {
-                let known: Vec<&str> = tables.iter().map(|(n, _)| n.as_str()).collect();
-                problems.push(format!(
-                    "tables.{source}: no such table in the export (it has: {})",
-                    known.join(", ")
-                ));
+                out.missing.push(source.clone());
             }
         }
         for (source, columns) in tables {
-            problems.extend(self.table_problems(source, columns));
+            let Some(policy) = self.for_table(source) else {
+                out.skipped.push(source.clone());
+                continue;
+            };
+            problems.extend(self.table_problems(source, policy, columns));
+            let unlisted = unlisted(policy, columns);
+            match (unlisted.is_empty(), policy.unlisted_columns) {
+                (true, _) => out.published.push(source.clone()),
+                (false, Unlisted::Fail) => {
+                    out.unclassified.insert(source.clone(), unlisted);
+                }
+                (false, Unlisted::Drop) => {
+                    out.published.push(source.clone());
+                    out.dropped_unlisted.insert(source.clone(), unlisted);
+                }
+            }
         }
         if self.uses_salt() && !salt_available {
-            problems.push("hash_salted is used but SNAPLAKE_HASH_SALT is not set for query-runner".into());
+            problems.push(NO_SALT.into());
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::invalid_input("masking policy", problems.join("; ")))
-        }
+        into_result(problems).map(|()| out)
     }
 
-    /// Checks what the policy says about one table against its raw columns.
-    pub fn validate_table(&self, source: &str, columns: &[Column], salt_available: bool) -> Result<(), Error> {
-        let mut problems = self.table_problems(source, columns);
-        let salted = self
-            .tables
-            .get(source)
-            .is_some_and(|t| t.columns.values().any(|r| *r == Rule::HashSalted));
-        if salted && !salt_available {
-            problems.push("hash_salted is used but SNAPLAKE_HASH_SALT is not set for query-runner".into());
+    /// The rule of every raw column of one published table; fails (naming the
+    /// columns and the rule to add) when a column has no rule under `fail`.
+    pub fn column_rules(&self, source: &str, columns: &[Column], salt_available: bool) -> Result<ColumnRules, Error> {
+        let policy = self.for_table(source).ok_or_else(|| {
+            Error::invalid_input(
+                format!("tables.{source}"),
+                "is not in the masking policy, so it is not published; add it with a rule for every column",
+            )
+        })?;
+        let mut problems = self.structure_problems();
+        problems.extend(self.table_problems(source, policy, columns));
+        if !salt_available && policy.columns.values().any(|r| *r == Rule::HashSalted) {
+            problems.push(NO_SALT.into());
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::invalid_input("masking policy", problems.join("; ")))
+        into_result(problems)?;
+        let unlisted = unlisted(policy, columns);
+        if !unlisted.is_empty() && policy.unlisted_columns == Unlisted::Fail {
+            return Err(unclassified_error(source, &unlisted));
         }
+        let rules = columns
+            .iter()
+            .filter_map(|c| rule_of(policy, &c.name).map(|r| (c.clone(), r)))
+            .collect();
+        Ok(ColumnRules {
+            rules,
+            dropped_unlisted: unlisted,
+        })
     }
 
-    fn table_problems(&self, source: &str, columns: &[Column]) -> Vec<String> {
+    fn table_problems(&self, source: &str, policy: &TablePolicy, columns: &[Column]) -> Vec<String> {
         let mut problems = Vec::new();
-        let Some(policy) = self.tables.get(source) else {
-            return problems;
-        };
         for (column, rule) in &policy.columns {
             match columns.iter().find(|c| c.name.eq_ignore_ascii_case(column)) {
                 None => problems.push(format!(
-                    "tables.{source}.columns.{column}: {source} has no column {column}"
+                    "tables.{source}.columns.{column}: {source} has no column {column}; remove the rule"
                 )),
                 Some(c) if !rule.fits(&c.glue_type) => problems.push(format!(
                     "tables.{source}.columns.{column}: rule {} does not fit its type {}",
-                    serde_json::to_string(rule).unwrap_or_default(),
+                    rule.name(),
                     c.glue_type
                 )),
                 Some(_) => {}
-            }
-        }
-        if let Some(filter) = &policy.row_filter
-            && let Err(e) = sql::check_row_filter(&format!("tables.{source}.row_filter"), filter)
-        {
-            problems.push(e.to_string());
-        }
-        for (name, query) in &policy.assertions {
-            if let Err(e) = sql::check_row_filter(&format!("tables.{source}.assertions.{name}"), query) {
-                problems.push(e.to_string());
             }
         }
         if columns
@@ -212,6 +320,52 @@ impl MaskingPolicy {
         }
         problems
     }
+}
+
+const NO_SALT: &str = "hash_salted is used but query-runner has no salt: set SNAPLAKE_HASH_SALT_SECRET to a \
+                       Secrets Manager secret holding it (the Terraform module's hash_salt_secret)";
+
+fn into_result(problems: Vec<String>) -> Result<(), Error> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid_input("masking policy", problems.join("; ")))
+    }
+}
+
+fn rule_of(policy: &TablePolicy, column: &str) -> Option<Rule> {
+    policy
+        .columns
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(column))
+        .map(|(_, rule)| *rule)
+}
+
+/// The raw columns the table's policy has no rule for, in table order.
+pub fn unlisted(policy: &TablePolicy, columns: &[Column]) -> Vec<String> {
+    columns
+        .iter()
+        .filter(|c| rule_of(policy, &c.name).is_none())
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// A table with columns that have no rule under `unlisted_columns: fail`.
+pub fn unclassified_error(source: &str, columns: &[String]) -> Error {
+    let example = columns
+        .iter()
+        .map(|c| format!("\"{c}\": \"drop\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Error::invalid_input(
+        format!("tables.{source}.columns"),
+        format!(
+            "has no rule for column(s) {} of the export, so {source} is not published and its live version stays. \
+             Add a rule for each ({example}; or keep, hash_salted, redact), or set \
+             tables.{source}.unlisted_columns to \"drop\"",
+            columns.join(", ")
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -234,41 +388,107 @@ mod tests {
     }
 
     fn tables() -> Vec<(String, Vec<Column>)> {
-        vec![("shop.customers".into(), customers())]
+        vec![
+            ("shop.customers".into(), customers()),
+            ("shop.orders".into(), columns(&[("id", "bigint")])),
+        ]
     }
 
     fn policy(v: serde_json::Value) -> MaskingPolicy {
         serde_json::from_value(v).unwrap()
     }
 
+    fn complete() -> serde_json::Value {
+        json!({"id": "keep", "email": "hash", "phone": "hash_salted", "full_name": "drop",
+               "created_at": "truncate_day", "birth_date": "redact", "is_active": "keep", "credit_limit": "keep"})
+    }
+
     #[test]
-    fn a_good_policy_passes() {
-        let p = policy(json!({"tables": {"shop.customers": {
-            "columns": {"email": "hash", "phone": "hash_salted", "full_name": "drop", "created_at": "truncate_day",
-                        "birth_date": "redact"},
-            "row_filter": "is_active = 1"}}}));
-        p.validate(&tables(), true).unwrap();
+    fn a_complete_policy_passes_and_unnamed_tables_are_skipped() {
+        let p = policy(json!({"tables": {"shop.customers": {"columns": complete(), "row_filter": "is_active = 1"}}}));
+        let c = p.validate(&tables(), true).unwrap();
+        assert_eq!(c.published, ["shop.customers"]);
+        assert_eq!(c.skipped, ["shop.orders"]);
+        assert!(c.unclassified.is_empty());
+        assert_eq!(p.for_table("shop.orders"), None);
     }
 
     #[test]
     fn every_problem_is_named_before_any_query_runs() {
         let p = policy(json!({"tables": {
-        "shop.customer": {},
         "shop.customers": {
             "columns": {"emial": "hash", "credit_limit": "hash", "birth_date": "truncate_day", "phone": "hash_salted"},
-            "row_filter": "1=1; DROP TABLE x"
+            "row_filter": "1=1; DROP TABLE x",
+            "assertions": {"wipe": "DELETE FROM {table}"}
         }}}));
         let err = p.validate(&tables(), false).unwrap_err().to_string();
         for expected in [
-            "tables.shop.customer: no such table",
             "tables.shop.customers.columns.emial: shop.customers has no column emial",
-            "columns.credit_limit: rule \"hash\" does not fit its type decimal(12,2)",
-            "columns.birth_date: rule \"truncate_day\" does not fit its type date",
-            "row_filter",
-            "SNAPLAKE_HASH_SALT",
+            "columns.credit_limit: rule hash does not fit its type decimal(12,2)",
+            "columns.birth_date: rule truncate_day does not fit its type date",
+            "tables.shop.customers.row_filter",
+            "tables.shop.customers.assertions.wipe",
+            "SNAPLAKE_HASH_SALT_SECRET",
         ] {
             assert!(err.contains(expected), "missing {expected:?} in {err}");
         }
+    }
+
+    #[test]
+    fn a_table_the_export_lacks_is_reported_not_fatal() {
+        let p = policy(json!({"tables": {"shop.customer": {}, "shop.orders": {"columns": {"id": "keep"}}}}));
+        let c = p.validate(&tables(), false).unwrap();
+        assert_eq!(c.missing, ["shop.customer"]);
+        assert_eq!(c.published, ["shop.orders"]);
+    }
+
+    #[test]
+    fn an_empty_policy_and_default_publish_are_refused() {
+        let err = MaskingPolicy::default().check().unwrap_err().to_string();
+        assert!(err.contains("tables: the policy names no table"), "{err}");
+        let err = policy(json!({"default": "publish", "tables": {"shop.orders": {"columns": {"id": "keep"}}}}))
+            .check()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("default: \"publish\"") && err.contains("snaplake policy init"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_column_without_a_rule_stops_only_its_table_under_fail() {
+        let mut cols = complete();
+        cols.as_object_mut().unwrap().remove("phone");
+        let p = policy(
+            json!({"tables": {"shop.customers": {"columns": cols}, "shop.orders": {"columns": {"id": "keep"}}}}),
+        );
+        let c = p.validate(&tables(), true).unwrap();
+        assert_eq!(c.published, ["shop.orders"]);
+        assert_eq!(c.unclassified["shop.customers"], ["phone"]);
+        let err = p.column_rules("shop.customers", &customers(), true).unwrap_err();
+        assert_eq!(err.name(), "InvalidInput");
+        let err = err.to_string();
+        assert!(
+            err.contains("tables.shop.customers.columns")
+                && err.contains("column(s) phone")
+                && err.contains("\"phone\": \"drop\"")
+                && err.contains("live version stays"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unlisted_drop_drops_and_reports_the_column() {
+        let mut cols = complete();
+        cols.as_object_mut().unwrap().remove("phone");
+        let p = policy(json!({"tables": {"shop.customers": {"columns": cols, "unlisted_columns": "drop"}}}));
+        let c = p.validate(&tables(), true).unwrap();
+        assert_eq!(c.dropped_unlisted["shop.customers"], ["phone"]);
+        let r = p.column_rules("shop.customers", &customers(), true).unwrap();
+        assert_eq!(r.dropped_unlisted, ["phone"]);
+        assert!(r.rules.iter().all(|(c, _)| c.name != "phone"));
+        assert_eq!(r.rules.len(), customers().len() - 1);
     }
 
     #[test]
@@ -281,24 +501,72 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("tabels"), "{err}");
-    }
-
-    #[test]
-    fn tables_the_policy_does_not_name_follow_the_default() {
-        let publish = MaskingPolicy::default();
-        assert_eq!(publish.for_table("shop.orders"), Some(TablePolicy::default()));
-        let skip = policy(json!({"default": "skip"}));
-        assert_eq!(skip.for_table("shop.orders"), None);
+        let err = serde_json::from_value::<MaskingPolicy>(json!({"tables": {"t": {"unlisted_columns": "keep"}}}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("keep") && err.contains("fail"), "{err}");
     }
 
     #[test]
     fn transformed_at_may_not_collide() {
-        let p = policy(json!({"transformed_at_column": "created_at", "tables": {"shop.customers": {}}}));
+        let p = policy(
+            json!({"transformed_at_column": "created_at", "tables": {"shop.customers": {"columns": complete()}}}),
+        );
         assert!(
             p.validate(&tables(), false)
                 .unwrap_err()
                 .to_string()
                 .contains("already has a column created_at")
         );
+    }
+
+    #[test]
+    fn the_shipped_examples_are_complete_for_the_sample_database() {
+        let p: MaskingPolicy = serde_json::from_str(include_str!("../../../events/masking-policy.json")).unwrap();
+        p.check().unwrap();
+        assert!(
+            !p.tables.values().any(|t| t.columns.values().any(|r| *r == Rule::Hash)),
+            "the examples hash identifiers with a salt"
+        );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::catalog::schema::columns;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever columns an export has and whatever the policy names, no
+        /// column without a rule is ever published.
+        #[test]
+        fn no_column_without_a_rule_is_published(
+            names in proptest::collection::btree_set("[a-z]{1,6}", 1..8),
+            listed in proptest::collection::vec(any::<bool>(), 8),
+            drop_unlisted in any::<bool>(),
+        ) {
+            let names: Vec<String> = names.into_iter().collect();
+            let cols: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "string")).collect();
+            let raw = columns(&cols);
+            let table = TablePolicy {
+                columns: names.iter().zip(&listed).filter(|(_, l)| **l).map(|(n, _)| (n.clone(), Rule::Keep)).collect(),
+                unlisted_columns: if drop_unlisted { Unlisted::Drop } else { Unlisted::Fail },
+                ..TablePolicy::default()
+            };
+            let p = MaskingPolicy { tables: [("s.t".to_string(), table.clone())].into(), ..MaskingPolicy::default() };
+            match p.column_rules("s.t", &raw, false) {
+                Ok(r) => {
+                    for (c, _) in &r.rules {
+                        prop_assert!(table.columns.contains_key(&c.name));
+                    }
+                    prop_assert_eq!(r.rules.len() + r.dropped_unlisted.len(), raw.len());
+                }
+                Err(e) => {
+                    prop_assert!(!drop_unlisted);
+                    prop_assert!(e.to_string().contains("has no rule"));
+                }
+            }
+        }
     }
 }

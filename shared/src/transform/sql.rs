@@ -41,27 +41,60 @@ pub fn literal(field: &str, value: &str) -> Result<String, Error> {
 }
 
 /// An operator's row filter (`status = 'published'`). It is configuration,
-/// trusted to be SQL, but it must stay one expression: no statement
-/// separator, no comment that could swallow the rest of the query, balanced
-/// quotes and parentheses.
+/// trusted to be SQL, but it must stay one boolean expression over the
+/// table's own columns: no statement separator, no comment that could
+/// swallow the rest of the query, balanced quotes and parentheses, and no
+/// subquery (which could read another table into the published one).
 pub fn check_row_filter(field: &str, filter: &str) -> Result<(), Error> {
     let bad = |why: &str| Err(Error::invalid_input(field, format!("{filter:?} {why}")));
     if filter.trim().is_empty() {
         return bad("is empty; leave row_filter out to keep every row");
     }
+    let words = unquoted_words(field, filter)?;
+    if words.iter().any(|w| w == "SELECT") {
+        return bad(
+            "contains a subquery (SELECT): a row filter is one boolean expression over the table's own columns",
+        );
+    }
+    Ok(())
+}
+
+/// An assertion: one SELECT statement (`SELECT 1 FROM {table} WHERE ...`)
+/// whose rows count as failures. Anything else (DELETE, DROP, INSERT, ...)
+/// is refused, as are statement separators and comments.
+pub fn check_assertion(field: &str, query: &str) -> Result<(), Error> {
+    let words = unquoted_words(field, query)?;
+    if words.first().map(String::as_str) != Some("SELECT") {
+        return Err(Error::invalid_input(
+            field,
+            format!(
+                "{query:?} is not a SELECT: an assertion is one SELECT whose rows are failures, e.g. \
+                     SELECT 1 FROM {{table}} WHERE email LIKE '%@%'"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The upper-cased words of one SQL expression outside its quotes, after
+/// checking it cannot end the statement it is put in.
+fn unquoted_words(field: &str, text: &str) -> Result<Vec<String>, Error> {
+    let bad = |why: &str| Err(Error::invalid_input(field, format!("{text:?} {why}")));
     let (mut depth, mut quote): (i32, Option<char>) = (0, None);
-    let chars: Vec<char> = filter.chars().collect();
+    let mut outside = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
         if let Some(q) = quote {
             if c == q {
                 quote = None;
             }
+            outside.push(' ');
             continue;
         }
         let next = chars.get(i + 1).copied();
         match c {
             '\'' | '"' => quote = Some(c),
-            ';' => return bad("contains ';': a row filter is one expression, not a statement"),
+            ';' => return bad("contains ';': it must be one expression, not a statement"),
             '-' if next == Some('-') => return bad("contains a '--' comment"),
             '/' if next == Some('*') => return bad("contains a '/*' comment"),
             '(' => depth += 1,
@@ -74,6 +107,7 @@ pub fn check_row_filter(field: &str, filter: &str) -> Result<(), Error> {
             c if c.is_control() && c != '\n' && c != '\t' => return bad("holds control characters"),
             _ => {}
         }
+        outside.push(if c.is_alphanumeric() || c == '_' { c } else { ' ' });
     }
     if quote.is_some() {
         return bad("has an unterminated quote");
@@ -81,7 +115,7 @@ pub fn check_row_filter(field: &str, filter: &str) -> Result<(), Error> {
     if depth != 0 {
         return bad("has unbalanced parentheses");
     }
-    Ok(())
+    Ok(outside.split_whitespace().map(str::to_ascii_uppercase).collect())
 }
 
 #[cfg(test)]
@@ -111,6 +145,8 @@ mod tests {
             "status = 'published'",
             "a = 'x;y' AND (b > 1 OR c IS NULL)",
             "note <> 'it''s -- fine'",
+            "title <> 'SELECT me'",
+            "\"select\" = 1",
         ] {
             assert!(check_row_filter("row_filter", ok).is_ok(), "{ok}");
         }
@@ -122,11 +158,35 @@ mod tests {
             ("(a = 1", "unbalanced"),
             ("a = 1) OR (1=1", "did not open"),
             ("  ", "empty"),
+            ("id IN (SELECT id FROM secret.customers)", "subquery"),
+            ("EXISTS (select 1 from other)", "subquery"),
         ] {
             let err = check_row_filter("tables.shop.articles.row_filter", bad)
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(why) && err.contains("row_filter"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn assertions_are_one_select() {
+        for ok in [
+            "SELECT 1 FROM {table} WHERE email LIKE '%@%'",
+            "  select id from {table} where total < 0",
+        ] {
+            assert!(check_assertion("a", ok).is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("DELETE FROM {table}", "is not a SELECT"),
+            ("DROP TABLE {table}", "is not a SELECT"),
+            ("SELECT 1; DELETE FROM {table}", "';'"),
+            ("'SELECT' 1", "is not a SELECT"),
+        ] {
+            let err = check_assertion("tables.t.assertions.x", bad).unwrap_err().to_string();
+            assert!(
+                err.contains(why) && err.contains("tables.t.assertions.x"),
+                "{bad}: {err}"
+            );
         }
     }
 }

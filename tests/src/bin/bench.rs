@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use snaplake::handlers::catalog_swap;
 use snaplake_tests::{
-    FUNCTIONS, StandIn, deploy, execution_events, functions_dir, parquet_file, repo_root, run_execution,
+    FUNCTIONS, StandIn, deploy_with_policy, execution_events, functions_dir, parquet_file, repo_root, run_execution,
 };
 
 const BUCKET: &str = "snaplake-bench";
@@ -308,17 +308,11 @@ async fn cost_of_a_run() {
     );
     let mut previous: Option<(usize, u64, u64)> = None;
     for tables in [1usize, 10, 100] {
-        let d = deploy("snaplake-bench", BUCKET).await;
+        let d = deploy_with_policy("snaplake-bench", BUCKET, &bench_policy(tables)).await;
         d.env
             .control("/_snaplake/exports/settings", json!({"sample_tables": tables}));
         let mut input = d.run_input.clone();
         input["logical_time"] = json!("2026-11-20T19:00:00Z");
-        // The policy may name only exported tables: the sample's first `tables` of these.
-        let sample = ["shop.customers", "shop.orders", "shop.articles"];
-        input["publish"]["policy"]["tables"]
-            .as_object_mut()
-            .unwrap()
-            .retain(|name, _| sample.iter().position(|s| s == name).is_some_and(|i| i < tables));
         snaplake_tests::control(&d.env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
         let started = Instant::now();
         let name = format!("bench-{tables}");
@@ -375,4 +369,23 @@ async fn main() {
     if run("cost") {
         cost_of_a_run().await;
     }
+}
+
+/// The example policy for the sample's first `tables` tables: customers,
+/// orders, articles, then copies of articles (`articles_0004`, ...) with
+/// the rules of articles, so every exported table is published.
+fn bench_policy(tables: usize) -> Vec<u8> {
+    let mut policy: Value = serde_json::from_str(include_str!("../../../events/masking-policy.json")).unwrap();
+    let named = policy["tables"].as_object_mut().unwrap();
+    let articles = named["shop.articles"].clone();
+    let mut names: Vec<String> = ["shop.customers", "shop.orders", "shop.articles"]
+        .map(String::from)
+        .to_vec();
+    names.extend((4..=tables).map(|n| format!("shop.articles_{n:04}")));
+    names.truncate(tables);
+    named.retain(|name, _| names.contains(name));
+    for name in &names {
+        named.entry(name.clone()).or_insert_with(|| articles.clone());
+    }
+    serde_json::to_vec(&policy).unwrap()
 }

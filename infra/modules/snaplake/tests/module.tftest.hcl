@@ -35,8 +35,20 @@ mock_provider "aws" {
   }
 }
 
+# The two keys get ARNs of their own, so a test can tell which one is used.
+override_resource {
+  target = aws_kms_key.raw
+  values = { arn = "arn:aws:kms:ap-northeast-1:123456789012:key/raw-11111111", key_id = "raw-11111111" }
+}
+override_resource {
+  target = aws_kms_key.curated
+  values = { arn = "arn:aws:kms:ap-northeast-1:123456789012:key/curated-2222222", key_id = "curated-2222222" }
+}
+
 variables {
   source_id = "shop-prod"
+  # terraform test hands an ephemeral variable to apply only when it is set.
+  hash_salt = ""
   lambda_packages = {
     "snapshot-export" = "../../envs/local/placeholder.zip"
     "export-callback" = "../../envs/local/placeholder.zip"
@@ -62,8 +74,8 @@ run "defaults_are_encrypted_private_and_scheduled" {
     error_message = "the schedule retries and has a dead-letter queue"
   }
   assert {
-    condition     = aws_kms_key.lake[0].enable_key_rotation
-    error_message = "the created key rotates"
+    condition     = aws_kms_key.raw[0].enable_key_rotation && aws_kms_key.curated[0].enable_key_rotation
+    error_message = "the created keys rotate"
   }
   assert {
     condition     = one(aws_s3_bucket_server_side_encryption_configuration.lake[0].rule).apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms"
@@ -124,20 +136,21 @@ run "defaults_are_encrypted_private_and_scheduled" {
     error_message = "failed and canceled exports (instance and cluster) are matched by EventID, not by message text"
   }
   assert {
-    condition     = aws_sfn_state_machine.pipeline.logging_configuration[0].level != "OFF" && aws_sfn_state_machine.pipeline.tracing_configuration[0].enabled
-    error_message = "the state machine logs and traces"
+    condition     = aws_sfn_state_machine.pipeline.logging_configuration[0].level == "ERROR" && !aws_sfn_state_machine.pipeline.logging_configuration[0].include_execution_data && aws_sfn_state_machine.pipeline.tracing_configuration[0].enabled
+    error_message = "the state machine logs errors only, without execution data (states carry table names and the masking policy), and traces"
   }
 }
 
 run "an_existing_key_and_bucket_are_used_not_created" {
   command = apply
   variables {
-    kms_key_arn   = "arn:aws:kms:ap-northeast-1:123456789012:key/existing"
-    create_bucket = false
-    bucket_name   = "my-existing-lake"
+    kms_key_arn         = "arn:aws:kms:ap-northeast-1:123456789012:key/existing-raw"
+    curated_kms_key_arn = "arn:aws:kms:ap-northeast-1:123456789012:key/existing-curated"
+    create_bucket       = false
+    bucket_name         = "my-existing-lake"
   }
   assert {
-    condition     = length(aws_kms_key.lake) == 0 && length(aws_s3_bucket.lake) == 0
+    condition     = length(aws_kms_key.raw) == 0 && length(aws_kms_key.curated) == 0 && length(aws_s3_bucket.lake) == 0 && length(aws_s3_bucket_lifecycle_configuration.lake) == 0
     error_message = "nothing is created when given"
   }
   assert {
@@ -149,8 +162,236 @@ run "an_existing_key_and_bucket_are_used_not_created" {
     error_message = "export_info events of the existing bucket arrive through EventBridge"
   }
   assert {
-    condition     = aws_athena_workgroup.snaplake.configuration[0].result_configuration[0].encryption_configuration[0].kms_key_arn == "arn:aws:kms:ap-northeast-1:123456789012:key/existing"
-    error_message = "the given key is used"
+    condition     = aws_athena_workgroup.snaplake.configuration[0].result_configuration[0].encryption_configuration[0].kms_key_arn == "arn:aws:kms:ap-northeast-1:123456789012:key/existing-curated"
+    error_message = "the given curated key encrypts what UNLOAD writes"
+  }
+  assert {
+    condition     = output.run_input.export.kms_key == "arn:aws:kms:ap-northeast-1:123456789012:key/existing-raw" && aws_secretsmanager_secret.hash_salt.kms_key_id == "arn:aws:kms:ap-northeast-1:123456789012:key/existing-raw"
+    error_message = "the given raw key (kms_key_arn) encrypts the exports and the salt"
+  }
+}
+
+# Issue 17.2: Scheduler replaces <aws.scheduler.scheduled-time> in the raw
+# text of the input; jsonencode writes < and > as \u003c and \u003e, which
+# Scheduler would pass on untouched. So the raw string is asserted, not its
+# jsondecode (which would hide the escapes).
+run "the_schedule_input_holds_the_placeholder_literally" {
+  command = apply
+  assert {
+    condition     = strcontains(aws_scheduler_schedule.daily.target[0].input, "\"logical_time\":\"<aws.scheduler.scheduled-time>\"")
+    error_message = "the schedule's input must hold <aws.scheduler.scheduled-time> literally: ${aws_scheduler_schedule.daily.target[0].input}"
+  }
+  assert {
+    condition     = !strcontains(aws_scheduler_schedule.daily.target[0].input, "\\u003c") && !strcontains(aws_scheduler_schedule.daily.target[0].input, "\\u003e")
+    error_message = "no escaped < or > may remain in the schedule's input"
+  }
+}
+
+# Issue 17.10: what rds:StartExportTask and iam:PassRole are authorized against.
+run "the_export_is_allowed_as_rds_authorizes_it" {
+  command = apply
+  assert {
+    condition = alltrue([for s in jsondecode(aws_iam_role_policy.fn["snapshot-export"].policy).Statement :
+    s.Resource == "*" if contains(flatten([s.Action]), "rds:StartExportTask")])
+    error_message = "the Service Authorization Reference lists no resource type for rds:StartExportTask: its statement must name Resource \"*\""
+  }
+  assert {
+    condition = alltrue([for s in jsondecode(aws_iam_role_policy.fn["snapshot-export"].policy).Statement :
+    try(contains(flatten([s.Condition.StringEquals["iam:PassedToService"]]), "export.rds.amazonaws.com"), false) if contains(flatten([s.Action]), "iam:PassRole")])
+    error_message = "the export role is passed to the service that assumes it, export.rds.amazonaws.com"
+  }
+}
+
+# Issue 12.3: raw stays raw.
+run "raw_and_curated_data_have_their_own_keys" {
+  command = apply
+  assert {
+    condition     = length(aws_kms_key.raw) == 1 && length(aws_kms_key.curated) == 1
+    error_message = "two keys are created: raw and curated"
+  }
+  assert {
+    condition     = one(aws_s3_bucket_server_side_encryption_configuration.lake[0].rule).apply_server_side_encryption_by_default[0].kms_master_key_id == aws_kms_key.raw[0].arn
+    error_message = "the bucket's default encryption (exports, control prefix) is the raw key"
+  }
+  assert {
+    condition     = output.run_input.export.kms_key == aws_kms_key.raw[0].arn
+    error_message = "RDS exports with the raw key"
+  }
+  assert {
+    condition     = aws_athena_workgroup.snaplake.configuration[0].result_configuration[0].encryption_configuration[0].kms_key_arn == aws_kms_key.curated[0].arn
+    error_message = "UNLOAD writes the curated tables with the workgroup's key: the curated key"
+  }
+  assert {
+    condition = alltrue([for s in jsondecode(aws_kms_key.raw[0].policy).Statement :
+    try(!contains(flatten([s.Action]), "kms:Decrypt") || !contains(flatten([s.Principal.AWS]), "arn:aws:iam::123456789012:root") || can(s.Condition), true)])
+    error_message = "the raw key lets no principal of the account decrypt through IAM alone: only snaplake's roles and raw_reader_arns"
+  }
+}
+
+run "the_raw_key_is_used_by_each_role_only_as_it_needs" {
+  command = apply
+  override_resource {
+    target = aws_iam_role.fn["snapshot-export"]
+    values = { arn = "arn:aws:iam::123456789012:role/snaplake-snapshot-export" }
+  }
+  override_resource {
+    target = aws_iam_role.fn["catalog-swap"]
+    values = { arn = "arn:aws:iam::123456789012:role/snaplake-catalog-swap" }
+  }
+  assert {
+    condition = alltrue([for s in jsondecode(aws_kms_key.raw[0].policy).Statement :
+    !contains(flatten([try(s.Principal.AWS, [])]), "arn:aws:iam::123456789012:role/snaplake-snapshot-export") if contains(flatten([s.Action]), "kms:Decrypt")])
+    error_message = "snapshot-export reads no raw object: the raw key lets it describe the key and grant RDS, not decrypt"
+  }
+  assert {
+    condition = alltrue([for s in jsondecode(aws_kms_key.raw[0].policy).Statement :
+    !contains(flatten([try(s.Principal.AWS, [])]), "arn:aws:iam::123456789012:role/snaplake-catalog-swap") if contains(flatten([s.Action]), "kms:GenerateDataKey")])
+    error_message = "catalog-swap writes no raw object"
+  }
+}
+
+run "the_bucket_policy_keeps_raw_and_control_prefixes_from_other_principals" {
+  command = apply
+  variables {
+    raw_reader_arns = ["arn:aws:iam::123456789012:role/deployer"]
+  }
+  assert {
+    condition = length([for s in jsondecode(aws_s3_bucket_policy.lake[0].policy).Statement : s
+      if try(s.Effect == "Deny" && s.Principal == "*" && contains(flatten([s.Action]), "s3:GetObject")
+        && contains(flatten([s.Resource]), "arn:aws:s3:::snaplake-lake-123456789012/exports/*")
+        && contains(flatten([s.Resource]), "arn:aws:s3:::snaplake-lake-123456789012/_snaplake/*")
+        && contains(s.Condition.ArnNotLike["aws:PrincipalArn"], "arn:aws:iam::123456789012:role/deployer")
+        && contains(s.Condition.ArnNotLike["aws:PrincipalArn"], aws_iam_role.fn["query-runner"].arn)
+        && contains(s.Condition.ArnNotLike["aws:PrincipalArn"], aws_iam_role.export.arn)
+        && contains(s.Condition.ArnNotLike["aws:PrincipalArn"], aws_iam_role.pipeline.arn)
+    && !contains(s.Condition.ArnNotLike["aws:PrincipalArn"], "arn:aws:iam::123456789012:role/analyst"), false)]) == 1
+    error_message = "reading exports/ and _snaplake/ is denied to every principal but snaplake's roles and raw_reader_arns"
+  }
+  assert {
+    condition = length([for s in jsondecode(aws_s3_bucket_policy.lake[0].policy).Statement : s
+      if try(s.Effect == "Deny" && contains(flatten([s.Action]), "s3:ListBucket")
+        && toset(s.Condition.StringLike["s3:prefix"]) == toset(["exports/*", "_snaplake/*"])
+    && contains(s.Condition.ArnNotLike["aws:PrincipalArn"], "arn:aws:iam::123456789012:role/deployer"), false)]) == 1
+    error_message = "listing exports/ and _snaplake/ is denied likewise"
+  }
+  assert {
+    condition = length([for s in jsondecode(aws_s3_bucket_policy.lake[0].policy).Statement : s
+      if try(s.Effect == "Deny" && contains(flatten([s.Action]), "s3:PutObject")
+        && contains(flatten([s.Resource]), "arn:aws:s3:::snaplake-lake-123456789012/curated/*")
+    && contains(s.Condition.StringNotEqualsIfExists["s3:x-amz-server-side-encryption-aws-kms-key-id"], aws_kms_key.curated[0].arn), false)]) == 1
+    error_message = "writes under curated/ that name another key than the curated key are denied"
+  }
+  assert {
+    condition = length([for s in jsondecode(aws_s3_bucket_policy.lake[0].policy).Statement : s
+      if try(s.Effect == "Deny" && contains(flatten([s.Action]), "s3:PutObject") && contains(flatten([s.NotResource]), "arn:aws:s3:::snaplake-lake-123456789012/curated/*")
+    && contains(s.Condition.StringNotEqualsIfExists["s3:x-amz-server-side-encryption-aws-kms-key-id"], aws_kms_key.raw[0].arn), false)]) == 1
+    error_message = "writes elsewhere that name another key than the raw key are denied"
+  }
+}
+
+run "raw_exports_and_control_files_expire" {
+  command = apply
+  variables {
+    raw_retention_days = 30
+  }
+  assert {
+    condition     = one([for r in aws_s3_bucket_lifecycle_configuration.lake[0].rule : r.expiration[0].days if try(r.filter[0].prefix == "exports/", false)]) == 30
+    error_message = "exports/ expires after raw_retention_days"
+  }
+  assert {
+    condition     = length([for r in aws_s3_bucket_lifecycle_configuration.lake[0].rule : r if try(contains(["_snaplake/plans/", "_snaplake/tokens/"], r.filter[0].prefix) && r.expiration[0].days > 0, false)]) == 2
+    error_message = "plans and task tokens expire"
+  }
+}
+
+run "raw_retention_below_two_days_is_refused" {
+  command = plan
+  variables {
+    raw_retention_days = 1
+  }
+  expect_failures = [var.raw_retention_days]
+}
+
+run "the_analyst_policy_grants_nothing_raw" {
+  command = apply
+  assert {
+    condition = alltrue(flatten([for s in jsondecode(output.analyst_policy_json).Statement : [
+      [for r in flatten([s.Resource]) : !strcontains(r, "/exports") && !strcontains(r, "/_snaplake") && !strcontains(r, "_raw") && r != aws_kms_key.raw[0].arn],
+      [for p in flatten([try(s.Condition.StringLike["s3:prefix"], [])]) : !startswith(p, "exports") && !startswith(p, "_snaplake")],
+    ]]))
+    error_message = "the analyst policy names nothing under exports/ or _snaplake/, no raw table and not the raw key"
+  }
+  assert {
+    condition = length([for s in jsondecode(output.analyst_policy_json).Statement : s
+    if try(contains(flatten([s.Action]), "kms:Decrypt") && contains(flatten([s.Resource]), aws_kms_key.curated[0].arn), false)]) == 1
+    error_message = "analysts decrypt with the curated key"
+  }
+  assert {
+    condition = length([for s in jsondecode(output.analyst_policy_json).Statement : s
+    if try(contains(flatten([s.Action]), "s3:ListBucket") && length(s.Condition.StringLike["s3:prefix"]) > 0, false)]) == 1
+    error_message = "analysts list only the prefixes they may read"
+  }
+}
+
+run "no_grant_without_its_condition_and_no_unused_kms_action" {
+  command = apply
+  assert {
+    condition = alltrue([for s in flatten([
+      [for p in aws_iam_role_policy.fn : jsondecode(p.policy).Statement],
+      jsondecode(aws_iam_role_policy.export.policy).Statement,
+      jsondecode(aws_iam_role_policy.pipeline.policy).Statement,
+      jsondecode(aws_iam_role_policy.scheduler.policy).Statement,
+      jsondecode(aws_kms_key.raw[0].policy).Statement,
+      jsondecode(aws_kms_key.curated[0].policy).Statement,
+      # Any action pattern that covers kms:CreateGrant (kms:*, kms:Create*, ...).
+      ]) : try(s.Condition.Bool["kms:GrantIsForAWSResource"], "") == "true" if anytrue([for a in flatten([s.Action]) :
+    can(regex("^${replace(replace(lower(a), ".", "\\."), "*", ".*")}$", "kms:creategrant"))])])
+    error_message = "kms:CreateGrant (or an action pattern covering it) only with kms:GrantIsForAWSResource = true"
+  }
+  assert {
+    condition = alltrue([for p in aws_iam_role_policy.fn : alltrue([for s in jsondecode(p.policy).Statement :
+    !contains(flatten([s.Action]), "kms:Encrypt") && !contains(flatten([s.Action]), "kms:GenerateDataKey*")])])
+    error_message = "no function encrypts with KMS directly (S3 SSE-KMS needs kms:GenerateDataKey and kms:Decrypt)"
+  }
+  assert {
+    condition = alltrue([for role in concat(values(aws_iam_role.fn), [aws_iam_role.export, aws_iam_role.pipeline, aws_iam_role.scheduler]) :
+    alltrue([for s in jsondecode(role.assume_role_policy).Statement : try(s.Condition.StringEquals["aws:SourceAccount"] == "123456789012", false)])])
+    error_message = "every service trust policy is limited to this account (aws:SourceAccount)"
+  }
+}
+
+# Issue 12.4: the hash salt lives in Secrets Manager, never in state or an environment.
+run "the_hash_salt_is_a_secret_not_an_environment_variable" {
+  command = apply
+  variables {
+    hash_salt         = "test-only-salt"
+    hash_salt_version = 1
+  }
+  assert {
+    condition     = aws_secretsmanager_secret.hash_salt.kms_key_id == aws_kms_key.raw[0].arn
+    error_message = "the salt's secret is encrypted with the raw key"
+  }
+  assert {
+    condition     = aws_secretsmanager_secret_version.hash_salt[0].secret_string_wo_version == 1 && aws_secretsmanager_secret_version.hash_salt[0].secret_id == aws_secretsmanager_secret.hash_salt.id
+    error_message = "the salt is written through the write-only attribute (secret_string_wo), versioned by hash_salt_version"
+  }
+  assert {
+    condition     = alltrue([for f in aws_lambda_function.fn : alltrue([for k, v in f.environment[0].variables : !strcontains(v, "test-only-salt") && k != "SNAPLAKE_HASH_SALT"])])
+    error_message = "no function environment holds the salt"
+  }
+  assert {
+    condition     = aws_lambda_function.fn["query-runner"].environment[0].variables["SNAPLAKE_HASH_SALT_SECRET"] == aws_secretsmanager_secret.hash_salt.arn
+    error_message = "query-runner is told where the salt is"
+  }
+  assert {
+    condition = length([for s in jsondecode(aws_iam_role_policy.fn["query-runner"].policy).Statement : s
+    if try(contains(flatten([s.Action]), "secretsmanager:GetSecretValue") && s.Resource == aws_secretsmanager_secret.hash_salt.arn, false)]) == 1
+    error_message = "query-runner may read that secret only"
+  }
+  assert {
+    condition = alltrue([for k, p in aws_iam_role_policy.fn : k == "query-runner" || alltrue([for s in jsondecode(p.policy).Statement :
+    !contains(flatten([s.Action]), "secretsmanager:GetSecretValue")])])
+    error_message = "no other function may read the salt"
   }
 }
 
@@ -160,4 +401,32 @@ run "a_bad_schedule_is_refused" {
     schedule_expression = "every day at four"
   }
   expect_failures = [var.schedule_expression]
+}
+
+run "the_masking_policy_is_pinned_by_the_deployment" {
+  command = apply
+  variables {
+    masking_policy = { tables = { "shop.orders" = { columns = { id = "keep" } } } }
+  }
+  assert {
+    condition     = aws_s3_object.policy.content == jsonencode(var.masking_policy) && aws_s3_object.policy.key == "_snaplake/policy/${sha256(aws_s3_object.policy.content)}.json"
+    error_message = "the policy is stored under the control prefix by the SHA-256 of its bytes"
+  }
+  assert {
+    condition     = output.run_input.publish.policy_digest == sha256(aws_s3_object.policy.content) && !contains(keys(output.run_input.publish), "policy")
+    error_message = "runs name the pinned policy by digest and carry no policy of their own"
+  }
+  assert {
+    condition = alltrue([for f in aws_lambda_function.fn :
+      f.environment[0].variables.SNAPLAKE_POLICY_DIGEST == sha256(aws_s3_object.policy.content)
+      && f.environment[0].variables.SNAPLAKE_SOURCE_ID == "shop-prod"
+      && f.environment[0].variables.SNAPLAKE_EXPORT_ROLE_ARN == aws_iam_role.export.arn
+    ])
+    error_message = "every function knows the pinned policy, source and export role"
+  }
+  assert {
+    condition = anytrue([for s in jsondecode(aws_iam_role_policy.fn["snapshot-export"].policy).Statement :
+    contains(flatten([s.Action]), "s3:GetObject") && s.Resource == "arn:aws:s3:::snaplake-lake-123456789012/_snaplake/policy/*"])
+    error_message = "snapshot-export reads the pinned policy to refuse another"
+  }
 }

@@ -1,0 +1,255 @@
+//! What the deployment pins and a run's input may only repeat: the masking
+//! policy, the source and the export role. Anyone allowed
+//! `states:StartExecution` can write a run's input; without pins, such a
+//! caller could publish with an all-`keep` policy or export another database.
+//!
+//! Terraform stores the policy as `<control prefix>/policy/<sha256>.json` and
+//! gives the functions its digest (`SNAPLAKE_POLICY_DIGEST`), the source
+//! (`SNAPLAKE_SOURCE_ID`) and the export role (`SNAPLAKE_EXPORT_ROLE_ARN`).
+//! snapshot-export refuses a run whose input differs, before anything is
+//! exported; query-runner only ever masks with the pinned policy.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tracing::warn;
+
+use crate::aws::s3;
+use crate::config::Config;
+use crate::error::Error;
+use crate::handlers::Context;
+use crate::transform::policy::MaskingPolicy;
+
+/// The part of a run's `publish` settings the pins concern. A run input
+/// carries the policy's digest; an older one may carry the policy itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicyRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<MaskingPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_digest: Option<String>,
+}
+
+/// The hex SHA-256 of a stored policy's bytes.
+pub fn digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where Terraform stores the policy of a digest.
+pub fn policy_key(control_prefix: &str, digest: &str) -> String {
+    format!("{control_prefix}/policy/{digest}.json")
+}
+
+/// Checks a digest's form (64 lowercase hex characters).
+pub fn check_digest(field: &str, value: &str) -> Result<(), String> {
+    if value.len() == 64 && value.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field} must be the 64-character lowercase hex SHA-256 of the policy"
+        ))
+    }
+}
+
+/// Which policy a run uses, decided from the pins and the input alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Choice {
+    /// The deployment's pinned policy (an input policy, if any, must equal it).
+    Pinned(String),
+    /// No pin (a deployment made without the module): the input's policy.
+    Input,
+}
+
+pub fn choose(config: &Config, input: &PolicyRef) -> Result<Choice, Error> {
+    match (&config.policy_digest, &input.policy_digest) {
+        (Some(pinned), Some(given)) if pinned != given => Err(Error::invalid_input(
+            "publish.policy_digest",
+            format!(
+                "is {given}, but this deployment pins the masking policy {pinned}; runs always use the pinned \
+                 policy: change masking_policy in Terraform and apply, then start the run again"
+            ),
+        )),
+        (Some(pinned), _) => Ok(Choice::Pinned(pinned.clone())),
+        (None, Some(given)) => Err(Error::invalid_input(
+            "publish.policy_digest",
+            format!(
+                "names policy {given}, but no policy is pinned (SNAPLAKE_POLICY_DIGEST is not set): \
+                 deploy with the Terraform module, which pins it"
+            ),
+        )),
+        (None, None) if input.policy.is_some() => Ok(Choice::Input),
+        (None, None) => Err(Error::invalid_input(
+            "publish.policy",
+            "there is no masking policy: the deployment pins none (SNAPLAKE_POLICY_DIGEST) and the input carries \
+             none; deploy with the Terraform module and its masking_policy",
+        )),
+    }
+}
+
+/// Refuses an export whose source or export role is not the deployment's.
+pub fn check_export(config: &Config, source_id: &str, export_role_arn: &str) -> Result<(), Error> {
+    let pins = [
+        (
+            "source_id",
+            config.pinned_source_id.as_deref(),
+            source_id,
+            "SNAPLAKE_SOURCE_ID",
+        ),
+        (
+            "export_role_arn",
+            config.pinned_export_role_arn.as_deref(),
+            export_role_arn,
+            "SNAPLAKE_EXPORT_ROLE_ARN",
+        ),
+    ];
+    for (field, pinned, given, variable) in pins {
+        if let Some(pinned) = pinned
+            && pinned != given
+        {
+            return Err(Error::invalid_input(
+                field,
+                format!(
+                    "is {given:?}, but this deployment exports {pinned:?} ({variable}); a run cannot change it: \
+                     change the Terraform module's variables and apply"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The policy a run masks with: the pinned one, read once per digest (the
+/// digest is its content, so the cache cannot go stale), or, where nothing
+/// is pinned, the input's. An input policy that differs from the pin is
+/// refused.
+pub async fn policy(ctx: &Context, input: &PolicyRef) -> Result<Arc<MaskingPolicy>, Error> {
+    let digest = match choose(&ctx.config, input)? {
+        Choice::Input => {
+            warn!("no masking policy is pinned (SNAPLAKE_POLICY_DIGEST): using the run input's");
+            return Ok(Arc::new(input.policy.clone().expect("chosen because present")));
+        }
+        Choice::Pinned(digest) => digest,
+    };
+    let pinned = load(ctx, &digest).await?;
+    if let Some(given) = &input.policy
+        && given != pinned.as_ref()
+    {
+        return Err(Error::invalid_input(
+            "publish.policy",
+            format!(
+                "differs from the masking policy this deployment pins ({digest}); runs always use the pinned \
+                 policy: change masking_policy in Terraform and apply, and start runs without a policy"
+            ),
+        ));
+    }
+    Ok(pinned)
+}
+
+async fn load(ctx: &Context, digest: &str) -> Result<Arc<MaskingPolicy>, Error> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<MaskingPolicy>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(p) = cache.lock().expect("not poisoned").get(digest) {
+        return Ok(p.clone());
+    }
+    let cfg = &ctx.config;
+    let key = policy_key(&cfg.control_prefix, digest);
+    let where_ = format!("s3://{}/{key}", cfg.bucket);
+    let bytes = s3::get_bytes(&ctx.clients.s3, &cfg.bucket, &key)
+        .await?
+        .ok_or_else(|| {
+            Error::invalid_input(
+                "SNAPLAKE_POLICY_DIGEST",
+                format!("the pinned policy {where_} does not exist; apply the Terraform module again"),
+            )
+        })?;
+    if self::digest(&bytes) != digest {
+        return Err(Error::invalid_input(
+            "SNAPLAKE_POLICY_DIGEST",
+            format!("{where_} does not hash to {digest}: it was changed outside Terraform; apply the module again"),
+        ));
+    }
+    let policy: MaskingPolicy = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::invalid_input("masking policy", format!("{where_} is not a masking policy: {e}")))?;
+    let policy = Arc::new(policy);
+    cache
+        .lock()
+        .expect("not poisoned")
+        .insert(digest.to_string(), policy.clone());
+    Ok(policy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn config(digest: Option<&str>, source: Option<&str>) -> Config {
+        Config::from_lookup(|name| match name {
+            "SNAPLAKE_BUCKET" => Some("lake".into()),
+            "SNAPLAKE_POLICY_DIGEST" => digest.map(str::to_string),
+            "SNAPLAKE_SOURCE_ID" => source.map(str::to_string),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    const PIN: &str = "0000000000000000000000000000000000000000000000000000000000000001";
+
+    #[test]
+    fn a_pinned_digest_wins_and_another_is_refused() {
+        let pinned = config(Some(PIN), None);
+        assert_eq!(
+            choose(&pinned, &PolicyRef::default()).unwrap(),
+            Choice::Pinned(PIN.into())
+        );
+        let other = PolicyRef {
+            policy_digest: Some("f".repeat(64)),
+            policy: None,
+        };
+        let err = choose(&pinned, &other).unwrap_err().to_string();
+        assert!(err.contains("publish.policy_digest") && err.contains("pins"), "{err}");
+    }
+
+    #[test]
+    fn without_a_pin_only_an_input_policy_is_used() {
+        let unpinned = config(None, None);
+        assert!(choose(&unpinned, &PolicyRef::default()).is_err());
+        let given = PolicyRef {
+            policy: Some(serde_json::from_value(json!({"tables": {}})).unwrap()),
+            policy_digest: None,
+        };
+        assert_eq!(choose(&unpinned, &given).unwrap(), Choice::Input);
+    }
+
+    #[test]
+    fn another_source_or_role_is_refused() {
+        let pinned = config(None, Some("shop-prod"));
+        check_export(&pinned, "shop-prod", "arn:aws:iam::1:role/x").unwrap();
+        let err = check_export(&pinned, "payroll-prod", "arn:aws:iam::1:role/x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("source_id") && err.contains("payroll-prod") && err.contains("SNAPLAKE_SOURCE_ID"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_example_input_names_the_example_policy() {
+        let input: serde_json::Value = serde_json::from_str(include_str!("../../events/pipeline-input.json")).unwrap();
+        let policy = include_bytes!("../../events/masking-policy.json");
+        assert_eq!(input["publish"]["policy_digest"], json!(digest(policy)));
+    }
+
+    #[test]
+    fn digests_are_hex_sha256() {
+        assert_eq!(
+            digest(b"{}"),
+            "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        );
+        assert!(check_digest("d", &digest(b"x")).is_ok());
+        assert!(check_digest("d", "ABC").is_err());
+    }
+}

@@ -1,0 +1,176 @@
+//! A complete starting policy from the raw tables (`snaplake policy init`):
+//! every column listed, so nothing is published by omission. Columns whose
+//! name or type looks like personal data get a protective rule and a note in
+//! the table's `review`, for a person to confirm; the rest are `keep`.
+//! These are guesses from names: the review is the real classification.
+
+use std::collections::BTreeMap;
+
+use super::policy::{MaskingPolicy, Rule, TablePolicy};
+use crate::catalog::schema::Column;
+
+/// The suggested rule for one column and, when it looks personal, why.
+pub fn suggest(column: &Column) -> (Rule, Option<&'static str>) {
+    let name = column.name.to_ascii_lowercase();
+    let words: Vec<&str> = name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let has = |candidates: &[&str]| words.iter().any(|w| candidates.contains(w));
+    let text = {
+        let t = column.glue_type.to_ascii_lowercase();
+        t == "string" || t.starts_with("varchar") || t.starts_with("char")
+    };
+    let (rule, why) = if has(&["email", "mail", "emailaddress"]) || name.contains("e_mail") {
+        (Rule::HashSalted, "looks like an e-mail address")
+    } else if has(&["phone", "tel", "telephone", "mobile", "fax", "msisdn"]) {
+        (Rule::Redact, "looks like a phone number")
+    } else if has(&["ssn", "passport", "nin", "sin", "license", "licence"])
+        || name.contains("national_id")
+        || name.contains("tax_id")
+    {
+        (Rule::Drop, "looks like a national or official identifier")
+    } else if has(&["birth", "dob", "birthday", "birthdate"]) {
+        (Rule::Redact, "looks like a birth date")
+    } else if has(&["ip", "ipv4", "ipv6", "ipaddress"]) {
+        (Rule::HashSalted, "looks like an IP address")
+    } else if has(&[
+        "name",
+        "firstname",
+        "lastname",
+        "surname",
+        "fullname",
+        "nickname",
+        "username",
+    ]) {
+        (Rule::Drop, "looks like a person's name")
+    } else if has(&["address", "street", "zip", "zipcode", "postcode", "postal", "addr"]) {
+        (Rule::Drop, "looks like an address")
+    } else if text
+        && has(&[
+            "body",
+            "comment",
+            "comments",
+            "note",
+            "notes",
+            "description",
+            "message",
+            "text",
+            "bio",
+            "memo",
+        ])
+    {
+        (Rule::Drop, "free text, which can hold any personal data")
+    } else {
+        return (Rule::Keep, None);
+    };
+    // A rule must fit the column's type; drop fits every type.
+    if rule.fits(&column.glue_type) {
+        (rule, Some(why))
+    } else {
+        (Rule::Drop, Some(why))
+    }
+}
+
+/// A policy that names every table and every column, suggestions marked for review.
+pub fn initial_policy(tables: &[(String, Vec<Column>)]) -> MaskingPolicy {
+    let mut policy = MaskingPolicy::default();
+    for (source, columns) in tables {
+        let mut table = TablePolicy::default();
+        for column in columns {
+            let (rule, why) = suggest(column);
+            table.columns.insert(column.name.clone(), rule);
+            if let Some(why) = why {
+                table.review.insert(
+                    column.name.clone(),
+                    format!("{why}: suggested {}; confirm or change", rule.name()),
+                );
+            }
+        }
+        policy.tables.insert(source.clone(), table);
+    }
+    policy
+}
+
+/// The suggestions still marked for review, per table.
+pub fn open_reviews(policy: &MaskingPolicy) -> BTreeMap<String, Vec<String>> {
+    policy
+        .tables
+        .iter()
+        .filter(|(_, t)| !t.review.is_empty())
+        .map(|(s, t)| (s.clone(), t.review.keys().cloned().collect()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::schema::columns;
+
+    #[test]
+    fn personal_looking_columns_get_protective_rules_for_review() {
+        let cols = columns(&[
+            ("id", "bigint"),
+            ("email", "string"),
+            ("contact_e_mail", "varchar(255)"),
+            ("phone", "string"),
+            ("full_name", "string"),
+            ("street_address", "string"),
+            ("birth_date", "date"),
+            ("last_login_ip", "string"),
+            ("ssn", "string"),
+            ("body", "string"),
+            ("status", "string"),
+            ("total", "decimal(10,2)"),
+            ("email_raw", "binary"),
+        ]);
+        let got: Vec<(&str, Rule, bool)> = cols
+            .iter()
+            .map(|c| {
+                let (r, why) = suggest(c);
+                (c.name.as_str(), r, why.is_some())
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("id", Rule::Keep, false),
+                ("email", Rule::HashSalted, true),
+                ("contact_e_mail", Rule::HashSalted, true),
+                ("phone", Rule::Redact, true),
+                ("full_name", Rule::Drop, true),
+                ("street_address", Rule::Drop, true),
+                ("birth_date", Rule::Redact, true),
+                ("last_login_ip", Rule::HashSalted, true),
+                ("ssn", Rule::Drop, true),
+                ("body", Rule::Drop, true),
+                ("status", Rule::Keep, false),
+                ("total", Rule::Keep, false),
+                // hash_salted does not fit binary: drop does.
+                ("email_raw", Rule::Drop, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_initial_policy_is_complete_and_valid() {
+        let tables = vec![
+            (
+                "shop.customers".to_string(),
+                columns(&[("id", "bigint"), ("email", "string"), ("created_at", "timestamp")]),
+            ),
+            (
+                "shop.orders".to_string(),
+                columns(&[("id", "bigint"), ("total", "decimal(10,2)")]),
+            ),
+        ];
+        let p = initial_policy(&tables);
+        let found = p.validate(&tables, true).unwrap();
+        assert_eq!(found.published, ["shop.customers", "shop.orders"]);
+        assert!(found.unclassified.is_empty());
+        assert_eq!(open_reviews(&p)["shop.customers"], ["email"]);
+        let text = serde_json::to_string(&p).unwrap();
+        let back: MaskingPolicy = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, p, "what init writes is what the pipeline reads");
+    }
+}
