@@ -602,7 +602,26 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
     let checks = snaplake(&d, &["-o", "json", "doctor", "--date", "2026-11-21"]).json();
     let failed = failed_checks(&checks);
     assert!(failed.is_empty(), "{failed:#?}");
-    assert_eq!(checks.as_array().unwrap().len(), 11);
+    assert_eq!(checks.as_array().unwrap().len(), 13);
+    let named = |name: &str| checks.as_array().unwrap().iter().find(|c| c["check"] == name).cloned();
+    assert!(
+        named("masking policy").unwrap()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("pinned, sha256"),
+        "{checks:#}"
+    );
+    assert!(
+        named("hash salt").unwrap()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("holds a salt (not shown)"),
+        "{checks:#}"
+    );
+    assert!(
+        !checks.to_string().contains(snaplake_tests::TEST_SALT),
+        "the salt is never shown"
+    );
 
     // A bucket that does not send its events to EventBridge never wakes a run.
     d.env

@@ -127,6 +127,30 @@ async fn resources(stack: &Stack, args: &DoctorArgs) -> Result<Vec<Check>, Failu
         bucket_check(stack, &bucket).await,
         eventbridge_check(stack, &bucket).await,
     ];
+    let policy = stack.policy().await;
+    checks.push(match &policy {
+        Ok(p) => match p.check() {
+            Ok(()) => pass(
+                "masking policy",
+                format!(
+                    "{} table(s) published; {}",
+                    p.tables.len(),
+                    cfg.policy_digest
+                        .as_deref()
+                        .map(|d| format!("pinned, sha256 {d}"))
+                        .unwrap_or_else(|| "NOT pinned: runs bring their own".into())
+                ),
+            ),
+            Err(e) => fail(
+                "masking policy",
+                e.to_string(),
+                "write one with `snaplake policy init --out policy.json`, review it, set masking_policy and apply",
+            ),
+        },
+        Err(e) => fail("masking policy", e.to_string(), "apply the Terraform module again"),
+    });
+    let salted = policy.as_ref().is_ok_and(|p| p.uses_salt());
+    checks.push(salt(stack, salted).await);
     for database in [&cfg.raw_database, &cfg.curated_database] {
         checks.push(
             match stack.ctx.clients.glue.get_database().name(database).send().await {
@@ -403,6 +427,46 @@ async fn eventbridge_check(stack: &Stack, bucket: &str) -> Check {
             fix,
         ),
         Err(e) => fail("eventbridge", format!("{bucket}: {}", failure::describe(&e)), fix),
+    }
+}
+
+/// The salt of `hash_salted`: query-runner's secret exists and has a value
+/// (read here to prove it can be; never shown).
+async fn salt(stack: &Stack, needed: bool) -> Check {
+    let function = format!("{}-query-runner", stack.name);
+    let secret = match stack
+        .aws
+        .lambda
+        .get_function_configuration()
+        .function_name(&function)
+        .send()
+        .await
+    {
+        Ok(c) => c
+            .environment()
+            .and_then(|e| e.variables())
+            .and_then(|v| v.get("SNAPLAKE_HASH_SALT_SECRET"))
+            .filter(|s| !s.is_empty())
+            .cloned(),
+        Err(e) => {
+            return fail(
+                "hash salt",
+                format!("{function}: {}", failure::describe(&e)),
+                "apply the Terraform module",
+            );
+        }
+    };
+    match (secret, needed) {
+        (None, false) => pass("hash salt", "not configured; the policy does not use hash_salted"),
+        (None, true) => fail(
+            "hash salt",
+            "the policy uses hash_salted but query-runner has no SNAPLAKE_HASH_SALT_SECRET",
+            "set the module's hash_salt (TF_VAR_hash_salt) and hash_salt_version = 1, then apply",
+        ),
+        (Some(id), _) => match snaplake::aws::secrets::hash_salt(&stack.ctx.clients.secrets, &id).await {
+            Ok(_) => pass("hash salt", format!("{id} holds a salt (not shown)")),
+            Err(e) => fail("hash salt", e.to_string(), "see the fix in the detail"),
+        },
     }
 }
 
