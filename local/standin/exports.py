@@ -30,7 +30,7 @@ from moto.rds import responses as rds_responses
 from moto.rds.models import rds_backends
 from moto.s3.models import s3_backends
 
-from . import sampledb
+from . import events, sampledb
 
 LOCK = threading.RLock()
 
@@ -121,6 +121,7 @@ def advance(task) -> None:
 def _finish(task, status: str) -> None:
     task.status = status
     task.task_end_time = _now()
+    events.rds_export_ended(task)
 
 
 def advance_all() -> None:

@@ -648,7 +648,7 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
     let checks = snaplake(&d, &["-o", "json", "doctor", "--date", "2026-11-21"]).json();
     let failed = failed_checks(&checks);
     assert!(failed.is_empty(), "{failed:#?}");
-    assert_eq!(checks.as_array().unwrap().len(), 12);
+    assert_eq!(checks.as_array().unwrap().len(), 13);
     let named = |name: &str| checks.as_array().unwrap().iter().find(|c| c["check"] == name).cloned();
     assert!(
         named("masking policy").unwrap()["detail"]
@@ -668,6 +668,41 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
         !checks.to_string().contains(snaplake_tests::TEST_SALT),
         "the salt is never shown"
     );
+
+    // A bucket that does not send its events to EventBridge never wakes a run.
+    d.env
+        .clients
+        .s3
+        .put_bucket_notification_configuration()
+        .bucket(BUCKET)
+        .notification_configuration(aws_sdk_s3::types::NotificationConfiguration::builder().build())
+        .send()
+        .await
+        .unwrap();
+    let checks = snaplake(&d, &["-o", "json", "doctor", "--date", "2026-11-21"])
+        .expect(1)
+        .json();
+    let failed = failed_checks(&checks);
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_eq!(failed[0]["check"], "eventbridge");
+    assert!(
+        failed[0]["fix"].as_str().unwrap().contains("EventBridgeConfiguration"),
+        "{:#}",
+        failed[0]
+    );
+    d.env
+        .clients
+        .s3
+        .put_bucket_notification_configuration()
+        .bucket(BUCKET)
+        .notification_configuration(
+            aws_sdk_s3::types::NotificationConfiguration::builder()
+                .event_bridge_configuration(aws_sdk_s3::types::EventBridgeConfiguration::builder().build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
 
     let iam = aws_sdk_iam::Client::new(&d.env.sdk);
     let role = "cli-doctor-rds-export";

@@ -78,7 +78,7 @@ async fn a_day_is_exported_masked_and_published_and_running_it_again_changes_not
     let history = p.history(detail["arn"].as_str().unwrap()).await;
     assert!(
         !history.iter().any(|e| e.contains("TimedOut")),
-        "the S3 event resumed the wait: {history:?}"
+        "S3's export_info event, through EventBridge, resumed the wait: {history:?}"
     );
 
     let glue = &p.env.clients.glue;
@@ -166,13 +166,19 @@ async fn an_export_failure_fails_the_run_with_its_cause_notifies_and_leaves_the_
         json!({"export_id": "*", "fail": "KMS key disabled (injected)"}),
     );
     let input = p.input().await;
+    let started = Instant::now();
     let (status, detail) = p.run("run-fails", input).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(18),
+        "not after the 20 s wait: {:?}",
+        started.elapsed()
+    );
     assert_export_failed(&status, &detail, "KMS key disabled (injected)");
     let messages = p.failure_messages().await;
     assert_eq!(messages.len(), 1, "{messages:?}");
-    // A failed export writes no export_info, so no S3 event: without RDS's
-    // event (next test) the wait times out and the poller finds the failure.
-    assert_eq!(messages[0]["step"], "CheckExport");
+    // A failed export writes no export_info, so no S3 event: RDS's event
+    // (RDS-EVENT-0162, through EventBridge) ends the wait, not its timeout.
+    assert_eq!(messages[0]["step"], "WaitForExport");
     assert_eq!(messages[0]["error"], "ExportFailed");
     let tables = p
         .env
@@ -302,64 +308,183 @@ async fn a_table_the_export_failed_follows_the_plan_policy() {
 }
 
 #[tokio::test]
-async fn rds_reporting_a_failed_export_ends_the_wait_at_once() {
+async fn a_canceled_export_ends_the_run_at_once_through_rds_event() {
     let p = pipeline().await;
-    // Slow enough that the run is waiting (its token stored) when the export fails.
+    // Long enough that the run is waiting (its token stored) when it is canceled.
     p.env
-        .control("/_snaplake/exports/settings", json!({"duration_seconds": 3.0}));
-    p.env.control(
-        "/_snaplake/exports/faults",
-        json!({"export_id": "*", "fail": "S3 write denied (injected)"}),
-    );
+        .control("/_snaplake/exports/settings", json!({"duration_seconds": 12.0}));
     let started = Instant::now();
-    let rds_event = async {
-        let token = "_snaplake/tokens/snaplake-shop-prod-20261121.json";
+    let cancel = async {
         loop {
-            let waiting = p
+            let tokens = p
                 .env
                 .clients
                 .s3
-                .head_object()
+                .list_objects_v2()
                 .bucket(BUCKET)
-                .key(token)
+                .prefix("_snaplake/tokens/")
                 .send()
                 .await
-                .is_ok();
-            let tasks = p.env.clients.rds.describe_export_tasks().send().await.unwrap();
-            let failed = tasks
-                .export_tasks()
-                .iter()
-                .any(|t| t.status().is_some_and(|s| s.eq_ignore_ascii_case("FAILED")));
-            if waiting && failed {
+                .unwrap();
+            if tokens.key_count().unwrap_or(0) > 0 {
                 break;
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "the run never waited for a failed export"
-            );
+            assert!(started.elapsed() < Duration::from_secs(10), "the run never waited");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        // What EventBridge delivers for RDS's "export task failed" event.
-        let out = aws_sdk_lambda::Client::new(&p.env.sdk)
-            .invoke()
-            .function_name("snaplake-test-export-callback")
-            .payload(aws_sdk_lambda::primitives::Blob::new(include_str!(
-                "../../events/export-callback-rds-failed.json"
-            )))
+        p.env
+            .clients
+            .rds
+            .cancel_export_task()
+            .export_task_identifier("snaplake-shop-prod-20261121")
             .send()
             .await
             .unwrap();
-        assert_eq!(out.function_error(), None, "{:?}", out.payload());
+        Instant::now()
     };
-    let ((status, detail), ()) = tokio::join!(p.run("run-export-fails", p.input().await), rds_event);
-    assert_export_failed(&status, &detail, "S3 write denied (injected)");
+    let ((status, detail), canceled_at) = tokio::join!(p.run("run-export-canceled", p.input().await), cancel);
+    assert_export_failed(&status, &detail, "ended CANCELED");
     let messages = p.failure_messages().await;
     assert_eq!(messages[0]["step"], "WaitForExport", "{messages:?}");
     assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "ended by the event, not by the 20 s wait timing out: {:?}",
-        started.elapsed()
+        canceled_at.elapsed() < Duration::from_secs(8),
+        "ended by RDS-EVENT-0163, not by the 20 s wait timing out: {:?} after the cancel",
+        canceled_at.elapsed()
     );
+}
+
+/// Rows of `SELECT count(*)` on a curated table, as an analyst would run it:
+/// None while the table does not exist yet.
+async fn count_rows(env: &StandIn, table: &str) -> Option<i64> {
+    let athena = &env.clients.athena;
+    let id = athena
+        .start_query_execution()
+        .query_string(format!("SELECT count(*) FROM \"snaplake_curated\".\"{table}\""))
+        .work_group("snaplake")
+        .send()
+        .await
+        .ok()?
+        .query_execution_id()?
+        .to_string();
+    loop {
+        let out = athena
+            .get_query_execution()
+            .query_execution_id(&id)
+            .send()
+            .await
+            .unwrap();
+        let status = out.query_execution().and_then(|q| q.status()).unwrap();
+        match status.state().map(|s| s.as_str()) {
+            Some("SUCCEEDED") => break,
+            Some("FAILED" | "CANCELLED") => {
+                let reason = status.state_change_reason().unwrap_or_default();
+                assert!(
+                    reason.contains("does not exist") || reason.contains("not found"),
+                    "{reason}"
+                );
+                return None;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let rows = snaplake::aws::athena::results(athena, &id, 10).await.unwrap().rows;
+    rows.first()?.first()?.as_deref()?.parse().ok()
+}
+
+#[tokio::test]
+async fn two_runs_of_one_day_started_together_publish_it_once_and_readers_never_see_an_empty_table() {
+    let p = pipeline().await;
+    // The day before is published, so readers have a table throughout.
+    let (status, detail) = p.run("day-21", p.input().await).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    p.env.control(
+        "/_snaplake/snapshots",
+        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-21-18-00", "create_time": "2026-11-21T18:00:00Z"}),
+    );
+    let mut input = p.run_input.clone();
+    input["logical_time"] = json!("2026-11-21T19:00:00Z");
+
+    // The scheduled run and `snaplake run` of the same day, at once (the
+    // schedule cannot name its executions, so names do not keep them apart).
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let reader = async {
+        let mut reads = 0;
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            let rows = count_rows(&p.env, "shop_customers").await;
+            assert_ne!(rows, Some(0), "a reader saw an empty table");
+            assert!(rows.is_some(), "the published table disappeared");
+            reads += 1;
+        }
+        reads
+    };
+    let runs = async {
+        let both = tokio::join!(
+            p.run("day-22-scheduled", input.clone()),
+            p.run("day-22-by-hand", input.clone())
+        );
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        both
+    };
+    let (((status_a, a), (status_b, b)), reads) = tokio::join!(runs, reader);
+    assert!(reads > 0);
+    assert_eq!(
+        (status_a.as_str(), status_b.as_str()),
+        ("SUCCEEDED", "SUCCEEDED"),
+        "{a:#}\n{b:#}"
+    );
+
+    let mut exported = 0;
+    let mut busy = 0;
+    for run in [&a, &b] {
+        let history = execution_events(&p.env, run["arn"].as_str().unwrap()).await;
+        let entered: Vec<&str> = history
+            .iter()
+            .filter_map(|e| e.state_entered_event_details().map(|d| d.name()))
+            .collect();
+        if entered.contains(&"StartExport") {
+            exported += 1;
+        }
+        if entered.contains(&"AlreadyRunning") {
+            busy += 1;
+        }
+    }
+    assert_eq!(
+        (exported, busy),
+        (1, 1),
+        "one run of the day works, the other ends as already running"
+    );
+
+    let glue = &p.env.clients.glue;
+    for table in ["shop_customers", "shop_orders", "shop_articles"] {
+        let t = glue
+            .get_table()
+            .database_name("snaplake_curated")
+            .name(table)
+            .send()
+            .await
+            .unwrap();
+        let location = t
+            .table()
+            .unwrap()
+            .storage_descriptor()
+            .unwrap()
+            .location()
+            .unwrap()
+            .to_string();
+        assert!(location.ends_with("/v=20261121T190000Z/"), "{table} at {location}");
+    }
+    assert!(count_rows(&p.env, "shop_customers").await.unwrap() > 0);
+    let locks = p
+        .env
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix("_snaplake/locks/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(locks.key_count(), Some(0), "the day's lock was released");
 }
 
 #[tokio::test]

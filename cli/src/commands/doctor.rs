@@ -125,6 +125,7 @@ async fn resources(stack: &Stack, args: &DoctorArgs) -> Result<Vec<Check>, Failu
         },
         export_role(stack, &request.export_role_arn, &bucket).await,
         bucket_check(stack, &bucket).await,
+        eventbridge_check(stack, &bucket).await,
     ];
     let policy = stack.policy().await;
     checks.push(match &policy {
@@ -392,6 +393,40 @@ async fn bucket_check(stack: &Stack, bucket: &str) -> Check {
             format!("{bucket} is not encrypted with SSE-KMS by default"),
             "set default encryption to aws:kms with the lake's key (the Terraform module does)",
         )
+    }
+}
+
+/// export_info files reach export-callback through EventBridge: the bucket
+/// must send its events there (for an existing bucket the module leaves its
+/// notification configuration alone, so the operator turns this on).
+async fn eventbridge_check(stack: &Stack, bucket: &str) -> Check {
+    let fix = format!(
+        "turn on EventBridge delivery for {bucket} (it adds to the bucket's other notifications): \
+         S3 console > {bucket} > Properties > Amazon EventBridge > On, or \
+         `aws s3api put-bucket-notification-configuration --bucket {bucket} --notification-configuration \
+         '{{\"EventBridgeConfiguration\": {{}}, ...the existing configurations...}}'`"
+    );
+    match stack
+        .ctx
+        .clients
+        .s3
+        .get_bucket_notification_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(out) if out.event_bridge_configuration().is_some() => pass(
+            "eventbridge",
+            format!("{bucket} sends its events to EventBridge (export_info resumes runs)"),
+        ),
+        Ok(_) => fail(
+            "eventbridge",
+            format!(
+                "{bucket} does not send its events to EventBridge: runs wait for their export until the wait times out"
+            ),
+            fix,
+        ),
+        Err(e) => fail("eventbridge", format!("{bucket}: {}", failure::describe(&e)), fix),
     }
 }
 
