@@ -1,4 +1,4 @@
-"""Bucket policies with conditions; S3 event records as AWS writes them.
+"""Bucket policies with conditions, and conditional writes.
 
 moto 5.2.5 evaluates a bucket policy's statements but ignores their
 Condition blocks, so the standard "deny unless aws:SecureTransport" statement
@@ -7,25 +7,26 @@ over plain HTTP on loopback and stands for AWS, where requests use TLS:
 statements with a Condition are left out of the evaluation, as moto cannot
 decide them.
 
-moto's S3 event records lack `userIdentity`, `requestParameters`,
-`responseElements`, the bucket's `ownerIdentity` and the object's `versionId`
-and `sequencer`, and encode `/` in the key as `%2F`: `full_event` adds them
-and keeps `/` as the S3 user guide's "Event message
-structure" documents them (ids are the stand-in's own).
+Conditional PutObject (`If-None-Match: *`, `If-Match: <etag>`): moto 5.2.5
+answers 412 when the condition fails, but checks it and then writes without
+a lock, on a threaded server: two concurrent writers could both "create" the
+same key (a probe of 10 races of 8 writers saw one winner each time; nothing
+guarantees it). On S3 exactly one wins and the other gets 412
+PreconditionFailed (or 409 ConditionalRequestConflict). Here conditional puts
+run one at a time, so the check and the write are one step.
+
+GetBucketNotificationConfiguration: moto keeps a bucket's
+EventBridgeConfiguration (and sends its events to EventBridge) but leaves it
+out of the answer; here it is in.
 """
 
-import itertools
 import json
 import threading
-import uuid
-from urllib.parse import quote_plus
 
 from moto.iam.access_control import IAMPolicy, PermissionResult
-from moto.s3 import models, notifications
+from moto.s3 import models, responses
 
-_SEQUENCE = itertools.count(1)
-_SEQUENCE_LOCK = threading.Lock()
-_original_event = notifications._get_s3_event
+CONDITIONAL_PUTS = threading.Lock()
 
 
 def get_permission(self, action: str, resource: str):
@@ -41,25 +42,41 @@ def get_permission(self, action: str, resource: str):
     return IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource)
 
 
-def full_event(event_name, bucket, key, notification_id):
-    event = _original_event(event_name, bucket, key, notification_id)
-    principal = f"AWS:{bucket.account_id}"
-    with _SEQUENCE_LOCK:
-        sequencer = f"{next(_SEQUENCE):018X}"
-    for record in event["Records"]:
-        record["userIdentity"] = {"principalId": principal}
-        record["requestParameters"] = {"sourceIPAddress": "127.0.0.1"}
-        record["responseElements"] = {"x-amz-request-id": uuid.uuid4().hex[:16].upper(), "x-amz-id-2": uuid.uuid4().hex}
-        record["s3"]["bucket"]["ownerIdentity"] = {"principalId": bucket.account_id}
-        version = getattr(key, "version_id", None)
-        if version and version != "null":
-            record["s3"]["object"]["versionId"] = version
-        record["s3"]["object"]["sequencer"] = sequencer
-        # URL-encoded as S3 writes it: a space as `+`, but `/` kept (moto: `%2F`).
-        record["s3"]["object"]["key"] = quote_plus(key.name, safe="/")
-    return event
+_original_put_object = responses.S3Response.put_object
+
+
+def put_object(self):
+    if self.headers.get("If-None-Match") or self.headers.get("If-Match"):
+        with CONDITIONAL_PUTS:
+            return _original_put_object(self)
+    return _original_put_object(self)
+
+
+_original_get_notification = responses.S3Response.get_bucket_notification
+
+
+def get_bucket_notification(self):
+    """GetBucketNotificationConfiguration with the `<EventBridgeConfiguration/>`
+    moto stores but never returns (Terraform and `snaplake doctor` read it)."""
+    response = _original_get_notification(self)
+    config = self.backend.get_bucket_notification_configuration(self.bucket_name)
+    if config is None or config.event_bridge is None:
+        return response
+    status, headers, body = response if isinstance(response, tuple) else (200, {}, response)
+    text = body.decode() if isinstance(body, bytes) else body
+    element = "<EventBridgeConfiguration></EventBridgeConfiguration>"
+    if "</NotificationConfiguration>" in text:
+        text = text.replace("</NotificationConfiguration>", element + "</NotificationConfiguration>")
+    else:
+        text = text.replace("/>", ">" + element + "</NotificationConfiguration>", 1) if "<NotificationConfiguration" in text \
+            else '<?xml version="1.0" encoding="UTF-8"?><NotificationConfiguration>' + element + "</NotificationConfiguration>"
+    headers = dict(headers or {})
+    headers.pop("Content-Length", None)
+    headers.pop("content-length", None)
+    return status, headers, text
 
 
 def install() -> None:
     models.FakeBucket.get_permission = get_permission
-    notifications._get_s3_event = full_event
+    responses.S3Response.put_object = put_object
+    responses.S3Response.get_bucket_notification = get_bucket_notification

@@ -1,5 +1,6 @@
 //! export-callback: park the execution's task token, and resume it from the
-//! S3 event of the export's export_info file. The logic is
+//! export_info file's S3 event (through EventBridge) or RDS's export-failed
+//! event; and keep the day lock. The logic is
 //! `snaplake::handlers::export_callback`.
 
 use lambda_runtime::{LambdaEvent, run, service_fn};
