@@ -337,26 +337,46 @@ async fn route_events_to_export_callback(env: &StandIn, stack: &str, bucket: &st
     }
 }
 
-/// One EventBridge API call (JSON 1.1), sent raw: the tests need only two
-/// calls, not another SDK crate.
+/// One EventBridge API call (JSON 1.1), sent raw and signed as the
+/// administrator (the stand-in enforces IAM): the tests need only two calls,
+/// not another SDK crate.
 fn events_call(env: &StandIn, operation: &str, body: Value) -> Value {
-    let headers = [
-        ("X-Amz-Target", format!("AWSEvents.{operation}")),
-        (
-            "Authorization",
-            "AWS4-HMAC-SHA256 Credential=test/20261201/us-east-1/events/aws4_request, SignedHeaders=host, Signature=0"
-                .to_string(),
-        ),
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    let body = body.to_string();
+    let content_type = "application/x-amz-json-1.1";
+    let target = format!("AWSEvents.{operation}");
+    let identity = env.credentials.clone().into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(crate::REGION)
+        .name("events")
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let host = env
+        .endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let unsigned = [
+        ("host", host.as_str()),
+        ("content-type", content_type),
+        ("x-amz-target", &target),
     ];
-    let answer = exchange(
-        &env.endpoint,
+    let request = SignableRequest::new(
         "POST",
-        "/",
-        "application/x-amz-json-1.1",
-        &headers,
-        &body.to_string(),
+        format!("{}/", env.endpoint.trim_end_matches('/')),
+        unsigned.into_iter(),
+        SignableBody::Bytes(body.as_bytes()),
     )
-    .unwrap_or_else(|e| panic!("EventBridge {operation}: {e}"));
+    .unwrap();
+    let (signing, _) = sign(request, &params).unwrap().into_parts();
+    let mut headers = vec![("X-Amz-Target", target.clone())];
+    headers.extend(signing.headers().map(|(name, value)| (name, value.to_string())));
+    let answer = exchange(&env.endpoint, "POST", "/", content_type, &headers, &body)
+        .unwrap_or_else(|e| panic!("EventBridge {operation}: {e}"));
     serde_json::from_str(&answer).unwrap_or(Value::Null)
 }
 
