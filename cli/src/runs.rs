@@ -10,7 +10,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
 use snaplake::aws::{rds, to_timestamp};
+use snaplake::export_id::attempt_id;
 use snaplake::handlers::catalog_swap::flatten;
+use snaplake::handlers::snapshot_export::MAX_EXPORT_ATTEMPTS;
 use snaplake::logical_time::{LogicalTime, run_id};
 
 use crate::failure::{self, Failure};
@@ -222,6 +224,20 @@ pub async fn export_state(stack: &Stack, export_id: &str) -> Result<Value, Failu
         }),
         None => json!({"export_id": export_id, "status": "NOT_STARTED", "percent": 0}),
     })
+}
+
+/// The id of the day's newest export attempt that exists (the day's id when
+/// none does): after a FAILED export, a retry exports under the next one.
+pub async fn newest_export_attempt(stack: &Stack, day_id: &str) -> Result<String, Failure> {
+    let mut newest = day_id.to_string();
+    for n in 2..=MAX_EXPORT_ATTEMPTS {
+        let id = attempt_id(day_id, n);
+        if rds::find_export(&stack.ctx.clients.rds, &id).await?.is_none() {
+            break;
+        }
+        newest = id;
+    }
+    Ok(newest)
 }
 
 /// The newest executions of the state machine, newest first.

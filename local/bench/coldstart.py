@@ -76,10 +76,7 @@ def prepare(endpoint: str) -> tuple[dict[str, dict], dict]:
     info_key = f"exports/{EXPORT_ID}/export_info_{EXPORT_ID}.json"
 
     def missing_token():
-        try:
-            s3.get_object(Bucket=BUCKET, Key=f"_snaplake/tokens/{EXPORT_ID}.json")
-        except s3.exceptions.NoSuchKey:
-            pass
+        s3.list_objects_v2(Bucket=BUCKET, Prefix=f"_snaplake/tokens/{EXPORT_ID}/")
 
     warm_calls = {
         "snapshot-export": lambda: rds.describe_db_cluster_snapshots(DBClusterIdentifier="shop-prod", SnapshotType="automated"),
@@ -92,7 +89,7 @@ def prepare(endpoint: str) -> tuple[dict[str, dict], dict]:
         # A day without a snapshot, long past: SnapshotNotFound after the one listing.
         "snapshot-export": {"logical_time": "2026-11-17T19:00:00Z", "source_id": "shop-prod", "source_kind": "cluster",
                             "kms_key": key, "export_role_arn": "arn:aws:iam::123456789012:role/snaplake-export"},
-        # No token is stored for this export: one GetObject, then "no token".
+        # No token is stored for this export: one ListObjectsV2, then "no token".
         "export-callback": {"Records": [{"s3": {"bucket": {"name": BUCKET}, "object": {"key": info_key}}}]},
         "export-poller": {"export_id": EXPORT_ID, "on_table_failure": "fail", "batch_size": 10},
         # Already published for this run: one GetTable, then "current".

@@ -34,9 +34,9 @@ def snapshot_export(event):
 
 def export_callback(event):
     export_id = event["Records"][0]["s3"]["object"]["key"].rsplit("export_info_", 1)[1].removesuffix(".json")
-    try:
-        CLIENT.get_object(Bucket=BUCKET, Key=f"_snaplake/tokens/{export_id}.json")
-    except CLIENT.exceptions.NoSuchKey:
+    # Tokens are stored per waiting execution: one listing finds them.
+    listed = CLIENT.list_objects_v2(Bucket=BUCKET, Prefix=f"_snaplake/tokens/{export_id}/")
+    if not listed.get("KeyCount"):
         return [{"outcome": "no_token", "export_id": export_id}]
     return [{"outcome": "token", "export_id": export_id}]
 

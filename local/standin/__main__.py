@@ -30,9 +30,10 @@ def serve(port: int, ready_file: str | None, parent: int | None) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import athena, control, exports, glue, lambdas, s3, stepfunctions
+    from . import athena, control, events, exports, glue, lambdas, s3, stepfunctions
 
     athena.install()
+    events.install()
     exports.install()
     glue.install()
     s3.install()

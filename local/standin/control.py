@@ -2,11 +2,17 @@
 
     GET  /_snaplake/health             200 once the server answers
     POST /_snaplake/exports/faults     {"export_id": "<id>" | "*", "fail": "<cause>",
-                                        "fail_tables": ["shop.orders"], "delay_seconds": 5}
+                                        "fail_tables": ["shop.orders"], "delay_seconds": 5,
+                                        "skip_tables": ["shop.orders"], "empty_tables": ["shop.articles"],
+                                        "database_warning": "FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE"}
     POST /_snaplake/exports/settings   {"duration_seconds": 1.5, "sample_tables": 100,
+                                        "layout": "numbered" | "lettered" | "flat",
                                         "extra_columns": {"customers": ["ssn"]}}
     POST /_snaplake/athena/faults      {"match": "<text in the query>", "fail": "<reason>",
                                         "delay_seconds": 5, "scanned_bytes": 1000000, "times": 1}
+    POST /_snaplake/glue/faults        {"database": "snaplake_raw", "table": "shop_orders",
+                                        "operations": ["CreateTable", "UpdateTable"],
+                                        "code": "AccessDeniedException", "fail": "<message>"}
     POST /_snaplake/snapshots          {"cluster": "<id>" | "instance": "<id>", "snapshot_id": "..",
                                         "create_time": "2026-11-20T18:00:00Z", "type": "automated",
                                         "account_id": "123456789012", "region": "us-east-1"}
@@ -28,7 +34,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal.models import moto_api_backend
 from moto.rds.models import rds_backends
 
-from . import athena, exports, sampledb
+from . import athena, exports, glue, sampledb
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
@@ -87,6 +93,7 @@ class Control:
             result = self.app(environ, start_response)
             exports.reset()
             athena.reset()
+            glue.reset()
             apply_moto_config()
             return result
         if not path.startswith("/_snaplake/"):
@@ -109,6 +116,8 @@ class Control:
                 return _json(start_response, 200, set_settings(body))
             if route == ("POST", "/_snaplake/athena/faults"):
                 return _json(start_response, 200, add_query_fault(body))
+            if route == ("POST", "/_snaplake/glue/faults"):
+                return _json(start_response, 200, add_glue_fault(body))
             if route == ("POST", "/_snaplake/snapshots"):
                 return _json(start_response, 200, add_snapshot(body))
             return _json(start_response, 404, {"error": f"no such control endpoint: {method} {path}"})
@@ -124,6 +133,9 @@ def set_fault(body: dict) -> dict:
         "fail": body.get("fail"),
         "fail_tables": list(body.get("fail_tables") or []),
         "delay_seconds": float(body.get("delay_seconds", 0)),
+        "skip_tables": list(body.get("skip_tables") or []),
+        "empty_tables": list(body.get("empty_tables") or []),
+        "database_warning": body.get("database_warning"),
     }
     with exports.LOCK:
         exports.faults[export_id] = fault
@@ -144,6 +156,23 @@ def add_query_fault(body: dict) -> dict:
     return fault
 
 
+def add_glue_fault(body: dict) -> dict:
+    operations = list(body.get("operations") or ["CreateTable", "UpdateTable"])
+    unknown = set(operations) - {"CreateTable", "UpdateTable"}
+    if unknown:
+        raise ValueError(f"operations may be CreateTable and UpdateTable, not {sorted(unknown)}")
+    fault = {
+        "database": str(body["database"]),
+        "table": str(body["table"]),
+        "operations": operations,
+        "code": str(body.get("code", "AccessDeniedException")),
+        "fail": str(body.get("fail", "injected by the stand-in")),
+    }
+    with glue.LOCK:
+        glue.faults.append(fault)
+    return fault
+
+
 def set_settings(body: dict) -> dict:
     changes = {}
     if "duration_seconds" in body:
@@ -156,6 +185,10 @@ def set_settings(body: dict) -> dict:
         if not 1 <= tables <= 1000:
             raise ValueError("sample_tables must be between 1 and 1000")
         changes["tables"] = tables
+    if "layout" in body:
+        if body["layout"] not in exports.LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(exports.LAYOUTS)}")
+        changes["layout"] = body["layout"]
     extra = body.get("extra_columns")
     if extra is not None:
         if not isinstance(extra, dict) or not all(
@@ -164,13 +197,15 @@ def set_settings(body: dict) -> dict:
         ):
             raise ValueError(f"extra_columns maps a sample table ({', '.join(sampledb.TABLES)}) to column names")
     if not changes and extra is None:
-        raise KeyError("duration_seconds, sample_tables or extra_columns")
+        raise KeyError("duration_seconds, sample_tables, layout or extra_columns")
     with exports.LOCK:
         if extra is not None:
             sampledb.EXTRA_COLUMNS.clear()
             sampledb.EXTRA_COLUMNS.update({t: list(cols) for t, cols in extra.items()})
         exports.settings.update(changes)
-        return {"duration_seconds": exports.settings["duration"], "sample_tables": len(sampledb.table_names(exports.settings["tables"]))}
+        return {"duration_seconds": exports.settings["duration"],
+                "sample_tables": len(sampledb.table_names(exports.settings["tables"])),
+                "layout": exports.settings["layout"]}
 
 
 def add_snapshot(body: dict) -> dict:

@@ -8,7 +8,13 @@ stand-in's S3: Parquet parts of the sample database, `_SUCCESS` markers,
 `export_info_<id>.json` and `export_tables_info_<id>_from_1_to_<n>.json`.
 
 Faults are injected per export id (or "*" for every export) through the
-control API (see control.py): fail the export, fail some tables, delay it.
+control API (see control.py): fail the export, fail some tables, delay it,
+skip tables (named in the task's WarningMessage, as RDS skips a table whose
+column names it cannot export), export tables empty (no data file), or add a
+database-level warning (an export_tables_info entry naming just the database,
+and a `general` note in WarningMessage). The layout of the part files under a
+table's folder is a setting: numbered sub-folders (the default), lettered ones
+(as Aurora may write) or none (as older exports do).
 """
 
 import datetime as dt
@@ -24,15 +30,17 @@ from moto.rds import responses as rds_responses
 from moto.rds.models import rds_backends
 from moto.s3.models import s3_backends
 
-from . import sampledb
+from . import events, sampledb
 
 LOCK = threading.RLock()
 
 # Seconds from start to COMPLETE; tests shorten or lengthen it through the
 # control API. The first fifth is STARTING.
 DEFAULT_DURATION = float(os.environ.get("STANDIN_EXPORT_SECONDS", "3"))
-settings = {"duration": DEFAULT_DURATION, "tables": None}
-# export id (or "*") -> {"fail": str | None, "fail_tables": [..], "delay_seconds": float}
+settings = {"duration": DEFAULT_DURATION, "tables": None, "layout": "numbered"}
+LAYOUTS = ("numbered", "lettered", "flat")
+# export id (or "*") -> {"fail": str | None, "fail_tables": [..], "delay_seconds": float,
+#                        "skip_tables": [..], "empty_tables": [..], "database_warning": str | None}
 faults: dict[str, dict] = {}
 
 
@@ -41,6 +49,7 @@ def reset() -> None:
         faults.clear()
         settings["duration"] = DEFAULT_DURATION
         settings["tables"] = None
+        settings["layout"] = "numbered"
         sampledb.EXTRA_COLUMNS.clear()
 
 
@@ -70,6 +79,7 @@ def start_export_task(self, kwargs):
         task._duration = settings["duration"] + float(fault.get("delay_seconds", 0))
         task._fault = fault
         task._table_count = settings["tables"]
+        task._layout = settings["layout"]
         if not _bucket_exists(task):
             task._fault["fail"] = (
                 f"The S3 bucket {task.s3_bucket} doesn't exist or the export role cannot reach it."
@@ -111,6 +121,7 @@ def advance(task) -> None:
 def _finish(task, status: str) -> None:
     task.status = status
     task.task_end_time = _now()
+    events.rds_export_ended(task)
 
 
 def advance_all() -> None:
@@ -153,24 +164,39 @@ def _tables(task) -> list[str]:
     return names
 
 
+def _part_folder(table_folder: str, layout: str, n: int) -> str:
+    """Where part `n` (from 1) of a table goes under the table's folder."""
+    if layout == "flat":
+        return table_folder
+    return f"{table_folder}/{chr(ord('a') + n - 1) if layout == 'lettered' else n}"
+
+
 def _write_export(task) -> None:
     s3 = _s3(task)
     export_id = task.export_task_identifier
     base = "/".join(p for p in [task.s3_prefix.strip("/"), export_id] if p)
     snapshot_time = task.snapshot_time  # naive UTC, as moto keeps it
     failed = set(task._fault.get("fail_tables") or [])
-    statuses, total_bytes = [], 0
+    skipped = set(task._fault.get("skip_tables") or [])
+    empty = set(task._fault.get("empty_tables") or [])
+    statuses, total_bytes, skipped_tables = [], 0, []
     for table in _tables(task):
         target = f"{sampledb.DATABASE}.{table}"
+        if target in skipped:
+            skipped_tables.append({"target": target, "reason": "COLUMN_WITH_UNSUPPORTED_CHARACTER_IN_NAME"})
+            continue
         if target in failed:
             statuses.append({"target": target, "status": "FAILED", "sizeGB": 0,
                              "warningMessage": "Table export failed (injected by the stand-in)."})
             continue
         size = 0
-        for n, part in enumerate(sampledb.parquet_parts(table, snapshot_time), start=1):
-            folder = f"{base}/{sampledb.DATABASE}/{target}/{n}"
+        table_folder = f"{base}/{sampledb.DATABASE}/{target}"
+        parts = [] if target in empty else sampledb.parquet_parts(table, snapshot_time)
+        for n, part in enumerate(parts, start=1):
+            folder = _part_folder(table_folder, task._layout, n)
             name = uuid.uuid5(uuid.NAMESPACE_URL, f"{export_id}/{target}/{n}")
-            s3.put_object(task.s3_bucket, f"{folder}/part-00000-{name}-c000.gz.parquet", part)
+            number = n - 1 if task._layout == "flat" else 0  # parts in one folder are numbered
+            s3.put_object(task.s3_bucket, f"{folder}/part-{number:05d}-{name}-c000.gz.parquet", part)
             s3.put_object(task.s3_bucket, f"{folder}/_SUCCESS", b"")
             size += len(part)
         total_bytes += size
@@ -180,6 +206,15 @@ def _write_export(task) -> None:
             "status": "COMPLETE",
             "sizeGB": size / 2**30,
             "target": target,
+        })
+    database_warning = task._fault.get("database_warning")
+    if database_warning:
+        statuses.insert(0, {"target": sampledb.DATABASE, "warningMessage": database_warning})
+    if skipped_tables or database_warning:
+        task.warning_message = json.dumps({
+            "skippedTables": skipped_tables,
+            "skippedObjectives": [],
+            "general": [{"reason": database_warning}] if database_warning else [],
         })
     task.total_extracted_data_in_gb = round(total_bytes / 2**30, 6)
     n = len(statuses)

@@ -8,6 +8,10 @@ check and the write happen as one step, as on AWS.
 
 moto 5.2.5 has no BatchDeleteTableVersion, which retention uses; as on AWS
 it takes at most 100 version ids and reports the ones it could not delete.
+
+Faults (control API `POST /_snaplake/glue/faults`): CreateTable and
+UpdateTable of a named table fail with an error code and message, as AWS
+would refuse them (e.g. AccessDeniedException).
 """
 
 import json
@@ -18,6 +22,26 @@ from moto.glue import responses
 from moto.glue.exceptions import GlueClientError, InvalidInputException
 
 LOCK = threading.Lock()
+# {"database": .., "table": .., "operations": [..], "code": .., "fail": ..}
+faults: list[dict] = []
+_original_create_table = responses.GlueResponse.create_table
+
+
+def reset() -> None:
+    with LOCK:
+        faults.clear()
+
+
+def _check_fault(operation: str, database: str, table: str) -> None:
+    with LOCK:
+        for fault in faults:
+            if (fault["database"], fault["table"]) == (database, table) and operation in fault["operations"]:
+                raise GlueClientError(fault["code"], fault["fail"])
+
+
+def create_table(self):
+    _check_fault("CreateTable", self.parameters.get("DatabaseName"), (self.parameters.get("TableInput") or {}).get("Name"))
+    return _original_create_table(self)
 
 
 class ConcurrentModificationException(GlueClientError):
@@ -29,6 +53,7 @@ def update_table(self):
     database_name = self.parameters.get("DatabaseName")
     table_input = self.parameters.get("TableInput")
     version_id = self.parameters.get("VersionId")
+    _check_fault("UpdateTable", database_name, table_input["Name"])
     with LOCK:
         table = self.glue_backend.get_table(database_name, table_input["Name"])
         current = str(table._current_version)
@@ -65,5 +90,6 @@ def batch_delete_table_version(self):
 
 
 def install() -> None:
+    responses.GlueResponse.create_table = create_table
     responses.GlueResponse.update_table = update_table
     responses.GlueResponse.batch_delete_table_version = batch_delete_table_version

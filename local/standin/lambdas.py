@@ -204,6 +204,34 @@ def invoke_from_s3_async(account_id, event_body, fn_arn, region_name):
     threading.Thread(target=_original_notify, args=(account_id, event_body, fn_arn, region_name), daemon=True).start()
 
 
+def invoke_async(account_id, event, fn_arn) -> None:
+    """EventBridge -> Lambda: delivered only when the function's resource policy
+    lets events.amazonaws.com invoke it for that rule, as on AWS (else the
+    event is dropped; AWS counts it in the rule's FailedInvocations)."""
+    rule_arn = event.pop("_rule_arn", None) if isinstance(event, dict) else None
+    if rule_arn and not _events_may_invoke(account_id, fn_arn, rule_arn):
+        print(f"standin: {rule_arn} may not invoke {fn_arn} (no lambda permission); event dropped", flush=True)
+        return
+    _original_notify(account_id, event, fn_arn, fn_arn.split(":")[3])
+
+
+def _events_may_invoke(account_id, fn_arn, rule_arn) -> bool:
+    from moto.awslambda.utils import get_backend
+
+    try:
+        wire = json.loads(get_backend(account_id, fn_arn.split(":")[3]).get_policy(fn_arn, None))
+        policy = json.loads(wire["Policy"])
+    except Exception:
+        return False
+    for statement in policy.get("Statement", []):
+        principal = statement.get("Principal", {})
+        service = principal.get("Service") if isinstance(principal, dict) else principal
+        source = statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn")
+        if statement.get("Effect") == "Allow" and service == "events.amazonaws.com" and source in (None, rule_arn):
+            return True
+    return False
+
+
 def stop_all() -> None:
     with LOCK:
         for runtime in RUNTIMES.values():

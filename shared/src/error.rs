@@ -69,6 +69,20 @@ pub enum Error {
     )]
     ExportIncomplete { tables: Vec<String> },
 
+    /// The raw table does not show this run's export: its registration
+    /// failed, so the table is not transformed (it would publish older data
+    /// as this run's).
+    #[error(
+        "raw table {table} {found}, not this run's export {wanted}; registering it failed (see the \
+         RegisterRawTables step), so it is not transformed and stays on its previous version: fix that cause, \
+         then run the day again"
+    )]
+    RawNotRegistered {
+        table: String,
+        found: String,
+        wanted: String,
+    },
+
     /// A swap would remove or retype columns and the policy is to fail.
     #[error(
         "the new version of {table} is not compatible with the current one ({diff}); \
@@ -138,6 +152,23 @@ pub enum Error {
         message: String,
     },
 
+    /// RDS cannot start the export yet: 5 exports are in progress in the
+    /// account (`ExportTaskLimitReachedFault`) or the snapshot is not in a state
+    /// it can be exported from (`InvalidExportSourceState`). Retried with
+    /// backoff over tens of minutes.
+    #[error(
+        "{service} {operation} on {resource} cannot start yet ({code}): {message}; retried by the state machine \
+         for about 50 minutes. Fix, if it keeps failing: RDS allows 5 exports in progress per account, so lower \
+         the backfill concurrency or wait for other exports to end"
+    )]
+    ExportRetryable {
+        service: String,
+        operation: String,
+        resource: String,
+        code: String,
+        message: String,
+    },
+
     /// Any other AWS error, with the service's code and message.
     #[error("{service} {operation} on {resource} failed ({code}): {message}{}", fix_suffix(.fix))]
     Aws {
@@ -171,6 +202,14 @@ pub fn is_throttling_code(code: &str) -> bool {
     THROTTLING_CODES.contains(&code)
 }
 
+/// RDS codes (with or without the `Fault` suffix) that mean "an export cannot
+/// start now, later it can".
+const EXPORT_RETRYABLE_CODES: &[&str] = &["ExportTaskLimitReached", "InvalidExportSourceState"];
+
+pub fn is_export_retryable_code(code: &str) -> bool {
+    EXPORT_RETRYABLE_CODES.contains(&code.strip_suffix("Fault").unwrap_or(code))
+}
+
 impl Error {
     /// The Step Functions error name (`errorType` of the Lambda error).
     pub fn name(&self) -> &'static str {
@@ -182,6 +221,7 @@ impl Error {
             Error::ExportConflict { .. } => "ExportConflict",
             Error::ExportFailed { .. } => "ExportFailed",
             Error::ExportIncomplete { .. } => "ExportIncomplete",
+            Error::RawNotRegistered { .. } => "RawNotRegistered",
             Error::SchemaIncompatible { .. } => "SchemaIncompatible",
             Error::QueryFailed { .. } | Error::ScanBudgetExceeded { .. } => "QueryFailed",
             Error::QueryRetryable { .. } => "QueryRetryable",
@@ -189,6 +229,7 @@ impl Error {
             Error::TablesFailed { .. } => "TablesFailed",
             Error::Preflight { .. } => "PreflightFailed",
             Error::Throttled { .. } => "Throttled",
+            Error::ExportRetryable { .. } => "ExportRetryable",
             Error::Aws { .. } => "AwsError",
         }
     }
@@ -197,7 +238,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::SnapshotNotReady { .. } | Error::Throttled { .. } | Error::QueryRetryable { .. }
+            Error::SnapshotNotReady { .. }
+                | Error::Throttled { .. }
+                | Error::QueryRetryable { .. }
+                | Error::ExportRetryable { .. }
         )
     }
 
@@ -216,6 +260,15 @@ impl Error {
     {
         let code = err.code().unwrap_or("Unknown").to_string();
         let message = err.message().map(str::to_string).unwrap_or_else(|| err.to_string());
+        if service == "rds" && is_export_retryable_code(&code) {
+            return Error::ExportRetryable {
+                service: service.into(),
+                operation: operation.into(),
+                resource: resource.into(),
+                code,
+                message,
+            };
+        }
         if is_throttling_code(&code) {
             return Error::Throttled {
                 service: service.into(),
@@ -260,7 +313,7 @@ impl Error {
     /// The AWS error code behind this error, if it came from AWS.
     pub fn aws_code(&self) -> Option<&str> {
         match self {
-            Error::Aws { code, .. } | Error::Throttled { code, .. } => Some(code),
+            Error::Aws { code, .. } | Error::Throttled { code, .. } | Error::ExportRetryable { code, .. } => Some(code),
             _ => None,
         }
     }
@@ -296,6 +349,17 @@ mod tests {
             assert_eq!(err.name(), "Throttled", "{code}");
             assert!(err.is_retryable());
         }
+    }
+
+    #[test]
+    fn rds_export_limit_and_source_state_are_retryable() {
+        for code in ["ExportTaskLimitReachedFault", "InvalidExportSourceState"] {
+            let err = Error::aws("rds", "StartExportTask", "export x", &sdk_error(code, "later"));
+            assert_eq!(err.name(), "ExportRetryable", "{code}");
+            assert!(err.is_retryable() && err.to_string().contains(code));
+        }
+        let other = Error::aws("glue", "GetTable", "t", &sdk_error("InvalidExportSourceState", "x"));
+        assert_eq!(other.name(), "AwsError", "only RDS's codes");
     }
 
     #[test]

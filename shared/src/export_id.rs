@@ -46,6 +46,29 @@ pub fn export_id(prefix: &str, source: &str, day: Date) -> Result<String, Error>
     Ok(id)
 }
 
+/// The export id of a day's `attempt`: the day's id for the first, then
+/// `<day id>-2`, `<day id>-3`, … RDS cannot delete an export task and an id
+/// that FAILED stays taken, so a retry of the day exports under the next
+/// attempt's id. When `<day id>-<n>` would pass 60 characters, what comes
+/// before the day is shortened and a hash of the day's id keeps it unique.
+/// An attempt id never equals a day's id: those end in the 8-digit day.
+pub fn attempt_id(day_id: &str, attempt: u32) -> String {
+    if attempt <= 1 {
+        return day_id.to_string();
+    }
+    let suffix = format!("-{attempt}");
+    if day_id.len() + suffix.len() <= MAX_LEN {
+        return format!("{day_id}{suffix}");
+    }
+    let (head, day) = day_id.rsplit_once('-').unwrap_or((day_id, ""));
+    // head + "-" + hash + "-" + day + suffix
+    let room = MAX_LEN.saturating_sub(suffix.len() + day.len() + HASH_LEN + 2);
+    let head = head[..head.len().min(room)].trim_end_matches('-');
+    let id = format!("{head}-{}-{day}{suffix}", short_hash(day_id));
+    debug_assert!(validate(&id).is_ok(), "derived an invalid attempt id {id}");
+    id
+}
+
 /// Checks an identifier against the RDS rules, naming the rule it breaks.
 pub fn validate(id: &str) -> Result<(), String> {
     if id.is_empty() || id.len() > MAX_LEN {
@@ -183,7 +206,57 @@ mod tests {
         assert_ne!(a, b);
     }
 
+    #[test]
+    fn attempts_after_the_first_are_numbered() {
+        let day = export_id("snaplake", "shop-prod", DAY).unwrap();
+        assert_eq!(attempt_id(&day, 1), day);
+        assert_eq!(attempt_id(&day, 2), "snaplake-shop-prod-20261120-2");
+        assert_eq!(attempt_id(&day, 12), "snaplake-shop-prod-20261120-12");
+    }
+
+    #[test]
+    fn attempts_of_a_day_id_of_60_characters_stay_within_60() {
+        let day = export_id("snaplake", &("analytics-".repeat(10) + "primary"), DAY).unwrap();
+        assert_eq!(day.len(), MAX_LEN);
+        let second = attempt_id(&day, 2);
+        assert_eq!(validate(&second), Ok(()));
+        assert!(
+            second.starts_with("snaplake-analytics-") && second.ends_with("-20261120-2"),
+            "{second}"
+        );
+        assert_ne!(second, attempt_id(&day, 3));
+    }
+
     proptest! {
+        #[test]
+        fn every_attempt_id_is_valid_stable_and_belongs_to_its_day(
+            source in "\\PC{0,120}",
+            prefix in "[a-z][a-z0-9]{0,19}",
+            days in 0i32..20000,
+            attempt in 2u32..10000,
+        ) {
+            let day = date(2000, 1, 1).checked_add(jiff::Span::new().days(days)).unwrap();
+            let day_id = export_id(&prefix, &source, day).unwrap();
+            let id = attempt_id(&day_id, attempt);
+            prop_assert_eq!(validate(&id), Ok(()));
+            prop_assert_eq!(&id, &attempt_id(&day_id, attempt));
+            let tail = format!("-{}-{attempt}", day.strftime("%Y%m%d"));
+            prop_assert!(id.ends_with(&tail), "{} does not end with {}", id, tail);
+            prop_assert_ne!(&id, &day_id);
+            prop_assert_ne!(&id, &attempt_id(&day_id, attempt + 1));
+        }
+
+        #[test]
+        fn attempts_of_different_sources_never_share_an_id(
+            a in "[a-zA-Z0-9_.-]{1,80}",
+            b in "[a-zA-Z0-9_.-]{1,80}",
+            attempt in 2u32..100,
+        ) {
+            prop_assume!(a != b);
+            let id = |s: &str| attempt_id(&export_id("snaplake", s, DAY).unwrap(), attempt);
+            prop_assert_ne!(id(&a), id(&b));
+        }
+
         #[test]
         fn every_derived_id_is_valid_and_stable(
             source in "\\PC{0,120}",

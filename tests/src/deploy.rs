@@ -2,7 +2,8 @@
 //! it out (names `<stack>-<function>`, `<stack>-pipeline`, `<stack>-daily`),
 //! but created through the SDK in a second instead of a minute of Terraform:
 //! the real state machine definition, the handler binaries as its Lambda
-//! functions, the S3 event that resumes the export wait, the failure topic,
+//! functions, the EventBridge rules that resume the export wait (S3's
+//! export_info event, RDS's export failed/canceled event), the failure topic,
 //! the export role and the daily schedule holding the run input.
 
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
 use aws_sdk_sfn::types::HistoryEvent;
 use serde_json::{Value, json};
 
-use crate::{StandIn, functions_dir, repo_root, resources};
+use crate::{StandIn, exchange, functions_dir, repo_root, resources};
 
 pub const FUNCTIONS: [&str; 5] = [
     "snapshot-export",
@@ -157,7 +158,7 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
             .unwrap();
         arns.push(out.function_arn().unwrap().to_string());
     }
-    notify_export_callback(c, bucket, &arns[1]).await;
+    route_events_to_export_callback(&env, stack, bucket, &arns[1]).await;
 
     let sns = aws_sdk_sns::Client::new(&env.sdk);
     let sqs = aws_sdk_sqs::Client::new(&env.sdk);
@@ -245,38 +246,82 @@ async fn role(iam: &aws_sdk_iam::Client, name: &str, service: &str) -> String {
     out.role().unwrap().arn().to_string()
 }
 
-/// export-callback hears of every `.json` RDS writes under `exports/`.
-async fn notify_export_callback(c: &snaplake::clients::Clients, bucket: &str, function_arn: &str) {
-    use aws_sdk_s3::types::{
-        Event, FilterRule, LambdaFunctionConfiguration, NotificationConfiguration, NotificationConfigurationFilter,
-        S3KeyFilter,
-    };
-    let rule = |name: &str, value: &str| FilterRule::builder().name(name.into()).value(value).build();
-    let notification = NotificationConfiguration::builder()
-        .lambda_function_configurations(
-            LambdaFunctionConfiguration::builder()
-                .lambda_function_arn(function_arn)
-                .events(Event::S3ObjectCreated)
-                .filter(
-                    NotificationConfigurationFilter::builder()
-                        .key(
-                            S3KeyFilter::builder()
-                                .filter_rules(rule("prefix", "exports/"))
-                                .filter_rules(rule("suffix", ".json"))
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .build();
-    c.s3.put_bucket_notification_configuration()
+/// As the module wires it: the bucket sends its events to EventBridge, where
+/// one rule sends export_info files to export-callback, and another RDS's
+/// export failed/canceled events (by EventID); each with its Lambda permission.
+async fn route_events_to_export_callback(env: &StandIn, stack: &str, bucket: &str, function_arn: &str) {
+    use aws_sdk_s3::types::{EventBridgeConfiguration, NotificationConfiguration};
+    env.clients
+        .s3
+        .put_bucket_notification_configuration()
         .bucket(bucket)
-        .notification_configuration(notification)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .event_bridge_configuration(EventBridgeConfiguration::builder().build())
+                .build(),
+        )
         .send()
         .await
         .unwrap();
+    let rules = [
+        (
+            "export-info",
+            json!({"source": ["aws.s3"], "detail-type": ["Object Created"],
+                "detail": {"bucket": {"name": [bucket]}, "object": {"key": [{"wildcard": "exports/*export_info_*.json"}]}}}),
+        ),
+        (
+            "export-failed",
+            json!({"source": ["aws.rds"], "detail-type": ["RDS DB Snapshot Event", "RDS DB Cluster Snapshot Event"],
+                "detail": {"EventID": ["RDS-EVENT-0159", "RDS-EVENT-0160", "RDS-EVENT-0162", "RDS-EVENT-0163"]}}),
+        ),
+    ];
+    let lambda = aws_sdk_lambda::Client::new(&env.sdk);
+    for (rule, pattern) in rules {
+        let name = format!("{stack}-{rule}");
+        let out = events_call(
+            env,
+            "PutRule",
+            json!({"Name": name, "EventPattern": pattern.to_string(), "State": "ENABLED"}),
+        );
+        events_call(
+            env,
+            "PutTargets",
+            json!({"Rule": name, "Targets": [{"Id": "export-callback", "Arn": function_arn}]}),
+        );
+        lambda
+            .add_permission()
+            .function_name(function_arn)
+            .statement_id(rule)
+            .action("lambda:InvokeFunction")
+            .principal("events.amazonaws.com")
+            .source_arn(out["RuleArn"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// One EventBridge API call (JSON 1.1), sent raw: the tests need only two
+/// calls, not another SDK crate.
+fn events_call(env: &StandIn, operation: &str, body: Value) -> Value {
+    let headers = [
+        ("X-Amz-Target", format!("AWSEvents.{operation}")),
+        (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20261201/us-east-1/events/aws4_request, SignedHeaders=host, Signature=0"
+                .to_string(),
+        ),
+    ];
+    let answer = exchange(
+        &env.endpoint,
+        "POST",
+        "/",
+        "application/x-amz-json-1.1",
+        &headers,
+        &body.to_string(),
+    )
+    .unwrap_or_else(|e| panic!("EventBridge {operation}: {e}"));
+    serde_json::from_str(&answer).unwrap_or(Value::Null)
 }
 
 /// The daily schedule at 04:00 Tokyo, as the module's defaults set it.

@@ -216,13 +216,26 @@ fn wait_healthy(endpoint: &str, within: Duration) {
 /// A minimal HTTP/1.1 exchange with the stand-in on loopback, so the harness
 /// needs no HTTP client crate. Returns the body of a 2xx answer.
 pub fn control(endpoint: &str, method: &str, path: &str, body: &str) -> Result<String, String> {
+    exchange(endpoint, method, path, "application/json", &[], body)
+}
+
+/// [`control`] with a content type and extra headers (e.g. an AWS JSON API call).
+pub fn exchange(
+    endpoint: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    headers: &[(&str, String)],
+    body: &str,
+) -> Result<String, String> {
     let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = TcpStream::connect(address).map_err(|e| format!("connecting to {address}: {e}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| e.to_string())?;
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: {content_type}\r\n{extra}\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );

@@ -76,6 +76,16 @@ fn swap_input(table: &str, location: &str, extra: Value) -> Value {
     input
 }
 
+/// The raw table of `table` as the run of `logical_time` registers it
+/// (RegisterRawTables runs before any prepare).
+async fn register_raw_at(lake: &Lake, table: &str, logical_time: &str) {
+    let result = lake
+        .call(json!({"action": "register-raw", "logical_time": logical_time,
+                     "export_id": lake.export_id, "Items": [lake.item(table)]}))
+        .await;
+    assert_eq!(result["failed_tables"], json!([]), "{result:#}");
+}
+
 fn only_success(result: &Value) -> &Value {
     assert_eq!(result["failed"], json!([]), "{result:#}");
     &result["succeeded"][0]
@@ -285,6 +295,7 @@ async fn blue_green_alternates_and_never_writes_the_live_colour() {
     let lake = lake().await;
     let mut seen = Vec::new();
     for day in ["2026-11-20T19:00:00Z", "2026-11-21T19:00:00Z", "2026-11-22T19:00:00Z"] {
+        register_raw_at(&lake, "shop_articles", day).await;
         let at = lake
             .call(json!({"action": "prepare", "logical_time": day, "layout": "blue_green",
                          "Items": [{"table": "shop_articles"}]}))
@@ -492,6 +503,7 @@ async fn prepare_clears_leftovers_of_an_interrupted_attempt_but_never_the_live_v
         .await;
     // An UNLOAD of the 20th that was never swapped in.
     lake.version("shop_orders", "shop_orders", "v=20261120T190000Z").await;
+    register_raw_at(&lake, "shop_orders", "2026-11-20T19:00:00Z").await;
     let at = lake
         .call(json!({"action": "prepare", "logical_time": "2026-11-20T19:00:00Z", "Items": [{"table": "shop_orders"}]}))
         .await;
@@ -619,4 +631,48 @@ async fn gc_prunes_glue_table_versions_beyond_a_hundred_in_batches() {
         .collect();
     assert_eq!(ids.iter().min(), Some(&131), "the newest 100 are kept: {ids:?}");
     assert_eq!(lake.live("shop_customers").await, live_before);
+}
+
+#[tokio::test]
+async fn gc_prunes_the_raw_tables_glue_versions_too() {
+    let lake = lake().await;
+    // A raw table registered day after day: 130 versions (each day's export
+    // is elsewhere; two locations alternate here).
+    let mut item = serde_json::to_value(lake.item("shop_customers")).unwrap();
+    let location = item["location"].as_str().unwrap().to_string();
+    let day0 = jiff::civil::date(2026, 1, 1);
+    for day in 0..130 {
+        item["location"] = json!(if day % 2 == 0 {
+            location.clone()
+        } else {
+            format!("{location}1/")
+        });
+        let t = day0 + jiff::Span::new().days(day);
+        let result = lake
+            .call(
+                json!({"action": "register-raw", "logical_time": format!("{t}T19:00:00Z"),
+                         "export_id": format!("snaplake-shop-prod-{}", t.strftime("%Y%m%d")), "Items": [item]}),
+            )
+            .await;
+        assert_eq!(result["failed_tables"], json!([]), "{result:#}");
+    }
+    let raw_versions = || glue::table_versions(&lake.ctx.clients.glue, RAW, "shop_customers");
+    assert_eq!(raw_versions().await.unwrap().len(), 130);
+    let v = lake.version("shop_customers", "shop_customers", "v=a").await;
+    lake.swap("shop_customers", &v, json!({"logical_time": "2026-06-01T19:00:00Z"}))
+        .await;
+    let raw_before = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_customers")
+        .await
+        .unwrap();
+
+    let gc = lake
+        .call(json!({"action": "gc", "Items": [{"table": "shop_customers"}]}))
+        .await;
+    assert_eq!(only_success(&gc)["raw_glue_versions_deleted"], 30, "{gc:#}");
+    let left = raw_versions().await.unwrap();
+    assert_eq!(left.len(), 100);
+    let raw_after = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_customers")
+        .await
+        .unwrap();
+    assert_eq!(raw_after, raw_before, "the raw table itself is untouched");
 }

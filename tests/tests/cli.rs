@@ -276,6 +276,52 @@ async fn a_failed_day_is_reported_and_retried_only_when_asked() {
 }
 
 #[tokio::test]
+async fn a_day_whose_export_failed_is_published_by_a_retry_under_the_next_export_attempt() {
+    let d = deploy("cli-export-retry", BUCKET).await;
+    d.env.control(
+        "/_snaplake/exports/faults",
+        json!({"export_id": "snaplake-shop-prod-20261121", "fail": "The export ran out of space (injected)"}),
+    );
+    let failed = snaplake(&d, &["run", "--date", "2026-11-21", "--wait", "--poll-seconds", "1"]).expect(1);
+    assert!(
+        failed.stdout.contains("ExportFailed") && failed.stdout.contains("ran out of space"),
+        "{}",
+        failed.stdout
+    );
+
+    let retried = snaplake(
+        &d,
+        &[
+            "run",
+            "--date",
+            "2026-11-21",
+            "--retry",
+            "--wait",
+            "--poll-seconds",
+            "1",
+        ],
+    )
+    .expect(0);
+    assert!(retried.stdout.contains("-20261121-2: SUCCEEDED"), "{}", retried.stdout);
+    let mut ids = export_ids(&d).await;
+    ids.sort();
+    assert_eq!(ids, ["snaplake-shop-prod-20261121", "snaplake-shop-prod-20261121-2"]);
+    assert!(location(&d, "shop_orders").await.ends_with("/v=20261120T190000Z/"));
+    let status = snaplake(&d, &["-o", "json", "status", "--date", "2026-11-21"]).json();
+    let last = &status.as_array().unwrap().last().unwrap()["export"];
+    assert_eq!(
+        (last["export_id"].as_str(), last["status"].as_str()),
+        (Some("snaplake-shop-prod-20261121-2"), Some("COMPLETE")),
+        "{status:#}"
+    );
+
+    let before = state(&d).await;
+    let again = snaplake(&d, &["run", "--date", "2026-11-21", "--retry"]).expect(0);
+    assert!(again.stdout.contains("nothing to do"), "{}", again.stdout);
+    assert_eq!(state(&d).await, before, "a third run changes nothing");
+}
+
+#[tokio::test]
 async fn bad_input_is_refused_with_the_reason_and_starts_nothing() {
     let d = deploy("cli-bad", BUCKET).await;
     let future = tokyo_today().tomorrow().unwrap().tomorrow().unwrap().to_string();
@@ -602,7 +648,61 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
     let checks = snaplake(&d, &["-o", "json", "doctor", "--date", "2026-11-21"]).json();
     let failed = failed_checks(&checks);
     assert!(failed.is_empty(), "{failed:#?}");
-    assert_eq!(checks.as_array().unwrap().len(), 10);
+    assert_eq!(checks.as_array().unwrap().len(), 13);
+    let named = |name: &str| checks.as_array().unwrap().iter().find(|c| c["check"] == name).cloned();
+    assert!(
+        named("masking policy").unwrap()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("pinned, sha256"),
+        "{checks:#}"
+    );
+    assert!(
+        named("hash salt").unwrap()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("holds a salt (not shown)"),
+        "{checks:#}"
+    );
+    assert!(
+        !checks.to_string().contains(snaplake_tests::TEST_SALT),
+        "the salt is never shown"
+    );
+
+    // A bucket that does not send its events to EventBridge never wakes a run.
+    d.env
+        .clients
+        .s3
+        .put_bucket_notification_configuration()
+        .bucket(BUCKET)
+        .notification_configuration(aws_sdk_s3::types::NotificationConfiguration::builder().build())
+        .send()
+        .await
+        .unwrap();
+    let checks = snaplake(&d, &["-o", "json", "doctor", "--date", "2026-11-21"])
+        .expect(1)
+        .json();
+    let failed = failed_checks(&checks);
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_eq!(failed[0]["check"], "eventbridge");
+    assert!(
+        failed[0]["fix"].as_str().unwrap().contains("EventBridgeConfiguration"),
+        "{:#}",
+        failed[0]
+    );
+    d.env
+        .clients
+        .s3
+        .put_bucket_notification_configuration()
+        .bucket(BUCKET)
+        .notification_configuration(
+            aws_sdk_s3::types::NotificationConfiguration::builder()
+                .event_bridge_configuration(aws_sdk_s3::types::EventBridgeConfiguration::builder().build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
 
     let iam = aws_sdk_iam::Client::new(&d.env.sdk);
     let role = "cli-doctor-rds-export";

@@ -447,6 +447,7 @@ async fn the_s3_event_resumes_the_waiting_execution_and_a_duplicate_is_harmless(
         &WaitRequest {
             task_token: token,
             export_id: run.export_id.clone(),
+            execution: "run-test".into(),
         },
     )
     .await
@@ -509,6 +510,7 @@ async fn a_fast_export_is_answered_when_the_token_arrives_and_a_failure_fails_th
         &WaitRequest {
             task_token: token.clone(),
             export_id: EXPORT_ID.into(),
+            execution: "run-test".into(),
         },
     )
     .await
@@ -550,6 +552,7 @@ async fn a_fast_export_is_answered_when_the_token_arrives_and_a_failure_fails_th
         &WaitRequest {
             task_token: token,
             export_id: EXPORT_ID.into(),
+            execution: "run-test".into(),
         },
     )
     .await;

@@ -78,7 +78,7 @@ async fn a_day_is_exported_masked_and_published_and_running_it_again_changes_not
     let history = p.history(detail["arn"].as_str().unwrap()).await;
     assert!(
         !history.iter().any(|e| e.contains("TimedOut")),
-        "the S3 event resumed the wait: {history:?}"
+        "S3's export_info event, through EventBridge, resumed the wait: {history:?}"
     );
 
     let glue = &p.env.clients.glue;
@@ -166,13 +166,19 @@ async fn an_export_failure_fails_the_run_with_its_cause_notifies_and_leaves_the_
         json!({"export_id": "*", "fail": "KMS key disabled (injected)"}),
     );
     let input = p.input().await;
+    let started = Instant::now();
     let (status, detail) = p.run("run-fails", input).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(18),
+        "not after the 20 s wait: {:?}",
+        started.elapsed()
+    );
     assert_export_failed(&status, &detail, "KMS key disabled (injected)");
     let messages = p.failure_messages().await;
     assert_eq!(messages.len(), 1, "{messages:?}");
-    // A failed export writes no export_info, so no S3 event: without RDS's
-    // event (next test) the wait times out and the poller finds the failure.
-    assert_eq!(messages[0]["step"], "CheckExport");
+    // A failed export writes no export_info, so no S3 event: RDS's event
+    // (RDS-EVENT-0162, through EventBridge) ends the wait, not its timeout.
+    assert_eq!(messages[0]["step"], "WaitForExport");
     assert_eq!(messages[0]["error"], "ExportFailed");
     let tables = p
         .env
@@ -289,70 +295,196 @@ async fn a_table_the_export_failed_follows_the_plan_policy() {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|t| t["outcome"] != "not_exported")
         .map(|t| t["table"].as_str().unwrap())
         .collect();
     assert_eq!(published, ["shop_articles", "shop_customers"]);
+    let list = outcomes(&detail);
+    let orders = outcome(&list, "shop_orders");
+    assert_eq!(
+        (orders["outcome"].as_str(), orders["status"].as_str()),
+        (Some("not_exported"), Some("FAILED"))
+    );
 }
 
 #[tokio::test]
-async fn rds_reporting_a_failed_export_ends_the_wait_at_once() {
+async fn a_canceled_export_ends_the_run_at_once_through_rds_event() {
     let p = pipeline().await;
-    // Slow enough that the run is waiting (its token stored) when the export fails.
+    // Long enough that the run is waiting (its token stored) when it is canceled.
     p.env
-        .control("/_snaplake/exports/settings", json!({"duration_seconds": 3.0}));
-    p.env.control(
-        "/_snaplake/exports/faults",
-        json!({"export_id": "*", "fail": "S3 write denied (injected)"}),
-    );
+        .control("/_snaplake/exports/settings", json!({"duration_seconds": 12.0}));
     let started = Instant::now();
-    let rds_event = async {
-        let token = "_snaplake/tokens/snaplake-shop-prod-20261121.json";
+    let cancel = async {
         loop {
-            let waiting = p
+            let tokens = p
                 .env
                 .clients
                 .s3
-                .head_object()
+                .list_objects_v2()
                 .bucket(BUCKET)
-                .key(token)
+                .prefix("_snaplake/tokens/")
                 .send()
                 .await
-                .is_ok();
-            let tasks = p.env.clients.rds.describe_export_tasks().send().await.unwrap();
-            let failed = tasks
-                .export_tasks()
-                .iter()
-                .any(|t| t.status().is_some_and(|s| s.eq_ignore_ascii_case("FAILED")));
-            if waiting && failed {
+                .unwrap();
+            if tokens.key_count().unwrap_or(0) > 0 {
                 break;
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "the run never waited for a failed export"
-            );
+            assert!(started.elapsed() < Duration::from_secs(10), "the run never waited");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        // What EventBridge delivers for RDS's "export task failed" event.
-        let out = aws_sdk_lambda::Client::new(&p.env.sdk)
-            .invoke()
-            .function_name("snaplake-test-export-callback")
-            .payload(aws_sdk_lambda::primitives::Blob::new(include_str!(
-                "../../events/export-callback-rds-failed.json"
-            )))
+        p.env
+            .clients
+            .rds
+            .cancel_export_task()
+            .export_task_identifier("snaplake-shop-prod-20261121")
             .send()
             .await
             .unwrap();
-        assert_eq!(out.function_error(), None, "{:?}", out.payload());
+        Instant::now()
     };
-    let ((status, detail), ()) = tokio::join!(p.run("run-export-fails", p.input().await), rds_event);
-    assert_export_failed(&status, &detail, "S3 write denied (injected)");
+    let ((status, detail), canceled_at) = tokio::join!(p.run("run-export-canceled", p.input().await), cancel);
+    assert_export_failed(&status, &detail, "ended CANCELED");
     let messages = p.failure_messages().await;
     assert_eq!(messages[0]["step"], "WaitForExport", "{messages:?}");
     assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "ended by the event, not by the 20 s wait timing out: {:?}",
-        started.elapsed()
+        canceled_at.elapsed() < Duration::from_secs(8),
+        "ended by RDS-EVENT-0163, not by the 20 s wait timing out: {:?} after the cancel",
+        canceled_at.elapsed()
     );
+}
+
+/// Rows of `SELECT count(*)` on a curated table, as an analyst would run it:
+/// None while the table does not exist yet.
+async fn count_rows(env: &StandIn, table: &str) -> Option<i64> {
+    let athena = &env.clients.athena;
+    let id = athena
+        .start_query_execution()
+        .query_string(format!("SELECT count(*) FROM \"snaplake_curated\".\"{table}\""))
+        .work_group("snaplake")
+        .send()
+        .await
+        .ok()?
+        .query_execution_id()?
+        .to_string();
+    loop {
+        let out = athena
+            .get_query_execution()
+            .query_execution_id(&id)
+            .send()
+            .await
+            .unwrap();
+        let status = out.query_execution().and_then(|q| q.status()).unwrap();
+        match status.state().map(|s| s.as_str()) {
+            Some("SUCCEEDED") => break,
+            Some("FAILED" | "CANCELLED") => {
+                let reason = status.state_change_reason().unwrap_or_default();
+                assert!(
+                    reason.contains("does not exist") || reason.contains("not found"),
+                    "{reason}"
+                );
+                return None;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let rows = snaplake::aws::athena::results(athena, &id, 10).await.unwrap().rows;
+    rows.first()?.first()?.as_deref()?.parse().ok()
+}
+
+#[tokio::test]
+async fn two_runs_of_one_day_started_together_publish_it_once_and_readers_never_see_an_empty_table() {
+    let p = pipeline().await;
+    // The day before is published, so readers have a table throughout.
+    let (status, detail) = p.run("day-21", p.input().await).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    p.env.control(
+        "/_snaplake/snapshots",
+        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-21-18-00", "create_time": "2026-11-21T18:00:00Z"}),
+    );
+    let mut input = p.run_input.clone();
+    input["logical_time"] = json!("2026-11-21T19:00:00Z");
+
+    // The scheduled run and `snaplake run` of the same day, at once (the
+    // schedule cannot name its executions, so names do not keep them apart).
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let reader = async {
+        let mut reads = 0;
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            let rows = count_rows(&p.env, "shop_customers").await;
+            assert_ne!(rows, Some(0), "a reader saw an empty table");
+            assert!(rows.is_some(), "the published table disappeared");
+            reads += 1;
+        }
+        reads
+    };
+    let runs = async {
+        let both = tokio::join!(
+            p.run("day-22-scheduled", input.clone()),
+            p.run("day-22-by-hand", input.clone())
+        );
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        both
+    };
+    let (((status_a, a), (status_b, b)), reads) = tokio::join!(runs, reader);
+    assert!(reads > 0);
+    assert_eq!(
+        (status_a.as_str(), status_b.as_str()),
+        ("SUCCEEDED", "SUCCEEDED"),
+        "{a:#}\n{b:#}"
+    );
+
+    let mut exported = 0;
+    let mut busy = 0;
+    for run in [&a, &b] {
+        let history = execution_events(&p.env, run["arn"].as_str().unwrap()).await;
+        let entered: Vec<&str> = history
+            .iter()
+            .filter_map(|e| e.state_entered_event_details().map(|d| d.name()))
+            .collect();
+        if entered.contains(&"StartExport") {
+            exported += 1;
+        }
+        if entered.contains(&"AlreadyRunning") {
+            busy += 1;
+        }
+    }
+    assert_eq!(
+        (exported, busy),
+        (1, 1),
+        "one run of the day works, the other ends as already running"
+    );
+
+    let glue = &p.env.clients.glue;
+    for table in ["shop_customers", "shop_orders", "shop_articles"] {
+        let t = glue
+            .get_table()
+            .database_name("snaplake_curated")
+            .name(table)
+            .send()
+            .await
+            .unwrap();
+        let location = t
+            .table()
+            .unwrap()
+            .storage_descriptor()
+            .unwrap()
+            .location()
+            .unwrap()
+            .to_string();
+        assert!(location.ends_with("/v=20261121T190000Z/"), "{table} at {location}");
+    }
+    assert!(count_rows(&p.env, "shop_customers").await.unwrap() > 0);
+    let locks = p
+        .env
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix("_snaplake/locks/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(locks.key_count(), Some(0), "the day's lock was released");
 }
 
 #[tokio::test]
@@ -411,6 +543,168 @@ async fn a_column_without_a_rule_holds_its_table_back_and_the_others_publish() {
             text.contains("shop_customers") && text.contains("ssn") && text.contains("drop")
         }),
         "SNS names the table, the column and the rule to add: {messages:?}"
+    );
+}
+
+/// The curated table's location and the logical time it shows.
+async fn curated(p: &Pipeline, table: &str) -> (String, String) {
+    let t = p
+        .env
+        .clients
+        .glue
+        .get_table()
+        .database_name("snaplake_curated")
+        .name(table)
+        .send()
+        .await
+        .unwrap();
+    let t = t.table().unwrap();
+    (
+        t.storage_descriptor().unwrap().location().unwrap().to_string(),
+        t.parameters().unwrap()["snaplake.logical_time"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn a_table_whose_raw_registration_failed_is_reported_and_not_published_from_the_day_before() {
+    let p = pipeline().await;
+    p.env.control(
+        "/_snaplake/snapshots",
+        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-19-18-00", "create_time": "2026-11-19T18:00:00Z"}),
+    );
+    let mut day_before = p.input().await;
+    day_before["logical_time"] = json!("2026-11-19T19:00:00Z");
+    let (status, detail) = p.run("run-day-before", day_before).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+
+    p.env.control(
+        "/_snaplake/glue/faults",
+        json!({"database": "snaplake_raw", "table": "shop_customers",
+               "fail": "User is not authorized to perform glue:UpdateTable (injected)"}),
+    );
+    let (status, detail) = p.run("run-raw-fails", p.input().await).await;
+    assert_eq!(status, "FAILED", "{detail:#}");
+    assert_eq!(detail["error"], "TablesFailed", "{detail:#}");
+    let cause = detail["cause"].as_str().unwrap();
+    assert!(
+        cause.contains("shop_customers (RawNotRegistered") && cause.contains("2 table(s) published"),
+        "{cause}"
+    );
+    let (location, shown) = curated(&p, "shop_customers").await;
+    assert!(
+        location.ends_with("/v=20261119T190000Z/") && shown == "2026-11-19T19:00:00Z",
+        "shop_customers must stay on the day before, not show its data as today's: {location} {shown}"
+    );
+    for table in ["shop_orders", "shop_articles"] {
+        let (location, _) = curated(&p, table).await;
+        assert!(location.ends_with("/v=20261120T190000Z/"), "{table} at {location}");
+    }
+}
+
+/// The table outcomes a succeeded run reports.
+fn outcomes(detail: &Value) -> Vec<Value> {
+    let output: Value = serde_json::from_str(detail["output"].as_str().unwrap()).unwrap();
+    output["report"]["published"].as_array().unwrap().clone()
+}
+
+fn outcome<'a>(list: &'a [Value], table: &str) -> &'a Value {
+    list.iter()
+        .find(|t| t["table"] == table)
+        .unwrap_or_else(|| panic!("no {table} in {list:#?}"))
+}
+
+#[tokio::test]
+async fn an_export_with_part_files_directly_in_the_table_folders_is_published() {
+    let p = pipeline().await;
+    p.env.control("/_snaplake/exports/settings", json!({"layout": "flat"}));
+    let (status, detail) = p.run("run-flat", p.input().await).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let list = outcomes(&detail);
+    for table in ["shop_customers", "shop_orders", "shop_articles"] {
+        assert_eq!(outcome(&list, table)["outcome"], "created", "{list:#?}");
+    }
+}
+
+#[tokio::test]
+async fn an_empty_table_of_an_export_in_lettered_folders_is_published_empty() {
+    let p = pipeline().await;
+    p.env
+        .control("/_snaplake/exports/settings", json!({"layout": "lettered"}));
+    p.env.control(
+        "/_snaplake/exports/faults",
+        json!({"export_id": "*", "empty_tables": ["shop.articles"]}),
+    );
+    let (status, detail) = p.run("run-empty-table", p.input().await).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let list = outcomes(&detail);
+    for table in ["shop_customers", "shop_orders", "shop_articles"] {
+        assert_eq!(outcome(&list, table)["outcome"], "created", "{list:#?}");
+    }
+    // Its raw columns come from the export's schemaMetadata: no footer to read.
+    let raw = p
+        .env
+        .clients
+        .glue
+        .get_table()
+        .database_name("snaplake_raw")
+        .name("shop_articles")
+        .send()
+        .await
+        .unwrap();
+    let columns: Vec<String> = raw
+        .table()
+        .unwrap()
+        .storage_descriptor()
+        .unwrap()
+        .columns()
+        .iter()
+        .map(|c| format!("{} {}", c.name(), c.r#type().unwrap_or_default()))
+        .collect();
+    assert!(
+        columns.contains(&"id bigint".to_string()) && columns.contains(&"published_at timestamp".to_string()),
+        "{columns:?}"
+    );
+    let (location, shown) = curated(&p, "shop_articles").await;
+    assert!(location.ends_with("/v=20261120T190000Z/") && shown == "2026-11-20T19:00:00Z");
+}
+
+#[tokio::test]
+async fn tables_rds_skipped_and_its_database_warnings_are_reported_by_name() {
+    let p = pipeline().await;
+    p.env.control(
+        "/_snaplake/exports/faults",
+        json!({"export_id": "*", "skip_tables": ["shop.orders"],
+               "database_warning": "FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE"}),
+    );
+    let (status, detail) = p.run("run-skipped-fails", p.input().await).await;
+    assert_eq!(status, "FAILED", "{detail:#}");
+    assert_eq!(detail["error"], "ExportIncomplete", "{detail:#}");
+    assert!(
+        detail["cause"].as_str().unwrap().contains("shop.orders (SKIPPED)"),
+        "the default policy fails naming it: {detail:#}"
+    );
+
+    let mut skip = p.input().await;
+    skip["publish"]["on_table_failure"] = json!("skip");
+    let (status, detail) = p.run("run-skipped-reported", skip).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let list = outcomes(&detail);
+    let orders = outcome(&list, "shop_orders");
+    assert_eq!(
+        (orders["outcome"].as_str(), orders["reason"].as_str()),
+        (Some("not_exported"), Some("COLUMN_WITH_UNSUPPORTED_CHARACTER_IN_NAME")),
+        "{list:#?}"
+    );
+    assert_eq!(outcome(&list, "shop_customers")["outcome"], "created");
+    let output: Value = serde_json::from_str(detail["output"].as_str().unwrap()).unwrap();
+    let warnings = &output["check"]["poll"]["plan"]["warnings"];
+    assert_eq!(
+        warnings,
+        &json!([
+            "FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE",
+            "shop: FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE"
+        ]),
+        "{output:#}"
     );
 }
 

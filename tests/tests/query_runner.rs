@@ -74,6 +74,25 @@ async fn run_query(lake: &Lake, sql: &str) -> String {
     id
 }
 
+/// The columns of a curated table, as the Glue catalog shows analysts.
+async fn curated_columns(lake: &Lake, table: &str) -> Vec<String> {
+    let out = lake
+        .ctx
+        .clients
+        .glue
+        .get_table()
+        .database_name("snaplake_curated")
+        .name(table)
+        .send()
+        .await
+        .unwrap();
+    let sd = out
+        .table()
+        .and_then(|t| t.storage_descriptor())
+        .expect("a storage descriptor");
+    sd.columns().iter().map(|c| c.name().to_string()).collect()
+}
+
 /// Transform one table into a new location and swap the curated table to it.
 async fn publish(lake: &Lake, source: &str, version: &str, policy: &Value) -> String {
     let table = source.replace('.', "_");
@@ -137,25 +156,7 @@ async fn unload_masks_drops_and_filters_then_verification_passes() {
     let curated = "\"snaplake_curated\".\"shop_customers\"";
     let raw = "\"snaplake_raw\".\"shop_customers\"";
 
-    let columns = lake
-        .ctx
-        .clients
-        .glue
-        .get_table()
-        .database_name("snaplake_curated")
-        .name("shop_customers")
-        .send()
-        .await
-        .unwrap();
-    let names: Vec<String> = columns
-        .table()
-        .unwrap()
-        .storage_descriptor()
-        .unwrap()
-        .columns()
-        .iter()
-        .map(|c| c.name().to_string())
-        .collect();
+    let names = curated_columns(&lake, "shop_customers").await;
     assert!(
         !names.contains(&"full_name".to_string()),
         "dropped columns are absent: {names:?}"
@@ -481,25 +482,7 @@ async fn a_column_without_a_rule_stops_its_table_and_drop_drops_it() {
     )
     .await;
     assert_ne!(leaked[0][0].as_deref(), Some("0"), "the raw table has the new column");
-    let curated = lake
-        .ctx
-        .clients
-        .glue
-        .get_table()
-        .database_name("snaplake_curated")
-        .name("shop_customers")
-        .send()
-        .await
-        .unwrap();
-    let columns: Vec<String> = curated
-        .table()
-        .unwrap()
-        .storage_descriptor()
-        .unwrap()
-        .columns()
-        .iter()
-        .map(|c| c.name().to_string())
-        .collect();
+    let columns = curated_columns(&lake, "shop_customers").await;
     assert!(!columns.contains(&"ssn".to_string()), "{columns:?}");
 }
 

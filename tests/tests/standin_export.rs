@@ -389,6 +389,22 @@ async fn control_api_rejects_bad_requests_with_a_reason() {
     )
     .unwrap_err();
     assert!(err.contains("400") && err.contains("nope"), "{err}");
+    let err = snaplake_tests::control(
+        &env.endpoint,
+        "POST",
+        "/_snaplake/exports/settings",
+        r#"{"layout": "diagonal"}"#,
+    )
+    .unwrap_err();
+    assert!(err.contains("400") && err.contains("flat"), "{err}");
+    let err = snaplake_tests::control(
+        &env.endpoint,
+        "POST",
+        "/_snaplake/glue/faults",
+        r#"{"database": "snaplake_raw", "table": "t", "operations": ["DeleteTable"]}"#,
+    )
+    .unwrap_err();
+    assert!(err.contains("400") && err.contains("DeleteTable"), "{err}");
     let err = snaplake_tests::control(&env.endpoint, "GET", "/_snaplake/nothing", "").unwrap_err();
     assert!(err.contains("404"), "{err}");
 }

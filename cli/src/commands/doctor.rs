@@ -125,7 +125,32 @@ async fn resources(stack: &Stack, args: &DoctorArgs) -> Result<Vec<Check>, Failu
         },
         export_role(stack, &request.export_role_arn, &bucket).await,
         bucket_check(stack, &bucket).await,
+        eventbridge_check(stack, &bucket).await,
     ];
+    let policy = stack.policy().await;
+    checks.push(match &policy {
+        Ok(p) => match p.check() {
+            Ok(()) => pass(
+                "masking policy",
+                format!(
+                    "{} table(s) published; {}",
+                    p.tables.len(),
+                    cfg.policy_digest
+                        .as_deref()
+                        .map(|d| format!("pinned, sha256 {d}"))
+                        .unwrap_or_else(|| "NOT pinned: runs bring their own".into())
+                ),
+            ),
+            Err(e) => fail(
+                "masking policy",
+                e.to_string(),
+                "write one with `snaplake policy init --out policy.json`, review it, set masking_policy and apply",
+            ),
+        },
+        Err(e) => fail("masking policy", e.to_string(), "apply the Terraform module again"),
+    });
+    let salted = policy.as_ref().is_ok_and(|p| p.uses_salt());
+    checks.push(salt(stack, salted).await);
     for database in [&cfg.raw_database, &cfg.curated_database] {
         checks.push(
             match stack.ctx.clients.glue.get_database().name(database).send().await {
@@ -368,6 +393,80 @@ async fn bucket_check(stack: &Stack, bucket: &str) -> Check {
             format!("{bucket} is not encrypted with SSE-KMS by default"),
             "set default encryption to aws:kms with the lake's key (the Terraform module does)",
         )
+    }
+}
+
+/// export_info files reach export-callback through EventBridge: the bucket
+/// must send its events there (for an existing bucket the module leaves its
+/// notification configuration alone, so the operator turns this on).
+async fn eventbridge_check(stack: &Stack, bucket: &str) -> Check {
+    let fix = format!(
+        "turn on EventBridge delivery for {bucket} (it adds to the bucket's other notifications): \
+         S3 console > {bucket} > Properties > Amazon EventBridge > On, or \
+         `aws s3api put-bucket-notification-configuration --bucket {bucket} --notification-configuration \
+         '{{\"EventBridgeConfiguration\": {{}}, ...the existing configurations...}}'`"
+    );
+    match stack
+        .ctx
+        .clients
+        .s3
+        .get_bucket_notification_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(out) if out.event_bridge_configuration().is_some() => pass(
+            "eventbridge",
+            format!("{bucket} sends its events to EventBridge (export_info resumes runs)"),
+        ),
+        Ok(_) => fail(
+            "eventbridge",
+            format!(
+                "{bucket} does not send its events to EventBridge: runs wait for their export until the wait times out"
+            ),
+            fix,
+        ),
+        Err(e) => fail("eventbridge", format!("{bucket}: {}", failure::describe(&e)), fix),
+    }
+}
+
+/// The salt of `hash_salted`: query-runner's secret exists and has a value
+/// (read here to prove it can be; never shown).
+async fn salt(stack: &Stack, needed: bool) -> Check {
+    let function = format!("{}-query-runner", stack.name);
+    let secret = match stack
+        .aws
+        .lambda
+        .get_function_configuration()
+        .function_name(&function)
+        .send()
+        .await
+    {
+        Ok(c) => c
+            .environment()
+            .and_then(|e| e.variables())
+            .and_then(|v| v.get("SNAPLAKE_HASH_SALT_SECRET"))
+            .filter(|s| !s.is_empty())
+            .cloned(),
+        Err(e) => {
+            return fail(
+                "hash salt",
+                format!("{function}: {}", failure::describe(&e)),
+                "apply the Terraform module",
+            );
+        }
+    };
+    match (secret, needed) {
+        (None, false) => pass("hash salt", "not configured; the policy does not use hash_salted"),
+        (None, true) => fail(
+            "hash salt",
+            "the policy uses hash_salted but query-runner has no SNAPLAKE_HASH_SALT_SECRET",
+            "set the module's hash_salt (TF_VAR_hash_salt) and hash_salt_version = 1, then apply",
+        ),
+        (Some(id), _) => match snaplake::aws::secrets::hash_salt(&stack.ctx.clients.secrets, &id).await {
+            Ok(_) => pass("hash salt", format!("{id} holds a salt (not shown)")),
+            Err(e) => fail("hash salt", e.to_string(), "see the fix in the detail"),
+        },
     }
 }
 

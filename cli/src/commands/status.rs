@@ -61,9 +61,12 @@ pub async fn status(stack: &Stack, args: &StatusArgs, format: Format) -> Result<
 
 async fn summary(stack: &Stack, e: &Execution) -> Result<Value, Failure> {
     let day = e.logical_time().map(|t| stack.day_of(t));
-    let export_id = match (e.input["export"]["export_id"].as_str(), day) {
+    // The run's own export (a retry exports under the day's next attempt id),
+    // or the one `publish` named, or the day's newest attempt.
+    let run_export = e.output.as_ref().and_then(|o| o["run"]["export_id"].as_str());
+    let export_id = match (run_export.or(e.input["export"]["export_id"].as_str()), day) {
         (Some(id), _) => Some(id.to_string()),
-        (None, Some(day)) => Some(stack.export_id(day)?),
+        (None, Some(day)) => Some(runs::newest_export_attempt(stack, &stack.export_id(day)?).await?),
         (None, None) => None,
     };
     let export = match &export_id {

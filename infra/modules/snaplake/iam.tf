@@ -44,7 +44,9 @@ locals {
     ]
     "export-callback" = [
       { Sid = "ExportStatusNoResourceLevel", Effect = "Allow", Action = ["rds:DescribeExportTasks"], Resource = "*" },
-      { Sid = "TaskTokens", Effect = "Allow", Action = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/tokens/*" },
+      { Sid = "TaskTokensAndDayLocks", Effect = "Allow", Action = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource = ["${local.bucket_arn}/${local.control_prefix}/tokens/*", "${local.bucket_arn}/${local.control_prefix}/locks/*"] },
+      { Sid = "ListTaskTokens", Effect = "Allow", Action = ["s3:ListBucket"], Resource = local.bucket_arn, Condition = { StringLike = { "s3:prefix" = ["${local.control_prefix}/tokens/*"] } } },
+      { Sid = "DayLockHolderState", Effect = "Allow", Action = ["states:DescribeExecution"], Resource = "arn:${local.partition}:states:${local.region}:${local.account}:execution:${var.name}-pipeline:*" },
       { Sid = "ResumeRunsByTokenNoResourceLevel", Effect = "Allow", Action = ["states:SendTaskSuccess", "states:SendTaskFailure"], Resource = "*" },
       merge(local.raw_read_write, { Sid = "RawKeyForTokens" }),
     ]

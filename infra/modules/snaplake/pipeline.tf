@@ -27,14 +27,16 @@ resource "aws_sns_topic_policy" "failures" {
 }
 
 # RDS reports failed and canceled exports as events; they reach the topic
-# even when no run is waiting.
+# even when no run is waiting. Matched by event id, never by message text
+# (RDS's wording has changed before): RDS-EVENT-0159/0160 are a DB snapshot
+# export failed/canceled, 0162/0163 a cluster snapshot's.
 resource "aws_cloudwatch_event_rule" "export_failed" {
   name        = "${var.name}-export-failed"
-  description = "RDS snapshot export failures"
+  description = "RDS snapshot export failed or canceled"
   event_pattern = jsonencode({
     source        = ["aws.rds"]
     "detail-type" = ["RDS DB Snapshot Event", "RDS DB Cluster Snapshot Event"]
-    detail        = { Message = [{ wildcard = "*export task failed*" }, { wildcard = "*export task canceled*" }] }
+    detail        = { EventID = ["RDS-EVENT-0159", "RDS-EVENT-0160", "RDS-EVENT-0162", "RDS-EVENT-0163"] }
   })
 }
 

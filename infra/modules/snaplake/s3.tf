@@ -204,24 +204,43 @@ resource "aws_s3_bucket_lifecycle_configuration" "lake" {
 }
 
 # RDS writes export_info_<id>.json last: its creation resumes the waiting run.
+# It arrives through EventBridge, for a bucket the module creates and for an
+# existing one alike: aws_s3_bucket_notification owns a bucket's whole
+# notification configuration (it replaces what is there and removes it all on
+# destroy), so the module sets it only on its own bucket, and there only to
+# turn on EventBridge delivery. On an existing bucket the operator turns that
+# on (`snaplake doctor` checks it and says how). One path for both cases is
+# one path to test.
 resource "aws_s3_bucket_notification" "exports" {
-  bucket = local.bucket
-  lambda_function {
-    lambda_function_arn = aws_lambda_function.fn["export-callback"].arn
-    events              = ["s3:ObjectCreated:*"]
-    filter_prefix       = "${local.export_prefix}/"
-    filter_suffix       = ".json"
-  }
-  depends_on = [aws_lambda_permission.s3_invokes_export_callback]
+  count       = var.create_bucket ? 1 : 0
+  bucket      = aws_s3_bucket.lake[0].id
+  eventbridge = true
 }
 
-resource "aws_lambda_permission" "s3_invokes_export_callback" {
-  statement_id   = "s3-export-info"
-  action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.fn["export-callback"].function_name
-  principal      = "s3.amazonaws.com"
-  source_arn     = local.bucket_arn
-  source_account = local.account
+resource "aws_cloudwatch_event_rule" "export_info" {
+  name        = "${var.name}-export-info"
+  description = "export_info files RDS writes into the lake bucket: the export is done"
+  event_pattern = jsonencode({
+    source        = ["aws.s3"]
+    "detail-type" = ["Object Created"]
+    detail = {
+      bucket = { name = [local.bucket] }
+      object = { key = [{ wildcard = "${local.export_prefix}/*export_info_*.json" }] }
+    }
+  })
+}
+
+resource "aws_cloudwatch_event_target" "export_info_resumes_the_run" {
+  rule = aws_cloudwatch_event_rule.export_info.name
+  arn  = aws_lambda_function.fn["export-callback"].arn
+}
+
+resource "aws_lambda_permission" "export_info_invokes_export_callback" {
+  statement_id  = "s3-export-info"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.fn["export-callback"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.export_info.arn
 }
 
 # The masking policy the deployment pins, by its digest (see main.tf). A new

@@ -30,7 +30,7 @@ variable "bucket_name" {
 }
 
 variable "create_bucket" {
-  description = "Create the bucket (true) or use an existing one named bucket_name (false)."
+  description = "Create the bucket (true) or use an existing one named bucket_name (false); an existing bucket's notifications are left alone: turn on its EventBridge delivery (snaplake doctor checks it)."
   type        = bool
   default     = true
 }

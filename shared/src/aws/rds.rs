@@ -197,7 +197,9 @@ fn base_code(code: &str) -> &str {
     code.strip_suffix("Fault").unwrap_or(code)
 }
 
-/// Turns a StartExportTask error into one that says what to change.
+/// Turns a StartExportTask error into one that says what to change. The
+/// export limit and a snapshot not yet exportable become
+/// [`Error::ExportRetryable`] in [`Error::aws`] (retried, their fix built in).
 pub fn start_error<E: ProvideErrorMetadata + std::fmt::Display>(p: &StartExport, err: &E) -> Error {
     let role = &p.role_arn;
     let bucket = &p.bucket;
@@ -234,17 +236,9 @@ pub fn start_error<E: ProvideErrorMetadata + std::fmt::Display>(p: &StartExport,
             "name only databases, tables or schemas that exist in the snapshot, as `db`, `db.table` or `db.schema.table`"
                 .to_string(),
         ),
-        "InvalidExportSourceState" => {
-            (p.snapshot_arn.clone(), "wait until the snapshot is available; the state machine retries".to_string())
-        }
         "DBClusterSnapshotNotFound" | "DBSnapshotNotFound" => {
             (p.snapshot_arn.clone(), "the snapshot was deleted after it was chosen; run the day again".to_string())
         }
-        "InvalidExportTaskState" | "ExportTaskLimitReached" | "QuotaExceeded" => (
-            p.export_id.clone(),
-            "RDS allows 5 exports in progress per account; the state machine retries, or lower the backfill concurrency"
-                .to_string(),
-        ),
         _ => (p.export_id.clone(), String::new()),
     };
     let error = Error::aws("rds", "StartExportTask", &resource, err);

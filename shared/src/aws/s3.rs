@@ -66,6 +66,86 @@ pub async fn put_json(client: &Client, bucket: &str, key: &str, value: &serde_js
     Ok(())
 }
 
+/// Writes the object only if no object has the key (`If-None-Match: *`).
+/// False when one exists, or when a concurrent conditional write to the key
+/// wins: S3 lets exactly one writer create it.
+pub async fn put_json_if_absent(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    value: &serde_json::Value,
+) -> Result<bool, Error> {
+    conditional_put(client, bucket, key, value, None).await
+}
+
+/// Replaces the object only if it still has this ETag (`If-Match`): false
+/// when it changed since it was read.
+pub async fn put_json_if_match(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    value: &serde_json::Value,
+    etag: &str,
+) -> Result<bool, Error> {
+    conditional_put(client, bucket, key, value, Some(etag)).await
+}
+
+async fn conditional_put(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    value: &serde_json::Value,
+    etag: Option<&str>,
+) -> Result<bool, Error> {
+    let body = serde_json::to_vec(value).expect("a JSON value serializes");
+    let request = client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("application/json")
+        .body(ByteStream::from(body));
+    let request = match etag {
+        Some(etag) => request.if_match(etag),
+        None => request.if_none_match("*"),
+    };
+    match request.send().await {
+        Ok(_) => Ok(true),
+        Err(err) => {
+            let status = err.raw_response().map(|r| r.status().as_u16());
+            let err = err.into_service_error();
+            // 412: the condition does not hold; 409: a concurrent conditional write won.
+            if matches!(status, Some(412 | 409))
+                || matches!(err.code(), Some("PreconditionFailed" | "ConditionalRequestConflict"))
+            {
+                Ok(false)
+            } else {
+                Err(Error::aws("s3", "PutObject", &format!("s3://{bucket}/{key}"), &err))
+            }
+        }
+    }
+}
+
+/// The object's body and ETag, if it exists.
+pub async fn get_with_etag(client: &Client, bucket: &str, key: &str) -> Result<Option<(Vec<u8>, String)>, Error> {
+    match client.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => {
+            let etag = out.e_tag().unwrap_or_default().to_string();
+            Ok(Some((
+                read_body(out.body, &format!("s3://{bucket}/{key}")).await?,
+                etag,
+            )))
+        }
+        Err(err) => {
+            let err = err.into_service_error();
+            if err.is_no_such_key() {
+                Ok(None)
+            } else {
+                Err(Error::aws("s3", "GetObject", &format!("s3://{bucket}/{key}"), &err))
+            }
+        }
+    }
+}
+
 pub async fn delete(client: &Client, bucket: &str, key: &str) -> Result<(), Error> {
     client
         .delete_object()

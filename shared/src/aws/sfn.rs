@@ -1,4 +1,4 @@
-//! Step Functions: answering a task token.
+//! Step Functions: answering a task token, and an execution's status.
 
 use aws_sdk_sfn::Client;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -45,6 +45,22 @@ pub async fn send_failure(client: &Client, token: &str, error: &str, cause: &str
             let err = err.into_service_error();
             let stale = err.is_invalid_token() || err.is_task_timed_out() || err.is_task_does_not_exist();
             stale_or_error(stale, &err, "SendTaskFailure")
+        }
+    }
+}
+
+/// An execution's status (`RUNNING`, `SUCCEEDED`, ...), or None when it
+/// does not exist.
+pub async fn execution_status(client: &Client, execution_arn: &str) -> Result<Option<String>, Error> {
+    match client.describe_execution().execution_arn(execution_arn).send().await {
+        Ok(out) => Ok(Some(out.status().as_str().to_string())),
+        Err(err) => {
+            let err = err.into_service_error();
+            if err.is_execution_does_not_exist() {
+                Ok(None)
+            } else {
+                Err(Error::aws("states", "DescribeExecution", execution_arn, &err))
+            }
         }
     }
 }

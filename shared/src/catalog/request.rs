@@ -29,7 +29,13 @@ pub enum CatalogRequest {
     /// Delete versions beyond retention, and surplus Glue table versions.
     Gc(Batch<TableRef, GcShared>),
     /// Sum up a run's per-table results; fail naming the tables that failed.
-    Report { results: serde_json::Value },
+    /// The tables the export did not complete (the plan's `skipped`) are
+    /// reported too, as `not_exported`.
+    Report {
+        results: serde_json::Value,
+        #[serde(default)]
+        not_exported: Vec<crate::export::plan::SkippedTable>,
+    },
 }
 
 /// An item of a batch, named by the table it is about.
@@ -94,6 +100,10 @@ pub struct PrepareShared {
     pub logical_time: LogicalTime,
     #[serde(default)]
     pub layout: Layout,
+    /// The run's export: the raw table must show it before a transform
+    /// reads it. Without it, only the logical time is checked.
+    #[serde(default)]
+    pub export_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

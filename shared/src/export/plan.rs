@@ -3,12 +3,16 @@
 //! `{"Items": [...]}`) so the state machine can fan out over it from S3.
 //!
 //! RDS names table folders `<db>/<db>.<table>` for MySQL engines and
-//! `<db>/<schema>.<table>` for PostgreSQL engines; both are understood.
+//! `<db>/<schema>.<table>` for PostgreSQL engines; both are understood. Below
+//! a table's folder AWS documents part files directly in it, or in numbered
+//! (Aurora: lettered) sub-folders, and says the naming may change: every
+//! data file at any depth below the table's folder belongs to the table.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::schema::Column;
 use crate::error::Error;
 
 /// What to do with tables the export did not complete.
@@ -22,15 +26,114 @@ pub enum OnTableFailure {
     Skip,
 }
 
-/// One entry of `export_tables_info_*.json`'s `perTableStatus`.
+/// One entry of `export_tables_info_*.json`'s `perTableStatus`: a table
+/// (`db.table`, `db.schema.table`), or a database (`db`, with a warning).
 #[derive(Debug, Clone, Deserialize)]
 pub struct TableStatus {
     pub target: String,
-    pub status: String,
+    /// Missing in some entries: the table is then taken as exported.
+    #[serde(default)]
+    pub status: Option<String>,
     #[serde(rename = "sizeGB", default)]
     pub size_gb: Option<f64>,
     #[serde(rename = "warningMessage", default)]
     pub warning: Option<String>,
+    #[serde(rename = "schemaMetadata", default)]
+    pub schema: Option<SchemaMetadata>,
+}
+
+impl TableStatus {
+    fn completed(&self) -> bool {
+        self.status
+            .as_deref()
+            .is_none_or(|s| s.eq_ignore_ascii_case("COMPLETE"))
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SchemaMetadata {
+    #[serde(rename = "originalTypeMappings", default)]
+    pub columns: Vec<TypeMapping>,
+}
+
+/// A column as the source database knows it. RDS writes the integer fields
+/// as numbers or as strings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TypeMapping {
+    #[serde(rename = "columnName")]
+    pub name: String,
+    #[serde(rename = "originalType", default)]
+    pub original_type: String,
+    #[serde(rename = "expectedExportedType", default)]
+    pub exported_type: String,
+    #[serde(rename = "originalNumPrecision", default)]
+    pub precision: Option<LenientInt>,
+    #[serde(rename = "originalNumScale", default)]
+    pub scale: Option<LenientInt>,
+}
+
+/// An integer RDS wrote as `12` or as `"12"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "serde_json::Value")]
+pub struct LenientInt(pub i64);
+
+impl TryFrom<serde_json::Value> for LenientInt {
+    type Error = String;
+    fn try_from(v: serde_json::Value) -> Result<Self, String> {
+        match &v {
+            serde_json::Value::Number(n) => n.as_i64().map(LenientInt),
+            serde_json::Value::String(s) => s.trim().parse().ok().map(LenientInt),
+            _ => None,
+        }
+        .ok_or_else(|| format!("expected an integer, found {v}"))
+    }
+}
+
+impl TypeMapping {
+    /// The Glue (Hive DDL) type of the column as RDS exports it.
+    pub fn glue_type(&self) -> String {
+        let original = self.original_type.to_ascii_lowercase();
+        let number = |v: Option<LenientInt>| v.map(|LenientInt(n)| n).unwrap_or(0);
+        match original.split('(').next().unwrap_or_default().trim() {
+            "date" => return "date".into(),
+            "datetime" | "timestamp" | "timestamp without time zone" | "timestamp with time zone" => {
+                return "timestamp".into();
+            }
+            "decimal" | "numeric" if (1..=38).contains(&number(self.precision)) => {
+                return format!(
+                    "decimal({},{})",
+                    number(self.precision),
+                    number(self.scale).clamp(0, 38)
+                );
+            }
+            _ => {}
+        }
+        match self.exported_type.to_ascii_lowercase().as_str() {
+            "int32" => "int",
+            "int64" => "bigint",
+            "int96" => "timestamp",
+            "float" => "float",
+            "double" => "double",
+            "boolean" => "boolean",
+            t if t.starts_with("binary") && !t.contains("utf8") => "binary",
+            _ => "string",
+        }
+        .into()
+    }
+}
+
+/// A table's columns from `schemaMetadata`, for a table without a data file
+/// whose footer would give them.
+pub fn metadata_columns(status: &TableStatus) -> Vec<Column> {
+    status
+        .schema
+        .iter()
+        .flat_map(|s| &s.columns)
+        .map(|c| Column {
+            name: c.name.clone(),
+            glue_type: c.glue_type(),
+        })
+        .collect()
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,13 +163,18 @@ pub struct PlanItem {
     pub name: String,
     /// `s3://bucket/<export path>/<db>/<folder>/`: every numbered part below it.
     pub location: String,
-    /// The numbered folders (`1/`, `2/`, …) holding the table's Parquet files.
+    /// The sub-folders (`1/`, `2/`, … or `a/`, …) holding the table's Parquet
+    /// files; none when they lie directly in the table's folder.
     pub parts: Vec<String>,
     /// One data file, for reading the schema from its footer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_key: Option<String>,
     pub data_objects: usize,
     pub size_gb: f64,
+    /// For a table without a data file only: its columns as the export's
+    /// `schemaMetadata` describes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<Column>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,6 +196,63 @@ pub struct SkippedTable {
 pub struct Plan {
     pub batches: Vec<Batch>,
     pub skipped: Vec<SkippedTable>,
+    /// What RDS noted about the export that names no table (a database whose
+    /// tables it could not list, …): reported, never silently dropped.
+    pub warnings: Vec<String>,
+}
+
+/// The task's `WarningMessage`, a JSON string such as
+/// `{"skippedTables":[…],"skippedObjectives":[],"general":[{"reason":"…"}]}`.
+#[derive(Debug, Default, Deserialize)]
+struct TaskWarning {
+    #[serde(rename = "skippedTables", default)]
+    skipped_tables: Vec<serde_json::Value>,
+    #[serde(rename = "skippedObjectives", default)]
+    skipped_objectives: Vec<serde_json::Value>,
+    #[serde(default)]
+    general: Vec<serde_json::Value>,
+}
+
+/// The tables a task's `WarningMessage` says were skipped, and its other
+/// notes. AWS does not document the entries' shape, so a table is named by
+/// the first name-like field of an entry, else by the entry itself; text
+/// that is not JSON is one note.
+pub fn parse_task_warning(text: &str) -> (Vec<SkippedTable>, Vec<String>) {
+    let Ok(warning) = serde_json::from_str::<TaskWarning>(text) else {
+        return (Vec::new(), vec![text.to_string()]);
+    };
+    let field = |v: &serde_json::Value, names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| v.get(n).and_then(|f| f.as_str()).map(str::to_string))
+    };
+    let skipped = warning
+        .skipped_tables
+        .iter()
+        .map(|entry| SkippedTable {
+            source: entry
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| field(entry, &["target", "tableName", "table", "name"]))
+                .unwrap_or_else(|| entry.to_string()),
+            status: "SKIPPED".into(),
+            reason: field(entry, &["reason", "message", "warningMessage"]),
+        })
+        .collect();
+    let notes = warning
+        .skipped_objectives
+        .iter()
+        .chain(&warning.general)
+        .map(|entry| match (field(entry, &["reason", "message"]), entry.as_str()) {
+            (Some(reason), _) => match field(entry, &["target", "databaseName", "database", "name"]) {
+                Some(what) => format!("{what}: {reason}"),
+                None => reason,
+            },
+            (None, Some(text)) => text.to_string(),
+            (None, None) => entry.to_string(),
+        })
+        .collect();
+    (skipped, notes)
 }
 
 impl Plan {
@@ -99,11 +264,13 @@ impl Plan {
 /// Builds the plan from the export's table statuses and the keys found under
 /// its path (`export_path` is `<S3Prefix>/<export-id>`, without slashes at
 /// either end).
+/// `task_warning` is the task's `WarningMessage`, if any.
 pub fn build(
     bucket: &str,
     export_path: &str,
     statuses: &[TableStatus],
     keys: &[String],
+    task_warning: Option<&str>,
     on_failure: OnTableFailure,
     batch_size: usize,
 ) -> Result<Plan, Error> {
@@ -112,12 +279,22 @@ pub fn build(
     }
     let folders = table_folders(export_path, keys);
     let mut items = Vec::new();
-    let mut skipped = Vec::new();
+    let (mut skipped, mut warnings) = task_warning
+        .filter(|w| !w.trim().is_empty())
+        .map(parse_task_warning)
+        .unwrap_or_default();
     for status in statuses {
-        if !status.status.eq_ignore_ascii_case("COMPLETE") {
+        if !status.target.contains('.') {
+            // A database-level entry: not a table; its warning is reported.
+            if let Some(warning) = &status.warning {
+                warnings.push(format!("{}: {warning}", status.target));
+            }
+            continue;
+        }
+        if !status.completed() {
             skipped.push(SkippedTable {
                 source: status.target.clone(),
-                status: status.status.clone(),
+                status: status.status.clone().unwrap_or_default(),
                 reason: status.warning.clone(),
             });
             continue;
@@ -142,6 +319,8 @@ pub fn build(
         };
         items.push(item(bucket, export_path, db, folder, &status.target, files, status));
     }
+    let mut seen = std::collections::BTreeSet::new();
+    skipped.retain(|t| seen.insert(t.source.clone()));
     if !skipped.is_empty() && on_failure == OnTableFailure::Fail {
         return Err(Error::ExportIncomplete {
             tables: skipped.iter().map(|s| format!("{} ({})", s.source, s.status)).collect(),
@@ -153,7 +332,11 @@ pub fn build(
         .chunks(batch_size)
         .map(|chunk| Batch { items: chunk.to_vec() })
         .collect();
-    Ok(Plan { batches, skipped })
+    Ok(Plan {
+        batches,
+        skipped,
+        warnings,
+    })
 }
 
 #[derive(Debug, Default)]
@@ -162,7 +345,8 @@ struct Files {
     data: Vec<String>,
 }
 
-/// Groups data keys by (db folder, table folder).
+/// Groups data keys by (db folder, table folder): a key belongs to the table
+/// folder it is below, at any depth.
 fn table_folders(export_path: &str, keys: &[String]) -> BTreeMap<(String, String), Files> {
     let mut out: BTreeMap<(String, String), Files> = BTreeMap::new();
     let prefix = format!("{export_path}/");
@@ -171,25 +355,33 @@ fn table_folders(export_path: &str, keys: &[String]) -> BTreeMap<(String, String
             continue;
         };
         let parts: Vec<&str> = rest.split('/').collect();
-        let [db, folder, number, file] = parts[..] else {
+        let [db, folder, below @ .., file] = parts.as_slice() else {
             continue;
         };
         let files = out.entry((db.to_string(), folder.to_string())).or_default();
-        let part = format!("{number}/");
-        if !files.parts.contains(&part) {
-            files.parts.push(part);
+        if let Some(first) = below.first() {
+            let part = format!("{first}/");
+            if !files.parts.contains(&part) {
+                files.parts.push(part);
+            }
         }
-        if file.ends_with(".parquet") {
+        if is_data_file(file) {
             files.data.push(key.clone());
         }
     }
     for files in out.values_mut() {
-        files
-            .parts
-            .sort_by_key(|p| p.trim_end_matches('/').parse::<u64>().unwrap_or(u64::MAX));
+        files.parts.sort_by(|a, b| {
+            let number = |p: &str| p.trim_end_matches('/').parse::<u64>().unwrap_or(u64::MAX);
+            number(a).cmp(&number(b)).then_with(|| a.cmp(b))
+        });
         files.data.sort();
     }
     out
+}
+
+/// A Parquet data file, not a marker such as `_SUCCESS` or a hidden file.
+fn is_data_file(name: &str) -> bool {
+    name.ends_with(".parquet") && !name.starts_with(['_', '.'])
 }
 
 fn split_target(target: &str) -> (String, String) {
@@ -227,6 +419,11 @@ fn item(
         sample_key: files.data.first().cloned(),
         data_objects: files.data.len(),
         size_gb: status.size_gb.unwrap_or(0.0),
+        columns: if files.data.is_empty() {
+            metadata_columns(status)
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -268,9 +465,10 @@ mod tests {
     fn status(target: &str, status: &str) -> TableStatus {
         TableStatus {
             target: target.into(),
-            status: status.into(),
+            status: Some(status.into()),
             size_gb: Some(0.5),
             warning: None,
+            schema: None,
         }
     }
 
@@ -292,7 +490,7 @@ mod tests {
     #[test]
     fn mysql_tables_with_their_numbered_parts() {
         let statuses = [status("shop.orders", "COMPLETE"), status("shop.customers", "COMPLETE")];
-        let plan = build("lake", PATH, &statuses, &mysql_keys(), OnTableFailure::Fail, 10).unwrap();
+        let plan = build("lake", PATH, &statuses, &mysql_keys(), None, OnTableFailure::Fail, 10).unwrap();
         assert_eq!(plan.batches.len(), 1);
         let items = &plan.batches[0].items;
         assert_eq!(
@@ -323,7 +521,7 @@ mod tests {
             "appdb/public.users/1/part-0.gz.parquet",
             "appdb/billing.invoices/1/part-0.gz.parquet",
         ]);
-        let plan = build("lake", PATH, &statuses, &keys, OnTableFailure::Fail, 10).unwrap();
+        let plan = build("lake", PATH, &statuses, &keys, None, OnTableFailure::Fail, 10).unwrap();
         let items = &plan.batches[0].items;
         assert_eq!(items[0].source, "appdb.billing.invoices");
         assert_eq!(items[0].schema.as_deref(), Some("billing"));
@@ -335,7 +533,7 @@ mod tests {
     #[test]
     fn failed_tables_fail_the_run_by_default_naming_them() {
         let statuses = [status("shop.orders", "FAILED"), status("shop.customers", "COMPLETE")];
-        let err = build("lake", PATH, &statuses, &mysql_keys(), OnTableFailure::Fail, 10).unwrap_err();
+        let err = build("lake", PATH, &statuses, &mysql_keys(), None, OnTableFailure::Fail, 10).unwrap_err();
         assert_eq!(err.name(), "ExportIncomplete");
         assert!(err.to_string().contains("shop.orders (FAILED)"), "{err}");
     }
@@ -343,7 +541,7 @@ mod tests {
     #[test]
     fn failed_tables_are_reported_when_skipping() {
         let statuses = [status("shop.orders", "FAILED"), status("shop.customers", "COMPLETE")];
-        let plan = build("lake", PATH, &statuses, &mysql_keys(), OnTableFailure::Skip, 10).unwrap();
+        let plan = build("lake", PATH, &statuses, &mysql_keys(), None, OnTableFailure::Skip, 10).unwrap();
         assert_eq!(plan.table_count(), 1);
         assert_eq!(
             plan.skipped,
@@ -358,7 +556,7 @@ mod tests {
     #[test]
     fn an_empty_table_is_planned_with_no_data_objects() {
         let statuses = [status("shop.empty_one", "COMPLETE")];
-        let plan = build("lake", PATH, &statuses, &mysql_keys(), OnTableFailure::Fail, 10).unwrap();
+        let plan = build("lake", PATH, &statuses, &mysql_keys(), None, OnTableFailure::Fail, 10).unwrap();
         let item = &plan.batches[0].items[0];
         assert_eq!(item.data_objects, 0);
         assert_eq!(item.sample_key, None);
@@ -368,7 +566,7 @@ mod tests {
     #[test]
     fn batches_have_the_item_batcher_shape() {
         let statuses: Vec<TableStatus> = (0..25).map(|i| status(&format!("shop.t{i:02}"), "COMPLETE")).collect();
-        let plan = build("lake", PATH, &statuses, &[], OnTableFailure::Fail, 10).unwrap();
+        let plan = build("lake", PATH, &statuses, &[], None, OnTableFailure::Fail, 10).unwrap();
         assert_eq!(
             plan.batches.iter().map(|b| b.items.len()).collect::<Vec<_>>(),
             [10, 10, 5]
@@ -378,7 +576,7 @@ mod tests {
         assert_eq!(json[2]["Items"][4]["source"], "shop.t24");
         let back: Vec<Batch> = serde_json::from_value(json).unwrap();
         assert_eq!(back, plan.batches);
-        assert!(build("lake", PATH, &statuses, &[], OnTableFailure::Fail, 0).is_err());
+        assert!(build("lake", PATH, &statuses, &[], None, OnTableFailure::Fail, 0).is_err());
     }
 
     #[test]
@@ -387,8 +585,158 @@ mod tests {
             status("shop.Order-Items", "COMPLETE"),
             status("shop.order_items", "COMPLETE"),
         ];
-        let err = build("lake", PATH, &statuses, &[], OnTableFailure::Fail, 10).unwrap_err();
+        let err = build("lake", PATH, &statuses, &[], None, OnTableFailure::Fail, 10).unwrap_err();
         assert!(err.to_string().contains("shop_order_items"), "{err}");
+    }
+
+    #[test]
+    fn data_files_at_any_depth_below_the_table_folder_belong_to_it() {
+        let keys = keys(&[
+            // Older exports: part files directly in the table's folder.
+            "shop/shop.flat/_SUCCESS",
+            "shop/shop.flat/part-00000-a.gz.parquet",
+            "shop/shop.flat/part-00003-b.gz.parquet",
+            // Aurora: lettered folders.
+            "shop/shop.lettered/a/part-00000-c.gz.parquet",
+            "shop/shop.lettered/b/part-00000-d.gz.parquet",
+            "shop/shop.lettered/a/_SUCCESS",
+            // A layout not seen yet: deeper still.
+            "shop/shop.deep/1/x/part-00000-e.gz.parquet",
+            "shop/shop.deep/1/x/_part-00000-e.gz.parquet",
+        ]);
+        let statuses = [
+            status("shop.flat", "COMPLETE"),
+            status("shop.lettered", "COMPLETE"),
+            status("shop.deep", "COMPLETE"),
+        ];
+        let plan = build("lake", PATH, &statuses, &keys, None, OnTableFailure::Fail, 10).unwrap();
+        let item = |name: &str| plan.batches[0].items.iter().find(|i| i.table == name).unwrap().clone();
+        let flat = item("flat");
+        assert_eq!((flat.data_objects, flat.parts.len()), (2, 0));
+        assert_eq!(flat.location, format!("s3://lake/{PATH}/shop/shop.flat/"));
+        let lettered = item("lettered");
+        assert_eq!(
+            (lettered.data_objects, lettered.parts.clone()),
+            (2, vec!["a/".to_string(), "b/".to_string()])
+        );
+        let deep = item("deep");
+        assert_eq!(deep.data_objects, 1, "markers are not data");
+        assert!(deep.sample_key.unwrap().ends_with("1/x/part-00000-e.gz.parquet"));
+    }
+
+    #[test]
+    fn tables_the_task_warning_names_are_skipped_by_name_and_its_notes_kept() {
+        let warning = r#"{"skippedTables":[{"target":"shop.bad_columns","reason":"COLUMN_WITH_UNSUPPORTED_CHARACTER_IN_NAME"},"shop.other"],
+            "skippedObjectives":[],"general":[{"reason":"FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE"}]}"#;
+        let statuses = [status("shop.customers", "COMPLETE")];
+        let err = build(
+            "lake",
+            PATH,
+            &statuses,
+            &mysql_keys(),
+            Some(warning),
+            OnTableFailure::Fail,
+            10,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("shop.bad_columns (SKIPPED)"), "{err}");
+        let plan = build(
+            "lake",
+            PATH,
+            &statuses,
+            &mysql_keys(),
+            Some(warning),
+            OnTableFailure::Skip,
+            10,
+        )
+        .unwrap();
+        assert_eq!(plan.table_count(), 1);
+        assert_eq!(
+            plan.skipped,
+            [
+                SkippedTable {
+                    source: "shop.bad_columns".into(),
+                    status: "SKIPPED".into(),
+                    reason: Some("COLUMN_WITH_UNSUPPORTED_CHARACTER_IN_NAME".into())
+                },
+                SkippedTable {
+                    source: "shop.other".into(),
+                    status: "SKIPPED".into(),
+                    reason: None
+                }
+            ]
+        );
+        assert_eq!(plan.warnings, ["FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE"]);
+        let (_, notes) = parse_task_warning("not JSON at all");
+        assert_eq!(notes, ["not JSON at all"]);
+    }
+
+    #[test]
+    fn database_entries_and_entries_without_status_are_understood() {
+        let body = br#"{"perTableStatus":[
+            {"target":"shop","warningMessage":"Some tables could not be listed"},
+            {"target":"shop.customers","sizeGB":0.1},
+            {"target":"shop.orders","status":"COMPLETE","schemaMetadata":{"originalTypeMappings":[
+                {"columnName":"id","originalType":"bigint","expectedExportedType":"int64","originalCharMaxLength":"0","originalNumPrecision":"19","originalDateTimePrecision":0},
+                {"columnName":"total","originalType":"decimal","expectedExportedType":"int64","originalNumPrecision":12,"originalNumScale":"2"}]}}]}"#;
+        let statuses = parse_tables_info("k.json", body).unwrap();
+        let plan = build("lake", PATH, &statuses, &mysql_keys(), None, OnTableFailure::Fail, 10).unwrap();
+        assert_eq!(plan.table_count(), 2, "the database entry is not a table");
+        assert_eq!(plan.warnings, ["shop: Some tables could not be listed"]);
+        assert!(plan.skipped.is_empty());
+    }
+
+    #[test]
+    fn an_empty_table_takes_its_columns_from_the_schema_metadata() {
+        let body = br#"{"perTableStatus":[{"target":"shop.empty_one","status":"COMPLETE","schemaMetadata":{"originalTypeMappings":[
+            {"columnName":"id","originalType":"bigint","expectedExportedType":"int64","originalNumPrecision":"19"},
+            {"columnName":"n","originalType":"int","expectedExportedType":"int32","originalNumPrecision":10},
+            {"columnName":"price","originalType":"decimal","expectedExportedType":"int64","originalNumPrecision":"12","originalNumScale":2},
+            {"columnName":"name","originalType":"varchar","expectedExportedType":"binary (UTF8)","originalCharMaxLength":"64"},
+            {"columnName":"born","originalType":"date","expectedExportedType":"int32"},
+            {"columnName":"at","originalType":"datetime","expectedExportedType":"int64"},
+            {"columnName":"old_at","originalType":"datetime","expectedExportedType":"int96"},
+            {"columnName":"blob","originalType":"blob","expectedExportedType":"binary"}]}}]}"#;
+        let statuses = parse_tables_info("k.json", body).unwrap();
+        let plan = build("lake", PATH, &statuses, &mysql_keys(), None, OnTableFailure::Fail, 10).unwrap();
+        let item = &plan.batches[0].items[0];
+        assert_eq!(item.data_objects, 0);
+        let types: Vec<String> = item
+            .columns
+            .iter()
+            .map(|c| format!("{} {}", c.name, c.glue_type))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "id bigint",
+                "n int",
+                "price decimal(12,2)",
+                "name string",
+                "born date",
+                "at timestamp",
+                "old_at timestamp",
+                "blob binary"
+            ]
+        );
+        let with_data = build(
+            "lake",
+            PATH,
+            &[status("shop.orders", "COMPLETE")],
+            &mysql_keys(),
+            None,
+            OnTableFailure::Fail,
+            10,
+        )
+        .unwrap();
+        assert!(with_data.batches[0].items[0].columns.is_empty(), "a footer gives those");
+        let bad = br#"{"perTableStatus":[{"target":"shop.x","schemaMetadata":{"originalTypeMappings":[{"columnName":"a","originalNumPrecision":"many"}]}}]}"#;
+        assert!(
+            parse_tables_info("k.json", bad)
+                .unwrap_err()
+                .to_string()
+                .contains("many")
+        );
     }
 
     #[test]

@@ -197,6 +197,9 @@ pub struct PlanRef {
     pub tables: usize,
     pub batches: usize,
     pub skipped: Vec<crate::export::plan::SkippedTable>,
+    /// What RDS noted about the export beyond single tables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use crate::catalog::request::*;
 use crate::catalog::retention;
 use crate::catalog::schema::{self, FileSchema};
 use crate::error::Error;
-use crate::export::plan::PlanItem;
+use crate::export::plan::{PlanItem, SkippedTable, glue_name};
 use crate::logical_time::LogicalTime;
 use crate::names;
 
@@ -58,15 +58,26 @@ pub async fn run(ctx: &Context, request: CatalogRequest) -> Result<BatchResult, 
             for_each(ctx, b, |ctx, item, _| async move { rollback(&ctx, &item).await }).await
         }
         CatalogRequest::Gc(b) => for_each(ctx, b, |ctx, item, s| async move { gc(&ctx, &item.table, &s).await }).await,
-        CatalogRequest::Report { results } => report(results),
+        CatalogRequest::Report { results, not_exported } => report(results, &not_exported),
     }
 }
 
 /// The end of a run: every table's outcome, failing with the names of the
-/// tables that failed (their own step and cause are in each entry).
-fn report(results: serde_json::Value) -> Result<BatchResult, Error> {
+/// tables that failed (their own step and cause are in each entry). Tables
+/// the export did not complete, which the plan's policy let the run go on
+/// without, are `not_exported`: named, never silently missing.
+fn report(results: serde_json::Value, not_exported: &[SkippedTable]) -> Result<BatchResult, Error> {
     let mut flat = Vec::new();
     flatten(results, &mut flat);
+    flat.extend(not_exported.iter().map(|t| {
+        serde_json::json!({
+            "table": glue_name(&t.source),
+            "source": t.source,
+            "outcome": "not_exported",
+            "status": t.status,
+            "reason": t.reason,
+        })
+    }));
     let mut out = BatchResult::default();
     for entry in flat {
         if entry.get("failed").and_then(|f| f.as_bool()) == Some(true) {
@@ -102,6 +113,7 @@ const DATA_FREE_ERRORS: &[&str] = &[
     "VerificationFailed",
     "ExportIncomplete",
     "ExportFailed",
+    "RawNotRegistered",
     "PreflightFailed",
 ];
 
@@ -254,21 +266,17 @@ async fn register_raw(ctx: &Context, item: &PlanItem, shared: &RegisterRawShared
     check_table_name(&item.name)?;
     let location = S3Prefix::parse("location", &item.location)?;
     let database = &ctx.config.raw_database;
-    let Some(sample) = &item.sample_key else {
-        return Err(Error::invalid_input(
-            "sample_key",
-            format!(
-                "{} has no data file to read its columns from; the export wrote no rows",
-                item.source
-            ),
-        ));
+    let existing = glue::get_table(&ctx.clients.glue, database, &item.name).await?;
+    let columns = match &item.sample_key {
+        Some(sample) => read_schema(ctx, &location.bucket, sample).await?.0.columns,
+        // An empty table: RDS wrote no data file, so no footer to read.
+        None => empty_table_columns(item, existing.as_ref())?,
     };
-    let (file, _) = read_schema(ctx, &location.bucket, sample).await?;
     let def = TableDef {
         database: database.clone(),
         name: item.name.clone(),
         location: location.to_string(),
-        columns: file.columns,
+        columns,
         parameters: HashMap::from([
             ("snaplake.source".into(), item.source.clone()),
             ("snaplake.export_id".into(), shared.export_id.clone()),
@@ -283,7 +291,7 @@ async fn register_raw(ctx: &Context, item: &PlanItem, shared: &RegisterRawShared
         location: def.location.clone(),
         columns,
     };
-    match glue::get_table(&ctx.clients.glue, database, &item.name).await? {
+    match existing {
         None => {
             glue::create_table(&ctx.clients.glue, &def).await?;
             Ok(done("created"))
@@ -293,7 +301,11 @@ async fn register_raw(ctx: &Context, item: &PlanItem, shared: &RegisterRawShared
             Ok(done("superseded"))
         }
         Some(current)
-            if current.location.as_deref() == Some(def.location.as_str()) && current.columns == def.columns =>
+            if current.location.as_deref() == Some(def.location.as_str())
+                && current.columns == def.columns
+                && ["snaplake.logical_time", "snaplake.export_id"]
+                    .iter()
+                    .all(|k| current.parameters.get(*k) == def.parameters.get(*k)) =>
         {
             Ok(done("unchanged"))
         }
@@ -302,6 +314,24 @@ async fn register_raw(ctx: &Context, item: &PlanItem, shared: &RegisterRawShared
             Update::Done => Ok(done("updated")),
             Update::Conflict => Err(conflict(database, &item.name)),
         },
+    }
+}
+
+/// The columns of a table the export wrote no data file for: the raw
+/// table's own when it exists (they came from a footer of an earlier day, so
+/// the curated schema does not change), else the export's `schemaMetadata`.
+fn empty_table_columns(item: &PlanItem, existing: Option<&TableState>) -> Result<Vec<schema::Column>, Error> {
+    match existing {
+        Some(table) if !table.columns.is_empty() => Ok(table.columns.clone()),
+        _ if !item.columns.is_empty() => Ok(item.columns.clone()),
+        _ => Err(Error::invalid_input(
+            "columns",
+            format!(
+                "{} has no data file and its export_tables_info entry no schemaMetadata to take its columns \
+                 from; export it again once it has rows, or export it with the others left out (ExportOnly)",
+                item.source
+            ),
+        )),
     }
 }
 
@@ -362,6 +392,10 @@ async fn prepare(ctx: &Context, table: &str, shared: &PrepareShared) -> Result<P
             cleared: 0,
         });
     }
+    // The transform reads the raw table: unless this run registered it (or
+    // a newer run did, which the swap then leaves alone), it holds an older
+    // export, which must never be published as this run's.
+    raw_registered(table, raw.as_ref(), shared.logical_time, shared.export_id.as_deref())?;
     let next = location::next_location(
         shared.layout,
         &curated_base(ctx, table),
@@ -385,6 +419,38 @@ async fn prepare(ctx: &Context, table: &str, shared: &PrepareShared) -> Result<P
         outcome: "prepared",
         cleared,
     })
+}
+
+/// Whether the raw table shows this run's export (or a newer run's).
+fn raw_registered(
+    table: &str,
+    raw: Option<&TableState>,
+    run: LogicalTime,
+    export_id: Option<&str>,
+) -> Result<(), Error> {
+    let wanted = export_id.unwrap_or("of this run").to_string();
+    let not_registered = |found: String| Error::RawNotRegistered {
+        table: table.to_string(),
+        found,
+        wanted: wanted.clone(),
+    };
+    let Some(raw) = raw else {
+        return Err(not_registered("does not exist".into()));
+    };
+    let shown = raw
+        .parameters
+        .get("snaplake.logical_time")
+        .and_then(|t| LogicalTime::parse(t).ok());
+    let shown_export = raw.parameters.get("snaplake.export_id").map(String::as_str);
+    match shown {
+        Some(t) if t > run => Ok(()),
+        Some(t) if t == run && (export_id.is_none() || shown_export == export_id) => Ok(()),
+        Some(t) => Err(not_registered(format!(
+            "shows export {} of {t}",
+            shown_export.unwrap_or("(none)")
+        ))),
+        None => Err(not_registered("was not registered by snaplake".into())),
+    }
 }
 
 /// Whether a table shows a newer run than `run`. Days can finish out of
@@ -600,6 +666,9 @@ struct GcOutcome {
     deleted: Vec<String>,
     objects_deleted: usize,
     glue_versions_deleted: usize,
+    /// The raw table's Glue versions pruned: updated every day, it
+    /// accumulates versions as the curated one does.
+    raw_glue_versions_deleted: usize,
 }
 
 async fn gc(ctx: &Context, table: &str, shared: &GcShared) -> Result<GcOutcome, Error> {
@@ -642,11 +711,13 @@ async fn gc(ctx: &Context, table: &str, shared: &GcShared) -> Result<GcOutcome, 
         .and_then(|v| v.parse().ok())
         .unwrap_or(i64::MAX);
     let prune = retention::prune_table_versions(glue_ids, current_id, GLUE_VERSIONS_KEPT);
+    let raw_prune = raw_versions_to_prune(ctx, table).await?;
     if !shared.dry_run {
         for prefix in &plan.delete {
             objects_deleted += s3::delete_prefix(&ctx.clients.s3, &prefix.bucket, &prefix.key).await?;
         }
         glue::delete_table_versions(&ctx.clients.glue, database, table, &prune).await?;
+        glue::delete_table_versions(&ctx.clients.glue, &ctx.config.raw_database, table, &raw_prune).await?;
     }
     info!(
         table,
@@ -661,7 +732,29 @@ async fn gc(ctx: &Context, table: &str, shared: &GcShared) -> Result<GcOutcome, 
         deleted: plan.delete.iter().map(ToString::to_string).collect(),
         objects_deleted,
         glue_versions_deleted: if shared.dry_run { 0 } else { prune.len() },
+        raw_glue_versions_deleted: if shared.dry_run { 0 } else { raw_prune.len() },
     })
+}
+
+/// The raw table's Glue versions beyond the newest [`GLUE_VERSIONS_KEPT`]
+/// (its data, the exports, is not snaplake's to delete); none if it has no
+/// raw table.
+async fn raw_versions_to_prune(ctx: &Context, table: &str) -> Result<Vec<i64>, Error> {
+    let database = &ctx.config.raw_database;
+    let Some(raw) = glue::get_table(&ctx.clients.glue, database, table).await? else {
+        return Ok(Vec::new());
+    };
+    let ids = glue::table_versions(&ctx.clients.glue, database, table)
+        .await?
+        .iter()
+        .filter_map(|v| v.version_id.as_deref()?.parse().ok())
+        .collect();
+    let current = raw
+        .version_id
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(i64::MAX);
+    Ok(retention::prune_table_versions(ids, current, GLUE_VERSIONS_KEPT))
 }
 
 #[cfg(test)]
@@ -685,11 +778,72 @@ mod tests {
         assert!(err.to_string().contains("new_location"), "{err}");
     }
 
+    fn raw_table(logical_time: &str, export_id: &str) -> TableState {
+        TableState {
+            parameters: HashMap::from([
+                ("snaplake.logical_time".to_string(), logical_time.to_string()),
+                ("snaplake.export_id".to_string(), export_id.to_string()),
+            ]),
+            location: None,
+            version_id: None,
+            columns: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_raw_table_not_registered_by_this_run_is_refused() {
+        let run = LogicalTime::parse("2026-11-20T19:00:00Z").unwrap();
+        let id = Some("snaplake-shop-prod-20261121");
+        let today = raw_table("2026-11-20T19:00:00Z", "snaplake-shop-prod-20261121");
+        let newer = raw_table("2026-11-21T19:00:00Z", "snaplake-shop-prod-20261122");
+        assert!(raw_registered("t", Some(&today), run, id).is_ok());
+        assert!(raw_registered("t", Some(&today), run, None).is_ok());
+        assert!(
+            raw_registered("t", Some(&newer), run, id).is_ok(),
+            "a newer run's: the swap leaves it"
+        );
+        let yesterday = raw_table("2026-11-19T19:00:00Z", "snaplake-shop-prod-20261120");
+        let err = raw_registered("shop_orders", Some(&yesterday), run, id).unwrap_err();
+        assert_eq!(err.name(), "RawNotRegistered");
+        let text = err.to_string();
+        assert!(
+            text.contains("shop_orders")
+                && text.contains("snaplake-shop-prod-20261120")
+                && text.contains("run the day again"),
+            "{text}"
+        );
+        let other_export = raw_table("2026-11-20T19:00:00Z", "snaplake-shop-prod-20261121-2");
+        assert!(raw_registered("t", Some(&other_export), run, id).is_err());
+        assert!(
+            raw_registered("t", None, run, id)
+                .unwrap_err()
+                .to_string()
+                .contains("does not exist")
+        );
+        let unmanaged = TableState {
+            parameters: HashMap::new(),
+            ..today
+        };
+        assert!(raw_registered("t", Some(&unmanaged), run, id).is_err());
+    }
+
     #[test]
     fn report_flattens_batches_and_names_the_failed_tables() {
-        let ok =
-            report(json!([[{"table": "a", "outcome": "swapped"}], [{"table": "b", "outcome": "skipped"}]])).unwrap();
+        let ok = report(
+            json!([[{"table": "a", "outcome": "swapped"}], [{"table": "b", "outcome": "skipped"}]]),
+            &[],
+        )
+        .unwrap();
         assert_eq!(ok.succeeded.len(), 2);
+        let not_exported = [SkippedTable {
+            source: "shop.bad_columns".into(),
+            status: "SKIPPED".into(),
+            reason: Some("COLUMN_WITH_UNSUPPORTED_CHARACTER_IN_NAME".into()),
+        }];
+        let ok = report(json!([[{"table": "a", "outcome": "swapped"}]]), &not_exported).unwrap();
+        assert_eq!(ok.succeeded[1]["table"], "shop_bad_columns");
+        assert_eq!(ok.succeeded[1]["outcome"], "not_exported");
+        assert_eq!(ok.succeeded[1]["reason"], "COLUMN_WITH_UNSUPPORTED_CHARACTER_IN_NAME");
         let drift = json!({"errorType": "InvalidInput",
             "errorMessage": "invalid input: `tables.shop.c.columns` has no rule for column(s) ssn\nmore"});
         let err = report(json!([
@@ -697,7 +851,7 @@ mod tests {
             [{"table": "b", "failed": true, "error": "QueryFailed",
               "cause": "Athena query q (transform) failed: INVALID_CAST_ARGUMENT: Cannot cast 'alice@example.com' to INT"}],
             [{"table": "c", "failed": true, "error": "InvalidInput", "cause": drift.to_string()}]
-        ]))
+        ]), &[])
         .unwrap_err();
         assert_eq!(err.name(), "TablesFailed");
         let text = err.to_string();

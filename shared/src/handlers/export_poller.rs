@@ -2,7 +2,7 @@
 //! the table plan, written to S3 (only its key travels in the state).
 
 use serde_json::json;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::{Context, parse};
 use crate::aws::{rds, s3};
@@ -34,16 +34,25 @@ pub async fn run(ctx: &Context, req: &PollRequest) -> Result<PollResult, Error> 
         plan: None,
     };
     match status.as_str() {
-        "FAILED" | "CANCELED" | "CANCELING" => Err(Error::ExportFailed {
-            export_id: id.clone(),
-            status,
-            cause: task.failure_cause().unwrap_or("RDS gave no cause").to_string(),
-        }),
+        "FAILED" | "CANCELED" | "CANCELING" => {
+            let cause = task.failure_cause().unwrap_or("RDS gave no cause");
+            let fix = if status == "CANCELING" {
+                "once RDS shows it CANCELED, run the day again (`snaplake run --retry`): it starts a new export"
+            } else {
+                "fix the cause, then run the day again (`snaplake run --retry`): it starts a new export"
+            };
+            Err(Error::ExportFailed {
+                export_id: id.clone(),
+                status,
+                cause: format!("{cause}; {fix}"),
+            })
+        }
         "COMPLETE" => {
             let source_bucket = task.s3_bucket().unwrap_or(&ctx.config.bucket).to_string();
             let export_path = export_path(task.s3_prefix().unwrap_or_default(), id);
             let plan_bucket = req.bucket.clone().unwrap_or_else(|| ctx.config.bucket.clone());
-            result.plan = Some(write_plan(ctx, req, &source_bucket, &export_path, &plan_bucket).await?);
+            let warning = task.warning_message();
+            result.plan = Some(write_plan(ctx, req, &source_bucket, &export_path, warning, &plan_bucket).await?);
             result.done = true;
             Ok(result)
         }
@@ -56,6 +65,7 @@ async fn write_plan(
     req: &PollRequest,
     bucket: &str,
     export_path: &str,
+    task_warning: Option<&str>,
     plan_bucket: &str,
 ) -> Result<PlanRef, Error> {
     let id = &req.export_id;
@@ -83,17 +93,22 @@ async fn write_plan(
         export_path,
         &statuses,
         &keys,
+        task_warning,
         req.on_table_failure,
         req.batch_size,
     )?;
     let key = format!("{}/plans/{id}.json", ctx.config.control_prefix);
     s3::put_json(&ctx.clients.s3, plan_bucket, &key, &json!(plan.batches)).await?;
     info!(export_id = %id, tables = plan.table_count(), skipped = plan.skipped.len(), plan = %key, "wrote the table plan");
+    for warning in &plan.warnings {
+        warn!(export_id = %id, %warning, "RDS noted a problem with the export");
+    }
     Ok(PlanRef {
         bucket: plan_bucket.to_string(),
         key,
         tables: plan.table_count(),
         batches: plan.batches.len(),
         skipped: plan.skipped,
+        warnings: plan.warnings,
     })
 }

@@ -1,6 +1,8 @@
 //! StartExport: resolve the snapshot of the run's day, derive the export id,
 //! adopt the export with that id if it exists, else preflight and start it.
-//! A second invocation for the same run never starts a second export.
+//! A second invocation for the same run never starts a second export; a run
+//! after a FAILED or CANCELED export starts the day's next attempt (RDS keeps
+//! a failed id taken for good).
 
 use aws_sdk_rds::types::ExportTask;
 use jiff::{SignedDuration, Timestamp};
@@ -12,8 +14,11 @@ use crate::error::Error;
 use crate::export::request::{ExportRequest, ExportRun};
 use crate::export::snapshot_choice::{self, SnapshotInfo, Window};
 use crate::export::{day_prefix, export_path};
-use crate::export_id::export_id;
+use crate::export_id::{attempt_id, export_id};
 use crate::pinning;
+
+/// Export attempts of one day after which snaplake stops and asks for a person.
+pub const MAX_EXPORT_ATTEMPTS: u32 = 20;
 
 pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<ExportRun, Error> {
     let request: ExportRequest = parse("snapshot-export input", input)?;
@@ -35,7 +40,8 @@ pub async fn run(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<E
     }
     let cfg = &ctx.config;
     let day = req.logical_time.day(&cfg.time_zone);
-    let id = export_id(&cfg.export_id_prefix, &req.source_id, day)?;
+    let day_id = export_id(&cfg.export_id_prefix, &req.source_id, day)?;
+    let (id, existing) = current_attempt(ctx, &day_id).await?;
     let bucket = req.bucket.clone().unwrap_or_else(|| cfg.bucket.clone());
     let s3_prefix = day_prefix(&cfg.export_prefix, &req.source_id, day);
     let snapshot = day_snapshot(ctx, req, now).await?;
@@ -55,7 +61,7 @@ pub async fn run(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<E
         adopted,
     };
 
-    if let Some(existing) = rds::find_export(&ctx.clients.rds, &id).await? {
+    if let Some(existing) = existing {
         return adopt(&id, &snapshot, &existing).map(|()| run(&existing, true));
     }
 
@@ -90,6 +96,41 @@ pub async fn run(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<E
             adopt(&id, &snapshot, &existing).map(|()| run(&existing, true))
         }
     }
+}
+
+/// The day's export attempt to adopt or start: the first whose id is free or
+/// whose export has not ended FAILED or CANCELED, with its task if it exists.
+async fn current_attempt(ctx: &Context, day_id: &str) -> Result<(String, Option<ExportTask>), Error> {
+    let mut last = None;
+    for attempt in 1..=MAX_EXPORT_ATTEMPTS {
+        let id = attempt_id(day_id, attempt);
+        match rds::find_export(&ctx.clients.rds, &id).await? {
+            Some(task) if ended_without_data(task.status().unwrap_or_default()) => {
+                info!(export_id = %id, status = task.status().unwrap_or_default(), "this attempt ended without data; trying the next");
+                last = Some(task);
+            }
+            found => return Ok((id, found)),
+        }
+    }
+    let last = last.expect("the loop ran at least once");
+    Err(Error::ExportFailed {
+        export_id: last.export_task_identifier().unwrap_or(day_id).to_string(),
+        status: last.status().unwrap_or_default().to_ascii_uppercase(),
+        cause: format!(
+            "all {MAX_EXPORT_ATTEMPTS} export attempts of this day ended without data (last: {}); fix the cause \
+             (RDS console, Exports in Amazon S3) before running the day again",
+            last.failure_cause().unwrap_or("RDS gave no cause")
+        ),
+    })
+}
+
+/// An export that ended and wrote no data, whose id RDS keeps taken: the
+/// day's next attempt starts a new one. CANCELING is not such an end yet:
+/// until RDS reports CANCELED the export still holds its snapshot (RDS runs
+/// one export of a snapshot at a time), so it is adopted and the run fails,
+/// and the run after it, once CANCELED, starts the next attempt.
+pub fn ended_without_data(status: &str) -> bool {
+    matches!(status.to_ascii_uppercase().as_str(), "FAILED" | "CANCELED")
 }
 
 /// The snapshot of the run's logical day (`snaplake plan` and `doctor` ask too).
@@ -158,4 +199,19 @@ fn adopt(id: &str, snapshot: &SnapshotInfo, existing: &ExportTask) -> Result<(),
     }
     info!(export_id = %id, status = existing.status().unwrap_or_default(), "adopted the existing export");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_failed_and_canceled_exports_make_way_for_the_next_attempt() {
+        for status in ["FAILED", "CANCELED", "failed", "canceled"] {
+            assert!(ended_without_data(status), "{status}");
+        }
+        for status in ["STARTING", "IN_PROGRESS", "COMPLETE", "CANCELING", "complete", ""] {
+            assert!(!ended_without_data(status), "{status}");
+        }
+    }
 }

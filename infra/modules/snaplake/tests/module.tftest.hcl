@@ -117,8 +117,23 @@ run "defaults_are_encrypted_private_and_scheduled" {
     error_message = "a wildcard resource is only allowed where the API has no resource-level permissions (Sid says so)"
   }
   assert {
-    condition     = length(aws_s3_bucket_notification.exports.lambda_function) == 1 && aws_s3_bucket_notification.exports.lambda_function[0].filter_suffix == ".json"
-    error_message = "export_info files notify export-callback"
+    condition     = aws_s3_bucket_notification.exports[0].eventbridge && length(aws_s3_bucket_notification.exports[0].lambda_function) == 0
+    error_message = "the created bucket sends its events to EventBridge"
+  }
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.export_info.event_pattern).detail.bucket.name == ["snaplake-lake-123456789012"] && (
+    jsondecode(aws_cloudwatch_event_rule.export_info.event_pattern).detail.object.key[0].wildcard == "exports/*export_info_*.json")
+    error_message = "export_info files in the lake bucket reach export-callback through EventBridge"
+  }
+  assert {
+    condition     = aws_cloudwatch_event_target.export_info_resumes_the_run.arn == aws_lambda_function.fn["export-callback"].arn && aws_lambda_permission.export_info_invokes_export_callback.principal == "events.amazonaws.com"
+    error_message = "the export_info rule invokes export-callback, which lets it"
+  }
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.export_failed.event_pattern).detail == {
+      EventID = ["RDS-EVENT-0159", "RDS-EVENT-0160", "RDS-EVENT-0162", "RDS-EVENT-0163"]
+    }
+    error_message = "failed and canceled exports (instance and cluster) are matched by EventID, not by message text"
   }
   assert {
     condition     = aws_sfn_state_machine.pipeline.logging_configuration[0].level == "ERROR" && !aws_sfn_state_machine.pipeline.logging_configuration[0].include_execution_data && aws_sfn_state_machine.pipeline.tracing_configuration[0].enabled
@@ -137,6 +152,14 @@ run "an_existing_key_and_bucket_are_used_not_created" {
   assert {
     condition     = length(aws_kms_key.raw) == 0 && length(aws_kms_key.curated) == 0 && length(aws_s3_bucket.lake) == 0 && length(aws_s3_bucket_lifecycle_configuration.lake) == 0
     error_message = "nothing is created when given"
+  }
+  assert {
+    condition     = length(aws_s3_bucket_notification.exports) == 0
+    error_message = "an existing bucket's notifications are never touched (other consumers keep theirs)"
+  }
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.export_info.event_pattern).detail.bucket.name == ["my-existing-lake"] && aws_lambda_permission.export_info_invokes_export_callback.source_arn == aws_cloudwatch_event_rule.export_info.arn
+    error_message = "export_info events of the existing bucket arrive through EventBridge"
   }
   assert {
     condition     = aws_athena_workgroup.snaplake.configuration[0].result_configuration[0].encryption_configuration[0].kms_key_arn == "arn:aws:kms:ap-northeast-1:123456789012:key/existing-curated"
