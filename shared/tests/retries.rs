@@ -101,6 +101,11 @@ fn every_error() -> Vec<Error> {
             scanned: 2,
             budget: 1,
         },
+        Error::RawNotRegistered {
+            table: s(),
+            found: s(),
+            wanted: s(),
+        },
         Error::VerificationFailed {
             table: s(),
             check: s(),
@@ -148,6 +153,7 @@ fn every_error() -> Vec<Error> {
             | Error::ExportConflict { .. }
             | Error::ExportFailed { .. }
             | Error::ExportIncomplete { .. }
+            | Error::RawNotRegistered { .. }
             | Error::SchemaIncompatible { .. }
             | Error::QueryFailed { .. }
             | Error::QueryRetryable { .. }
