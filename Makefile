@@ -6,11 +6,11 @@ SHELL := /bin/bash
 VENV   := .venv
 PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat local/requirements.txt | cksum | cut -d' ' -f1)
-BENCH_VENV  := .venv-bench
-BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat local/requirements-bench.txt | cksum | cut -d' ' -f1)
+LAMBDA_VENV  := .venv-lambda
+LAMBDA_STAMP := $(LAMBDA_VENV)/.installed-$(shell cat local/requirements-lambda.txt | cksum | cut -d' ' -f1)
 FUNCTIONS   := snapshot-export export-callback export-poller catalog-swap query-runner
 
-.PHONY: help test deps lint unit infra demo bench standin standin-stop standin-status clean
+.PHONY: help test deps lint unit infra demo bench standin standin-stop standin-status watch invoke clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -34,7 +34,7 @@ lint: ## formatting and lints (Rust and the stand-in's Python)
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	$(PYTHON) -m compileall -q local/standin local/bench
 
-unit: deps ## unit tests and the integration tests against the stand-in
+unit: deps $(LAMBDA_STAMP) ## unit tests and the integration tests against the stand-in (and cargo-lambda's loop)
 	$(PYTHON) -m pytest -q -p no:cacheprovider local/standin/tests
 	cargo build --workspace --bins --locked
 	cargo test --workspace --locked
@@ -58,19 +58,29 @@ standin-stop: ## stop the stand-in that `make standin` started
 standin-status: ## print the stand-in's endpoint if it is running
 	@cd local && ../$(PYTHON) -m standin status
 
+# cargo-lambda's emulator builds and runs the functions as you edit them, with
+# the configuration of the stack `make demo` deployed to the running stand-in.
+watch: deps $(LAMBDA_STAMP) ## serve the functions with `cargo lambda watch` against the running stand-in (README: Developing a function)
+	@cd local && ../$(PYTHON) watch_env.py ../.local/watch.env
+	PATH="$(CURDIR)/$(LAMBDA_VENV)/bin:$$PATH" cargo lambda watch --env-file .local/watch.env
+
+invoke: $(LAMBDA_STAMP) ## send an example to a function `make watch` serves: make invoke FN=export-poller EVENT=events/export-poller.json
+	@test -n "$(FN)" -a -f "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<file>.json" >&2; exit 2; }
+	PATH="$(CURDIR)/$(LAMBDA_VENV)/bin:$$PATH" cargo lambda invoke $(FN) --data-file $(EVENT)
+
 clean: ## remove build output, the virtualenv and local state
 	cargo clean
-	rm -rf $(VENV) .venv-tools $(BENCH_VENV) node_modules .local
+	rm -rf $(VENV) .venv-tools $(LAMBDA_VENV) node_modules .local
 
-bench: deps $(BENCH_STAMP) ## print benchmark figures (BENCHMARKS.md): cold start, package size, schema I/O, swap throughput, cost of a run
+bench: deps $(LAMBDA_STAMP) ## print benchmark figures (BENCHMARKS.md): cold start, package size, schema I/O, swap throughput, cost of a run
 	cargo build --locked --bins $(addprefix -p ,$(FUNCTIONS))
-	@# The release build for Lambda (x86_64: this machine has no aarch64 std); the profile in Cargo.toml, not cargo-lambda's defaults.
-	PATH="$(CURDIR)/$(BENCH_VENV)/bin:$$PATH" nice -n 10 cargo lambda build --locked --release --x86-64 --compiler cargo \
+	@# The release build for Lambda, x86_64 only: no aarch64 standard library for this rustc can be installed here (README, Deploying); the profile in Cargo.toml, not cargo-lambda's defaults.
+	PATH="$(CURDIR)/$(LAMBDA_VENV)/bin:$$PATH" nice -n 10 cargo lambda build --locked --release --x86-64 --compiler cargo \
 		--disable-optimizations --output-format zip $(addprefix -p ,$(FUNCTIONS))
 	cargo run --locked -p snaplake-tests --bin bench
 
-$(BENCH_STAMP): local/requirements-bench.txt
-	@rm -f $(BENCH_VENV)/.installed-*
-	python3 -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r local/requirements-bench.txt
+$(LAMBDA_STAMP): local/requirements-lambda.txt
+	@rm -f $(LAMBDA_VENV)/.installed-*
+	python3 -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/pip install --quiet --disable-pip-version-check -r local/requirements-lambda.txt
 	@touch $@

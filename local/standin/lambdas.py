@@ -16,6 +16,7 @@ the function's configuration changes. S3 notifications invoke functions
 asynchronously, as on AWS.
 """
 
+import base64
 import json
 import os
 import queue
@@ -28,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from moto.awslambda import models as lambda_models
+from moto.awslambda.exceptions import LambdaClientError
 from moto.s3 import notifications
 
 from . import control
@@ -216,6 +218,29 @@ def invoke_lambda(self, event=None):
     return payload, errored, ""
 
 
+def invoke(self, body, request_headers, response_headers):
+    """Replaces moto's LambdaFunction.invoke, which parses the payload and
+    hands the binary a JSON string's content (`"hello"` arrived as `hello`):
+    the function gets the payload as sent, and one that is not JSON is
+    refused as Lambda refuses it."""
+    text = body.decode() if isinstance(body, bytes) else (body or "")
+    text = text if text.strip() else "{}"
+    try:
+        json.loads(text)
+    except ValueError as e:
+        raise LambdaClientError(
+            "InvalidRequestContentException",
+            f"Could not parse request body into json: Could not parse payload into json: {e}",
+        ) from None
+    res, errored, logs = self._invoke_lambda(event=text)
+    if errored:
+        response_headers["x-amz-function-error"] = "Handled"
+    if request_headers.get("x-amz-invocation-type", "RequestResponse") == "RequestResponse":
+        response_headers["x-amz-log-result"] = base64.b64encode(logs.encode()).decode()
+        return res.encode()
+    return res
+
+
 _original_notify = notifications._invoke_awslambda
 
 
@@ -261,4 +286,5 @@ def stop_all() -> None:
 def install(endpoint: str) -> None:
     ENDPOINT["url"] = endpoint
     lambda_models.LambdaFunction._invoke_lambda = invoke_lambda
+    lambda_models.LambdaFunction.invoke = invoke
     notifications._invoke_awslambda = invoke_from_s3_async

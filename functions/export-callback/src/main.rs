@@ -3,14 +3,13 @@
 //! event; and keep the day lock. The logic is
 //! `snaplake::handlers::export_callback`.
 
-use lambda_runtime::{LambdaEvent, run, service_fn};
-use snaplake::handlers::{Context, export_callback};
+use snaplake::handlers::{Context, export_callback, serve::serve};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let ctx = Context::start().await?;
-    run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        export_callback::handle(&ctx, event.payload)
-    }))
+    serve("export-callback", &["aws:s3", "aws.s3", "aws.rds"], |input| {
+        export_callback::handle(&ctx, input)
+    })
     .await
 }

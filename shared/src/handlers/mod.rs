@@ -5,6 +5,7 @@ pub mod catalog_swap;
 pub mod export_callback;
 pub mod export_poller;
 pub mod query_runner;
+pub mod serve;
 pub mod snapshot_export;
 
 use serde::de::DeserializeOwned;
