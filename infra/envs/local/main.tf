@@ -71,6 +71,10 @@ output "run_input" {
   value = module.snaplake.run_input
 }
 
+output "analyst_policy_json" {
+  value = module.snaplake.analyst_policy_json
+}
+
 output "hash_salt_secret_arn" {
   value = module.snaplake.hash_salt_secret_arn
 }
