@@ -739,3 +739,49 @@ async fn help_teaches_and_completions_print() {
     let bash = snaplake(&d, &["completions", "bash"]).expect(0).stdout;
     assert!(bash.contains("_snaplake") && bash.contains("backfill"), "{bash}");
 }
+
+#[tokio::test]
+async fn policy_init_writes_a_complete_policy_and_check_names_columns_without_a_rule() {
+    let d = deploy("cli-policy", BUCKET).await;
+    snaplake(&d, &["run", "--date", "2026-11-21", "--wait", "--poll-seconds", "1"]).expect(0);
+
+    let init = snaplake(&d, &["policy", "init"]).expect(0).json();
+    let tables = init["tables"].as_object().unwrap();
+    assert_eq!(tables.len(), 3, "every raw table: {init:#}");
+    let customers = &init["tables"]["shop.customers"];
+    assert_eq!(
+        customers["columns"].as_object().unwrap().len(),
+        9,
+        "every column: {customers:#}"
+    );
+    assert_eq!(customers["columns"]["email"], "hash_salted");
+    assert_eq!(customers["columns"]["full_name"], "drop");
+    assert_eq!(customers["columns"]["id"], "keep");
+    assert!(
+        customers["review"]["email"].is_string(),
+        "suggestions are marked for review"
+    );
+
+    let dir = std::env::temp_dir().join(format!("snaplake-policy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let complete = dir.join("complete.json");
+    std::fs::write(&complete, init.to_string()).unwrap();
+    snaplake(&d, &["policy", "check", "--file", complete.to_str().unwrap()]).expect(0);
+
+    let mut incomplete = init.clone();
+    incomplete["tables"]["shop.customers"]["columns"]
+        .as_object_mut()
+        .unwrap()
+        .remove("phone");
+    let file = dir.join("incomplete.json");
+    std::fs::write(&file, incomplete.to_string()).unwrap();
+    let out = snaplake(&d, &["policy", "check", "--file", file.to_str().unwrap()]).expect(2);
+    assert!(
+        out.stderr.contains("tables.shop.customers.columns") && out.stderr.contains("phone"),
+        "{}",
+        out.stderr
+    );
+    // The deployment's own (pinned) policy is complete for the sample.
+    snaplake(&d, &["policy", "check"]).expect(0);
+    std::fs::remove_dir_all(&dir).ok();
+}
