@@ -152,7 +152,7 @@ class Runtime:
 
 
 def signature(fn, binary: Path) -> tuple:
-    return (str(binary), json.dumps(fn.environment_vars, sort_keys=True), fn.timeout, fn.role)
+    return (str(binary), json.dumps(fn.environment_vars, sort_keys=True), fn.timeout, getattr(fn, "role", None))
 
 
 def role_credentials(fn):
