@@ -102,8 +102,7 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
 
     // The salt of hash_salted, as the module keeps it: a secret only
     // query-runner reads.
-    let salt_secret = c
-        .secrets
+    let salt_secret = snaplake::aws::secrets::client(&env.sdk)
         .create_secret()
         .name(format!("{stack}/hash-salt"))
         .secret_string(crate::TEST_SALT)

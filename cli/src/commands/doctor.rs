@@ -463,10 +463,12 @@ async fn salt(stack: &Stack, needed: bool) -> Check {
             "the policy uses hash_salted but query-runner has no SNAPLAKE_HASH_SALT_SECRET",
             "set the module's hash_salt (TF_VAR_hash_salt) and hash_salt_version = 1, then apply",
         ),
-        (Some(id), _) => match snaplake::aws::secrets::hash_salt(&stack.ctx.clients.secrets, &id).await {
-            Ok(_) => pass("hash salt", format!("{id} holds a salt (not shown)")),
-            Err(e) => fail("hash salt", e.to_string(), "see the fix in the detail"),
-        },
+        (Some(id), _) => {
+            match snaplake::aws::secrets::hash_salt(&snaplake::aws::secrets::client(&stack.aws.sdk), &id).await {
+                Ok(_) => pass("hash salt", format!("{id} holds a salt (not shown)")),
+                Err(e) => fail("hash salt", e.to_string(), "see the fix in the detail"),
+            }
+        }
     }
 }
 

@@ -5,6 +5,6 @@ use snaplake::handlers::{Context, query_runner, serve::serve};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let ctx = Context::start().await?;
+    let ctx = Context::start_with_salt().await?;
     serve("query-runner", &[], |input| query_runner::handle(&ctx, input)).await
 }

@@ -25,6 +25,12 @@ impl std::fmt::Debug for Salt {
     }
 }
 
+/// A Secrets Manager client. Built only where a secret is read (query-runner's
+/// start-up, the CLI's doctor), not among the shared [`crate::clients::Clients`].
+pub fn client(sdk: &aws_config::SdkConfig) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(sdk)
+}
+
 /// Reads the salt from `secret_id` (an ARN or a name). An empty secret is
 /// refused: a salt of "" is an unsalted hash.
 pub async fn hash_salt(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> Result<Salt, Error> {

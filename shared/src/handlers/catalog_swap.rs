@@ -976,7 +976,6 @@ mod mocked {
             rds: mock_client!(aws_sdk_rds, none),
             s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, s3.iter()),
             sfn: mock_client!(aws_sdk_sfn, none),
-            secrets: mock_client!(aws_sdk_secretsmanager, none),
         };
         Context {
             config,
