@@ -8,8 +8,10 @@ to the running stand-in.
 
 prints one JSON object: per function, the median time of the same call
 from a warm boto3 client (the stand-in's share), and per language the
-median time from process spawn to the invocation's answer arriving, the
-median peak RSS
+median times from process spawn to the end of init (the first request for
+an event at the Runtime API), to the first AWS request arriving at the
+stand-in (its answer time excluded), and to the invocation's answer
+arriving, the median peak RSS
 (VmHWM: the process's own high-water mark; wait4's ru_maxrss would count the
 spawning parent's pages), and the AWS calls and outcome of the first run.
 Runs alternate between the languages so both see the same machine noise.
@@ -35,6 +37,7 @@ BUCKET = "snaplake-bench"
 EXPORT_ID = "snaplake-shop-prod-20261121"
 LOGICAL_TIME = "2026-11-20T19:00:00Z"
 PYHANDLER = Path(__file__).with_name("pyhandler.py")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def control(endpoint: str, method: str, path: str, body: dict | None = None) -> dict:
@@ -89,8 +92,10 @@ def prepare(endpoint: str) -> tuple[dict[str, dict], dict]:
         # A day without a snapshot, long past: SnapshotNotFound after the one listing.
         "snapshot-export": {"logical_time": "2026-11-17T19:00:00Z", "source_id": "shop-prod", "source_kind": "cluster",
                             "kms_key": key, "export_role_arn": "arn:aws:iam::123456789012:role/snaplake-export"},
-        # No token is stored for this export: one ListObjectsV2, then "no token".
-        "export-callback": {"Records": [{"s3": {"bucket": {"name": BUCKET}, "object": {"key": info_key}}}]},
+        # S3's "Object Created" through EventBridge, as the module's rule sends it
+        # (events/export-callback-s3-eventbridge.json). No token is stored for
+        # this export: one ListObjectsV2, then "no token".
+        "export-callback": object_created(info_key),
         "export-poller": {"export_id": EXPORT_ID, "on_table_failure": "fail", "batch_size": 10},
         # Already published for this run: one GetTable, then "current".
         "catalog-swap": {"action": "prepare", "logical_time": LOGICAL_TIME, "layout": "versioned",
@@ -98,6 +103,16 @@ def prepare(endpoint: str) -> tuple[dict[str, dict], dict]:
         "query-runner": {"action": "poll", "query_execution_id": query["QueryExecutionId"], "purpose": "bench"},
     }
     return events, warm_calls
+
+
+def object_created(key: str) -> dict:
+    """events/export-callback-s3-eventbridge.json (which tests/tests/events.rs
+    drives through the function) for `key` of the bench's bucket."""
+    event = json.loads((REPO / "events" / "export-callback-s3-eventbridge.json").read_text())
+    event["resources"] = [f"arn:aws:s3:::{BUCKET}"]
+    event["detail"]["bucket"]["name"] = BUCKET
+    event["detail"]["object"]["key"] = key
+    return event
 
 
 def warm_call_ms(call, runs: int) -> float:
@@ -128,14 +143,18 @@ def once(endpoint: str, name: str, binary: Path, command: list[str] | None, even
     try:
         payload, errored = runtime.invoke(json.dumps(event))
         seconds = time.monotonic() - started
+        first = control(endpoint, "GET", "/_snaplake/calls/first")["monotonic"]
         # Let it finish posting the answer (killing it mid-write breaks the pipe) and block on the next event.
         time.sleep(0.05)
         rss = vm_hwm_kib(runtime.process.pid)
     finally:
         runtime.stop()
     calls = control(endpoint, "GET", "/_snaplake/calls")
-    return {"ms": seconds * 1000, "rss_kib": rss, "calls": sum(calls.values()), "operations": sorted(calls),
-            "errored": errored, "answer": payload[:160]}
+    return {"ms": seconds * 1000, "rss_kib": rss,
+            "init_ms": (runtime.first_next - runtime.spawned) * 1000,
+            "first_request_ms": (first - runtime.spawned) * 1000, "calls": sum(calls.values()), "operations": sorted(calls),
+            "errored": errored, "error_type": json.loads(payload).get("errorType") if errored else None,
+            "answer": payload[:160]}
 
 
 def main() -> int:
@@ -145,7 +164,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=11)
     args = parser.parse_args()
     lambdas.ENDPOINT["url"] = args.endpoint
-    logs = Path(__file__).resolve().parents[2] / ".local" / "bench"
+    logs = REPO / ".local" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
     os.environ["SNAPLAKE_STANDIN_LOGS"] = str(logs)
     events, warm_calls = prepare(args.endpoint)
@@ -167,12 +186,15 @@ def main() -> int:
         for way, runs in by_way.items():
             result[f][way] = {
                 "median_ms": statistics.median(s["ms"] for s in runs),
+                "median_init_ms": statistics.median(s["init_ms"] for s in runs),
+                "median_first_request_ms": statistics.median(s["first_request_ms"] for s in runs),
                 "min_ms": min(s["ms"] for s in runs),
                 "max_ms": max(s["ms"] for s in runs),
                 "median_rss_mib": statistics.median(s["rss_kib"] for s in runs) / 1024,
                 "calls": runs[0]["calls"],
                 "operations": runs[0]["operations"],
                 "errored": runs[0]["errored"],
+                "error_type": runs[0]["error_type"],
                 "answer": runs[0]["answer"],
             }
     print(json.dumps({"runs": args.runs, "python": sys.version.split()[0], "functions": result}))

@@ -33,7 +33,7 @@ def snapshot_export(event):
 
 
 def export_callback(event):
-    export_id = event["Records"][0]["s3"]["object"]["key"].rsplit("export_info_", 1)[1].removesuffix(".json")
+    export_id = event["detail"]["object"]["key"].rsplit("export_info_", 1)[1].removesuffix(".json")
     # Tokens are stored per waiting execution: one listing finds them.
     listed = CLIENT.list_objects_v2(Bucket=BUCKET, Prefix=f"_snaplake/tokens/{export_id}/")
     if not listed.get("KeyCount"):

@@ -19,6 +19,8 @@
     GET  /_snaplake/calls              AWS requests per operation (S3 by service:METHOD), Step
     POST /_snaplake/calls/reset        Functions history events ("states:<type>") and Lambda runs
                                        ("lambda-run:<function>") since the last reset, for the benchmarks
+    GET  /_snaplake/calls/first        {"monotonic": s}: when the first AWS request since the reset
+                                       arrived (time.monotonic(), the machine's clock; null if none)
     POST /_snaplake/latency            {"glue": 50, "s3": 20}: milliseconds added to every call of those
                                        services ({} for none; env STANDIN_LATENCY_MS="glue=50,s3=20")
     POST /_snaplake/iam/admin          {"enforce": true}: an administrator's fresh access key
@@ -61,6 +63,10 @@ def apply_moto_config() -> None:
 # benchmarks' "AWS calls per table".
 CALLS: dict[str, int] = {}
 CALLS_LOCK = threading.Lock()
+# When the first of them arrived (time.monotonic(): CLOCK_MONOTONIC, which
+# another process on this machine reads alike), for the cold-start benchmark's
+# "to the first request".
+FIRST_CALL: dict[str, float] = {}
 
 
 # Milliseconds added to each call of a service (the optional latency model:
@@ -111,10 +117,13 @@ class Control:
         self.app = app
 
     def __call__(self, environ, start_response):
+        arrived = time.monotonic()
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not path.startswith(("/_snaplake/", "/moto-api/")):
+            with CALLS_LOCK:
+                FIRST_CALL.setdefault("monotonic", arrived)
             count(_operation(environ))
             iam.keep_form_body(environ)
             delay = LATENCY.get(_service(environ))
@@ -140,7 +149,11 @@ class Control:
             if route == ("POST", "/_snaplake/calls/reset"):
                 with CALLS_LOCK:
                     CALLS.clear()
+                    FIRST_CALL.clear()
                 return _json(start_response, 200, {})
+            if route == ("GET", "/_snaplake/calls/first"):
+                with CALLS_LOCK:
+                    return _json(start_response, 200, {"monotonic": FIRST_CALL.get("monotonic")})
             if route == ("GET", "/_snaplake/health"):
                 return _json(start_response, 200, {"status": "ok"})
             if route == ("POST", "/_snaplake/exports/faults"):
