@@ -64,3 +64,20 @@ def test_s3_event_records_carry_every_documented_field(aws):
     assert first["s3"]["object"]["key"] == "exports/a+b.json"
     assert first["s3"]["object"]["versionId"] == version
     assert first["s3"]["object"]["sequencer"] < second["s3"]["object"]["sequencer"], "sequencers grow per key event"
+
+
+def test_the_first_request_since_a_reset_is_timed_on_the_machines_monotonic_clock(aws, endpoint):
+    def first():
+        return json.loads(urllib.request.urlopen(f"{endpoint}/_snaplake/calls/first", timeout=30).read())["monotonic"]
+
+    _control(endpoint, "/_snaplake/calls/reset", {})
+    assert first() is None
+    s3 = aws("s3")
+    before = time.monotonic()
+    s3.list_buckets()
+    arrived = first()
+    assert before <= arrived <= time.monotonic(), "another process on this machine reads the same clock"
+    s3.list_buckets()
+    assert first() == arrived, "only the first request counts"
+    _control(endpoint, "/_snaplake/calls/reset", {})
+    assert first() is None
