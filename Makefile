@@ -72,7 +72,7 @@ clean: ## remove build output, the virtualenv and local state
 	cargo clean
 	rm -rf $(VENV) .venv-tools $(LAMBDA_VENV) node_modules .local
 
-bench: deps $(LAMBDA_STAMP) ## print benchmark figures (BENCHMARKS.md): cold start, package size, schema I/O, swap throughput, cost of a run (BENCH_ARGS="cold-start size": those only)
+bench: deps $(LAMBDA_STAMP) ## print benchmark figures (BENCHMARKS.md): cold start, package size, schema I/O, swap throughput, cost of a run (BENCH_ARGS="cold-start size": those only; BENCH_BASELINE=<folder of another build's binaries and zips>: beside them)
 	cargo build --locked --bins $(addprefix -p ,$(FUNCTIONS))
 	@# The release build for Lambda, x86_64 only: no aarch64 standard library for this rustc can be installed here (README, Deploying); the profile in Cargo.toml, not cargo-lambda's defaults.
 	PATH="$(CURDIR)/$(LAMBDA_VENV)/bin:$$PATH" nice -n 10 cargo lambda build --locked --release --x86-64 --compiler cargo \

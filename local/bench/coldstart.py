@@ -115,6 +115,18 @@ def object_created(key: str) -> dict:
     return event
 
 
+def lambda_environment() -> None:
+    """The processes start with the variables Lambda defines for a custom
+    runtime (the Runtime adds the function's own and AWS_*), not this
+    machine's: it sets SSL_CERT_FILE and SSL_CERT_DIR for its own tools,
+    which Lambda does not, and which change how the binaries load their
+    trusted roots."""
+    keep = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "SNAPLAKE_"))}
+    os.environ.clear()
+    os.environ.update(keep)
+    os.environ.update({"PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin", "LANG": "en_US.UTF-8", "TZ": ":UTC"})
+
+
 def warm_call_ms(call, runs: int) -> float:
     call()
     times = []
@@ -162,16 +174,20 @@ def main() -> int:
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--functions", required=True, type=Path, help="folder of the release handler binaries")
     parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--baseline", type=Path, help="folder of other builds of the binaries (e.g. before a change), run alike")
     args = parser.parse_args()
     lambdas.ENDPOINT["url"] = args.endpoint
     logs = REPO / ".local" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
     os.environ["SNAPLAKE_STANDIN_LOGS"] = str(logs)
     events, warm_calls = prepare(args.endpoint)
+    lambda_environment()
     ways = {
         "rust": lambda f: (f"snaplake-bench-{f}", args.functions / f, None),
         "python": lambda f: (f"py-bench-{f}", PYHANDLER, [sys.executable, str(PYHANDLER)]),
     }
+    if args.baseline:
+        ways["baseline"] = lambda f: (f"snaplake-bench-{f}", args.baseline / f, None)
     samples = {f: {way: [] for way in ways} for f in FUNCTIONS}
     # Run 0 warms the page cache for both and is not counted.
     for run in range(args.runs + 1):
@@ -197,7 +213,8 @@ def main() -> int:
                 "error_type": runs[0]["error_type"],
                 "answer": runs[0]["answer"],
             }
-    print(json.dumps({"runs": args.runs, "python": sys.version.split()[0], "functions": result}))
+    print(json.dumps({"runs": args.runs, "python": sys.version.split()[0], "baseline": str(args.baseline or ""),
+                      "functions": result}))
     return 0
 
 

@@ -110,18 +110,22 @@ async fn cold_start() {
     }
     let env = StandIn::acquire().await;
     let release = release_dir();
-    let result = python_bench(
-        &env,
-        "coldstart",
-        &[
-            "--endpoint",
-            &env.endpoint,
-            "--functions",
-            release.to_str().unwrap(),
-            "--runs",
-            "11",
-        ],
-    );
+    let mut args = vec![
+        "--endpoint".to_string(),
+        env.endpoint.clone(),
+        "--functions".to_string(),
+        release.to_str().unwrap().to_string(),
+        "--runs".to_string(),
+        "11".to_string(),
+    ];
+    // Another build of the five binaries (e.g. from before a change), run in
+    // the same rounds: its figures are printed beneath.
+    let baseline = std::env::var("BENCH_BASELINE").ok().filter(|b| !b.is_empty());
+    if let Some(dir) = &baseline {
+        args.extend(["--baseline".to_string(), dir.clone()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = python_bench(&env, "coldstart", &args);
     println!(
         "  {:<16}  {:>7}  {:>7}  {:>7}  {:>6}  {:>7}  {:>7}  {:>7}  {:>6}  {:>7}  {:>6}  {:>7}  answer",
         "function",
@@ -172,6 +176,25 @@ async fn cold_start() {
         "  ms; {} runs each after one warm-up, Python {}; faster: answer times; calls: AWS requests Rust / Python; call ms: the same call from a warm boto3 client",
         result["runs"], result["python"]
     );
+    if let Some(dir) = &baseline {
+        println!("  the baseline {dir} in the same rounds:");
+        println!(
+            "  {:<16}  {:>7}  {:>7}  {:>7}  {:>6}  answer",
+            "function", "init", "1st req", "answer", "MiB"
+        );
+        for f in FUNCTIONS {
+            let b = &result["functions"][f]["baseline"];
+            let ms = |key: &str| b[key].as_f64().unwrap();
+            println!(
+                "  {f:<16}  {:>7.1}  {:>7.1}  {:>7.1}  {:>6.1}  {}",
+                ms("median_init_ms"),
+                ms("median_first_request_ms"),
+                ms("median_ms"),
+                ms("median_rss_mib"),
+                answer(b)
+            );
+        }
+    }
     assert!(
         unexpected.is_empty(),
         "a cold-start event was not handled as intended, so its figure measures something else: {unexpected:?}"
@@ -197,13 +220,35 @@ fn package_sizes() {
     if FUNCTIONS.iter().any(|f| missing(&zips.join(f).join("bootstrap.zip"))) {
         return;
     }
-    println!("  {:<16}  {:>10}  {:>10}", "function", "zip MiB", "binary MiB");
-    let mib = |path: PathBuf| std::fs::metadata(path).unwrap().len() as f64 / (1024.0 * 1024.0);
+    // BENCH_BASELINE: a folder with another build's binaries and zips (<function>, <function>.zip).
+    let baseline = std::env::var("BENCH_BASELINE")
+        .ok()
+        .filter(|b| !b.is_empty())
+        .map(PathBuf::from);
+    println!(
+        "  {:<16}  {:>10}  {:>10}{}",
+        "function",
+        "zip MiB",
+        "binary MiB",
+        if baseline.is_some() {
+            "  baseline zip  baseline binary"
+        } else {
+            ""
+        }
+    );
+    let mib = |path: PathBuf| std::fs::metadata(&path).map(|m| m.len() as f64 / (1024.0 * 1024.0));
     for f in FUNCTIONS {
+        let before = match &baseline {
+            Some(dir) => match (mib(dir.join(format!("{f}.zip"))), mib(dir.join(f))) {
+                (Ok(zip), Ok(binary)) => format!("  {zip:>12.2}  {binary:>15.2}"),
+                _ => "  (not in the baseline)".to_string(),
+            },
+            None => String::new(),
+        };
         println!(
-            "  {f:<16}  {:>10.2}  {:>10.2}",
-            mib(zips.join(f).join("bootstrap.zip")),
-            mib(release_dir().join(f))
+            "  {f:<16}  {:>10.2}  {:>10.2}{before}",
+            mib(zips.join(f).join("bootstrap.zip")).unwrap(),
+            mib(release_dir().join(f)).unwrap()
         );
     }
     let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
