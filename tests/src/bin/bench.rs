@@ -436,25 +436,29 @@ fn dollars(measured: &[(usize, cost::Usage)]) {
         per_table.glue_requests
     );
     println!(
-        "  {:>6}  {:>14}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>16}",
-        "tables", "Step Functions", "Lambda", "Athena", "S3", "Glue", "total", "Glue design floor"
+        "  {:>6}  {:>14}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>17}  {:>17}",
+        "tables", "Step Functions", "Lambda", "Athena", "S3", "Glue", "total", "Glue design floor", "same as job of"
     );
     let floor = cost::glue_design_floor(2.0, &p).total();
     for tables in [10.0, 1_000.0, 10_000.0] {
         let bill = cost::snaplake(&cost::Usage::at(&fixed, &per_table, tables), &p);
+        // The 2-DPU job minutes (beyond the floor) that cost what this run costs.
+        let minutes = ((bill.total() - floor) / (2.0 * p.glue_dpu_hour / 60.0)).max(0.0) + 1.0;
         println!(
-            "  {tables:>6}  {:>14.4}  {:>8.4}  {:>8.4}  {:>8.4}  {:>8.4}  {:>8.4}  {floor:>16.4}",
+            "  {tables:>6}  {:>14.4}  {:>8.4}  {:>8.4}  {:>8.4}  {:>8.4}  {:>8.4}  {floor:>17.4}  {:>13.0} min",
             bill.step_functions,
             bill.lambda,
             bill.athena,
             bill.s3,
             bill.glue,
-            bill.total()
+            bill.total(),
+            minutes
         );
     }
     println!(
         "  Glue design floor: one crawler run (2 DPUs, its 10-minute minimum) and one Spark job (2 DPUs, its 1-minute\n\
-         minimum) at $0.44 per DPU-hour; real runs over these tables last longer, so it is a lower bound. Lambda\n\
+         minimum) at $0.44 per DPU-hour; real runs over these tables last longer, so it is a lower bound. \"same as\n\
+         job of\": the 2-DPU job (after the crawler's 10 minutes) that costs what snaplake's run costs. Lambda\n\
          GB-s are the stand-in's durations ({LAMBDA_GB} GB); Athena's own S3 reads and writes are not counted."
     );
 }
