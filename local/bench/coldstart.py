@@ -115,18 +115,6 @@ def object_created(key: str) -> dict:
     return event
 
 
-def lambda_environment() -> None:
-    """The processes start with the variables Lambda defines for a custom
-    runtime (the Runtime adds the function's own and AWS_*), not this
-    machine's: it sets SSL_CERT_FILE and SSL_CERT_DIR for its own tools,
-    which Lambda does not, and which change how the binaries load their
-    trusted roots."""
-    keep = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "SNAPLAKE_"))}
-    os.environ.clear()
-    os.environ.update(keep)
-    os.environ.update({"PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin", "LANG": "en_US.UTF-8", "TZ": ":UTC"})
-
-
 def warm_call_ms(call, runs: int) -> float:
     call()
     times = []
@@ -181,7 +169,6 @@ def main() -> int:
     logs.mkdir(parents=True, exist_ok=True)
     os.environ["SNAPLAKE_STANDIN_LOGS"] = str(logs)
     events, warm_calls = prepare(args.endpoint)
-    lambda_environment()
     ways = {
         "rust": lambda f: (f"snaplake-bench-{f}", args.functions / f, None),
         "python": lambda f: (f"py-bench-{f}", PYHANDLER, [sys.executable, str(PYHANDLER)]),

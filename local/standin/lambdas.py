@@ -53,6 +53,11 @@ def binary_for(function_name: str) -> Path | None:
     return max(candidates, key=lambda p: len(p.name), default=None)
 
 
+# What Lambda sets for a custom runtime besides the function's own and the
+# AWS_* below (AWS's "Defined runtime environment variables").
+LAMBDA_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin", "LANG": "en_US.UTF-8", "TZ": ":UTC"}
+
+
 class Runtime:
     """One function's execution environment and its Runtime API."""
 
@@ -112,7 +117,9 @@ class Runtime:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.init_error = None
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SNAPLAKE_"))}
+        # Lambda's own variables, not this machine's (which sets SSL_CERT_FILE and
+        # SSL_CERT_DIR, choosing how the functions load their trusted roots).
+        env = dict(LAMBDA_ENVIRONMENT)
         env.update(fn.environment_vars or {})
         env.update({
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.server.server_port}",

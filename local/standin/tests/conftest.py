@@ -15,6 +15,9 @@ import pytest
 from botocore.config import Config
 
 LOCAL = Path(__file__).resolve().parents[2]
+# The tests import the stand-in's modules (`from standin import ...`), also
+# when pytest runs from the repository's root (`make unit`).
+sys.path.insert(0, str(LOCAL))
 
 
 @pytest.fixture(scope="session")
