@@ -153,6 +153,24 @@ impl StandIn {
     }
 }
 
+/// A curated table as Glue shows it to analysts; panics if it is missing.
+pub async fn curated_table(glue: &aws_sdk_glue::Client, table: &str) -> aws_sdk_glue::types::Table {
+    let out = glue
+        .get_table()
+        .database_name("snaplake_curated")
+        .name(table)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("curated table {table}: {e:?}"));
+    out.table().expect("a table").clone()
+}
+
+/// A curated table's live location.
+pub async fn live_location(glue: &aws_sdk_glue::Client, table: &str) -> String {
+    let t = curated_table(glue, table).await;
+    t.storage_descriptor().unwrap().location().unwrap().to_string()
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()

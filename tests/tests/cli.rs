@@ -104,23 +104,7 @@ async fn export_ids(d: &Deployment) -> Vec<String> {
 }
 
 async fn location(d: &Deployment, table: &str) -> String {
-    let t = d
-        .env
-        .clients
-        .glue
-        .get_table()
-        .database_name("snaplake_curated")
-        .name(table)
-        .send()
-        .await
-        .unwrap();
-    t.table()
-        .unwrap()
-        .storage_descriptor()
-        .unwrap()
-        .location()
-        .unwrap()
-        .to_string()
+    snaplake_tests::live_location(&d.env.clients.glue, table).await
 }
 
 /// A curated table's Glue versions: id, location and logical time.

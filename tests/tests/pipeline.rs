@@ -550,17 +550,7 @@ async fn a_column_without_a_rule_holds_its_table_back_and_the_others_publish() {
 
 /// The curated table's location and the logical time it shows.
 async fn curated(p: &Pipeline, table: &str) -> (String, String) {
-    let t = p
-        .env
-        .clients
-        .glue
-        .get_table()
-        .database_name("snaplake_curated")
-        .name(table)
-        .send()
-        .await
-        .unwrap();
-    let t = t.table().unwrap();
+    let t = snaplake_tests::curated_table(&p.env.clients.glue, table).await;
     (
         t.storage_descriptor().unwrap().location().unwrap().to_string(),
         t.parameters().unwrap()["snaplake.logical_time"].clone(),
@@ -796,18 +786,8 @@ async fn a_failed_verification_rolls_the_table_back_to_the_previous_day() {
 async fn live_locations(p: &Pipeline) -> std::collections::BTreeMap<String, String> {
     let mut out = std::collections::BTreeMap::new();
     for table in ["shop_customers", "shop_orders", "shop_articles"] {
-        let t = p
-            .env
-            .clients
-            .glue
-            .get_table()
-            .database_name("snaplake_curated")
-            .name(table)
-            .send()
-            .await
-            .unwrap();
-        let location = t.table().unwrap().storage_descriptor().unwrap().location().unwrap();
-        out.insert(table.to_string(), location.to_string());
+        let location = snaplake_tests::live_location(&p.env.clients.glue, table).await;
+        out.insert(table.to_string(), location);
     }
     out
 }

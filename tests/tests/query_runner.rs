@@ -76,20 +76,8 @@ async fn run_query(lake: &Lake, sql: &str) -> String {
 
 /// The columns of a curated table, as the Glue catalog shows analysts.
 async fn curated_columns(lake: &Lake, table: &str) -> Vec<String> {
-    let out = lake
-        .ctx
-        .clients
-        .glue
-        .get_table()
-        .database_name("snaplake_curated")
-        .name(table)
-        .send()
-        .await
-        .unwrap();
-    let sd = out
-        .table()
-        .and_then(|t| t.storage_descriptor())
-        .expect("a storage descriptor");
+    let t = snaplake_tests::curated_table(&lake.ctx.clients.glue, table).await;
+    let sd = t.storage_descriptor().expect("a storage descriptor");
     sd.columns().iter().map(|c| c.name().to_string()).collect()
 }
 
