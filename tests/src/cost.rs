@@ -60,16 +60,20 @@ impl Usage {
     /// `fixed + per_table × tables`, field by field: a run's usage grows
     /// linearly with its tables (BENCHMARKS.md measures the two terms).
     pub fn at(fixed: &Usage, per_table: &Usage, tables: f64) -> Usage {
-        let f = |a: f64, b: f64| a + b * tables;
+        fixed.combine(per_table, |a, b| a + b * tables)
+    }
+
+    /// `f` applied field by field to this usage and `other`.
+    pub fn combine(&self, other: &Usage, f: impl Fn(f64, f64) -> f64) -> Usage {
         Usage {
-            transitions: f(fixed.transitions, per_table.transitions),
-            lambda_requests: f(fixed.lambda_requests, per_table.lambda_requests),
-            lambda_gb_seconds: f(fixed.lambda_gb_seconds, per_table.lambda_gb_seconds),
-            athena_queries: f(fixed.athena_queries, per_table.athena_queries),
-            athena_bytes: f(fixed.athena_bytes, per_table.athena_bytes),
-            s3_write_or_list: f(fixed.s3_write_or_list, per_table.s3_write_or_list),
-            s3_read: f(fixed.s3_read, per_table.s3_read),
-            glue_requests: f(fixed.glue_requests, per_table.glue_requests),
+            transitions: f(self.transitions, other.transitions),
+            lambda_requests: f(self.lambda_requests, other.lambda_requests),
+            lambda_gb_seconds: f(self.lambda_gb_seconds, other.lambda_gb_seconds),
+            athena_queries: f(self.athena_queries, other.athena_queries),
+            athena_bytes: f(self.athena_bytes, other.athena_bytes),
+            s3_write_or_list: f(self.s3_write_or_list, other.s3_write_or_list),
+            s3_read: f(self.s3_read, other.s3_read),
+            glue_requests: f(self.glue_requests, other.glue_requests),
         }
     }
 }

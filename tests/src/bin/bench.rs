@@ -476,28 +476,8 @@ async fn cost_of_a_run() {
 fn dollars(measured: &[(usize, cost::Usage)]) {
     let [.., (n1, u1), (n2, u2)] = measured else { return };
     let span = (*n2 - *n1) as f64;
-    let per = |a: f64, b: f64| (b - a) / span;
-    let mut per_table = cost::Usage {
-        transitions: per(u1.transitions, u2.transitions),
-        lambda_requests: per(u1.lambda_requests, u2.lambda_requests),
-        lambda_gb_seconds: per(u1.lambda_gb_seconds, u2.lambda_gb_seconds),
-        athena_queries: per(u1.athena_queries, u2.athena_queries),
-        athena_bytes: 0.0,
-        s3_write_or_list: per(u1.s3_write_or_list, u2.s3_write_or_list),
-        s3_read: per(u1.s3_read, u2.s3_read),
-        glue_requests: per(u1.glue_requests, u2.glue_requests),
-    };
-    let minus = |u: f64, p: f64| (u - p * *n1 as f64).max(0.0);
-    let fixed = cost::Usage {
-        transitions: minus(u1.transitions, per_table.transitions),
-        lambda_requests: minus(u1.lambda_requests, per_table.lambda_requests),
-        lambda_gb_seconds: minus(u1.lambda_gb_seconds, per_table.lambda_gb_seconds),
-        athena_queries: minus(u1.athena_queries, per_table.athena_queries),
-        athena_bytes: 0.0,
-        s3_write_or_list: minus(u1.s3_write_or_list, per_table.s3_write_or_list),
-        s3_read: minus(u1.s3_read, per_table.s3_read),
-        glue_requests: minus(u1.glue_requests, per_table.glue_requests),
-    };
+    let mut per_table = u1.combine(u2, |a, b| (b - a) / span);
+    let fixed = u1.combine(&per_table, |u, p| (u - p * *n1 as f64).max(0.0));
     // The UNLOAD reads the raw table once; verification reads the columns its
     // row filter and assertions name, at most the table again: 2x, an upper bound.
     per_table.athena_bytes = 2.0 * BYTES_PER_TABLE;
