@@ -10,8 +10,8 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
 use snaplake::aws::{rds, to_timestamp};
+use snaplake::contract::catalog_swap::flatten;
 use snaplake::export_id::attempt_id;
-use snaplake::handlers::catalog_swap::flatten;
 use snaplake::handlers::snapshot_export::MAX_EXPORT_ATTEMPTS;
 use snaplake::logical_time::{LogicalTime, run_id};
 

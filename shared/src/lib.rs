@@ -6,6 +6,7 @@ pub mod aws;
 pub mod catalog;
 pub mod clients;
 pub mod config;
+pub mod contract;
 pub mod day_lock;
 pub mod error;
 pub mod export;

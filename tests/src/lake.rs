@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use snaplake::contract::export_poller::PollRequest;
+use snaplake::contract::snapshot_export::ExportRequest;
 use snaplake::export::plan::{OnTableFailure, PlanItem};
-use snaplake::export::request::{ExportRequest, PollRequest};
 use snaplake::handlers::{Context, catalog_swap, export_poller, snapshot_export};
 
 use crate::StandIn;
@@ -112,10 +113,10 @@ impl Lake {
     /// Registers every raw table, as the state machine's first publishing step does.
     pub async fn register_raw(&self) {
         let input = json!({
-            "action": "register-raw", "logical_time": "2026-11-20T19:00:00Z",
+            "action": "register_raw", "logical_time": "2026-11-20T19:00:00Z",
             "export_id": self.export_id, "Items": self.items,
         });
-        let result = catalog_swap::handle(&self.ctx, input).await.unwrap();
-        assert!(result.failed.is_empty(), "{:?}", result.failed);
+        let result = serde_json::to_value(catalog_swap::handle(&self.ctx, input).await.unwrap()).unwrap();
+        assert_eq!(result["failed"], json!([]), "{result}");
     }
 }

@@ -5,8 +5,11 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use snaplake::export::request::{ExportRequest, ExportRun, PollRequest, PollResult};
-use snaplake::handlers::export_callback::{self, Outcome, WaitRequest};
+use snaplake::contract::export_callback::{Outcome, WaitRequest};
+use snaplake::contract::export_poller::{PollRequest, PollResult};
+use snaplake::contract::snapshot_export::{ExportRequest, ExportRun};
+use snaplake::export::status::ExportStatus;
+use snaplake::handlers::export_callback;
 use snaplake::handlers::{Context, export_poller, snapshot_export};
 use snaplake::{Error, export::plan::OnTableFailure};
 use snaplake_tests::StandIn;
@@ -161,7 +164,7 @@ async fn from_snapshot_to_plan() {
     assert!(!early.done && early.plan.is_none(), "{early:?}");
 
     let done = poll_until_done(&s.ctx, &poll(OnTableFailure::Fail)).await.unwrap();
-    assert_eq!(done.status, "COMPLETE");
+    assert_eq!(done.status, ExportStatus::Complete);
     let plan = done.plan.unwrap();
     assert_eq!((plan.tables, plan.batches), (3, 2));
     assert_eq!(plan.key, format!("_snaplake/plans/{EXPORT_ID}.json"));
@@ -467,7 +470,7 @@ async fn the_s3_event_resumes_the_waiting_execution_and_a_duplicate_is_harmless(
         outcomes,
         [Outcome::Answered {
             export_id: EXPORT_ID.into(),
-            status: "COMPLETE".into(),
+            status: ExportStatus::Complete,
             delivered: true
         }]
     );
@@ -519,7 +522,7 @@ async fn a_fast_export_is_answered_when_the_token_arrives_and_a_failure_fails_th
         outcome,
         Outcome::Answered {
             export_id: EXPORT_ID.into(),
-            status: "FAILED".into(),
+            status: ExportStatus::Failed,
             delivered: true
         }
     );
@@ -560,7 +563,7 @@ async fn a_fast_export_is_answered_when_the_token_arrives_and_a_failure_fails_th
         again.unwrap(),
         Outcome::Answered {
             export_id: EXPORT_ID.into(),
-            status: "FAILED".into(),
+            status: ExportStatus::Failed,
             delivered: false
         }
     );

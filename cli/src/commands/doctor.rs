@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
 use snaplake::aws::kms;
-use snaplake::export::request::{ExportRequest, SourceKind};
+use snaplake::contract::snapshot_export::{ExportRequest, SourceKind};
 use snaplake::handlers::{parse, snapshot_export};
 
 use super::exit;

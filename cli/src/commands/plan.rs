@@ -8,9 +8,10 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use snaplake::aws::{glue, rds};
 use snaplake::catalog::location::{Layout, S3Prefix, next_location};
-use snaplake::export::request::ExportRequest;
+use snaplake::catalog::ops;
+use snaplake::contract::snapshot_export::ExportRequest;
 use snaplake::export::{day_prefix, export_path};
-use snaplake::handlers::{catalog_swap, parse, snapshot_export};
+use snaplake::handlers::{parse, snapshot_export};
 use snaplake::transform::policy::{Unlisted, unlisted};
 
 use crate::args::{Format, PlanArgs};
@@ -64,7 +65,7 @@ pub async fn plan(stack: &Stack, args: &PlanArgs, format: Format) -> Result<Exit
                     .and_then(|l| S3Prefix::parse("location", l).ok());
                 let target = next_location(
                     layout,
-                    &catalog_swap::curated_base(&stack.ctx, &name),
+                    &ops::curated_base(&stack.ctx, &name),
                     t.timestamp(),
                     live_prefix.as_ref(),
                 )?;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 use snaplake::aws::{rds, to_timestamp};
+use snaplake::export::status::ExportStatus;
 use snaplake::logical_time::LogicalTime;
 
 use crate::args::{Format, PublishArgs};
@@ -21,8 +22,8 @@ pub async fn publish(stack: &Stack, args: &PublishArgs, format: Format) -> Resul
             "copy the identifier from the RDS console (Exports in Amazon S3); exports are regional, so check --region",
         )
     })?;
-    let status = task.status().unwrap_or_default().to_ascii_uppercase();
-    if matches!(status.as_str(), "FAILED" | "CANCELED" | "CANCELING") {
+    let status = ExportStatus::of(task.status());
+    if status.is_failed() {
         return Err(Failure::Failed(format!(
             "export task {id} ended {status} ({}); it has nothing to publish",
             task.failure_cause().unwrap_or("RDS gave no cause")

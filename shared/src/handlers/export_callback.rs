@@ -20,47 +20,17 @@
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::s3::S3Event;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::{info, warn};
 
 use super::{Context, parse};
 use crate::aws::sfn::Answer;
 use crate::aws::{rds, s3, sfn};
+use crate::contract::export_callback::*;
 use crate::day_lock::{self, Holder, Verdict};
 use crate::error::Error;
+use crate::export::status::ExportStatus;
 use crate::logical_time::LogicalTime;
-
-/// The detail of S3's "Object Created" event through EventBridge (the fields
-/// this function uses; `aws_lambda_events` types the envelope only).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ObjectCreated {
-    pub bucket: BucketName,
-    pub object: ObjectKey,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BucketName {
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ObjectKey {
-    /// As stored: EventBridge does not URL-encode it (a direct S3
-    /// notification does).
-    pub key: String,
-}
-
-/// The fields of an RDS event's detail (through EventBridge) this function uses.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RdsEventDetail {
-    /// What happened, e.g. `RDS-EVENT-0163`: decided on, never the message text.
-    #[serde(rename = "EventID")]
-    pub event_id: String,
-    /// The snapshot whose export the event is about.
-    #[serde(rename = "SourceArn")]
-    pub source_arn: String,
-}
 
 /// How RDS says an export ended, by its event id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,10 +51,10 @@ impl ExportEnded {
         }
     }
 
-    fn status(self) -> &'static str {
+    fn status(self) -> ExportStatus {
         match self {
-            ExportEnded::Failed => "FAILED",
-            ExportEnded::Canceled => "CANCELED",
+            ExportEnded::Failed => ExportStatus::Failed,
+            ExportEnded::Canceled => ExportStatus::Canceled,
         }
     }
 }
@@ -94,7 +64,7 @@ impl ExportEnded {
 pub enum Reply {
     Success,
     /// The export ended with this status and wrote no usable files.
-    Failure(String),
+    Failure(ExportStatus),
     /// Not ended yet: keep waiting.
     Wait,
 }
@@ -102,70 +72,13 @@ pub enum Reply {
 /// Decides from the export's status and, when an RDS event woke us, what it
 /// said. RDS may send its event while the task still reads CANCELING: the
 /// event decides then, so the run ends at once.
-pub fn reply(status: &str, ended: Option<ExportEnded>) -> Reply {
+pub fn reply(status: &ExportStatus, ended: Option<ExportEnded>) -> Reply {
     match (status, ended) {
-        ("COMPLETE", _) => Reply::Success,
-        ("FAILED" | "CANCELED", _) => Reply::Failure(status.to_string()),
-        (_, Some(end)) => Reply::Failure(end.status().to_string()),
+        (ExportStatus::Complete, _) => Reply::Success,
+        (s, _) if s.ended_without_data() => Reply::Failure(s.clone()),
+        (_, Some(end)) => Reply::Failure(end.status()),
         _ => Reply::Wait,
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WaitRequest {
-    pub task_token: String,
-    pub export_id: String,
-    /// The waiting execution's name (`$$.Execution.Name`): tokens are stored
-    /// per execution, so two runs waiting for one export never overwrite
-    /// each other's.
-    pub execution: String,
-}
-
-/// The day lock's two steps, at the start and at the end of a run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DayLockRequest {
-    pub day_lock: DayLockAction,
-    pub logical_time: String,
-    /// The run's execution ARN (`$$.Execution.Id`).
-    pub execution: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DayLockAction {
-    Acquire,
-    Release,
-}
-
-/// What one invocation did, for the logs and the tests.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "outcome")]
-pub enum Outcome {
-    /// The token is stored; the S3 event will answer it.
-    Waiting { export_id: String },
-    /// The export had ended: the token was answered now.
-    Answered {
-        export_id: String,
-        status: String,
-        delivered: bool,
-    },
-    /// No stored token (an export started elsewhere, or already answered).
-    NoToken { export_id: String },
-    /// The export_info file exists but RDS still reports the export running.
-    StillRunning { export_id: String, status: String },
-    /// Not an export_info file: nothing to do.
-    Ignored { key: String },
-    /// An RDS event that is not about a failed or canceled export.
-    IgnoredEvent { event_id: String },
-    /// This run holds its day: it goes on.
-    DayAcquired { day: String },
-    /// Another run of the day is running: this one ends ("already running").
-    DayBusy { day: String, holder: String },
-    /// The run's end: the day's lock is let go (`released` is false when
-    /// this run did not hold it).
-    DayReleased { day: String, released: bool },
 }
 
 /// Each way in is boxed: nested, their futures are too deep for the
@@ -400,7 +313,7 @@ async fn resume_tokens(
             format!("no export task {export_id} exists"),
         ));
     };
-    let status = task.status().unwrap_or_default().to_ascii_uppercase();
+    let status = ExportStatus::of(task.status());
     let reply = reply(&status, ended);
     if reply == Reply::Wait {
         let export_id = export_id.to_string();
@@ -422,11 +335,12 @@ async fn resume_tokens(
             })?;
         let answer = match &reply {
             Reply::Success => {
-                let output = json!({
-                    "export_id": export_id,
-                    "status": status,
-                    "percent_progress": task.percent_progress().unwrap_or(100),
-                });
+                let output = ExportAnswer {
+                    export_id: export_id.to_string(),
+                    status: status.clone(),
+                    percent_progress: task.percent_progress().unwrap_or(100),
+                };
+                let output = serde_json::to_value(output).expect("answers serialize");
                 sfn::send_success(&ctx.clients.sfn, &token, &output).await?
             }
             Reply::Failure(ended_as) => {
@@ -530,19 +444,15 @@ mod tests {
 
     #[test]
     fn an_rds_event_ends_the_wait_even_while_the_task_still_reads_canceling() {
-        assert_eq!(reply("COMPLETE", None), Reply::Success);
-        assert_eq!(reply("FAILED", None), Reply::Failure("FAILED".into()));
-        assert_eq!(reply("IN_PROGRESS", None), Reply::Wait);
+        use ExportStatus::*;
+        assert_eq!(reply(&Complete, None), Reply::Success);
+        assert_eq!(reply(&Failed, None), Reply::Failure(Failed));
+        assert_eq!(reply(&InProgress, None), Reply::Wait);
+        assert_eq!(reply(&Canceling, None), Reply::Wait, "RDS still holds the snapshot");
+        assert_eq!(reply(&Canceling, Some(ExportEnded::Canceled)), Reply::Failure(Canceled));
+        assert_eq!(reply(&InProgress, Some(ExportEnded::Failed)), Reply::Failure(Failed));
         assert_eq!(
-            reply("CANCELING", Some(ExportEnded::Canceled)),
-            Reply::Failure("CANCELED".into())
-        );
-        assert_eq!(
-            reply("IN_PROGRESS", Some(ExportEnded::Failed)),
-            Reply::Failure("FAILED".into())
-        );
-        assert_eq!(
-            reply("COMPLETE", Some(ExportEnded::Failed)),
+            reply(&Complete, Some(ExportEnded::Failed)),
             Reply::Success,
             "the files are there"
         );

@@ -6,10 +6,11 @@ use tracing::{info, warn};
 
 use super::{Context, parse};
 use crate::aws::{rds, s3};
+use crate::contract::export_poller::{PlanRef, PollRequest, PollResult};
 use crate::error::Error;
 use crate::export::export_path;
 use crate::export::plan::{self, TableStatus};
-use crate::export::request::{PlanRef, PollRequest, PollResult};
+use crate::export::status::ExportStatus;
 
 pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<PollResult, Error> {
     let request: PollRequest = parse("export-poller input", input)?;
@@ -24,7 +25,7 @@ pub async fn run(ctx: &Context, req: &PollRequest) -> Result<PollResult, Error> 
             format!("no export task {id} exists; was it started in another region?"),
         )
     })?;
-    let status = task.status().unwrap_or_default().to_ascii_uppercase();
+    let status = ExportStatus::of(task.status());
     let mut result = PollResult {
         export_id: id.clone(),
         status: status.clone(),
@@ -33,21 +34,21 @@ pub async fn run(ctx: &Context, req: &PollRequest) -> Result<PollResult, Error> 
         done: false,
         plan: None,
     };
-    match status.as_str() {
-        "FAILED" | "CANCELED" | "CANCELING" => {
+    match status {
+        s if s.is_failed() => {
             let cause = task.failure_cause().unwrap_or("RDS gave no cause");
-            let fix = if status == "CANCELING" {
+            let fix = if !s.is_terminal() {
                 "once RDS shows it CANCELED, run the day again (`snaplake run --retry`): it starts a new export"
             } else {
                 "fix the cause, then run the day again (`snaplake run --retry`): it starts a new export"
             };
             Err(Error::ExportFailed {
                 export_id: id.clone(),
-                status,
+                status: s.to_string(),
                 cause: format!("{cause}; {fix}"),
             })
         }
-        "COMPLETE" => {
+        ExportStatus::Complete => {
             let source_bucket = task.s3_bucket().unwrap_or(&ctx.config.bucket).to_string();
             let export_path = export_path(task.s3_prefix().unwrap_or_default(), id);
             let plan_bucket = req.bucket.clone().unwrap_or_else(|| ctx.config.bucket.clone());

@@ -5,101 +5,31 @@
 //! table, before any query runs); per table `start_transform`, `poll` until
 //! done, then (after the swap) `start_verify`, `poll`, `check_verify`.
 
-use std::collections::HashMap;
-
-use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tracing::{info, warn};
+
+use std::collections::HashMap;
 
 use super::{Context, parse};
 use crate::aws::athena::{self, Start};
 use crate::aws::{glue, s3};
 use crate::catalog::location::S3Prefix;
 use crate::catalog::schema::Column;
+use crate::contract::query_runner::*;
 use crate::error::Error;
-use crate::logical_time::LogicalTime;
 use crate::pinning::{self, PolicyRef};
 use crate::transform::generate;
-use crate::transform::policy::MaskingPolicy;
 
 /// Rows returned inline by `results`; more go to S3.
 const INLINE_ROWS: usize = 100;
 /// Rows written to S3 by `results` at the most.
 const MAX_ROWS: usize = 100_000;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
-pub enum QueryRequest {
-    /// Check the policy against every raw table: those named, or every table
-    /// of the plan written by export-poller.
-    Validate {
-        #[serde(default)]
-        policy: Option<MaskingPolicy>,
-        #[serde(default)]
-        policy_digest: Option<String>,
-        #[serde(default)]
-        tables: Vec<TableNames>,
-        #[serde(default)]
-        plan: Option<crate::export::request::PlanRef>,
-    },
-    /// Start the masking UNLOAD of one table into its new curated location.
-    StartTransform {
-        run_id: String,
-        logical_time: LogicalTime,
-        #[serde(default)]
-        policy: Option<MaskingPolicy>,
-        #[serde(default)]
-        policy_digest: Option<String>,
-        table: TableNames,
-        new_location: String,
-    },
-    /// Start the checks on a published table.
-    StartVerify {
-        run_id: String,
-        #[serde(default)]
-        policy: Option<MaskingPolicy>,
-        #[serde(default)]
-        policy_digest: Option<String>,
-        table: TableNames,
-    },
-    /// Where a query is; stops it (and fails) past its scan budget.
-    Poll {
-        query_execution_id: String,
-        #[serde(default)]
-        purpose: Option<String>,
-        #[serde(default)]
-        scan_budget_bytes: Option<i64>,
-    },
-    /// Reads the verification row and fails naming the check that did not hold.
-    CheckVerify {
-        query_execution_id: String,
-        table: TableNames,
-    },
-    /// A query's rows: inline when few, else written to S3 and returned as a key.
-    Results {
-        query_execution_id: String,
-    },
-    Stop {
-        query_execution_id: String,
-    },
-}
-
-/// A table by its source name and its Glue name (the same in raw and curated).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TableNames {
-    /// As RDS names it: `shop.customers`.
-    pub source: String,
-    /// As the plan names it in Glue: `shop_customers`.
-    pub name: String,
-}
-
-pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<serde_json::Value, Error> {
+pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<QueryResponse, Error> {
     let request: QueryRequest = parse("query-runner input", input)?;
     run(ctx, request).await
 }
 
-pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Value, Error> {
+pub async fn run(ctx: &Context, request: QueryRequest) -> Result<QueryResponse, Error> {
     match request {
         QueryRequest::Validate {
             policy,
@@ -128,18 +58,18 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Val
             for (table, columns) in &found.dropped_unlisted {
                 warn!(table = %table, columns = ?columns, "columns with no rule are dropped (unlisted_columns: drop)");
             }
-            let published: Vec<&str> = tables
+            let published = tables
                 .iter()
                 .filter(|t| found.published.contains(&t.source))
-                .map(|t| t.name.as_str())
+                .map(|t| t.name.clone())
                 .collect();
-            Ok(json!({
-                "valid": true,
-                "published": published,
-                "skipped": found.skipped,
-                "unclassified": found.unclassified,
-                "dropped_unlisted": found.dropped_unlisted,
-                "missing": found.missing,
+            Ok(QueryResponse::Validated(Validated {
+                valid: true,
+                published,
+                skipped: found.skipped,
+                unclassified: found.unclassified,
+                dropped_unlisted: found.dropped_unlisted,
+                missing: found.missing,
             }))
         }
         QueryRequest::StartTransform {
@@ -155,7 +85,13 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Val
             let target = S3Prefix::parse("new_location", &new_location)?;
             let Some(table_policy) = policy.for_table(&table.source) else {
                 info!(table = %table.source, "not published: the masking policy does not name it");
-                return Ok(json!({ "skipped": true, "table": table.name, "dropped_unlisted": [] }));
+                return Ok(QueryResponse::TransformStarted(TransformStarted {
+                    skipped: true,
+                    table: table.name,
+                    query_execution_id: None,
+                    new_location: None,
+                    dropped_unlisted: Vec::new(),
+                }));
             };
             let columns = raw_columns(ctx, &table).await?;
             let rules = policy.column_rules(&table.source, &columns, ctx.salt.is_some())?;
@@ -174,10 +110,13 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Val
                 ctx.salt.as_ref().map(|s| s.expose()),
             )?;
             let id = start(ctx, &run_id, "transform", &table.name, &query).await?;
-            Ok(
-                json!({ "skipped": false, "table": table.name, "query_execution_id": id, "new_location": target,
-                       "dropped_unlisted": rules.dropped_unlisted }),
-            )
+            Ok(QueryResponse::TransformStarted(TransformStarted {
+                skipped: false,
+                table: table.name,
+                query_execution_id: Some(id),
+                new_location: Some(target.to_string()),
+                dropped_unlisted: rules.dropped_unlisted,
+            }))
         }
         QueryRequest::StartVerify {
             run_id,
@@ -188,7 +127,11 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Val
             check_run_id(&run_id)?;
             let policy = pinning::policy(ctx, &PolicyRef { policy, policy_digest }).await?;
             let Some(table_policy) = policy.for_table(&table.source) else {
-                return Ok(json!({ "skipped": true, "table": table.name }));
+                return Ok(QueryResponse::VerifyStarted(VerifyStarted {
+                    skipped: true,
+                    table: table.name,
+                    query_execution_id: None,
+                }));
             };
             let query = generate::verify(
                 (&ctx.config.raw_database, &table.name),
@@ -196,20 +139,20 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Val
                 table_policy,
             )?;
             let id = start(ctx, &run_id, "verify", &table.name, &query).await?;
-            Ok(json!({ "skipped": false, "table": table.name, "query_execution_id": id }))
+            Ok(QueryResponse::VerifyStarted(VerifyStarted {
+                skipped: false,
+                table: table.name,
+                query_execution_id: Some(id),
+            }))
         }
         QueryRequest::Poll {
             query_execution_id,
             purpose,
             scan_budget_bytes,
         } => {
-            poll(
-                ctx,
-                &query_execution_id,
-                purpose.as_deref().unwrap_or("query"),
-                scan_budget_bytes,
-            )
-            .await
+            let purpose = purpose.as_deref().unwrap_or("query");
+            let polled = poll(ctx, &query_execution_id, purpose, scan_budget_bytes).await?;
+            Ok(QueryResponse::Polled(polled))
         }
         QueryRequest::CheckVerify {
             query_execution_id,
@@ -220,18 +163,26 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Val
             let qualified = format!("{}.{}", ctx.config.curated_database, table.name);
             generate::check_verification(&qualified, &rows.header, &row)?;
             info!(table = %qualified, "verified");
-            Ok(json!({ "verified": true, "table": table.name, "checks": rows.header }))
+            Ok(QueryResponse::Verified(Verified {
+                verified: true,
+                table: table.name,
+                checks: rows.header,
+            }))
         }
-        QueryRequest::Results { query_execution_id } => results(ctx, &query_execution_id).await,
+        QueryRequest::Results { query_execution_id } => {
+            Ok(QueryResponse::Rows(results(ctx, &query_execution_id).await?))
+        }
         QueryRequest::Stop { query_execution_id } => {
             athena::stop(&ctx.clients.athena, &query_execution_id).await?;
-            Ok(json!({ "stopped": query_execution_id }))
+            Ok(QueryResponse::Stopped(Stopped {
+                stopped: query_execution_id,
+            }))
         }
     }
 }
 
 /// The tables of a plan (a JSON array of `{"Items": [...]}` batches).
-async fn plan_tables(ctx: &Context, plan: &crate::export::request::PlanRef) -> Result<Vec<TableNames>, Error> {
+async fn plan_tables(ctx: &Context, plan: &crate::contract::export_poller::PlanRef) -> Result<Vec<TableNames>, Error> {
     let body = s3::get_bytes(&ctx.clients.s3, &plan.bucket, &plan.key)
         .await?
         .ok_or_else(|| Error::invalid_input("plan", format!("s3://{}/{} does not exist", plan.bucket, plan.key)))?;
@@ -255,7 +206,7 @@ async fn raw_columns(ctx: &Context, table: &TableNames) -> Result<Vec<Column>, E
             Error::invalid_input(
                 "table",
                 format!(
-                    "raw table {database}.{} for {} does not exist; register-raw runs before the transform",
+                    "raw table {database}.{} for {} does not exist; RegisterRaw registers it before the transform",
                     table.name, table.source
                 ),
             )
@@ -298,7 +249,7 @@ async fn start(ctx: &Context, run_id: &str, step: &str, table: &str, query: &gen
     Ok(id)
 }
 
-async fn poll(ctx: &Context, id: &str, purpose: &str, budget: Option<i64>) -> Result<serde_json::Value, Error> {
+async fn poll(ctx: &Context, id: &str, purpose: &str, budget: Option<i64>) -> Result<Polled, Error> {
     let status = athena::status(&ctx.clients.athena, id).await?;
     let running = matches!(status.state.as_str(), "QUEUED" | "RUNNING");
     if let Some(budget) = budget
@@ -331,37 +282,40 @@ async fn poll(ctx: &Context, id: &str, purpose: &str, budget: Option<i64>) -> Re
             purpose: purpose.into(),
             reason: reason(),
         }),
-        _ => Ok(json!({
-            "query_execution_id": id,
-            "state": status.state,
-            "done": status.state == "SUCCEEDED",
-            "data_scanned_bytes": status.scanned_bytes,
-            "engine_ms": status.engine_ms,
-        })),
+        _ => Ok(Polled {
+            query_execution_id: id.to_string(),
+            done: status.state == "SUCCEEDED",
+            state: status.state,
+            data_scanned_bytes: status.scanned_bytes,
+            engine_ms: status.engine_ms,
+        }),
     }
 }
 
-async fn results(ctx: &Context, id: &str) -> Result<serde_json::Value, Error> {
+async fn results(ctx: &Context, id: &str) -> Result<QueryRows, Error> {
     let rows = athena::results(&ctx.clients.athena, id, MAX_ROWS).await?;
-    let objects: Vec<serde_json::Value> = rows
+    let objects: Vec<HashMap<String, Option<String>>> = rows
         .rows
         .iter()
-        .map(|r| {
-            json!(
-                rows.header
-                    .iter()
-                    .cloned()
-                    .zip(r.iter().cloned())
-                    .collect::<HashMap<_, _>>()
-            )
-        })
+        .map(|r| rows.header.iter().cloned().zip(r.iter().cloned()).collect())
         .collect();
-    if objects.len() <= INLINE_ROWS {
-        return Ok(json!({ "rows": objects, "row_count": objects.len(), "truncated": rows.truncated }));
+    let (row_count, truncated) = (objects.len(), rows.truncated);
+    if row_count <= INLINE_ROWS {
+        return Ok(QueryRows::Inline {
+            rows: objects,
+            row_count,
+            truncated,
+        });
     }
     let key = format!("{}/results/{id}.json", ctx.config.control_prefix);
-    s3::put_json(&ctx.clients.s3, &ctx.config.bucket, &key, &json!(objects)).await?;
-    Ok(json!({ "bucket": ctx.config.bucket, "key": key, "row_count": objects.len(), "truncated": rows.truncated }))
+    let body = serde_json::to_value(&objects).expect("rows serialize");
+    s3::put_json(&ctx.clients.s3, &ctx.config.bucket, &key, &body).await?;
+    Ok(QueryRows::InS3 {
+        bucket: ctx.config.bucket.clone(),
+        key,
+        row_count,
+        truncated,
+    })
 }
 
 #[cfg(test)]

@@ -10,9 +10,10 @@ use tracing::info;
 
 use super::{Context, parse};
 use crate::aws::{kms, rds, s3, to_timestamp};
+use crate::contract::snapshot_export::{ExportRequest, ExportRun};
 use crate::error::Error;
-use crate::export::request::{ExportRequest, ExportRun};
 use crate::export::snapshot_choice::{self, SnapshotInfo, Window};
+use crate::export::status::ExportStatus;
 use crate::export::{day_prefix, export_path};
 use crate::export_id::{attempt_id, export_id};
 use crate::pinning;
@@ -57,7 +58,7 @@ pub async fn run(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<E
         bucket: task.s3_bucket().unwrap_or(&bucket).to_string(),
         s3_prefix: task.s3_prefix().unwrap_or(&s3_prefix).to_string(),
         export_path: export_path(task.s3_prefix().unwrap_or(&s3_prefix), &id),
-        status: task.status().unwrap_or("STARTING").to_ascii_uppercase(),
+        status: ExportStatus::of(task.status()),
         adopted,
     };
 
@@ -105,7 +106,7 @@ async fn current_attempt(ctx: &Context, day_id: &str) -> Result<(String, Option<
     for attempt in 1..=MAX_EXPORT_ATTEMPTS {
         let id = attempt_id(day_id, attempt);
         match rds::find_export(&ctx.clients.rds, &id).await? {
-            Some(task) if ended_without_data(task.status().unwrap_or_default()) => {
+            Some(task) if ExportStatus::of(task.status()).ended_without_data() => {
                 info!(export_id = %id, status = task.status().unwrap_or_default(), "this attempt ended without data; trying the next");
                 last = Some(task);
             }
@@ -122,15 +123,6 @@ async fn current_attempt(ctx: &Context, day_id: &str) -> Result<(String, Option<
             last.failure_cause().unwrap_or("RDS gave no cause")
         ),
     })
-}
-
-/// An export that ended and wrote no data, whose id RDS keeps taken: the
-/// day's next attempt starts a new one. CANCELING is not such an end yet:
-/// until RDS reports CANCELED the export still holds its snapshot (RDS runs
-/// one export of a snapshot at a time), so it is adopted and the run fails,
-/// and the run after it, once CANCELED, starts the next attempt.
-pub fn ended_without_data(status: &str) -> bool {
-    matches!(status.to_ascii_uppercase().as_str(), "FAILED" | "CANCELED")
 }
 
 /// The snapshot of the run's logical day (`snaplake plan` and `doctor` ask too).
@@ -160,11 +152,11 @@ async fn publish_existing(ctx: &Context, req: &ExportRequest, id: &str) -> Resul
             format!("no export task {id} exists in this account and region; check the id in the RDS console (Exports in Amazon S3)"),
         )
     })?;
-    let status = task.status().unwrap_or_default().to_ascii_uppercase();
-    if matches!(status.as_str(), "FAILED" | "CANCELED" | "CANCELING") {
+    let status = ExportStatus::of(task.status());
+    if status.is_failed() {
         return Err(Error::ExportFailed {
             export_id: id.to_string(),
-            status,
+            status: status.to_string(),
             cause: task.failure_cause().unwrap_or("RDS gave no cause").to_string(),
         });
     }
@@ -199,19 +191,4 @@ fn adopt(id: &str, snapshot: &SnapshotInfo, existing: &ExportTask) -> Result<(),
     }
     info!(export_id = %id, status = existing.status().unwrap_or_default(), "adopted the existing export");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_failed_and_canceled_exports_make_way_for_the_next_attempt() {
-        for status in ["FAILED", "CANCELED", "failed", "canceled"] {
-            assert!(ended_without_data(status), "{status}");
-        }
-        for status in ["STARTING", "IN_PROGRESS", "COMPLETE", "CANCELING", "complete", ""] {
-            assert!(!ended_without_data(status), "{status}");
-        }
-    }
 }
