@@ -21,6 +21,10 @@ run by DuckDB over the Parquet data in the stand-in's S3:
   StopQueryExecution;
 - ClientRequestToken is idempotent: the same token returns the same query;
   the same token with another query, parameters or workgroup is refused;
+- the account's active DML quota counts queued and running queries alike:
+  a StartQueryExecution beyond it is refused with TooManyRequestsException,
+  as Athena does (`ACTIVE_DML_QUOTA`, env `STANDIN_ATHENA_ACTIVE_DML`,
+  default 25, the figure of AWS's own example; regions differ);
 - an untagged workgroup lists no tags (moto says it does not exist, which
   stops `terraform apply`).
 
@@ -35,6 +39,8 @@ import threading
 import time
 import uuid
 from pathlib import Path
+
+import os
 
 import duckdb
 from moto.athena import responses
@@ -51,6 +57,7 @@ QUERIES: dict[tuple[str, str], dict[str, "Query"]] = {}
 TOKENS: dict[tuple[str, str, str], "Query"] = {}
 faults: list[dict] = []
 PAGE = 1000
+ACTIVE_DML_QUOTA = int(os.environ.get("STANDIN_ATHENA_ACTIVE_DML", "25"))
 
 
 def reset() -> None:
@@ -230,6 +237,13 @@ def start_query_execution(self):
                                   f"query {q.id} with another QueryString, ExecutionParameters, WorkGroup or "
                                   "QueryExecutionContext; use a new token for a new query", 400)
             return json.dumps({"QueryExecutionId": q.id})
+        active = sum(1 for other in QUERIES.get((self.current_account, self.region), {}).values()
+                     if other.state in ("QUEUED", "RUNNING"))
+        if active >= ACTIVE_DML_QUOTA:
+            message = (f"You have exceeded the limit for the number of queries you can run concurrently "
+                       f"({ACTIVE_DML_QUOTA} active DML queries, queued and running). Reduce the number of "
+                       "concurrent queries submitted by this account.")
+            return json.dumps({"__type": "TooManyRequestsException", "Message": message}), {"status": 400}
         output = (self._get_param("ResultConfiguration") or {}).get("OutputLocation")
         q = Query(self.current_account, self.region, sql, params, workgroup, database, output)
         QUERIES.setdefault((q.account, q.region), {})[q.id] = q

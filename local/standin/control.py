@@ -18,7 +18,7 @@
                                         "account_id": "123456789012", "region": "us-east-1"}
     GET  /_snaplake/calls              AWS requests per operation (S3 by service:METHOD), Step
     POST /_snaplake/calls/reset        Functions history events ("states:<type>") and Lambda runs
-                                       ("lambda-run:<function>") since the last reset, for the benchmarks
+                                       ("lambda-run:<function>", and their milliseconds "lambda-ms:<function>") since the last reset, for the benchmarks
     POST /_snaplake/latency            {"glue": 50, "s3": 20}: milliseconds added to every call of those
                                        services ({} for none; env STANDIN_LATENCY_MS="glue=50,s3=20")
     POST /_snaplake/iam/admin          {"enforce": true}: an administrator's fresh access key
@@ -85,9 +85,15 @@ def _service(environ) -> str:
     return credential[3] if len(credential) > 3 else "?"
 
 
-def count(operation: str) -> None:
+def count(operation: str, n: int = 1) -> None:
     with CALLS_LOCK:
-        CALLS[operation] = CALLS.get(operation, 0) + 1
+        CALLS[operation] = CALLS.get(operation, 0) + n
+
+
+def keep_max(name: str, value: int) -> None:
+    with CALLS_LOCK:
+        if value > CALLS.get(name, 0):
+            CALLS[name] = value
 
 
 def _operation(environ) -> str:
@@ -222,8 +228,8 @@ def set_settings(body: dict) -> dict:
         changes["duration"] = duration
     if "sample_tables" in body:
         tables = int(body["sample_tables"])
-        if not 1 <= tables <= 1000:
-            raise ValueError("sample_tables must be between 1 and 1000")
+        if not 1 <= tables <= sampledb.MAX_TABLES:
+            raise ValueError(f"sample_tables must be between 1 and {sampledb.MAX_TABLES}")
         changes["tables"] = tables
     if "layout" in body:
         if body["layout"] not in exports.LAYOUTS:

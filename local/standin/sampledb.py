@@ -128,6 +128,8 @@ def _articles(rng):
 
 # Copies of this table make a database of any width (table_names).
 COPIED_TABLE = "articles"
+# Enough for the scale runs of `make bench` (a schema of thousands of tables).
+MAX_TABLES = 10_000
 
 
 def table_names(count: int | None = None) -> list[str]:

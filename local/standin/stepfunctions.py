@@ -13,9 +13,22 @@ moto 5.2.5:
 - an execution started without a name (as EventBridge Scheduler's templated
   target starts them) is named `None`, so a second unnamed start is taken
   for a retry of the first or refused with ExecutionAlreadyExists; AWS
-  names each one with a fresh UUID, and so does the stand-in.
+  names each one with a fresh UUID, and so does the stand-in;
+- `States.ALL` catches every error, where AWS's catches neither
+  `States.DataLimitExceeded` (a state's input or output over 256 KiB) nor
+  `States.Runtime`: both end the execution whatever its Catch says, so a
+  definition that hits them would seem to recover here and die on AWS;
+- a Distributed Map's `ResultWriter` writes a manifest listing no result
+  files (moto's TODO), so a step that reads the children's results from S3
+  finds none. Here the children's outputs are written as AWS writes them:
+  `<Prefix>/<map run id>/SUCCEEDED_0.json` (a JSON array of executions with
+  their `Output` as a JSON string) listed in `manifest.json`;
+- the largest input or output of any state is kept
+  ("states:max-payload-bytes" in GET /_snaplake/calls), so tests and the
+  benchmarks can check how close a run comes to the limit.
 """
 
+import json
 import uuid
 
 from moto.core.responses import EmptyResult
@@ -23,6 +36,12 @@ from moto.stepfunctions import responses
 from moto.stepfunctions.parser import models as parser
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.api import ExecutionStatus, InvalidToken
+from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
+    resource_eval_s3,
+)
 
 from . import control
 
@@ -58,13 +77,74 @@ def start_execution_named(self, state_machine_arn, name=None, execution_input=No
 _original_add_event = EventManager.add_event
 
 
-def counting_add_event(self, context, event_type, *args, **kwargs):
+def _payload_bytes(event_details) -> int:
+    """The largest `input` or `output` an event carries, in UTF-8 bytes."""
+    largest = 0
+    for detail in (event_details or {}).values():
+        if isinstance(detail, dict):
+            for field in ("input", "output"):
+                if isinstance(detail.get(field), str):
+                    largest = max(largest, len(detail[field].encode()))
+    return largest
+
+
+def counting_add_event(self, context, event_type, event_details=None, *args, **kwargs):
     control.count(f"states:{getattr(event_type, 'value', event_type)}")
-    return _original_add_event(self, context, event_type, *args, **kwargs)
+    control.keep_max("states:max-payload-bytes", _payload_bytes(event_details))
+    return _original_add_event(self, context, event_type, event_details, *args, **kwargs)
+
+
+_UNCATCHABLE = (StatesErrorNameType.StatesStatesDataLimitExceeded, StatesErrorNameType.StatesRuntime)
+_original_error_equals = ErrorEqualsDecl._eval_body
+
+
+def error_equals_as_aws(self, env):
+    """States.ALL matches every error but the two AWS never lets a state
+    catch or retry."""
+    error_name = env.stack[-1]
+    if (
+        ErrorEqualsDecl._STATE_ALL_ERROR in self.error_names
+        and isinstance(error_name, StatesErrorName)
+        and error_name.typ in _UNCATCHABLE
+    ):
+        env.stack.pop()
+        env.stack.append(False)
+        return
+    _original_error_equals(self, env)
+
+
+def result_writer_put_object(env, resource_runtime_part, state_credentials):
+    """Writes the children's outputs where AWS does, and answers as AWS does."""
+    parameters = env.stack.pop()
+    outputs = env.stack.pop()
+    s3 = resource_eval_s3.ResourceEvalS3._get_s3_client(resource_runtime_part, state_credentials)
+    map_run_arn = env.map_run_record_pool_manager.get_all().pop().map_run_arn
+    prefix = parameters.get("Prefix", "")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    folder = f"{prefix}{map_run_arn.split(':')[-1]}/"
+    executions = [{
+        "ExecutionArn": f"{map_run_arn.replace(':mapRun:', ':execution:').rsplit(':', 1)[0]}:{uuid.uuid4()}",
+        "InputDetails": {"Included": False},
+        "Output": json.dumps(output, separators=(",", ":")),
+        "OutputDetails": {"Included": True},
+        "Status": "SUCCEEDED",
+    } for output in (outputs or [])]
+    body = json.dumps(executions).encode()
+    files = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+    if executions:
+        s3.put_object(Bucket=parameters["Bucket"], Key=f"{folder}SUCCEEDED_0.json", Body=body)
+        files["SUCCEEDED"].append({"Key": f"{folder}SUCCEEDED_0.json", "Size": len(body)})
+    manifest = {"DestinationBucket": parameters["Bucket"], "MapRunArn": map_run_arn, "ResultFiles": files}
+    s3.put_object(Bucket=parameters["Bucket"], Key=f"{folder}manifest.json", Body=json.dumps(manifest).encode())
+    env.stack.append({"MapRunArn": map_run_arn,
+                      "ResultWriterDetails": {"Bucket": parameters["Bucket"], "Key": f"{folder}manifest.json"}})
 
 
 def install() -> None:
     EventManager.add_event = counting_add_event
+    ErrorEqualsDecl._eval_body = error_equals_as_aws
+    resource_eval_s3.ResourceEvalS3._handle_put_object = staticmethod(result_writer_put_object)
     parser.StepFunctionsParserBackend.start_execution = start_execution_named
     responses.StepFunctionResponse.send_task_failure = send_task_failure_response
     responses.StepFunctionBackend.send_task_failure = plain_send_task_failure

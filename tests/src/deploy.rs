@@ -222,6 +222,7 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
         ("snapshot_retry_attempts", "2"),
         ("batch_size", "2"),
         ("max_concurrency", "4"),
+        ("publish_concurrency", "4"),
         ("tables_per_batch_concurrency", "2"),
     ]);
     let machine = c

@@ -15,12 +15,14 @@
 //! Tests that share one stand-in run one at a time (the reset would pull state
 //! from under a neighbour): [`StandIn::acquire`] holds a lock for the test.
 
+pub mod cost;
 mod deploy;
 mod lake;
 mod parquet_file;
 
 pub use deploy::{
-    Deployment, FUNCTIONS, deploy, deploy_with_policy, example_input, execution_events, function_policy, run_execution,
+    Deployment, FUNCTIONS, deploy, deploy_with_policy, example_input, execution_events, function_policy, render,
+    run_execution,
 };
 pub use lake::{Lake, resources};
 pub use parquet_file::parquet_file;

@@ -754,3 +754,60 @@ async fn a_run_carrying_another_policy_or_source_is_refused_before_anything_is_e
         "nothing was published, so no clear e-mail reached the curated tables"
     );
 }
+
+/// A verification that fails after the swap rolls the table back: readers go
+/// on seeing the previous day, the run fails naming the table, and the other
+/// tables move to the new day.
+#[tokio::test]
+async fn a_failed_verification_rolls_the_table_back_to_the_previous_day() {
+    let p = pipeline().await;
+    let (status, detail) = p.run("run-day-one", p.input().await).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let day_one = live_locations(&p).await;
+
+    p.env.control(
+        "/_snaplake/snapshots",
+        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-22-03-00", "create_time": "2026-11-21T18:00:00Z"}),
+    );
+    // Only the verification of shop_orders reads its raw table into "expected_rows".
+    p.env.control(
+        "/_snaplake/athena/faults",
+        json!({"match": "\"shop_orders\") AS \"expected_rows\"", "fail": "HIVE_CURSOR_ERROR: injected"}),
+    );
+    let mut day_two = p.input().await;
+    day_two["logical_time"] = json!("2026-11-21T19:00:00Z");
+    let (status, detail) = p.run("run-day-two", day_two).await;
+    assert_eq!(status, "FAILED", "{detail:#}");
+    assert_eq!(detail["error"], "TablesFailed", "{detail:#}");
+    let cause = detail["cause"].as_str().unwrap();
+    assert!(cause.contains("shop_orders (QueryFailed"), "{cause}");
+
+    let day_two = live_locations(&p).await;
+    assert_eq!(
+        day_two["shop_orders"], day_one["shop_orders"],
+        "shop_orders was swapped, failed its verification and is back on day one"
+    );
+    for table in ["shop_customers", "shop_articles"] {
+        assert_ne!(day_two[table], day_one[table], "{table} moved to day two");
+    }
+}
+
+/// The curated tables' live locations.
+async fn live_locations(p: &Pipeline) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for table in ["shop_customers", "shop_orders", "shop_articles"] {
+        let t = p
+            .env
+            .clients
+            .glue
+            .get_table()
+            .database_name("snaplake_curated")
+            .name(table)
+            .send()
+            .await
+            .unwrap();
+        let location = t.table().unwrap().storage_descriptor().unwrap().location().unwrap();
+        out.insert(table.to_string(), location.to_string());
+    }
+    out
+}

@@ -105,6 +105,14 @@ resource "aws_iam_role_policy" "pipeline" {
   })
 }
 
+# A table has at most one Athena query active at a time (its transform, then
+# its verification), so the queries active at once are the batches published
+# at once times the tables of a batch worked on at once.
+locals {
+  tables_per_batch_concurrency = min(5, var.athena_max_queries)
+  publish_concurrency          = max(1, floor(var.athena_max_queries / local.tables_per_batch_concurrency))
+}
+
 resource "aws_sfn_state_machine" "pipeline" {
   #checkov:skip=CKV_AWS_285:Logs errors only, without execution data (issue 12.4): states carry table names, locations and the masking policy; the execution history keeps them for 90 days and the functions log what they do.
   name     = "${var.name}-pipeline"
@@ -123,7 +131,8 @@ resource "aws_sfn_state_machine" "pipeline" {
     snapshot_retry_attempts      = 12
     batch_size                   = 10
     max_concurrency              = var.max_concurrency
-    tables_per_batch_concurrency = 5
+    publish_concurrency          = local.publish_concurrency
+    tables_per_batch_concurrency = local.tables_per_batch_concurrency
   })
   logging_configuration {
     log_destination = "${aws_cloudwatch_log_group.pipeline.arn}:*"

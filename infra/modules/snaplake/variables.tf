@@ -169,7 +169,17 @@ variable "export_wait_seconds" {
 }
 
 variable "max_concurrency" {
-  description = "Batches of tables worked on at once."
+  description = "Batches of raw tables registered in Glue at once (no Athena query runs there)."
   type        = number
   default     = 10
+}
+
+variable "athena_max_queries" {
+  description = "Athena queries a run keeps active at once (queued and running). Athena refuses a query beyond the account's active DML quota, which counts every workgroup's queries and differs by Region (AWS's example is 25): keep this below it, with room for the analysts' own queries."
+  type        = number
+  default     = 20
+  validation {
+    condition     = var.athena_max_queries >= 1 && var.athena_max_queries == floor(var.athena_max_queries)
+    error_message = "athena_max_queries must be a whole number of at least 1; see the account's \"Active DML queries\" quota in Service Quotas and keep below it."
+  }
 }

@@ -18,8 +18,14 @@ LOCAL = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def endpoint(tmp_path_factory):
-    state = tmp_path_factory.mktemp("standin")
+def standin_dir(tmp_path_factory):
+    """The stand-in's logs, and the folder it takes handler binaries from."""
+    return tmp_path_factory.mktemp("standin")
+
+
+@pytest.fixture(scope="session")
+def endpoint(standin_dir):
+    state = standin_dir
     ready = state / "ready.json"
     env = dict(os.environ, SNAPLAKE_STANDIN_LOGS=str(state), SNAPLAKE_STANDIN_FUNCTIONS=str(state))
     with open(state / "server.log", "wb") as log:

@@ -23,3 +23,80 @@ def test_unnamed_executions_get_unique_uuid_names(aws):
     while {sfn.describe_execution(executionArn=arn)["status"] for arn in arns} != {"SUCCEEDED"}:
         assert time.time() < deadline, "the executions did not finish"
         time.sleep(0.1)
+
+
+def _run(sfn, definition: dict, execution_input: dict, name: str) -> dict:
+    machine = sfn.create_state_machine(name=name, roleArn="arn:aws:iam::123456789012:role/sfn",
+                                       definition=json.dumps(definition))["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps(execution_input))["executionArn"]
+    deadline = time.time() + 60
+    while (run := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        assert time.time() < deadline, "the execution did not finish"
+        time.sleep(0.1)
+    return run
+
+
+# A handler that answers every invocation with 300,000 bytes, through the
+# Lambda Runtime API the stand-in serves.
+BIG_REPLY = """#!/usr/bin/env python3
+import os, urllib.request
+api = os.environ["AWS_LAMBDA_RUNTIME_API"]
+while True:
+    with urllib.request.urlopen(f"http://{api}/2018-06-01/runtime/invocation/next") as r:
+        request_id = r.headers["Lambda-Runtime-Aws-Request-Id"]
+    body = ('{"blob":"' + "x" * 300000 + '"}').encode()
+    urllib.request.urlopen(urllib.request.Request(
+        f"http://{api}/2018-06-01/runtime/invocation/{request_id}/response", data=body, method="POST"))
+"""
+
+
+def test_a_result_over_256_kib_ends_the_execution_whatever_its_catch_says(aws, standin_dir):
+    """AWS: States.ALL catches neither States.DataLimitExceeded nor
+    States.Runtime; the execution fails."""
+    handler = standin_dir / "bigreply"
+    handler.write_text(BIG_REPLY)
+    handler.chmod(0o755)
+    role = aws("iam").create_role(RoleName="fn", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "lambda.amazonaws.com"}}]}))["Role"]["Arn"]
+    function = aws("lambda").create_function(
+        FunctionName="t-bigreply", Runtime="provided.al2023", Handler="bootstrap", Role=role, Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )["FunctionArn"]
+    definition = {"StartAt": "Call", "States": {
+        "Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                 "Parameters": {"FunctionName": function, "Payload": {}},
+                 "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Recovered"}], "End": True},
+        "Recovered": {"Type": "Pass", "End": True}}}
+    run = _run(aws("stepfunctions"), definition, {}, "too-big")
+    assert run["status"] == "FAILED", run
+    assert run.get("error") == "States.DataLimitExceeded", run.get("cause")
+
+
+def test_a_distributed_map_writes_its_children_outputs_as_aws_does(aws):
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="results")
+    definition = {"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "ItemsPath": "$.items",
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "Double", "States": {"Double": {
+                              "Type": "Pass", "Parameters": {"n.$": "$.n", "twice.$": "States.MathAdd($.n, $.n)"},
+                              "End": True}}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                         "Parameters": {"Bucket": "results", "Prefix": "runs/r1"}},
+        "End": True}}}
+    run = _run(aws("stepfunctions"), definition, {"items": [{"n": 1}, {"n": 2}, {"n": 3}]}, "writer")
+    assert run["status"] == "SUCCEEDED", run
+    details = json.loads(run["output"])["ResultWriterDetails"]
+    assert details["Bucket"] == "results" and details["Key"].startswith("runs/r1/")
+    assert details["Key"].endswith("/manifest.json")
+    manifest = json.loads(s3.get_object(Bucket="results", Key=details["Key"])["Body"].read())
+    assert manifest["DestinationBucket"] == "results"
+    [written] = manifest["ResultFiles"]["SUCCEEDED"]
+    assert manifest["ResultFiles"]["FAILED"] == [] and written["Key"].endswith("/SUCCEEDED_0.json")
+    executions = json.loads(s3.get_object(Bucket="results", Key=written["Key"])["Body"].read())
+    assert written["Size"] > 0
+    assert sorted(json.loads(e["Output"])["twice"] for e in executions) == [2, 4, 6]
+    assert {e["Status"] for e in executions} == {"SUCCEEDED"}
+    assert max(int(v) for k, v in json.loads(
+        __import__("urllib.request").request.urlopen(f"{s3.meta.endpoint_url}/_snaplake/calls").read()
+    ).items() if k == "states:max-payload-bytes") > 0

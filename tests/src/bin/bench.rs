@@ -12,7 +12,9 @@
 //!   blue/green script (local/bench/bluegreen.py); wall time and AWS calls
 //!   per table;
 //! - cost of a run: state transitions and Lambda invocations of the real
-//!   state machine for 1, 10 and 100 tables, from the execution history.
+//!   state machine for 1, 10 and 100 tables, from the execution history,
+//!   then in dollars at 10, 1,000 and 10,000 tables beside a Glue
+//!   crawler-and-job design's floor (`snaplake_tests::cost`).
 //!
 //! `make bench` builds what it measures first; run alone, a section whose
 //! build is missing says so and is skipped.
@@ -25,7 +27,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use snaplake::handlers::catalog_swap;
 use snaplake_tests::{
-    FUNCTIONS, StandIn, deploy_with_policy, execution_events, functions_dir, parquet_file, repo_root, run_execution,
+    FUNCTIONS, StandIn, cost, deploy_with_policy, execution_events, functions_dir, parquet_file, repo_root,
+    run_execution,
 };
 
 const BUCKET: &str = "snaplake-bench";
@@ -66,7 +69,7 @@ fn counters(env: &StandIn) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
     let value: BTreeMap<String, u64> = serde_json::from_str(&text).unwrap();
     value
         .into_iter()
-        .partition(|(k, _)| !k.starts_with("states:") && !k.starts_with("lambda-run:"))
+        .partition(|(k, _)| !k.starts_with("states:") && !k.starts_with("lambda-"))
 }
 
 async fn swap_all(env: &StandIn, tables: usize, version: &str, concurrency: usize) -> (f64, f64, Value) {
@@ -305,6 +308,35 @@ fn transitions<'a>(types: impl Iterator<Item = (&'a str, u64)>) -> u64 {
     types.filter(|(t, _)| t.ends_with("StateEntered")).map(|(_, n)| n).sum()
 }
 
+/// Memory of every function (`infra/modules/snaplake/functions.tf`).
+const LAMBDA_GB: f64 = 0.25;
+/// The data size the dollars assume: Parquet bytes per table, on average.
+const BYTES_PER_TABLE: f64 = 100e6;
+
+/// A run's usage from the stand-in's counters. Athena's bytes are not
+/// measured (the sample is tiny): they are modelled per table below.
+fn usage(counted: &BTreeMap<String, u64>, requests: &BTreeMap<String, u64>) -> cost::Usage {
+    let sum = |f: &dyn Fn(&str) -> bool, map: &BTreeMap<String, u64>| -> f64 {
+        map.iter().filter(|(k, _)| f(k)).map(|(_, n)| *n as f64).sum()
+    };
+    let states = counted
+        .iter()
+        .filter_map(|(k, n)| Some((k.strip_prefix("states:")?, *n)));
+    cost::Usage {
+        transitions: transitions(states) as f64,
+        lambda_requests: sum(&|k| k.starts_with("lambda-run:"), counted),
+        lambda_gb_seconds: sum(&|k| k.starts_with("lambda-ms:"), counted) / 1000.0 * LAMBDA_GB,
+        athena_queries: sum(&|k| k == "StartQueryExecution", requests),
+        athena_bytes: 0.0,
+        s3_write_or_list: sum(
+            &|k| matches!(k, "s3:PUT" | "s3:POST" | "s3:ListObjectsV2" | "s3:DeleteObjects"),
+            requests,
+        ),
+        s3_read: sum(&|k| matches!(k, "s3:GET" | "s3:HEAD"), requests),
+        glue_requests: sum(&|k| k.contains("Table") || k.contains("Database"), requests),
+    }
+}
+
 async fn cost_of_a_run() {
     println!("\ncost of a run (the real state machine in the stand-in, its Distributed Map children included)");
     if FUNCTIONS.iter().any(|f| missing(&functions_dir().join(f))) {
@@ -315,6 +347,7 @@ async fn cost_of_a_run() {
         "tables", "transitions", "per table", "parent history", "Lambda runs", "per table", "wall s"
     );
     let mut previous: Option<(usize, u64, u64)> = None;
+    let mut measured: Vec<(usize, cost::Usage)> = Vec::new();
     for tables in [1usize, 10, 100] {
         let d = deploy_with_policy("snaplake-bench", BUCKET, &bench_policy(tables)).await;
         d.env
@@ -327,7 +360,7 @@ async fn cost_of_a_run() {
         let (status, detail) = run_execution(&d.env, &d.machine, &name, &input, Duration::from_secs(1800)).await;
         let seconds = started.elapsed().as_secs_f64();
         assert_eq!(status, "SUCCEEDED", "{detail:#}");
-        let (_, counted) = counters(&d.env);
+        let (requests, counted) = counters(&d.env);
         let all = transitions(
             counted
                 .iter()
@@ -354,7 +387,81 @@ async fn cost_of_a_run() {
         }
         println!("          Lambda runs by function: {runs:?}");
         previous = Some((tables, all, lambdas));
+        measured.push((tables, usage(&counted, &requests)));
     }
+    dollars(&measured);
+}
+
+/// The dollars of a daily run at 10, 1,000 and 10,000 tables, from the
+/// per-table and fixed usage of the two largest measured runs.
+fn dollars(measured: &[(usize, cost::Usage)]) {
+    let [.., (n1, u1), (n2, u2)] = measured else { return };
+    let span = (*n2 - *n1) as f64;
+    let per = |a: f64, b: f64| (b - a) / span;
+    let mut per_table = cost::Usage {
+        transitions: per(u1.transitions, u2.transitions),
+        lambda_requests: per(u1.lambda_requests, u2.lambda_requests),
+        lambda_gb_seconds: per(u1.lambda_gb_seconds, u2.lambda_gb_seconds),
+        athena_queries: per(u1.athena_queries, u2.athena_queries),
+        athena_bytes: 0.0,
+        s3_write_or_list: per(u1.s3_write_or_list, u2.s3_write_or_list),
+        s3_read: per(u1.s3_read, u2.s3_read),
+        glue_requests: per(u1.glue_requests, u2.glue_requests),
+    };
+    let minus = |u: f64, p: f64| (u - p * *n1 as f64).max(0.0);
+    let fixed = cost::Usage {
+        transitions: minus(u1.transitions, per_table.transitions),
+        lambda_requests: minus(u1.lambda_requests, per_table.lambda_requests),
+        lambda_gb_seconds: minus(u1.lambda_gb_seconds, per_table.lambda_gb_seconds),
+        athena_queries: minus(u1.athena_queries, per_table.athena_queries),
+        athena_bytes: 0.0,
+        s3_write_or_list: minus(u1.s3_write_or_list, per_table.s3_write_or_list),
+        s3_read: minus(u1.s3_read, per_table.s3_read),
+        glue_requests: minus(u1.glue_requests, per_table.glue_requests),
+    };
+    // The UNLOAD reads the raw table once; verification reads the columns its
+    // row filter and assertions name, at most the table again: 2x, an upper bound.
+    per_table.athena_bytes = 2.0 * BYTES_PER_TABLE;
+    let p = cost::US_EAST_1;
+    println!(
+        "\ncost of a daily run in dollars ({} on-demand list prices, free tiers left out; {:.0} MB of Parquet per table;\n\
+         per table: {:.2} transitions, {:.2} Lambda runs, {:.4} GB-s, {:.2} queries, {:.1} S3 writes/lists, {:.1} S3 reads, {:.1} Glue requests)",
+        p.region,
+        BYTES_PER_TABLE / 1e6,
+        per_table.transitions,
+        per_table.lambda_requests,
+        per_table.lambda_gb_seconds,
+        per_table.athena_queries,
+        per_table.s3_write_or_list,
+        per_table.s3_read,
+        per_table.glue_requests
+    );
+    println!(
+        "  {:>6}  {:>14}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>17}  {:>17}",
+        "tables", "Step Functions", "Lambda", "Athena", "S3", "Glue", "total", "Glue design floor", "same as job of"
+    );
+    let floor = cost::glue_design_floor(2.0, &p).total();
+    for tables in [10.0, 1_000.0, 10_000.0] {
+        let bill = cost::snaplake(&cost::Usage::at(&fixed, &per_table, tables), &p);
+        // The 2-DPU job minutes (beyond the floor) that cost what this run costs.
+        let minutes = ((bill.total() - floor) / (2.0 * p.glue_dpu_hour / 60.0)).max(0.0) + 1.0;
+        println!(
+            "  {tables:>6}  {:>14.4}  {:>8.4}  {:>8.4}  {:>8.4}  {:>8.4}  {:>8.4}  {floor:>17.4}  {:>13.0} min",
+            bill.step_functions,
+            bill.lambda,
+            bill.athena,
+            bill.s3,
+            bill.glue,
+            bill.total(),
+            minutes
+        );
+    }
+    println!(
+        "  Glue design floor: one crawler run (2 DPUs, its 10-minute minimum) and one Spark job (2 DPUs, its 1-minute\n\
+         minimum) at $0.44 per DPU-hour; real runs over these tables last longer, so it is a lower bound. \"same as\n\
+         job of\": the 2-DPU job (after the crawler's 10 minutes) that costs what snaplake's run costs. Lambda\n\
+         GB-s are the stand-in's durations ({LAMBDA_GB} GB); Athena's own S3 reads and writes are not counted."
+    );
 }
 
 /// `bench [cold-start] [size] [schema-io] [swap] [cost]`: the sections named, or all.

@@ -187,6 +187,47 @@ run "the_schedule_input_holds_the_placeholder_literally" {
   }
 }
 
+# Athena refuses a query beyond the account's active DML quota (queued and
+# running together; AWS's example quota is 25). A table has one query active
+# at a time, so a run keeps (batches at once) x (tables of a batch at once)
+# queries active: that product must stay within athena_max_queries.
+run "a_run_keeps_no_more_athena_queries_active_than_it_is_allowed" {
+  command = apply
+  assert {
+    condition = (
+      jsondecode(aws_sfn_state_machine.pipeline.definition).States.PublishTables.MaxConcurrency *
+      jsondecode(aws_sfn_state_machine.pipeline.definition).States.PublishTables.ItemProcessor.States.PublishBatch.MaxConcurrency
+    ) <= 20
+    error_message = "by default a run may keep at most 20 Athena queries active, below the quota of 25"
+  }
+}
+
+run "a_smaller_athena_budget_narrows_the_publishing_maps" {
+  command = apply
+  variables {
+    athena_max_queries = 7
+  }
+  assert {
+    condition = (
+      jsondecode(aws_sfn_state_machine.pipeline.definition).States.PublishTables.MaxConcurrency *
+      jsondecode(aws_sfn_state_machine.pipeline.definition).States.PublishTables.ItemProcessor.States.PublishBatch.MaxConcurrency
+    ) <= 7
+    error_message = "athena_max_queries = 7 must bound the queries active at once"
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.pipeline.definition).States.RegisterRawTables.MaxConcurrency == var.max_concurrency
+    error_message = "registering raw tables runs no query; it keeps max_concurrency"
+  }
+}
+
+run "an_athena_budget_below_one_is_refused" {
+  command = plan
+  variables {
+    athena_max_queries = 0
+  }
+  expect_failures = [var.athena_max_queries]
+}
+
 # Issue 17.10: what rds:StartExportTask and iam:PassRole are authorized against.
 run "the_export_is_allowed_as_rds_authorizes_it" {
   command = apply

@@ -1,0 +1,62 @@
+//! The state machine read against the limits AWS documents, without running
+//! it: what a run does when it is throttled.
+
+use serde_json::Value;
+
+/// The definition with every placeholder given a value, as Terraform would.
+fn definition() -> Value {
+    let template =
+        std::fs::read_to_string(snaplake_tests::repo_root().join("infra/statemachine/pipeline.asl.json")).unwrap();
+    let mut names = Vec::new();
+    let mut rest = template.as_str();
+    while let Some(start) = rest.find("${") {
+        let end = rest[start..].find('}').unwrap();
+        names.push(rest[start + 2..start + end].to_string());
+        rest = &rest[start + end..];
+    }
+    let values: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
+    serde_json::from_str(&snaplake_tests::render(&values)).unwrap()
+}
+
+/// Every (state name, retrier) of the definition, Map children included.
+fn retriers(value: &Value, out: &mut Vec<(String, Value)>) {
+    let Some(object) = value.as_object() else { return };
+    if let Some(states) = object.get("States").and_then(Value::as_object) {
+        for (name, state) in states {
+            for retrier in state.get("Retry").and_then(Value::as_array).into_iter().flatten() {
+                out.push((name.clone(), retrier.clone()));
+            }
+        }
+    }
+    for child in object.values() {
+        retriers(child, out);
+    }
+}
+
+/// Many tables (and a backfill's days) hit Glue, S3 and Athena at once: the
+/// answer to "slow down" must spread the retries out, or they all come back
+/// in the same second. Step Functions' `JitterStrategy: FULL` randomises each
+/// interval; `MaxDelaySeconds` caps the backoff.
+#[test]
+fn every_throttled_retry_has_jitter_and_a_capped_backoff() {
+    let mut all = Vec::new();
+    retriers(&definition(), &mut all);
+    let throttled: Vec<_> = all
+        .iter()
+        .filter(|(_, r)| r["ErrorEquals"].as_array().unwrap().iter().any(|e| e == "Throttled"))
+        .collect();
+    assert!(
+        throttled.len() >= 15,
+        "expected a Throttled retrier on every task state, found {}",
+        throttled.len()
+    );
+    let offenders: Vec<_> = throttled
+        .iter()
+        .filter(|(_, r)| r["JitterStrategy"] != "FULL" || !r["MaxDelaySeconds"].is_u64())
+        .map(|(state, _)| state.as_str())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "Throttled is retried without JitterStrategy FULL and MaxDelaySeconds in: {offenders:?}"
+    );
+}
