@@ -9,9 +9,9 @@
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
-/// Attempts per call, including the first. Steps are short and retried again
-/// by the state machine, so a few attempts with backoff is enough here.
-const MAX_ATTEMPTS: u32 = 4;
+/// Attempts per SDK call, including the first. Steps are short and retried
+/// again by the state machine, so a few attempts with backoff is enough here.
+const SDK_ATTEMPTS_PER_CALL: u32 = 4;
 
 /// One client per service snaplake uses. Cheap to clone: clients share their
 /// connection pool.
@@ -30,7 +30,7 @@ impl Clients {
     /// Loads credentials, region and endpoints from the standard sources.
     pub async fn from_env() -> Self {
         let sdk = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .retry_config(RetryConfig::standard().with_max_attempts(SDK_ATTEMPTS_PER_CALL))
             .load()
             .await;
         let s3_endpoint_overridden = sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
@@ -41,7 +41,7 @@ impl Clients {
         // Athena's GetQueryExecution and Glue's catalog calls have low per-account
         // rate limits shared with every other job: adaptive retry slows this
         // client down when throttled instead of spending its attempts at once.
-        let adaptive = RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS);
+        let adaptive = RetryConfig::adaptive().with_max_attempts(SDK_ATTEMPTS_PER_CALL);
         let athena = aws_sdk_athena::config::Builder::from(sdk)
             .retry_config(adaptive.clone())
             .build();

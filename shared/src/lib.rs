@@ -8,6 +8,7 @@ pub mod clients;
 pub mod config;
 pub mod contract;
 pub mod day_lock;
+pub mod env;
 pub mod error;
 pub mod export;
 pub mod export_id;

@@ -7,14 +7,15 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use snaplake::contract::export_poller::PollRequest;
 use snaplake::contract::snapshot_export::ExportRequest;
+use snaplake::env::Env;
 use snaplake::export::plan::{OnTableFailure, PlanItem};
-use snaplake::handlers::{Context, catalog_swap, export_poller, snapshot_export};
+use snaplake::handlers::{catalog_swap, export_poller, snapshot_export};
 
 use crate::StandIn;
 
 pub struct Lake {
     pub env: StandIn,
-    pub ctx: Context,
+    pub ctx: Env,
     /// The plan's items: one per exported table.
     pub items: Vec<PlanItem>,
     pub export_id: String,
@@ -23,7 +24,7 @@ pub struct Lake {
 /// What a run needs before it starts: the bucket, the raw and curated Glue
 /// databases, the Athena workgroup, and the sample Aurora cluster `shop-prod`
 /// with its automated snapshot of the Tokyo day 2026-11-21.
-pub async fn resources(env: &StandIn, bucket: &str) -> Context {
+pub async fn resources(env: &StandIn, bucket: &str) -> Env {
     let ctx = env.context(bucket);
     let c = &ctx.clients;
     c.s3.create_bucket().bucket(bucket).send().await.unwrap();

@@ -18,13 +18,13 @@ use crate::stack::Stack;
 const CONCURRENCY: usize = 8;
 
 pub async fn rollback(stack: &Stack, args: &RollbackArgs, format: Format) -> Result<ExitCode, Failure> {
-    let cfg = &stack.ctx.config;
+    let cfg = &stack.env.config;
     let database = if args.raw {
         &cfg.raw_database
     } else {
         &cfg.curated_database
     };
-    let current = glue::get_table(&stack.ctx.clients.glue, database, &args.table)
+    let current = glue::get_table(&stack.env.clients.glue, database, &args.table)
         .await?
         .ok_or_else(|| {
             Failure::not_found(
@@ -48,7 +48,7 @@ pub async fn rollback(stack: &Stack, args: &RollbackArgs, format: Format) -> Res
         to_day: args.to.map(|d| d.to_string()),
         database: Some(if args.raw { "raw" } else { "curated" }.into()),
     };
-    let outcome = ops::rollback::rollback(&stack.ctx, &item).await?;
+    let outcome = ops::rollback::rollback(&stack.env, &item).await?;
     output::print(format, &json!(outcome), || {
         format!(
             "rolled back {database}.{}: {} -> {}\n",
@@ -61,9 +61,9 @@ pub async fn rollback(stack: &Stack, args: &RollbackArgs, format: Format) -> Res
 }
 
 pub async fn gc(stack: &Stack, args: &GcArgs, format: Format) -> Result<ExitCode, Failure> {
-    let cfg = &stack.ctx.config;
+    let cfg = &stack.env.config;
     let tables = if args.table.is_empty() {
-        glue::list_tables(&stack.ctx.clients.glue, &cfg.curated_database)
+        glue::list_tables(&stack.env.clients.glue, &cfg.curated_database)
             .await?
             .into_iter()
             .filter(|(_, t)| t.parameters.contains_key("snaplake.logical_time"))
@@ -81,8 +81,8 @@ pub async fn gc(stack: &Stack, args: &GcArgs, format: Format) -> Result<ExitCode
             },
             concurrency: CONCURRENCY,
         };
-        ops::batch::for_each(&stack.ctx, request, |ctx, item, shared| async move {
-            ops::gc::gc(&ctx, &item.table, &shared).await
+        ops::batch::for_each(&stack.env, request, |env, item, shared| async move {
+            ops::gc::gc(&env, &item.table, &shared).await
         })
     };
     // Always look first: the question says exactly what would go.

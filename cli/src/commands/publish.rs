@@ -16,7 +16,7 @@ use crate::stack::Stack;
 pub async fn publish(stack: &Stack, args: &PublishArgs, format: Format) -> Result<ExitCode, Failure> {
     let id = args.export_id.trim();
     snaplake::export_id::validate(id).map_err(|why| Failure::Usage(format!("--export-id {id:?} {why}")))?;
-    let task = rds::find_export(&stack.ctx.clients.rds, id).await?.ok_or_else(|| {
+    let task = rds::find_export(&stack.env.clients.rds, id).await?.ok_or_else(|| {
         Failure::not_found(
             format!("export task {id} in {}", stack.aws.region()),
             "copy the identifier from the RDS console (Exports in Amazon S3); exports are regional, so check --region",

@@ -23,11 +23,12 @@ use aws_lambda_events::event::s3::S3Event;
 use serde_json::json;
 use tracing::{info, warn};
 
-use super::{Context, parse};
+use super::parse;
 use crate::aws::sfn::Answer;
 use crate::aws::{rds, s3, sfn};
 use crate::contract::export_callback::*;
 use crate::day_lock::{self, Holder, Verdict};
+use crate::env::Env;
 use crate::error::Error;
 use crate::export::status::ExportStatus;
 use crate::logical_time::LogicalTime;
@@ -83,43 +84,43 @@ pub fn reply(status: &ExportStatus, ended: Option<ExportEnded>) -> Reply {
 
 /// Each way in is boxed: nested, their futures are too deep for the
 /// compiler to lay out.
-pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<Vec<Outcome>, Error> {
+pub async fn handle(env: &Env, input: serde_json::Value) -> Result<Vec<Outcome>, Error> {
     if input.get("Records").is_some() {
         let event: S3Event = parse("S3 event", input)?;
-        Box::pin(on_s3_event(ctx, &event)).await
+        Box::pin(on_s3_event(env, &event)).await
     } else if input.get("source").and_then(|s| s.as_str()) == Some("aws.s3") {
         let event: EventBridgeEvent<ObjectCreated> = parse("S3 event (EventBridge)", input)?;
         let object = &event.detail;
-        Box::pin(on_object(ctx, "detail", &object.bucket.name, object.object.key.clone())).await
+        Box::pin(on_object(env, "detail", &object.bucket.name, object.object.key.clone())).await
     } else if input.get("source").and_then(|s| s.as_str()) == Some("aws.rds") {
         let event: EventBridgeEvent<RdsEventDetail> = parse("RDS event", input)?;
-        Box::pin(on_rds_event(ctx, &event.detail)).await
+        Box::pin(on_rds_event(env, &event.detail)).await
     } else if input.get("day_lock").is_some() {
         let request: DayLockRequest = parse("day lock request", input)?;
-        Ok(vec![Box::pin(day_lock(ctx, &request)).await?])
+        Ok(vec![Box::pin(day_lock(env, &request)).await?])
     } else {
         let request: WaitRequest = parse("export-callback input", input)?;
-        Ok(vec![Box::pin(wait(ctx, &request)).await?])
+        Ok(vec![Box::pin(wait(env, &request)).await?])
     }
 }
 
 /// Takes or lets go of the run's logical day (see [`crate::day_lock`]).
-pub async fn day_lock(ctx: &Context, req: &DayLockRequest) -> Result<Outcome, Error> {
+pub async fn day_lock(env: &Env, req: &DayLockRequest) -> Result<Outcome, Error> {
     if !req.execution.starts_with("arn:") {
         return Err(Error::invalid_input(
             "execution",
             "is not an execution ARN; pass $$.Execution.Id from the state machine",
         ));
     }
-    let day = LogicalTime::parse(&req.logical_time)?.day(&ctx.config.time_zone);
-    let key = day_lock::key(&ctx.config.control_prefix, day);
-    let (s3c, bucket) = (&ctx.clients.s3, &ctx.config.bucket);
+    let day = LogicalTime::parse(&req.logical_time)?.day(&env.config.time_zone);
+    let key = day_lock::key(&env.config.control_prefix, day);
+    let (s3c, bucket) = (&env.clients.s3, &env.config.bucket);
     let mine = json!(Holder {
         execution: req.execution.clone()
     });
     let day = day.to_string();
     if req.day_lock == DayLockAction::Release {
-        let held = held_by(ctx, &key).await?;
+        let held = held_by(env, &key).await?;
         let released = held.is_some_and(|(holder, _)| holder.execution == req.execution);
         if released {
             s3::delete(s3c, bucket, &key).await?;
@@ -132,10 +133,10 @@ pub async fn day_lock(ctx: &Context, req: &DayLockRequest) -> Result<Outcome, Er
         if s3::put_json_if_absent(s3c, bucket, &key, &mine).await? {
             return Ok(Outcome::DayAcquired { day });
         }
-        let Some((holder, etag)) = held_by(ctx, &key).await? else {
+        let Some((holder, etag)) = held_by(env, &key).await? else {
             continue;
         };
-        let status = sfn::execution_status(&ctx.clients.sfn, &holder.execution).await?;
+        let status = sfn::execution_status(&env.clients.sfn, &holder.execution).await?;
         match day_lock::judge(&holder.execution, &req.execution, status.as_deref()) {
             Verdict::Mine => return Ok(Outcome::DayAcquired { day }),
             Verdict::Busy => {
@@ -172,8 +173,8 @@ pub async fn day_lock(ctx: &Context, req: &DayLockRequest) -> Result<Outcome, Er
 }
 
 /// The day lock's holder and the lock object's ETag, if it is held.
-async fn held_by(ctx: &Context, key: &str) -> Result<Option<(Holder, String)>, Error> {
-    let Some((body, etag)) = s3::get_with_etag(&ctx.clients.s3, &ctx.config.bucket, key).await? else {
+async fn held_by(env: &Env, key: &str) -> Result<Option<(Holder, String)>, Error> {
+    let Some((body, etag)) = s3::get_with_etag(&env.clients.s3, &env.config.bucket, key).await? else {
         return Ok(None);
     };
     let holder = serde_json::from_slice(&body).map_err(|_| {
@@ -188,7 +189,7 @@ async fn held_by(ctx: &Context, key: &str) -> Result<Option<(Holder, String)>, E
 /// The state machine's side: store the token, then answer at once if the
 /// export already ended (a fast export must not leave the execution waiting
 /// for an event that came before the token was stored).
-pub async fn wait(ctx: &Context, req: &WaitRequest) -> Result<Outcome, Error> {
+pub async fn wait(env: &Env, req: &WaitRequest) -> Result<Outcome, Error> {
     crate::export_id::validate(&req.export_id).map_err(|reason| Error::invalid_input("export_id", reason))?;
     if req.task_token.trim().is_empty() {
         return Err(Error::invalid_input(
@@ -202,17 +203,17 @@ pub async fn wait(ctx: &Context, req: &WaitRequest) -> Result<Outcome, Error> {
             "is not an execution name; pass $$.Execution.Name from the state machine",
         ));
     }
-    let key = token_key(ctx, &req.export_id, &req.execution);
+    let key = token_key(env, &req.export_id, &req.execution);
     s3::put_json(
-        &ctx.clients.s3,
-        &ctx.config.bucket,
+        &env.clients.s3,
+        &env.config.bucket,
         &key,
         &json!({ "task_token": req.task_token }),
     )
     .await?;
     // Ours among the answers (a run whose token another call answered
     // meanwhile has its answer already: it is not waiting long).
-    let mine = resume_tokens(ctx, &req.export_id, None)
+    let mine = resume_tokens(env, &req.export_id, None)
         .await?
         .into_iter()
         .find_map(|(answered, outcome)| (answered == key).then_some(outcome));
@@ -223,10 +224,10 @@ pub async fn wait(ctx: &Context, req: &WaitRequest) -> Result<Outcome, Error> {
 
 /// S3's direct notification: every `export_info_<id>.json` created resumes
 /// that export's wait.
-pub async fn on_s3_event(ctx: &Context, event: &S3Event) -> Result<Vec<Outcome>, Error> {
+pub async fn on_s3_event(env: &Env, event: &S3Event) -> Result<Vec<Outcome>, Error> {
     let mut outcomes = Vec::new();
     for (i, (bucket, key)) in notified_objects(event)?.into_iter().enumerate() {
-        outcomes.extend(on_object(ctx, &format!("Records[{i}].s3"), &bucket, key).await?);
+        outcomes.extend(on_object(env, &format!("Records[{i}].s3"), &bucket, key).await?);
     }
     Ok(outcomes)
 }
@@ -252,18 +253,18 @@ pub fn notified_objects(event: &S3Event) -> Result<Vec<(String, String)>, Error>
 
 /// One created object of snaplake's bucket: an export_info file resumes its
 /// export's wait; anything else is ignored.
-async fn on_object(ctx: &Context, field: &str, bucket: &str, key: String) -> Result<Vec<Outcome>, Error> {
-    if bucket != ctx.config.bucket {
+async fn on_object(env: &Env, field: &str, bucket: &str, key: String) -> Result<Vec<Outcome>, Error> {
+    if bucket != env.config.bucket {
         return Err(Error::invalid_input(
             format!("{field}.bucket.name"),
             format!(
                 "is {bucket:?}, not snaplake's bucket {:?}; check the EventBridge rule (or bucket notification)",
-                ctx.config.bucket
+                env.config.bucket
             ),
         ));
     }
     match export_id_of(&key) {
-        Some(id) => resume(ctx, id, None).await,
+        Some(id) => resume(env, id, None).await,
         None => Ok(vec![Outcome::Ignored { key }]),
     }
 }
@@ -271,7 +272,7 @@ async fn on_object(ctx: &Context, field: &str, bucket: &str, key: String) -> Res
 /// EventBridge's side: RDS's event that an export failed or was canceled
 /// answers every export of its snapshot that a run waits for. Other RDS
 /// events change nothing.
-pub async fn on_rds_event(ctx: &Context, detail: &RdsEventDetail) -> Result<Vec<Outcome>, Error> {
+pub async fn on_rds_event(env: &Env, detail: &RdsEventDetail) -> Result<Vec<Outcome>, Error> {
     let Some(ended) = ExportEnded::from_event_id(&detail.event_id) else {
         info!(event_id = detail.event_id, "not an export failure; nothing to resume");
         return Ok(vec![Outcome::IgnoredEvent {
@@ -279,15 +280,15 @@ pub async fn on_rds_event(ctx: &Context, detail: &RdsEventDetail) -> Result<Vec<
         }]);
     };
     let mut outcomes = Vec::new();
-    for export_id in rds::exports_of(&ctx.clients.rds, &detail.source_arn).await? {
-        outcomes.extend(resume(ctx, &export_id, Some(ended)).await?);
+    for export_id in rds::exports_of(&env.clients.rds, &detail.source_arn).await? {
+        outcomes.extend(resume(env, &export_id, Some(ended)).await?);
     }
     Ok(outcomes)
 }
 
 /// Answers every stored token of an export that has ended, then deletes them.
-async fn resume(ctx: &Context, export_id: &str, ended: Option<ExportEnded>) -> Result<Vec<Outcome>, Error> {
-    Ok(resume_tokens(ctx, export_id, ended)
+async fn resume(env: &Env, export_id: &str, ended: Option<ExportEnded>) -> Result<Vec<Outcome>, Error> {
+    Ok(resume_tokens(env, export_id, ended)
         .await?
         .into_iter()
         .map(|(_, outcome)| outcome)
@@ -296,18 +297,18 @@ async fn resume(ctx: &Context, export_id: &str, ended: Option<ExportEnded>) -> R
 
 /// [`resume`], each outcome with the token's key (empty when no token was answered).
 async fn resume_tokens(
-    ctx: &Context,
+    env: &Env,
     export_id: &str,
     ended: Option<ExportEnded>,
 ) -> Result<Vec<(String, Outcome)>, Error> {
-    let (s3c, bucket) = (&ctx.clients.s3, &ctx.config.bucket);
-    let keys = s3::list_keys(s3c, bucket, &token_prefix(ctx, export_id)).await?;
+    let (s3c, bucket) = (&env.clients.s3, &env.config.bucket);
+    let keys = s3::list_keys(s3c, bucket, &token_prefix(env, export_id)).await?;
     if keys.is_empty() {
         info!(export_id, "no task token stored for this export; nothing to resume");
         let export_id = export_id.to_string();
         return Ok(vec![(String::new(), Outcome::NoToken { export_id })]);
     }
-    let Some(task) = rds::find_export(&ctx.clients.rds, export_id).await? else {
+    let Some(task) = rds::find_export(&env.clients.rds, export_id).await? else {
         return Err(Error::invalid_input(
             "export_id",
             format!("no export task {export_id} exists"),
@@ -341,14 +342,14 @@ async fn resume_tokens(
                     percent_progress: task.percent_progress().unwrap_or(100),
                 };
                 let output = serde_json::to_value(output).expect("answers serialize");
-                sfn::send_success(&ctx.clients.sfn, &token, &output).await?
+                sfn::send_success(&env.clients.sfn, &token, &output).await?
             }
             Reply::Failure(ended_as) => {
                 let cause = format!(
                     "export {export_id} ended {ended_as}: {}",
                     task.failure_cause().unwrap_or("RDS gave no cause")
                 );
-                sfn::send_failure(&ctx.clients.sfn, &token, "ExportFailed", &cause).await?
+                sfn::send_failure(&env.clients.sfn, &token, "ExportFailed", &cause).await?
             }
             Reply::Wait => unreachable!("returned above"),
         };
@@ -370,12 +371,12 @@ async fn resume_tokens(
 }
 
 /// Where the waiting executions' tokens of an export are stored, one per execution.
-fn token_prefix(ctx: &Context, export_id: &str) -> String {
-    format!("{}/tokens/{export_id}/", ctx.config.control_prefix)
+fn token_prefix(env: &Env, export_id: &str) -> String {
+    format!("{}/tokens/{export_id}/", env.config.control_prefix)
 }
 
-fn token_key(ctx: &Context, export_id: &str, execution: &str) -> String {
-    format!("{}{execution}.json", token_prefix(ctx, export_id))
+fn token_key(env: &Env, export_id: &str, execution: &str) -> String {
+    format!("{}{execution}.json", token_prefix(env, export_id))
 }
 
 /// The export id in `.../export_info_<id>.json`, if the key is one.

@@ -9,12 +9,13 @@ use tracing::{info, warn};
 
 use std::collections::HashMap;
 
-use super::{Context, parse};
+use super::parse;
 use crate::aws::athena::{self, Start};
 use crate::aws::{glue, s3};
 use crate::catalog::location::S3Prefix;
 use crate::catalog::schema::Column;
 use crate::contract::query_runner::*;
+use crate::env::Env;
 use crate::error::Error;
 use crate::pinning::{self, PolicyRef};
 use crate::transform::generate;
@@ -24,12 +25,12 @@ const INLINE_ROWS: usize = 100;
 /// Rows written to S3 by `results` at the most.
 const MAX_ROWS: usize = 100_000;
 
-pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<QueryResponse, Error> {
+pub async fn handle(env: &Env, input: serde_json::Value) -> Result<QueryResponse, Error> {
     let request: QueryRequest = parse("query-runner input", input)?;
-    run(ctx, request).await
+    run(env, request).await
 }
 
-pub async fn run(ctx: &Context, request: QueryRequest) -> Result<QueryResponse, Error> {
+pub async fn run(env: &Env, request: QueryRequest) -> Result<QueryResponse, Error> {
     match request {
         QueryRequest::Validate {
             policy,
@@ -37,18 +38,18 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<QueryResponse, 
             mut tables,
             plan,
         } => {
-            let policy = pinning::policy(ctx, &PolicyRef { policy, policy_digest }).await?;
+            let policy = pinning::policy(env, &PolicyRef { policy, policy_digest }).await?;
             if let Some(plan) = plan {
-                tables.extend(plan_tables(ctx, &plan).await?);
+                tables.extend(plan_tables(env, &plan).await?);
             }
             if tables.is_empty() {
                 return Err(Error::invalid_input("tables", "name the tables, or give the plan"));
             }
             let mut schemas = Vec::new();
             for t in &tables {
-                schemas.push((t.source.clone(), raw_columns(ctx, t).await?));
+                schemas.push((t.source.clone(), raw_columns(env, t).await?));
             }
-            let found = policy.validate(&schemas, ctx.salt.is_some())?;
+            let found = policy.validate(&schemas, env.salt.is_some())?;
             if !found.missing.is_empty() {
                 warn!(tables = ?found.missing, "the masking policy names tables the export does not hold");
             }
@@ -81,7 +82,7 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<QueryResponse, 
             new_location,
         } => {
             check_run_id(&run_id)?;
-            let policy = pinning::policy(ctx, &PolicyRef { policy, policy_digest }).await?;
+            let policy = pinning::policy(env, &PolicyRef { policy, policy_digest }).await?;
             let target = S3Prefix::parse("new_location", &new_location)?;
             let Some(table_policy) = policy.for_table(&table.source) else {
                 info!(table = %table.source, "not published: the masking policy does not name it");
@@ -93,23 +94,23 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<QueryResponse, 
                     dropped_unlisted: Vec::new(),
                 }));
             };
-            let columns = raw_columns(ctx, &table).await?;
-            let rules = policy.column_rules(&table.source, &columns, ctx.salt.is_some())?;
+            let columns = raw_columns(env, &table).await?;
+            let rules = policy.column_rules(&table.source, &columns, env.salt.is_some())?;
             if !rules.dropped_unlisted.is_empty() {
                 warn!(table = %table.source, columns = ?rules.dropped_unlisted,
                       "columns with no rule are dropped (unlisted_columns: drop)");
             }
             let query = generate::unload(
-                &ctx.config.raw_database,
+                &env.config.raw_database,
                 &table.name,
                 &rules.rules,
                 table_policy,
                 &policy.transformed_at_column,
                 logical_time,
                 &target,
-                ctx.salt.as_ref().map(|s| s.expose()),
+                env.salt.as_ref().map(|s| s.expose()),
             )?;
-            let id = start(ctx, &run_id, "transform", &table.name, &query).await?;
+            let id = start(env, &run_id, "transform", &table.name, &query).await?;
             Ok(QueryResponse::TransformStarted(TransformStarted {
                 skipped: false,
                 table: table.name,
@@ -125,7 +126,7 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<QueryResponse, 
             table,
         } => {
             check_run_id(&run_id)?;
-            let policy = pinning::policy(ctx, &PolicyRef { policy, policy_digest }).await?;
+            let policy = pinning::policy(env, &PolicyRef { policy, policy_digest }).await?;
             let Some(table_policy) = policy.for_table(&table.source) else {
                 return Ok(QueryResponse::VerifyStarted(VerifyStarted {
                     skipped: true,
@@ -134,11 +135,11 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<QueryResponse, 
                 }));
             };
             let query = generate::verify(
-                (&ctx.config.raw_database, &table.name),
-                (&ctx.config.curated_database, &table.name),
+                (&env.config.raw_database, &table.name),
+                (&env.config.curated_database, &table.name),
                 table_policy,
             )?;
-            let id = start(ctx, &run_id, "verify", &table.name, &query).await?;
+            let id = start(env, &run_id, "verify", &table.name, &query).await?;
             Ok(QueryResponse::VerifyStarted(VerifyStarted {
                 skipped: false,
                 table: table.name,
@@ -151,16 +152,16 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<QueryResponse, 
             scan_budget_bytes,
         } => {
             let purpose = purpose.as_deref().unwrap_or("query");
-            let polled = poll(ctx, &query_execution_id, purpose, scan_budget_bytes).await?;
+            let polled = poll(env, &query_execution_id, purpose, scan_budget_bytes).await?;
             Ok(QueryResponse::Polled(polled))
         }
         QueryRequest::CheckVerify {
             query_execution_id,
             table,
         } => {
-            let rows = athena::results(&ctx.clients.athena, &query_execution_id, 1).await?;
+            let rows = athena::results(&env.clients.athena, &query_execution_id, 1).await?;
             let row = rows.rows.first().cloned().unwrap_or_default();
-            let qualified = format!("{}.{}", ctx.config.curated_database, table.name);
+            let qualified = format!("{}.{}", env.config.curated_database, table.name);
             generate::check_verification(&qualified, &rows.header, &row)?;
             info!(table = %qualified, "verified");
             Ok(QueryResponse::Verified(Verified {
@@ -170,10 +171,10 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<QueryResponse, 
             }))
         }
         QueryRequest::Results { query_execution_id } => {
-            Ok(QueryResponse::Rows(results(ctx, &query_execution_id).await?))
+            Ok(QueryResponse::Rows(results(env, &query_execution_id).await?))
         }
         QueryRequest::Stop { query_execution_id } => {
-            athena::stop(&ctx.clients.athena, &query_execution_id).await?;
+            athena::stop(&env.clients.athena, &query_execution_id).await?;
             Ok(QueryResponse::Stopped(Stopped {
                 stopped: query_execution_id,
             }))
@@ -182,8 +183,8 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<QueryResponse, 
 }
 
 /// The tables of a plan (a JSON array of `{"Items": [...]}` batches).
-async fn plan_tables(ctx: &Context, plan: &crate::contract::export_poller::PlanRef) -> Result<Vec<TableNames>, Error> {
-    let body = s3::get_bytes(&ctx.clients.s3, &plan.bucket, &plan.key)
+async fn plan_tables(env: &Env, plan: &crate::contract::export_poller::PlanRef) -> Result<Vec<TableNames>, Error> {
+    let body = s3::get_bytes(&env.clients.s3, &plan.bucket, &plan.key)
         .await?
         .ok_or_else(|| Error::invalid_input("plan", format!("s3://{}/{} does not exist", plan.bucket, plan.key)))?;
     let batches: Vec<crate::export::plan::Batch> = serde_json::from_slice(&body)
@@ -198,9 +199,9 @@ async fn plan_tables(ctx: &Context, plan: &crate::contract::export_poller::PlanR
         .collect())
 }
 
-async fn raw_columns(ctx: &Context, table: &TableNames) -> Result<Vec<Column>, Error> {
-    let database = &ctx.config.raw_database;
-    let state = glue::get_table(&ctx.clients.glue, database, &table.name)
+async fn raw_columns(env: &Env, table: &TableNames) -> Result<Vec<Column>, Error> {
+    let database = &env.config.raw_database;
+    let state = glue::get_table(&env.clients.glue, database, &table.name)
         .await?
         .ok_or_else(|| {
             Error::invalid_input(
@@ -229,17 +230,17 @@ fn check_run_id(run_id: &str) -> Result<(), Error> {
     }
 }
 
-async fn start(ctx: &Context, run_id: &str, step: &str, table: &str, query: &generate::Query) -> Result<String, Error> {
+async fn start(env: &Env, run_id: &str, step: &str, table: &str, query: &generate::Query) -> Result<String, Error> {
     let id = athena::start(
-        &ctx.clients.athena,
+        &env.clients.athena,
         &Start {
-            workgroup: &ctx.config.athena_workgroup,
+            workgroup: &env.config.athena_workgroup,
             sql: &query.sql,
             parameters: &query.parameters,
             token: athena::request_token(run_id, step, table),
             output_location: Some(format!(
                 "s3://{}/{}/athena/",
-                ctx.config.bucket, ctx.config.control_prefix
+                env.config.bucket, env.config.control_prefix
             )),
         },
     )
@@ -249,8 +250,8 @@ async fn start(ctx: &Context, run_id: &str, step: &str, table: &str, query: &gen
     Ok(id)
 }
 
-async fn poll(ctx: &Context, id: &str, purpose: &str, budget: Option<i64>) -> Result<Polled, Error> {
-    let status = athena::status(&ctx.clients.athena, id).await?;
+async fn poll(env: &Env, id: &str, purpose: &str, budget: Option<i64>) -> Result<Polled, Error> {
+    let status = athena::status(&env.clients.athena, id).await?;
     let running = matches!(status.state.as_str(), "QUEUED" | "RUNNING");
     if let Some(budget) = budget
         && running
@@ -262,7 +263,7 @@ async fn poll(ctx: &Context, id: &str, purpose: &str, budget: Option<i64>) -> Re
             budget,
             "over its scan budget; stopping"
         );
-        athena::stop(&ctx.clients.athena, id).await?;
+        athena::stop(&env.clients.athena, id).await?;
         return Err(Error::ScanBudgetExceeded {
             query_id: id.to_string(),
             purpose: purpose.to_string(),
@@ -292,8 +293,8 @@ async fn poll(ctx: &Context, id: &str, purpose: &str, budget: Option<i64>) -> Re
     }
 }
 
-async fn results(ctx: &Context, id: &str) -> Result<QueryRows, Error> {
-    let rows = athena::results(&ctx.clients.athena, id, MAX_ROWS).await?;
+async fn results(env: &Env, id: &str) -> Result<QueryRows, Error> {
+    let rows = athena::results(&env.clients.athena, id, MAX_ROWS).await?;
     let objects: Vec<HashMap<String, Option<String>>> = rows
         .rows
         .iter()
@@ -307,11 +308,11 @@ async fn results(ctx: &Context, id: &str) -> Result<QueryRows, Error> {
             truncated,
         });
     }
-    let key = format!("{}/results/{id}.json", ctx.config.control_prefix);
+    let key = format!("{}/results/{id}.json", env.config.control_prefix);
     let body = serde_json::to_value(&objects).expect("rows serialize");
-    s3::put_json(&ctx.clients.s3, &ctx.config.bucket, &key, &body).await?;
+    s3::put_json(&env.clients.s3, &env.config.bucket, &key, &body).await?;
     Ok(QueryRows::InS3 {
-        bucket: ctx.config.bucket.clone(),
+        bucket: env.config.bucket.clone(),
         key,
         row_count,
         truncated,

@@ -8,21 +8,17 @@ use tokio::sync::Semaphore;
 use tracing::warn;
 
 use crate::contract::catalog_swap::{BatchRequest, BatchResult, Item, ItemFailure};
+use crate::env::Env;
 use crate::error::Error;
-use crate::handlers::Context;
 
 /// Runs `work` on every item of the batch, at most `concurrency` at once;
 /// one failing item does not stop the others. Results keep the items' order.
-pub async fn for_each<I, S, O, F, Fut>(
-    ctx: &Context,
-    batch: BatchRequest<I, S>,
-    work: F,
-) -> Result<BatchResult<O>, Error>
+pub async fn for_each<I, S, O, F, Fut>(env: &Env, batch: BatchRequest<I, S>, work: F) -> Result<BatchResult<O>, Error>
 where
     I: Item + Send + 'static,
     S: Send + Sync + 'static,
     O: Send + 'static,
-    F: Fn(Context, I, Arc<S>) -> Fut,
+    F: Fn(Env, I, Arc<S>) -> Fut,
     Fut: Future<Output = Result<O, Error>> + Send + 'static,
 {
     let concurrency = batch.concurrency;
@@ -38,7 +34,7 @@ where
     for item in batch.items {
         let table = item.table();
         let permits = permits.clone();
-        let job = work(ctx.clone(), item, shared.clone());
+        let job = work(env.clone(), item, shared.clone());
         tasks.push((
             table,
             tokio::spawn(async move {

@@ -1,4 +1,4 @@
-//! Cleanup (action `gc`, `snaplake gc`): deletes a curated table's versions
+//! Gc (state Gc, action `gc`, `snaplake gc`): deletes a curated table's versions
 //! beyond retention (the newest `keep`, never the live one; the choice is
 //! `catalog::retention`) and its Glue table versions beyond
 //! [`GLUE_VERSIONS_KEPT`], the raw table's too.
@@ -11,22 +11,22 @@ use crate::aws::s3;
 use crate::catalog::location::S3Prefix;
 use crate::catalog::retention;
 use crate::contract::catalog_swap::{Collected, GcShared};
+use crate::env::Env;
 use crate::error::Error;
-use crate::handlers::Context;
 
 /// Glue table versions kept per table; far below Glue's 100,000.
 pub const GLUE_VERSIONS_KEPT: usize = 100;
 
-pub async fn gc(ctx: &Context, table: &str, shared: &GcShared) -> Result<Collected, Error> {
+pub async fn gc(env: &Env, table: &str, shared: &GcShared) -> Result<Collected, Error> {
     check_table_name(table)?;
-    let keep = check_keep(shared.keep.unwrap_or(ctx.config.keep_versions))?;
-    let database = &ctx.config.curated_database;
-    let current = glue::get_table(&ctx.clients.glue, database, table)
+    let keep = check_keep(shared.keep.unwrap_or(env.config.keep_versions))?;
+    let database = &env.config.curated_database;
+    let current = glue::get_table(&env.clients.glue, database, table)
         .await?
         .ok_or_else(|| Error::invalid_input("table", format!("{database}.{table} does not exist")))?;
     let live = S3Prefix::parse("location", current.location.as_deref().unwrap_or_default())?;
-    let base = curated_base(ctx, table);
-    let keys = s3::list_keys(&ctx.clients.s3, &base.bucket, &base.key).await?;
+    let base = curated_base(env, table);
+    let keys = s3::list_keys(&env.clients.s3, &base.bucket, &base.key).await?;
     let mut versions: Vec<S3Prefix> = keys
         .iter()
         .filter_map(|k| {
@@ -36,19 +36,19 @@ pub async fn gc(ctx: &Context, table: &str, shared: &GcShared) -> Result<Collect
         })
         .collect();
     versions.dedup();
-    let kept = retention::plan(&base, &versions, &live, &[], keep);
-    let prune = glue_versions_to_prune(ctx, database, table, &current).await?;
-    let raw_prune = match glue::get_table(&ctx.clients.glue, &ctx.config.raw_database, table).await? {
-        Some(raw) => glue_versions_to_prune(ctx, &ctx.config.raw_database, table, &raw).await?,
+    let kept = retention::select(&base, &versions, &live, &[], keep);
+    let prune = glue_versions_to_prune(env, database, table, &current).await?;
+    let raw_prune = match glue::get_table(&env.clients.glue, &env.config.raw_database, table).await? {
+        Some(raw) => glue_versions_to_prune(env, &env.config.raw_database, table, &raw).await?,
         None => Vec::new(),
     };
     let mut objects_deleted = 0;
     if !shared.dry_run {
         for prefix in &kept.delete {
-            objects_deleted += s3::delete_prefix(&ctx.clients.s3, &prefix.bucket, &prefix.key).await?;
+            objects_deleted += s3::delete_prefix(&env.clients.s3, &prefix.bucket, &prefix.key).await?;
         }
-        glue::delete_table_versions(&ctx.clients.glue, database, table, &prune).await?;
-        glue::delete_table_versions(&ctx.clients.glue, &ctx.config.raw_database, table, &raw_prune).await?;
+        glue::delete_table_versions(&env.clients.glue, database, table, &prune).await?;
+        glue::delete_table_versions(&env.clients.glue, &env.config.raw_database, table, &raw_prune).await?;
     }
     info!(
         table,
@@ -83,12 +83,12 @@ pub fn check_keep(keep: u32) -> Result<usize, Error> {
 /// its current one (of a raw table only its versions: its data, the
 /// exports, is not snaplake's to delete).
 async fn glue_versions_to_prune(
-    ctx: &Context,
+    env: &Env,
     database: &str,
     table: &str,
     current: &TableState,
 ) -> Result<Vec<i64>, Error> {
-    let ids = glue::table_versions(&ctx.clients.glue, database, table)
+    let ids = glue::table_versions(&env.clients.glue, database, table)
         .await?
         .iter()
         .filter_map(|v| v.version_id.as_deref()?.parse().ok())

@@ -22,8 +22,8 @@ use crate::aws::glue::TableState;
 use crate::aws::s3;
 use crate::catalog::location::S3Prefix;
 use crate::catalog::schema::{self, FileSchema};
+use crate::env::Env;
 use crate::error::Error;
-use crate::handlers::Context;
 use crate::logical_time::LogicalTime;
 use crate::names;
 
@@ -32,16 +32,16 @@ fn check_table_name(table: &str) -> Result<(), Error> {
 }
 
 /// Where a curated table's versions live (`snaplake plan` shows it too).
-pub fn curated_base(ctx: &Context, table: &str) -> S3Prefix {
-    S3Prefix::new(&ctx.config.bucket, &format!("{}/{table}", ctx.config.curated_prefix))
+pub fn curated_base(env: &Env, table: &str) -> S3Prefix {
+    S3Prefix::new(&env.config.bucket, &format!("{}/{table}", env.config.curated_prefix))
 }
 
 /// Reads the schema of a Parquet object from its footer only. One ranged GET
 /// of the file's end holds the footer of almost every file; a larger footer
 /// costs exactly one more. Returns it with the bytes read.
-pub async fn read_schema(ctx: &Context, bucket: &str, key: &str) -> Result<(FileSchema, u64), Error> {
+pub async fn read_schema(env: &Env, bucket: &str, key: &str) -> Result<(FileSchema, u64), Error> {
     let uri = format!("s3://{bucket}/{key}");
-    let (end, size) = s3::get_range(&ctx.clients.s3, bucket, key, &format!("bytes=-{}", schema::END_LEN)).await?;
+    let (end, size) = s3::get_range(&env.clients.s3, bucket, key, &format!("bytes=-{}", schema::END_LEN)).await?;
     let got = end.len() as u64;
     let footer_len = schema::footer_len(&uri, &end[end.len().saturating_sub(schema::TAIL_LEN as usize)..])?;
     if footer_len + schema::TAIL_LEN > size {
@@ -56,13 +56,13 @@ pub async fn read_schema(ctx: &Context, bucket: &str, key: &str) -> Result<(File
     }
     let start = size - schema::TAIL_LEN - footer_len;
     let range = format!("bytes={start}-{}", size - schema::TAIL_LEN - 1);
-    let (footer, _) = s3::get_range(&ctx.clients.s3, bucket, key, &range).await?;
+    let (footer, _) = s3::get_range(&env.clients.s3, bucket, key, &range).await?;
     Ok((schema::from_footer(&uri, &footer)?, got + footer.len() as u64))
 }
 
 /// Data objects under a location: not `_SUCCESS`-style markers, not empty.
-async fn data_objects(ctx: &Context, location: &S3Prefix) -> Result<Vec<String>, Error> {
-    let objects = s3::list_objects(&ctx.clients.s3, &location.bucket, &location.key).await?;
+async fn data_objects(env: &Env, location: &S3Prefix) -> Result<Vec<String>, Error> {
+    let objects = s3::list_objects(&env.clients.s3, &location.bucket, &location.key).await?;
     Ok(objects
         .into_iter()
         .filter(|(key, size)| {

@@ -11,14 +11,14 @@ use crate::aws::glue::{self, TableState};
 use crate::aws::s3;
 use crate::catalog::location::{self, S3Prefix};
 use crate::contract::catalog_swap::{PrepareOutcome, PrepareShared, Prepared};
+use crate::env::Env;
 use crate::error::Error;
-use crate::handlers::Context;
 use crate::logical_time::LogicalTime;
 
-pub async fn prepare(ctx: &Context, table: &str, shared: &PrepareShared) -> Result<Prepared, Error> {
+pub async fn prepare(env: &Env, table: &str, shared: &PrepareShared) -> Result<Prepared, Error> {
     check_table_name(table)?;
-    let current = glue::get_table(&ctx.clients.glue, &ctx.config.curated_database, table).await?;
-    let raw = glue::get_table(&ctx.clients.glue, &ctx.config.raw_database, table).await?;
+    let current = glue::get_table(&env.clients.glue, &env.config.curated_database, table).await?;
+    let raw = glue::get_table(&env.clients.glue, &env.config.raw_database, table).await?;
     let live = current
         .as_ref()
         .and_then(|t| t.location.as_deref())
@@ -44,7 +44,7 @@ pub async fn prepare(ctx: &Context, table: &str, shared: &PrepareShared) -> Resu
     raw_registered(table, raw.as_ref(), shared.logical_time, shared.export_id.as_deref())?;
     let next = location::next_location(
         shared.layout,
-        &curated_base(ctx, table),
+        &curated_base(env, table),
         shared.logical_time.timestamp(),
         live.as_ref(),
     )?;
@@ -52,7 +52,7 @@ pub async fn prepare(ctx: &Context, table: &str, shared: &PrepareShared) -> Resu
     let cleared = if live.as_ref().is_some_and(|l| l.overlaps(&next)) {
         0
     } else {
-        s3::delete_prefix(&ctx.clients.s3, &next.bucket, &next.key).await?
+        s3::delete_prefix(&env.clients.s3, &next.bucket, &next.key).await?
     };
     if cleared > 0 {
         warn!(table, location = %next, cleared, "removed leftovers of an interrupted attempt");

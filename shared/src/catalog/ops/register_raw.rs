@@ -11,19 +11,19 @@ use crate::aws::glue::{self, TableDef, TableState, Update};
 use crate::catalog::location::S3Prefix;
 use crate::catalog::schema;
 use crate::contract::catalog_swap::{RegisterOutcome, RegisterRawShared, Registered};
+use crate::env::Env;
 use crate::error::Error;
 use crate::export::plan::PlanItem;
-use crate::handlers::Context;
 use crate::logical_time::LogicalTime;
 
 /// Registers one plan item's raw table.
-pub async fn register_raw(ctx: &Context, item: &PlanItem, shared: &RegisterRawShared) -> Result<Registered, Error> {
+pub async fn register_raw(env: &Env, item: &PlanItem, shared: &RegisterRawShared) -> Result<Registered, Error> {
     check_table_name(&item.name)?;
     let location = S3Prefix::parse("location", &item.location)?;
-    let database = &ctx.config.raw_database;
-    let existing = glue::get_table(&ctx.clients.glue, database, &item.name).await?;
+    let database = &env.config.raw_database;
+    let existing = glue::get_table(&env.clients.glue, database, &item.name).await?;
     let columns = match &item.sample_key {
-        Some(sample) => read_schema(ctx, &location.bucket, sample).await?.0.columns,
+        Some(sample) => read_schema(env, &location.bucket, sample).await?.0.columns,
         // An empty table: RDS wrote no data file, so no footer to read.
         None => empty_table_columns(item, existing.as_ref())?,
     };
@@ -41,14 +41,14 @@ pub async fn register_raw(ctx: &Context, item: &PlanItem, shared: &RegisterRawSh
     };
     let outcome = decide(existing.as_ref(), &def, shared.logical_time);
     match outcome {
-        RegisterOutcome::Created => glue::create_table(&ctx.clients.glue, &def).await?,
+        RegisterOutcome::Created => glue::create_table(&env.clients.glue, &def).await?,
         RegisterOutcome::Superseded => {
             info!(table = %item.name, "a newer run registered this raw table; left as it is");
         }
         RegisterOutcome::Unchanged => {}
         RegisterOutcome::Updated => {
             let version = existing.as_ref().and_then(|t| t.version_id.as_deref());
-            if let Update::Conflict = glue::update_table(&ctx.clients.glue, &def, version).await? {
+            if let Update::Conflict = glue::update_table(&env.clients.glue, &def, version).await? {
                 return Err(conflict(database, &item.name));
             }
         }

@@ -10,14 +10,14 @@ use crate::aws::glue::{self, TableDef, TableState, Update};
 use crate::catalog::compat::SchemaDiff;
 use crate::catalog::location::S3Prefix;
 use crate::contract::catalog_swap::{RollbackItem, SwapOutcome, Swapped};
+use crate::env::Env;
 use crate::error::Error;
-use crate::handlers::Context;
 
-pub async fn rollback(ctx: &Context, item: &RollbackItem) -> Result<Swapped, Error> {
+pub async fn rollback(env: &Env, item: &RollbackItem) -> Result<Swapped, Error> {
     check_table_name(&item.table)?;
     let database = match item.database.as_deref() {
-        None | Some("curated") => &ctx.config.curated_database,
-        Some("raw") => &ctx.config.raw_database,
+        None | Some("curated") => &env.config.curated_database,
+        Some("raw") => &env.config.raw_database,
         Some(other) => {
             return Err(Error::invalid_input(
                 "database",
@@ -26,13 +26,13 @@ pub async fn rollback(ctx: &Context, item: &RollbackItem) -> Result<Swapped, Err
         }
     };
     let qualified = format!("{database}.{}", item.table);
-    let current = glue::get_table(&ctx.clients.glue, database, &item.table)
+    let current = glue::get_table(&env.clients.glue, database, &item.table)
         .await?
         .ok_or_else(|| Error::invalid_input("table", format!("{qualified} does not exist; nothing to roll back")))?;
-    let versions = glue::table_versions(&ctx.clients.glue, database, &item.table).await?;
+    let versions = glue::table_versions(&env.clients.glue, database, &item.table).await?;
     let target = target(&qualified, &current, &versions, item.to_day.as_deref())?;
     let target_location = S3Prefix::parse("location", target.location.as_deref().unwrap_or_default())?;
-    if data_objects(ctx, &target_location).await?.is_empty() {
+    if data_objects(env, &target_location).await?.is_empty() {
         return Err(Error::invalid_input(
             "table",
             format!("{qualified} cannot go back to {target_location}: it no longer holds data (removed by retention?)"),
@@ -54,7 +54,7 @@ pub async fn rollback(ctx: &Context, item: &RollbackItem) -> Result<Swapped, Err
             current.location.as_deref().unwrap_or("nowhere")
         ),
     };
-    match glue::update_table(&ctx.clients.glue, &def, current.version_id.as_deref()).await? {
+    match glue::update_table(&env.clients.glue, &def, current.version_id.as_deref()).await? {
         Update::Done => {
             info!(table = %qualified, to = %target_location, "rolled back");
             let outcome = SwapOutcome::RolledBack;
@@ -156,13 +156,13 @@ mod mocked {
     async fn a_table_that_is_gone_cannot_be_rolled_back() {
         let missing = mock!(aws_sdk_glue::Client::get_table)
             .then_error(|| GetTableError::EntityNotFoundException(EntityNotFoundException::builder().build()));
-        let ctx = context(&[&missing], 1);
+        let env = context(&[&missing], 1);
         let item = RollbackItem {
             table: "shop_customers".into(),
             to_day: None,
             database: None,
         };
-        let err = rollback(&ctx, &item).await.unwrap_err();
+        let err = rollback(&env, &item).await.unwrap_err();
         assert!(err.to_string().contains("does not exist"), "{err}");
     }
 }

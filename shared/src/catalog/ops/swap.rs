@@ -12,14 +12,14 @@ use crate::aws::glue::{self, TableDef, TableState, Update};
 use crate::catalog::compat::{self, SchemaDiff};
 use crate::catalog::location::S3Prefix;
 use crate::contract::catalog_swap::{SwapItem, SwapOutcome, SwapShared, Swapped};
+use crate::env::Env;
 use crate::error::Error;
-use crate::handlers::Context;
 use crate::logical_time::LogicalTime;
 
-pub async fn swap(ctx: &Context, item: &SwapItem, shared: &SwapShared) -> Result<Swapped, Error> {
+pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared) -> Result<Swapped, Error> {
     check_table_name(&item.table)?;
     let new = S3Prefix::parse("new_location", &item.new_location)?;
-    let base = curated_base(ctx, &item.table);
+    let base = curated_base(env, &item.table);
     if !base.contains(&new) || new == base {
         return Err(Error::invalid_input(
             "new_location",
@@ -29,21 +29,21 @@ pub async fn swap(ctx: &Context, item: &SwapItem, shared: &SwapShared) -> Result
             ),
         ));
     }
-    let data = data_objects(ctx, &new).await?;
+    let data = data_objects(env, &new).await?;
     let Some(sample) = data.first() else {
         return Err(Error::invalid_input(
             "new_location",
             format!("{new} holds no data object; the transform wrote nothing, so the table stays where it is"),
         ));
     };
-    let (file, _) = read_schema(ctx, &new.bucket, sample).await?;
-    let database = &ctx.config.curated_database;
+    let (file, _) = read_schema(env, &new.bucket, sample).await?;
+    let database = &env.config.curated_database;
     let qualified = format!("{database}.{}", item.table);
     let mut parameters = HashMap::from([
         ("snaplake.logical_time".to_string(), shared.logical_time.to_string()),
         (
             "snaplake.logical_day".to_string(),
-            shared.logical_time.day(&ctx.config.time_zone).to_string(),
+            shared.logical_time.day(&env.config.time_zone).to_string(),
         ),
     ]);
     if let Some(source) = &item.source {
@@ -67,13 +67,13 @@ pub async fn swap(ctx: &Context, item: &SwapItem, shared: &SwapShared) -> Result
     // The raw table only moves forward, so if it still shows this run, the
     // transform read this run's export; if a newer run registered it since,
     // what was read is uncertain and the newer run publishes anyway.
-    let raw = glue::get_table(&ctx.clients.glue, &ctx.config.raw_database, &item.table).await?;
+    let raw = glue::get_table(&env.clients.glue, &env.config.raw_database, &item.table).await?;
     let raw_newer = raw.as_ref().is_some_and(|t| newer_run(t, shared.logical_time));
 
     // Decide on the table as read; on a concurrent change, read once more
     // and decide again (it may already point at our location).
     for attempt in 0..2 {
-        let current = glue::get_table(&ctx.clients.glue, database, &item.table).await?;
+        let current = glue::get_table(&env.clients.glue, database, &item.table).await?;
         let done = |outcome, diff| swapped(&item.table, outcome, current.as_ref(), &def, diff);
         match decide(current.as_ref(), raw_newer, &new, shared.logical_time) {
             SwapOutcome::Superseded => {
@@ -81,7 +81,7 @@ pub async fn swap(ctx: &Context, item: &SwapItem, shared: &SwapShared) -> Result
                 return Ok(done(SwapOutcome::Superseded, SchemaDiff::default()));
             }
             SwapOutcome::Created => {
-                glue::create_table(&ctx.clients.glue, &def).await?;
+                glue::create_table(&env.clients.glue, &def).await?;
                 info!(table = %qualified, location = %new, "created");
                 return Ok(done(SwapOutcome::Created, SchemaDiff::default()));
             }
@@ -93,7 +93,7 @@ pub async fn swap(ctx: &Context, item: &SwapItem, shared: &SwapShared) -> Result
         }
         let current = current.as_ref().expect("decide creates a table that does not exist");
         let diff = compat::check(&qualified, &current.columns, &def.columns, shared.schema_policy)?;
-        match glue::update_table(&ctx.clients.glue, &def, current.version_id.as_deref()).await? {
+        match glue::update_table(&env.clients.glue, &def, current.version_id.as_deref()).await? {
             Update::Done => {
                 info!(table = %qualified, from = ?current.location, to = %new, changes = %diff.describe(), "swapped");
                 return Ok(swapped(&item.table, SwapOutcome::Swapped, Some(current), &def, diff));
@@ -240,7 +240,7 @@ pub(crate) mod mocked {
             .build()
     }
 
-    pub(crate) fn context(glue: &[&Rule], retries: u32) -> Context {
+    pub(crate) fn context(glue: &[&Rule], retries: u32) -> Env {
         let s3 = s3_rules();
         let config = Config::from_lookup(|name| (name == "SNAPLAKE_BUCKET").then(|| "lake".to_string())).unwrap();
         let none: [&Rule; 0] = [];
@@ -254,14 +254,14 @@ pub(crate) mod mocked {
             sfn: mock_client!(aws_sdk_sfn, none),
             secrets: mock_client!(aws_sdk_secretsmanager, none),
         };
-        Context {
+        Env {
             config,
             clients,
             salt: None,
         }
     }
 
-    async fn swap_new(ctx: &Context) -> Result<Swapped, Error> {
+    async fn swap_new(env: &Env) -> Result<Swapped, Error> {
         let item = SwapItem {
             table: "shop_customers".into(),
             new_location: NEW.into(),
@@ -272,7 +272,7 @@ pub(crate) mod mocked {
             export_id: None,
             schema_policy: Default::default(),
         };
-        swap(ctx, &item, &shared).await
+        swap(env, &item, &shared).await
     }
 
     /// The raw table as RegisterRaw left it for this run (swap reads it first).
