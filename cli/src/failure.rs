@@ -4,6 +4,9 @@
 
 use std::process::ExitCode;
 
+use aws_sdk_sfn::error::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
 /// The exit codes, as `snaplake --help` documents them.
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -54,41 +57,33 @@ impl Failure {
 }
 
 /// An SDK error in one line: the service's code and message when AWS
-/// answered, else why it could not be reached.
-pub fn describe<E, R>(err: &aws_sdk_sfn::error::SdkError<E, R>) -> String
+/// answered, else why it could not be reached (the library's
+/// [`snaplake::error::Error::sdk`] decides which).
+pub fn describe<E, R>(err: &SdkError<E, R>) -> String
 where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    match err.as_service_error() {
-        Some(e) => format!(
-            "{}: {}",
-            e.code().unwrap_or("Unknown"),
-            e.message().unwrap_or("no message")
-        ),
-        None => aws_sdk_sfn::error::DisplayErrorContext(err).to_string(),
+    match snaplake::error::Error::sdk("", "", "", err) {
+        snaplake::error::Error::Aws { code, message, .. }
+        | snaplake::error::Error::Throttled { code, message, .. }
+        | snaplake::error::Error::ExportRetryable { code, message, .. } => format!("{code}: {message}"),
+        other => other.to_string(),
     }
 }
 
-/// An AWS SDK error as a snaplake error: the service's code and message when
-/// AWS answered, else why it could not be reached (no credentials, no route).
-pub fn aws<E, R>(service: &str, operation: &str, resource: &str, err: aws_sdk_sfn::error::SdkError<E, R>) -> Failure
+/// An AWS SDK error as a snaplake error ([`snaplake::error::Error::sdk`]);
+/// when AWS could not be reached, with what to check on the operator's side.
+pub fn aws<E, R>(service: &str, operation: &str, resource: &str, err: SdkError<E, R>) -> Failure
 where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    use snaplake::error::Error;
-    match err {
-        aws_sdk_sfn::error::SdkError::ServiceError(e) => Error::aws(service, operation, resource, e.err()).into(),
-        other => Failure::Snaplake(Error::Aws {
-            service: service.into(),
-            operation: operation.into(),
-            resource: resource.into(),
-            code: "Unreachable".into(),
-            message: aws_sdk_sfn::error::DisplayErrorContext(&other).to_string(),
-            fix: Some(
-                "check credentials (--profile, AWS_PROFILE or AWS_ACCESS_KEY_ID), --region and --endpoint-url".into(),
-            ),
-        }),
+    let error = snaplake::error::Error::sdk(service, operation, resource, &err);
+    if err.as_service_error().is_some() {
+        return error.into();
     }
+    error
+        .with_fix("check credentials (--profile, AWS_PROFILE or AWS_ACCESS_KEY_ID), --region and --endpoint-url")
+        .into()
 }

@@ -10,16 +10,16 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
 use snaplake::aws::{rds, to_timestamp};
-use snaplake::export_id::attempt_id;
-use snaplake::handlers::catalog_swap::flatten;
+use snaplake::contract::catalog_swap::flatten;
+use snaplake::export_id::{attempt_id, run_id};
 use snaplake::handlers::snapshot_export::MAX_EXPORT_ATTEMPTS;
-use snaplake::logical_time::{LogicalTime, run_id};
+use snaplake::logical_time::LogicalTime;
 
 use crate::failure::{self, Failure};
 use crate::stack::Stack;
 
-/// Attempts of one day after which snaplake stops and asks for a person.
-const MAX_ATTEMPTS: u32 = 9;
+/// Runs of one day after which snaplake stops and asks for a person.
+const MAX_RUNS_PER_DAY: u32 = 9;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Execution {
@@ -58,17 +58,9 @@ fn cause_message(cause: &str) -> String {
         .unwrap_or_else(|| cause.to_string())
 }
 
-/// `run-<export id>` for the first attempt, `run-<export id>-<n>` after.
-pub fn attempt_name(export_id: &str, attempt: u32) -> String {
-    match attempt {
-        1 => run_id(export_id),
-        n => format!("{}-{n}", run_id(export_id)),
-    }
-}
-
 pub async fn describe(stack: &Stack, arn: &str) -> Result<Option<Execution>, Failure> {
     let out = match stack
-        .ctx
+        .env
         .clients
         .sfn
         .describe_execution()
@@ -97,8 +89,8 @@ pub async fn describe(stack: &Stack, arn: &str) -> Result<Option<Execution>, Fai
 /// Every attempt of a day so far, first to last.
 pub async fn attempts(stack: &Stack, export_id: &str) -> Result<Vec<Execution>, Failure> {
     let mut out = Vec::new();
-    for n in 1..=MAX_ATTEMPTS {
-        match describe(stack, &stack.execution_arn(&attempt_name(export_id, n))).await? {
+    for n in 1..=MAX_RUNS_PER_DAY {
+        match describe(stack, &stack.execution_arn(&run_id(export_id, n))).await? {
             Some(e) => out.push(e),
             None => break,
         }
@@ -122,14 +114,14 @@ pub async fn start(stack: &Stack, export_id: &str, input: &Value, retry: bool) -
         None => 1,
         Some(last) if last.running() || last.succeeded() => return Ok(Start::Already(last.clone())),
         Some(last) if !retry => return Ok(Start::PreviousFailed(last.clone())),
-        Some(_) if previous.len() as u32 >= MAX_ATTEMPTS => {
+        Some(_) if previous.len() as u32 >= MAX_RUNS_PER_DAY => {
             return Err(Failure::Failed(format!(
-                "{export_id} failed {MAX_ATTEMPTS} times; read `snaplake status` and fix the cause first"
+                "{export_id} failed {MAX_RUNS_PER_DAY} times; read `snaplake status` and fix the cause first"
             )));
         }
         Some(_) => previous.len() as u32 + 1,
     };
-    start_named(stack, &attempt_name(export_id, attempt), input).await
+    start_named(stack, &run_id(export_id, attempt), input).await
 }
 
 /// Starts an execution by name; a name already taken means someone else
@@ -140,7 +132,7 @@ pub async fn start_named(stack: &Stack, name: &str, input: &Value) -> Result<Sta
         return Ok(Start::Already(existing));
     }
     let sent = stack
-        .ctx
+        .env
         .clients
         .sfn
         .start_execution()
@@ -201,7 +193,7 @@ async fn report_input(stack: &Stack, arn: &str) -> Result<Value, Failure> {
 /// fewer: its tables run in child executions of the Distributed Map).
 async fn newest_events(stack: &Stack, arn: &str) -> Result<Vec<HistoryEvent>, Failure> {
     let out = stack
-        .ctx
+        .env
         .clients
         .sfn
         .get_execution_history()
@@ -216,7 +208,7 @@ async fn newest_events(stack: &Stack, arn: &str) -> Result<Vec<HistoryEvent>, Fa
 
 /// The export of a run: its id, status and progress, if RDS knows it.
 pub async fn export_state(stack: &Stack, export_id: &str) -> Result<Value, Failure> {
-    Ok(match rds::find_export(&stack.ctx.clients.rds, export_id).await? {
+    Ok(match rds::find_export(&stack.env.clients.rds, export_id).await? {
         Some(task) => json!({
             "export_id": export_id,
             "status": task.status().unwrap_or_default().to_ascii_uppercase(),
@@ -232,7 +224,7 @@ pub async fn newest_export_attempt(stack: &Stack, day_id: &str) -> Result<String
     let mut newest = day_id.to_string();
     for n in 2..=MAX_EXPORT_ATTEMPTS {
         let id = attempt_id(day_id, n);
-        if rds::find_export(&stack.ctx.clients.rds, &id).await?.is_none() {
+        if rds::find_export(&stack.env.clients.rds, &id).await?.is_none() {
             break;
         }
         newest = id;
@@ -246,7 +238,7 @@ pub async fn recent(stack: &Stack, limit: usize) -> Result<Vec<String>, Failure>
     let mut token = None;
     while arns.len() < limit {
         let page = stack
-            .ctx
+            .env
             .clients
             .sfn
             .list_executions()
@@ -306,20 +298,20 @@ mod tests {
     #[test]
     fn attempts_after_the_first_are_numbered() {
         assert_eq!(
-            attempt_name("snaplake-shop-1a2b-20261121", 1),
+            run_id("snaplake-shop-1a2b-20261121", 1),
             "run-snaplake-shop-1a2b-20261121"
         );
         assert_eq!(
-            attempt_name("snaplake-shop-1a2b-20261121", 2),
+            run_id("snaplake-shop-1a2b-20261121", 2),
             "run-snaplake-shop-1a2b-20261121-2"
         );
     }
 
     #[test]
-    fn every_attempt_name_is_a_valid_execution_name() {
+    fn every_run_id_is_a_valid_execution_name() {
         // The longest export id (60) with the largest attempt fits in 80.
         let id = "a".repeat(60);
-        let name = attempt_name(&id, MAX_ATTEMPTS);
+        let name = run_id(&id, MAX_RUNS_PER_DAY);
         assert!(name.len() <= 80, "{}", name.len());
     }
 }

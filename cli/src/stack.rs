@@ -8,8 +8,9 @@ use jiff::civil::Date;
 use serde_json::Value;
 use snaplake::clients::Clients;
 use snaplake::config::Config;
+use snaplake::env::Env;
 use snaplake::export_id::export_id;
-use snaplake::handlers::{Context, parse};
+use snaplake::handlers::parse;
 use snaplake::logical_time::LogicalTime;
 use snaplake::pinning::{self, PolicyRef};
 use snaplake::transform::policy::MaskingPolicy;
@@ -64,7 +65,7 @@ pub struct Stack {
     pub name: String,
     pub aws: Aws,
     /// The functions' configuration, with the operator's clients.
-    pub ctx: Context,
+    pub env: Env,
     pub state_machine_arn: String,
     /// The run input the schedule sends (`logical_time` still a placeholder).
     pub run_input: Value,
@@ -138,7 +139,7 @@ impl Stack {
         )?;
         Ok(Stack {
             name: name.to_string(),
-            ctx: Context {
+            env: Env {
                 config: config_checked,
                 clients: aws.clients.clone(),
                 salt: None,
@@ -157,22 +158,22 @@ impl Stack {
 
     /// The logical time of a day: the instant the schedule fires for it.
     pub fn logical_time(&self, day: Date) -> Result<LogicalTime, Failure> {
-        self.schedule.logical_time(day, &self.ctx.config.time_zone)
+        self.schedule.logical_time(day, &self.env.config.time_zone)
     }
 
     pub fn day_of(&self, t: LogicalTime) -> Date {
-        t.day(&self.ctx.config.time_zone)
+        t.day(&self.env.config.time_zone)
     }
 
     /// The export id the pipeline derives for a day (see export_id.rs).
     pub fn export_id(&self, day: Date) -> Result<String, Failure> {
-        Ok(export_id(&self.ctx.config.export_id_prefix, self.source_id(), day)?)
+        Ok(export_id(&self.env.config.export_id_prefix, self.source_id(), day)?)
     }
 
     /// The masking policy the deployment's runs publish with: the pinned one.
     pub async fn policy(&self) -> Result<MaskingPolicy, Failure> {
         let input: PolicyRef = parse("schedule input `publish`", self.run_input["publish"].clone())?;
-        Ok(pinning::policy(&self.ctx, &input).await?.as_ref().clone())
+        Ok(pinning::policy(&self.env, &input).await?.as_ref().clone())
     }
 
     /// What the schedule would send for this logical time.

@@ -24,9 +24,9 @@ use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider:
 use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
-/// Attempts per call, including the first. Steps are short and retried again
+/// Attempts per SDK call, including the first. Steps are short and retried again
 /// by the state machine, so a few attempts with backoff is enough here.
-const MAX_ATTEMPTS: u32 = 4;
+const SDK_ATTEMPTS_PER_CALL: u32 = 4;
 
 /// One client per service the functions use. Cheap to clone: clients share
 /// their connection pool. Secrets Manager is not among them: only
@@ -47,7 +47,7 @@ pub struct Clients {
 pub async fn sdk_config() -> SdkConfig {
     let env = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .retry_config(RetryConfig::standard().with_max_attempts(SDK_ATTEMPTS_PER_CALL))
         .http_client(SharedHttpClient::new(OneConnector::default()));
     // Lambda hands the role's credentials over in these variables, the first
     // place the default chain looks; building the chain's other providers
@@ -131,7 +131,7 @@ impl Clients {
         // Athena's GetQueryExecution and Glue's catalog calls have low per-account
         // rate limits shared with every other job: adaptive retry slows this
         // client down when throttled instead of spending its attempts at once.
-        let adaptive = RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS);
+        let adaptive = RetryConfig::adaptive().with_max_attempts(SDK_ATTEMPTS_PER_CALL);
         let athena = aws_sdk_athena::config::Builder::from(sdk)
             .retry_config(adaptive.clone())
             .build();

@@ -3,6 +3,8 @@
 //! matches in `Retry`/`Catch` (`ErrorEquals`), so renaming one is a breaking
 //! change to the state machine definition.
 
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 #[derive(Debug, thiserror::Error)]
@@ -288,6 +290,40 @@ impl Error {
         }
     }
 
+    /// An AWS SDK call's failure, for the library and the CLI alike. When AWS
+    /// answered, its code and message ([`Error::aws`]); when it did not, why:
+    /// `Timeout` (no answer in time), `Unreachable` (the connection failed:
+    /// DNS, refused, TLS, or no credentials to sign with), `InvalidResponse`
+    /// (an answer the SDK could not read) or `RequestNotBuilt`, with the
+    /// SDK's whole chain of causes as the message. Never "Unknown" for a
+    /// failure that has a cause.
+    pub fn sdk<E, R>(service: &str, operation: &str, resource: &str, err: &SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug,
+    {
+        let code = match err {
+            SdkError::ServiceError(e) if e.err().code().is_some() => {
+                return Error::aws(service, operation, resource, e.err());
+            }
+            SdkError::ServiceError(_) => "Unknown",
+            SdkError::TimeoutError(_) => "Timeout",
+            SdkError::DispatchFailure(f) if f.is_timeout() => "Timeout",
+            SdkError::DispatchFailure(_) => "Unreachable",
+            SdkError::ResponseError(_) => "InvalidResponse",
+            SdkError::ConstructionFailure(_) => "RequestNotBuilt",
+            _ => "Unknown",
+        };
+        Error::Aws {
+            service: service.into(),
+            operation: operation.into(),
+            resource: resource.into(),
+            code: code.into(),
+            message: DisplayErrorContext(err).to_string(),
+            fix: None,
+        }
+    }
+
     /// Adds the likely fix to an [`Error::Aws`]; other variants carry theirs.
     pub fn with_fix(self, fix: impl Into<String>) -> Self {
         match self {
@@ -383,6 +419,91 @@ mod tests {
             "{text}"
         );
         assert_eq!(err.aws_code(), Some("InvalidS3BucketFault"));
+    }
+
+    mod sdk {
+        use aws_sdk_glue::error::SdkError;
+        use aws_sdk_glue::operation::get_table::GetTableError;
+        use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        use aws_smithy_runtime_api::http::StatusCode;
+        use aws_smithy_types::body::SdkBody;
+
+        use super::*;
+
+        type GetTable = SdkError<GetTableError, HttpResponse>;
+
+        fn io(text: &str) -> Box<dyn std::error::Error + Send + Sync> {
+            Box::new(std::io::Error::other(text.to_string()))
+        }
+
+        fn converted(err: GetTable) -> (String, String, String) {
+            let err = Error::sdk("glue", "GetTable", "table db.t", &err);
+            let text = err.to_string();
+            let Error::Aws { code, message, .. } = err else {
+                panic!("not an AwsError: {text}");
+            };
+            (code, message, text)
+        }
+
+        #[test]
+        fn a_timeout_says_so_with_its_cause() {
+            let (code, message, text) = converted(SdkError::timeout_error(io("read timed out after 3.1s")));
+            assert_eq!(code, "Timeout");
+            assert!(message.contains("read timed out after 3.1s"), "{text}");
+            assert!(!text.contains("Unknown"), "{text}");
+            let (code, _, _) = converted(SdkError::dispatch_failure(ConnectorError::timeout(io(
+                "connect timeout",
+            ))));
+            assert_eq!(code, "Timeout");
+        }
+
+        #[test]
+        fn a_connection_failure_says_why() {
+            let refused = ConnectorError::io(io("Connection refused (os error 111)"));
+            let (code, message, text) = converted(SdkError::dispatch_failure(refused));
+            assert_eq!(code, "Unreachable");
+            assert!(message.contains("Connection refused"), "{text}");
+            assert!(
+                text.contains("glue GetTable on table db.t failed (Unreachable)"),
+                "{text}"
+            );
+        }
+
+        #[test]
+        fn the_services_answer_keeps_its_code_and_message() {
+            let meta = ErrorMetadata::builder()
+                .code("AccessDeniedException")
+                .message("not allowed: glue:GetTable")
+                .build();
+            let response = HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+            let (code, message, _) = converted(SdkError::service_error(GetTableError::generic(meta), response));
+            assert_eq!(
+                (code.as_str(), message.as_str()),
+                ("AccessDeniedException", "not allowed: glue:GetTable")
+            );
+            let throttled = ErrorMetadata::builder()
+                .code("ThrottlingException")
+                .message("slow")
+                .build();
+            let response = HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+            let err = Error::sdk(
+                "glue",
+                "GetTable",
+                "t",
+                &SdkError::service_error(GetTableError::generic(throttled), response),
+            );
+            assert_eq!(err.name(), "Throttled");
+        }
+
+        #[test]
+        fn an_answer_without_a_code_keeps_the_sdks_description() {
+            let response = HttpResponse::new(StatusCode::try_from(502).unwrap(), SdkBody::from("Bad Gateway"));
+            let unhandled = GetTableError::generic(ErrorMetadata::builder().build());
+            let (code, message, text) = converted(SdkError::service_error(unhandled, response));
+            assert_eq!(code, "Unknown");
+            assert!(!message.is_empty() && message != "Unknown", "{text}");
+        }
     }
 
     #[test]

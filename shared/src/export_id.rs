@@ -128,6 +128,17 @@ fn short_hash(name: &str) -> String {
     digest.iter().take(HASH_LEN / 2).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The run id of a day's `run`th run: its Step Functions execution name,
+/// `run-<export id>` for the first, `run-<export id>-<n>` after (query-runner
+/// receives it as `run_id` and keys its query tokens on it). At most 80
+/// letters, digits, `-` and `_`: the export id is at most 60.
+pub fn run_id(export_id: &str, run: u32) -> String {
+    match run {
+        1 => format!("run-{export_id}"),
+        n => format!("run-{export_id}-{n}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,13 +73,6 @@ pub fn parse_time_zone(field: &str, name: &str) -> Result<TimeZone, Error> {
     })
 }
 
-/// A stable id for a run of one source on one logical day, usable as a Step
-/// Functions execution name (≤ 80 characters of letters, digits, `-` and `_`).
-pub fn run_id(export_id: &str) -> String {
-    // The export id already satisfies the stricter RDS rules and is ≤ 60.
-    format!("run-{export_id}")
-}
-
 impl From<Timestamp> for LogicalTime {
     fn from(t: Timestamp) -> Self {
         LogicalTime(t)
@@ -193,11 +186,5 @@ mod tests {
         assert_eq!(serde_json::to_string(&t).unwrap(), "\"2026-11-20T19:00:00Z\"");
         let err = serde_json::from_str::<LogicalTime>("\"now\"").unwrap_err().to_string();
         assert!(err.contains("logical_time"), "{err}");
-    }
-
-    #[test]
-    fn run_id_fits_an_execution_name() {
-        let id = run_id(&"a".repeat(60));
-        assert!(id.len() <= 80);
     }
 }

@@ -18,8 +18,8 @@ use tracing::warn;
 
 use crate::aws::s3;
 use crate::config::Config;
+use crate::env::Env;
 use crate::error::Error;
-use crate::handlers::Context;
 use crate::transform::policy::MaskingPolicy;
 
 /// The part of a run's `publish` settings the pins concern. A run input
@@ -124,15 +124,15 @@ pub fn check_export(config: &Config, source_id: &str, export_role_arn: &str) -> 
 /// digest is its content, so the cache cannot go stale), or, where nothing
 /// is pinned, the input's. An input policy that differs from the pin is
 /// refused.
-pub async fn policy(ctx: &Context, input: &PolicyRef) -> Result<Arc<MaskingPolicy>, Error> {
-    let digest = match choose(&ctx.config, input)? {
+pub async fn policy(env: &Env, input: &PolicyRef) -> Result<Arc<MaskingPolicy>, Error> {
+    let digest = match choose(&env.config, input)? {
         Choice::Input => {
             warn!("no masking policy is pinned (SNAPLAKE_POLICY_DIGEST): using the run input's");
             return Ok(Arc::new(input.policy.clone().expect("chosen because present")));
         }
         Choice::Pinned(digest) => digest,
     };
-    let pinned = load(ctx, &digest).await?;
+    let pinned = load(env, &digest).await?;
     if let Some(given) = &input.policy
         && given != pinned.as_ref()
     {
@@ -147,16 +147,16 @@ pub async fn policy(ctx: &Context, input: &PolicyRef) -> Result<Arc<MaskingPolic
     Ok(pinned)
 }
 
-async fn load(ctx: &Context, digest: &str) -> Result<Arc<MaskingPolicy>, Error> {
+async fn load(env: &Env, digest: &str) -> Result<Arc<MaskingPolicy>, Error> {
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<MaskingPolicy>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(p) = cache.lock().expect("not poisoned").get(digest) {
         return Ok(p.clone());
     }
-    let cfg = &ctx.config;
+    let cfg = &env.config;
     let key = policy_key(&cfg.control_prefix, digest);
     let where_ = format!("s3://{}/{key}", cfg.bucket);
-    let bytes = s3::get_bytes(&ctx.clients.s3, &cfg.bucket, &key)
+    let bytes = s3::get_bytes(&env.clients.s3, &cfg.bucket, &key)
         .await?
         .ok_or_else(|| {
             Error::invalid_input(

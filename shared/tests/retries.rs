@@ -18,33 +18,9 @@ const LAMBDA_ERRORS: [&str; 5] = [
     "Lambda.TooManyRequestsException",
 ];
 
-fn repo_file(path: &str) -> String {
-    std::fs::read_to_string(format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
+mod asl;
 
-/// The definition with every `${...}` template variable set to 1.
-fn definition() -> Value {
-    let mut text = repo_file("infra/statemachine/pipeline.asl.json");
-    while let Some(start) = text.find("${") {
-        let end = start + text[start..].find('}').unwrap();
-        text.replace_range(start..=end, "1");
-    }
-    serde_json::from_str(&text).unwrap()
-}
-
-/// Every state, nested ones (Map item processors) included, with its name.
-fn states(machine: &Value) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    for (name, state) in machine["States"].as_object().unwrap() {
-        out.push((name.clone(), state.clone()));
-        for inner in ["ItemProcessor", "Iterator"] {
-            if state.get(inner).is_some() {
-                out.extend(states(&state[inner]));
-            }
-        }
-    }
-    out
-}
+use asl::{definition, repo_file, states};
 
 fn error_names(list: &Value) -> BTreeSet<String> {
     list.as_array()

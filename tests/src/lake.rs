@@ -5,15 +5,17 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use snaplake::contract::export_poller::PollRequest;
+use snaplake::contract::snapshot_export::ExportRequest;
+use snaplake::env::Env;
 use snaplake::export::plan::{OnTableFailure, PlanItem};
-use snaplake::export::request::{ExportRequest, PollRequest};
-use snaplake::handlers::{Context, catalog_swap, export_poller, snapshot_export};
+use snaplake::handlers::{catalog_swap, export_poller, snapshot_export};
 
 use crate::StandIn;
 
 pub struct Lake {
     pub env: StandIn,
-    pub ctx: Context,
+    pub ctx: Env,
     /// The plan's items: one per exported table.
     pub items: Vec<PlanItem>,
     pub export_id: String,
@@ -22,7 +24,7 @@ pub struct Lake {
 /// What a run needs before it starts: the bucket, the raw and curated Glue
 /// databases, the Athena workgroup, and the sample Aurora cluster `shop-prod`
 /// with its automated snapshot of the Tokyo day 2026-11-21.
-pub async fn resources(env: &StandIn, bucket: &str) -> Context {
+pub async fn resources(env: &StandIn, bucket: &str) -> Env {
     let ctx = env.context(bucket);
     let c = &ctx.clients;
     c.s3.create_bucket().bucket(bucket).send().await.unwrap();
@@ -112,10 +114,10 @@ impl Lake {
     /// Registers every raw table, as the state machine's first publishing step does.
     pub async fn register_raw(&self) {
         let input = json!({
-            "action": "register-raw", "logical_time": "2026-11-20T19:00:00Z",
+            "action": "register_raw", "logical_time": "2026-11-20T19:00:00Z",
             "export_id": self.export_id, "Items": self.items,
         });
-        let result = catalog_swap::handle(&self.ctx, input).await.unwrap();
-        assert!(result.failed.is_empty(), "{:?}", result.failed);
+        let result = serde_json::to_value(catalog_swap::handle(&self.ctx, input).await.unwrap()).unwrap();
+        assert_eq!(result["failed"], json!([]), "{result}");
     }
 }

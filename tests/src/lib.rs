@@ -38,7 +38,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_s3::config::Credentials;
 use snaplake::clients::Clients;
 use snaplake::config::Config;
-use snaplake::handlers::Context;
+use snaplake::env::Env;
 use tokio::sync::{Mutex, MutexGuard};
 
 pub const REGION: &str = "us-east-1";
@@ -117,14 +117,14 @@ impl StandIn {
 
     /// A handler context whose configuration names `bucket` (zone Asia/Tokyo,
     /// every other variable at its default) and whose clients reach the stand-in.
-    pub fn context(&self, bucket: &str) -> Context {
+    pub fn context(&self, bucket: &str) -> Env {
         let config = Config::from_lookup(|name| match name {
             "SNAPLAKE_BUCKET" => Some(bucket.to_string()),
             "SNAPLAKE_TIME_ZONE" => Some("Asia/Tokyo".to_string()),
             _ => None,
         })
         .expect("a valid test configuration");
-        Context {
+        Env {
             config,
             clients: self.clients.clone(),
             salt: Some(snaplake::aws::secrets::Salt::new(TEST_SALT)),

@@ -30,7 +30,7 @@ fn only_query_runner_links_a_secrets_manager_client() {
         assert_eq!(
             linked,
             f == "query-runner",
-            "{f} {} a Secrets Manager client; only query-runner should (Context::start_with_salt)",
+            "{f} {} a Secrets Manager client; only query-runner should (Env::start_with_salt)",
             if linked { "links" } else { "does not link" }
         );
     }

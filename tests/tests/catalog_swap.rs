@@ -80,7 +80,7 @@ fn swap_input(table: &str, location: &str, extra: Value) -> Value {
 /// (RegisterRawTables runs before any prepare).
 async fn register_raw_at(lake: &Lake, table: &str, logical_time: &str) {
     let result = lake
-        .call(json!({"action": "register-raw", "logical_time": logical_time,
+        .call(json!({"action": "register_raw", "logical_time": logical_time,
                      "export_id": lake.export_id, "Items": [lake.item(table)]}))
         .await;
     assert_eq!(result["failed_tables"], json!([]), "{result:#}");
@@ -95,7 +95,7 @@ fn only_success(result: &Value) -> &Value {
 async fn register_raw_reads_the_columns_from_the_real_footer() {
     let lake = lake().await;
     let input = json!({
-        "action": "register-raw", "logical_time": "2026-11-20T19:00:00Z",
+        "action": "register_raw", "logical_time": "2026-11-20T19:00:00Z",
         "export_id": "snaplake-shop-prod-20261121", "Items": lake.items,
     });
     let result = lake.call(input.clone()).await;
@@ -563,7 +563,7 @@ async fn a_day_that_finishes_after_a_newer_one_never_moves_a_table_back() {
         .await
         .unwrap();
     let registered = lake
-        .call(json!({"action": "register-raw", "logical_time": "2026-11-19T19:00:00Z",
+        .call(json!({"action": "register_raw", "logical_time": "2026-11-19T19:00:00Z",
             "export_id": "snaplake-shop-prod-20261120", "Items": [lake.item("shop_orders")]}))
         .await;
     assert_eq!(only_success(&registered)["outcome"], "superseded");
@@ -590,7 +590,9 @@ async fn a_schema_is_read_in_one_request_unless_the_footer_is_large() {
             .await
             .unwrap();
         snaplake_tests::control(&lake.env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
-        let (schema, _) = catalog_swap::read_schema(&lake.ctx, BUCKET, &key).await.unwrap();
+        let (schema, _) = snaplake::catalog::ops::read_schema(&lake.ctx, BUCKET, &key)
+            .await
+            .unwrap();
         assert_eq!(schema.columns.len(), columns);
         assert_eq!(schema.columns[columns - 1].name, format!("c{}", columns - 1));
         let calls: Value =
@@ -650,7 +652,7 @@ async fn gc_prunes_the_raw_tables_glue_versions_too() {
         let t = day0 + jiff::Span::new().days(day);
         let result = lake
             .call(
-                json!({"action": "register-raw", "logical_time": format!("{t}T19:00:00Z"),
+                json!({"action": "register_raw", "logical_time": format!("{t}T19:00:00Z"),
                          "export_id": format!("snaplake-shop-prod-{}", t.strftime("%Y%m%d")), "Items": [item]}),
             )
             .await;

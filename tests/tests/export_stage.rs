@@ -5,9 +5,13 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use snaplake::export::request::{ExportRequest, ExportRun, PollRequest, PollResult};
-use snaplake::handlers::export_callback::{self, Outcome, WaitRequest};
-use snaplake::handlers::{Context, export_poller, snapshot_export};
+use snaplake::contract::export_callback::{Outcome, WaitRequest};
+use snaplake::contract::export_poller::{PollRequest, PollResult};
+use snaplake::contract::snapshot_export::{ExportRequest, ExportRun};
+use snaplake::env::Env;
+use snaplake::export::status::ExportStatus;
+use snaplake::handlers::export_callback;
+use snaplake::handlers::{export_poller, snapshot_export};
 use snaplake::{Error, export::plan::OnTableFailure};
 use snaplake_tests::StandIn;
 
@@ -21,7 +25,7 @@ const DURING_THE_DAY: &str = "2026-11-21T01:00:00Z";
 
 struct Setup {
     env: StandIn,
-    ctx: Context,
+    ctx: Env,
     kms_key: String,
     kms_key_id: String,
     snapshot_arn: String,
@@ -81,7 +85,7 @@ fn now() -> Timestamp {
     DURING_THE_DAY.parse().unwrap()
 }
 
-async fn export_count(ctx: &Context) -> usize {
+async fn export_count(ctx: &Env) -> usize {
     ctx.clients
         .rds
         .describe_export_tasks()
@@ -109,7 +113,7 @@ async fn start_export_by_hand(s: &Setup, id: &str, snapshot_arn: &str) {
         .unwrap();
 }
 
-async fn poll_until_done(ctx: &Context, req: &PollRequest) -> Result<PollResult, Error> {
+async fn poll_until_done(ctx: &Env, req: &PollRequest) -> Result<PollResult, Error> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let result = export_poller::run(ctx, req).await?;
@@ -130,7 +134,7 @@ fn poll(on_table_failure: OnTableFailure) -> PollRequest {
     }
 }
 
-async fn read_json(ctx: &Context, key: &str) -> Value {
+async fn read_json(ctx: &Env, key: &str) -> Value {
     let out = ctx
         .clients
         .s3
@@ -161,7 +165,7 @@ async fn from_snapshot_to_plan() {
     assert!(!early.done && early.plan.is_none(), "{early:?}");
 
     let done = poll_until_done(&s.ctx, &poll(OnTableFailure::Fail)).await.unwrap();
-    assert_eq!(done.status, "COMPLETE");
+    assert_eq!(done.status, ExportStatus::Complete);
     let plan = done.plan.unwrap();
     assert_eq!((plan.tables, plan.batches), (3, 2));
     assert_eq!(plan.key, format!("_snaplake/plans/{EXPORT_ID}.json"));
@@ -343,7 +347,7 @@ async fn bad_inputs_name_the_field_and_change_nothing() {
 
 /// A state machine that parks on `.waitForTaskToken` and hands its token
 /// out through SQS, as the real one hands it to export-callback.
-async fn waiting_execution(env: &StandIn, ctx: &Context) -> (String, String) {
+async fn waiting_execution(env: &StandIn, ctx: &Env) -> (String, String) {
     let sqs = &TokenQueue::new(env).await;
     let definition = json!({
         "StartAt": "WaitForExport",
@@ -409,7 +413,7 @@ impl TokenQueue {
     }
 }
 
-async fn execution_status(ctx: &Context, arn: &str) -> (String, Option<String>) {
+async fn execution_status(ctx: &Env, arn: &str) -> (String, Option<String>) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let out = ctx
@@ -467,7 +471,7 @@ async fn the_s3_event_resumes_the_waiting_execution_and_a_duplicate_is_harmless(
         outcomes,
         [Outcome::Answered {
             export_id: EXPORT_ID.into(),
-            status: "COMPLETE".into(),
+            status: ExportStatus::Complete,
             delivered: true
         }]
     );
@@ -519,7 +523,7 @@ async fn a_fast_export_is_answered_when_the_token_arrives_and_a_failure_fails_th
         outcome,
         Outcome::Answered {
             export_id: EXPORT_ID.into(),
-            status: "FAILED".into(),
+            status: ExportStatus::Failed,
             delivered: true
         }
     );
@@ -560,7 +564,7 @@ async fn a_fast_export_is_answered_when_the_token_arrives_and_a_failure_fails_th
         again.unwrap(),
         Outcome::Answered {
             export_id: EXPORT_ID.into(),
-            status: "FAILED".into(),
+            status: ExportStatus::Failed,
             delivered: false
         }
     );

@@ -33,7 +33,7 @@ struct DayResult {
 }
 
 pub async fn backfill(stack: &Stack, args: &BackfillArgs, format: Format) -> Result<ExitCode, Failure> {
-    check_not_future(args.to, &stack.ctx.config.time_zone, "--to")?;
+    check_not_future(args.to, &stack.env.config.time_zone, "--to")?;
     let all = days(args.from, args.to)?;
     if all.len() > MAX_DAYS {
         return Err(Failure::Usage(format!(

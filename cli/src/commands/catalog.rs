@@ -1,12 +1,12 @@
-//! `snaplake rollback` and `snaplake gc`: catalog-swap's actions, run with the
+//! `snaplake rollback` and `snaplake gc`: catalog-swap's operations, run with the
 //! operator's credentials through the same library code the function runs.
 
 use std::process::ExitCode;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use snaplake::aws::glue;
-use snaplake::catalog::request::{Batch, CatalogRequest, GcShared, NoShared, RollbackItem, TableRef};
-use snaplake::handlers::catalog_swap;
+use snaplake::catalog::ops;
+use snaplake::contract::catalog_swap::{BatchRequest, Collected, GcShared, RollbackItem, TableRef};
 
 use super::exit;
 use crate::args::{Format, GcArgs, RollbackArgs};
@@ -18,13 +18,13 @@ use crate::stack::Stack;
 const CONCURRENCY: usize = 8;
 
 pub async fn rollback(stack: &Stack, args: &RollbackArgs, format: Format) -> Result<ExitCode, Failure> {
-    let cfg = &stack.ctx.config;
+    let cfg = &stack.env.config;
     let database = if args.raw {
         &cfg.raw_database
     } else {
         &cfg.curated_database
     };
-    let current = glue::get_table(&stack.ctx.clients.glue, database, &args.table)
+    let current = glue::get_table(&stack.env.clients.glue, database, &args.table)
         .await?
         .ok_or_else(|| {
             Failure::not_found(
@@ -43,32 +43,27 @@ pub async fn rollback(stack: &Stack, args: &RollbackArgs, format: Format) -> Res
             current.location.as_deref().unwrap_or("nowhere")
         ))?;
     }
-    let request = CatalogRequest::Rollback(Batch {
-        items: vec![RollbackItem {
-            table: args.table.clone(),
-            to_day: args.to.map(|d| d.to_string()),
-            database: Some(if args.raw { "raw" } else { "curated" }.into()),
-        }],
-        shared: NoShared {},
-        concurrency: 1,
-    });
-    let result = catalog_swap::run(&stack.ctx, request).await?;
-    let outcome = result.succeeded.first().cloned().unwrap_or(Value::Null);
-    output::print(format, &outcome, || {
+    let item = RollbackItem {
+        table: args.table.clone(),
+        to_day: args.to.map(|d| d.to_string()),
+        database: Some(if args.raw { "raw" } else { "curated" }.into()),
+    };
+    let outcome = ops::rollback::rollback(&stack.env, &item).await?;
+    output::print(format, &json!(outcome), || {
         format!(
             "rolled back {database}.{}: {} -> {}\n",
             args.table,
-            outcome["previous_location"].as_str().unwrap_or("-"),
-            outcome["new_location"].as_str().unwrap_or("-"),
+            outcome.previous_location.as_deref().unwrap_or("-"),
+            outcome.new_location,
         )
     });
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn gc(stack: &Stack, args: &GcArgs, format: Format) -> Result<ExitCode, Failure> {
-    let cfg = &stack.ctx.config;
+    let cfg = &stack.env.config;
     let tables = if args.table.is_empty() {
-        glue::list_tables(&stack.ctx.clients.glue, &cfg.curated_database)
+        glue::list_tables(&stack.env.clients.glue, &cfg.curated_database)
             .await?
             .into_iter()
             .filter(|(_, t)| t.parameters.contains_key("snaplake.logical_time"))
@@ -77,23 +72,22 @@ pub async fn gc(stack: &Stack, args: &GcArgs, format: Format) -> Result<ExitCode
     } else {
         args.table.clone()
     };
-    let collect = |dry_run| {
-        CatalogRequest::Gc(Batch {
+    let run = |dry_run| {
+        let request = BatchRequest {
             items: tables.iter().map(|t| TableRef { table: t.clone() }).collect(),
             shared: GcShared {
                 keep: args.keep,
                 dry_run,
             },
             concurrency: CONCURRENCY,
+        };
+        ops::batch::for_each(&stack.env, request, |env, item, shared| async move {
+            ops::gc::gc(&env, &item.table, &shared).await
         })
     };
     // Always look first: the question says exactly what would go.
-    let mut result = catalog_swap::run(&stack.ctx, collect(true)).await?;
-    let doomed: usize = result
-        .succeeded
-        .iter()
-        .map(|t| t["deleted"].as_array().map_or(0, Vec::len))
-        .sum();
+    let mut result = run(true).await?;
+    let doomed: usize = result.succeeded.iter().map(|t| t.deleted.len()).sum();
     if !args.dry_run && doomed > 0 {
         if !args.yes {
             eprint!("{}", render(&result.succeeded, true));
@@ -103,7 +97,7 @@ pub async fn gc(stack: &Stack, args: &GcArgs, format: Format) -> Result<ExitCode
                 cfg.bucket
             ))?;
         }
-        result = catalog_swap::run(&stack.ctx, collect(false)).await?;
+        result = run(false).await?;
     }
     let ok = result.failed.is_empty();
     output::print(format, &json!(result), || {
@@ -119,25 +113,18 @@ pub async fn gc(stack: &Stack, args: &GcArgs, format: Format) -> Result<ExitCode
     Ok(exit(ok))
 }
 
-fn render(outcomes: &[Value], would: bool) -> String {
+fn render(outcomes: &[Collected], would: bool) -> String {
     let verb = if would { "WOULD DELETE" } else { "DELETED" };
     let mut table = Table::new(&["TABLE", "KEPT", verb]);
     for t in outcomes {
-        let names = |key: &str| -> Vec<String> {
-            t[key]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str())
-                        .map(|uri| uri.trim_end_matches('/').rsplit('/').next().unwrap_or(uri).to_string())
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let deleted = names("deleted");
+        let deleted: Vec<&str> = t
+            .deleted
+            .iter()
+            .map(|uri| uri.trim_end_matches('/').rsplit('/').next().unwrap_or(uri))
+            .collect();
         table.row(vec![
-            t["table"].as_str().unwrap_or("?").to_string(),
-            names("kept").len().to_string(),
+            t.table.clone(),
+            t.kept.len().to_string(),
             if deleted.is_empty() {
                 "-".into()
             } else {

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
 use snaplake::aws::kms;
-use snaplake::export::request::{ExportRequest, SourceKind};
+use snaplake::contract::snapshot_export::{ExportRequest, SourceKind};
 use snaplake::handlers::{parse, snapshot_export};
 
 use super::exit;
@@ -62,7 +62,7 @@ pub async fn doctor(stack_name: &str, aws: Aws, args: &DoctorArgs, format: Forma
                     stack.name,
                     stack.state_machine_arn,
                     stack.schedule.expression,
-                    stack.ctx.config.time_zone.iana_name().unwrap_or("?")
+                    stack.env.config.time_zone.iana_name().unwrap_or("?")
                 ),
             ));
             checks.extend(resources(&stack, args).await?);
@@ -100,7 +100,7 @@ async fn identity(aws: &Aws) -> Check {
 }
 
 async fn resources(stack: &Stack, args: &DoctorArgs) -> Result<Vec<Check>, Failure> {
-    let cfg = &stack.ctx.config;
+    let cfg = &stack.env.config;
     let day = args.date.unwrap_or_else(|| {
         let today = Timestamp::now().to_zoned(cfg.time_zone.clone()).date();
         today.yesterday().unwrap_or(today)
@@ -111,7 +111,7 @@ async fn resources(stack: &Stack, args: &DoctorArgs) -> Result<Vec<Check>, Failu
     let bucket = request.bucket.clone().unwrap_or_else(|| cfg.bucket.clone());
     let mut checks = vec![
         source(stack, &request).await,
-        match snapshot_export::day_snapshot(&stack.ctx, &request, Timestamp::now()).await {
+        match snapshot_export::day_snapshot(&stack.env, &request, Timestamp::now()).await {
             Ok(s) => pass("snapshot", format!("{day}: {} (created {})", s.id, s.created)),
             Err(e) => fail(
                 "snapshot",
@@ -119,7 +119,7 @@ async fn resources(stack: &Stack, args: &DoctorArgs) -> Result<Vec<Check>, Failu
                 "check the backup window and retention of the source, or pass --date of a day that has one",
             ),
         },
-        match kms::check_export_key(&stack.ctx.clients.kms, &request.kms_key).await {
+        match kms::check_export_key(&stack.env.clients.kms, &request.kms_key).await {
             Ok(arn) => key_policy(stack, &arn, &request.export_role_arn).await,
             Err(e) => fail("kms key", e.to_string(), "see the fix in the detail"),
         },
@@ -153,7 +153,7 @@ async fn resources(stack: &Stack, args: &DoctorArgs) -> Result<Vec<Check>, Failu
     checks.push(salt(stack, salted).await);
     for database in [&cfg.raw_database, &cfg.curated_database] {
         checks.push(
-            match stack.ctx.clients.glue.get_database().name(database).send().await {
+            match stack.env.clients.glue.get_database().name(database).send().await {
                 Ok(_) => pass("glue database", database.clone()),
                 Err(e) => fail(
                     "glue database",
@@ -166,7 +166,7 @@ async fn resources(stack: &Stack, args: &DoctorArgs) -> Result<Vec<Check>, Failu
     let workgroup = &cfg.athena_workgroup;
     checks.push(
         match stack
-            .ctx
+            .env
             .clients
             .athena
             .get_work_group()
@@ -193,7 +193,7 @@ async fn resources(stack: &Stack, args: &DoctorArgs) -> Result<Vec<Check>, Failu
 }
 
 async fn source(stack: &Stack, request: &ExportRequest) -> Check {
-    let rds = &stack.ctx.clients.rds;
+    let rds = &stack.env.clients.rds;
     let id = &request.source_id;
     let engine = match request.source_kind {
         SourceKind::Cluster => rds
@@ -232,7 +232,7 @@ async fn source(stack: &Stack, request: &ExportRequest) -> Check {
 /// or through the account (then their IAM policies decide).
 async fn key_policy(stack: &Stack, key_arn: &str, export_role: &str) -> Check {
     let policy = match stack
-        .ctx
+        .env
         .clients
         .kms
         .get_key_policy()
@@ -350,7 +350,7 @@ fn decode(text: &str) -> String {
 }
 
 async fn bucket_check(stack: &Stack, bucket: &str) -> Check {
-    let s3 = &stack.ctx.clients.s3;
+    let s3 = &stack.env.clients.s3;
     let region = match s3.get_bucket_location().bucket(bucket).send().await {
         // us-east-1 answers with no constraint.
         Ok(out) => out
@@ -407,7 +407,7 @@ async fn eventbridge_check(stack: &Stack, bucket: &str) -> Check {
          '{{\"EventBridgeConfiguration\": {{}}, ...the existing configurations...}}'`"
     );
     match stack
-        .ctx
+        .env
         .clients
         .s3
         .get_bucket_notification_configuration()

@@ -8,9 +8,10 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use snaplake::aws::{glue, rds};
 use snaplake::catalog::location::{Layout, S3Prefix, next_location};
-use snaplake::export::request::ExportRequest;
+use snaplake::catalog::ops;
+use snaplake::contract::snapshot_export::ExportRequest;
 use snaplake::export::{day_prefix, export_path};
-use snaplake::handlers::{catalog_swap, parse, snapshot_export};
+use snaplake::handlers::{parse, snapshot_export};
 use snaplake::transform::policy::{Unlisted, unlisted};
 
 use crate::args::{Format, PlanArgs};
@@ -20,8 +21,8 @@ use crate::schedule::check_not_future;
 use crate::stack::Stack;
 
 pub async fn plan(stack: &Stack, args: &PlanArgs, format: Format) -> Result<ExitCode, Failure> {
-    check_not_future(args.date, &stack.ctx.config.time_zone, "--date")?;
-    let cfg = &stack.ctx.config;
+    check_not_future(args.date, &stack.env.config.time_zone, "--date")?;
+    let cfg = &stack.env.config;
     let t = stack.logical_time(args.date)?;
     let input = stack.input(t);
     let mut export_input = input["export"].clone();
@@ -32,7 +33,7 @@ pub async fn plan(stack: &Stack, args: &PlanArgs, format: Format) -> Result<Exit
     let prefix = day_prefix(&cfg.export_prefix, &request.source_id, args.date);
     let bucket = request.bucket.clone().unwrap_or_else(|| cfg.bucket.clone());
 
-    let (snapshot, snapshot_problem) = match snapshot_export::day_snapshot(&stack.ctx, &request, Timestamp::now()).await
+    let (snapshot, snapshot_problem) = match snapshot_export::day_snapshot(&stack.env, &request, Timestamp::now()).await
     {
         Ok(s) => (
             json!({"id": s.id, "arn": s.arn, "created": s.created.to_string(), "kind": s.kind}),
@@ -40,7 +41,7 @@ pub async fn plan(stack: &Stack, args: &PlanArgs, format: Format) -> Result<Exit
         ),
         Err(e) => (Value::Null, Some(e.to_string())),
     };
-    let existing = rds::find_export(&stack.ctx.clients.rds, &export_id)
+    let existing = rds::find_export(&stack.env.clients.rds, &export_id)
         .await?
         .map(|task| task.status().unwrap_or_default().to_ascii_uppercase());
 
@@ -49,11 +50,11 @@ pub async fn plan(stack: &Stack, args: &PlanArgs, format: Format) -> Result<Exit
     let mut tables = Vec::new();
     // The tables of the last run (the raw catalog) are what the next run
     // will most likely export; a first run only learns them from its export.
-    for (name, raw) in glue::list_tables(&stack.ctx.clients.glue, &cfg.raw_database).await? {
+    for (name, raw) in glue::list_tables(&stack.env.clients.glue, &cfg.raw_database).await? {
         let Some(source) = raw.parameters.get("snaplake.source").cloned() else {
             continue;
         };
-        let live = glue::get_table(&stack.ctx.clients.glue, &cfg.curated_database, &name).await?;
+        let live = glue::get_table(&stack.env.clients.glue, &cfg.curated_database, &name).await?;
         let live_location = live.as_ref().and_then(|l| l.location.clone());
         let entry = match policy.for_table(&source) {
             None => json!({"table": name, "source": source, "action": "not published (the policy does not name it)"}),
@@ -64,7 +65,7 @@ pub async fn plan(stack: &Stack, args: &PlanArgs, format: Format) -> Result<Exit
                     .and_then(|l| S3Prefix::parse("location", l).ok());
                 let target = next_location(
                     layout,
-                    &catalog_swap::curated_base(&stack.ctx, &name),
+                    &ops::curated_base(&stack.env, &name),
                     t.timestamp(),
                     live_prefix.as_ref(),
                 )?;

@@ -21,8 +21,8 @@ use crate::stack::Stack;
 
 /// The raw tables snaplake registered (source name and columns).
 async fn raw_tables(stack: &Stack) -> Result<Vec<(String, Vec<Column>)>, Failure> {
-    let database = &stack.ctx.config.raw_database;
-    let mut tables: Vec<(String, Vec<Column>)> = glue::list_tables(&stack.ctx.clients.glue, database)
+    let database = &stack.env.config.raw_database;
+    let mut tables: Vec<(String, Vec<Column>)> = glue::list_tables(&stack.env.clients.glue, database)
         .await?
         .into_iter()
         .filter_map(|(_, t)| Some((t.parameters.get("snaplake.source")?.clone(), t.columns)))

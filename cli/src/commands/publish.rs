@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 use snaplake::aws::{rds, to_timestamp};
+use snaplake::export::status::ExportStatus;
 use snaplake::logical_time::LogicalTime;
 
 use crate::args::{Format, PublishArgs};
@@ -15,14 +16,14 @@ use crate::stack::Stack;
 pub async fn publish(stack: &Stack, args: &PublishArgs, format: Format) -> Result<ExitCode, Failure> {
     let id = args.export_id.trim();
     snaplake::export_id::validate(id).map_err(|why| Failure::Usage(format!("--export-id {id:?} {why}")))?;
-    let task = rds::find_export(&stack.ctx.clients.rds, id).await?.ok_or_else(|| {
+    let task = rds::find_export(&stack.env.clients.rds, id).await?.ok_or_else(|| {
         Failure::not_found(
             format!("export task {id} in {}", stack.aws.region()),
             "copy the identifier from the RDS console (Exports in Amazon S3); exports are regional, so check --region",
         )
     })?;
-    let status = task.status().unwrap_or_default().to_ascii_uppercase();
-    if matches!(status.as_str(), "FAILED" | "CANCELED" | "CANCELING") {
+    let status = ExportStatus::of(task.status());
+    if status.is_failed() {
         return Err(Failure::Failed(format!(
             "export task {id} ended {status} ({}); it has nothing to publish",
             task.failure_cause().unwrap_or("RDS gave no cause")

@@ -16,7 +16,7 @@ use crate::schedule::check_not_future;
 use crate::stack::Stack;
 
 pub async fn run(stack: &Stack, args: &RunArgs, format: Format) -> Result<ExitCode, Failure> {
-    check_not_future(args.date, &stack.ctx.config.time_zone, "--date")?;
+    check_not_future(args.date, &stack.env.config.time_zone, "--date")?;
     let t = stack.logical_time(args.date)?;
     let export_id = stack.export_id(args.date)?;
     let started = runs::start(stack, &export_id, &stack.input(t), args.retry).await?;

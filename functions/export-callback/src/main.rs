@@ -3,13 +3,14 @@
 //! event; and keep the day lock. The logic is
 //! `snaplake::handlers::export_callback`.
 
-use snaplake::handlers::{Context, export_callback, serve::serve};
+use snaplake::env::Env;
+use snaplake::handlers::{export_callback, serve::serve};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let ctx = Context::start().await?;
+    let env = Env::start().await?;
     serve("export-callback", &["aws:s3", "aws.s3", "aws.rds"], |input| {
-        export_callback::handle(&ctx, input)
+        export_callback::handle(&env, input)
     })
     .await
 }

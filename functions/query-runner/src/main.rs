@@ -1,10 +1,11 @@
 //! query-runner: start, poll, read and stop the Athena queries of Transform
 //! and Verify. The logic is `snaplake::handlers::query_runner`.
 
-use snaplake::handlers::{Context, query_runner, serve::serve};
+use snaplake::env::Env;
+use snaplake::handlers::{query_runner, serve::serve};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let ctx = Context::start_with_salt().await?;
-    serve("query-runner", &[], |input| query_runner::handle(&ctx, input)).await
+    let env = Env::start_with_salt().await?;
+    serve("query-runner", &[], |input| query_runner::handle(&env, input)).await
 }

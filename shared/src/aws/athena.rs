@@ -37,8 +37,7 @@ pub async fn start(client: &Client, q: &Start<'_>) -> Result<String, Error> {
         .send()
         .await
         .map_err(|e| {
-            let e = e.into_service_error();
-            let err = Error::aws(
+            let err = Error::sdk(
                 "athena",
                 "StartQueryExecution",
                 &format!("workgroup {}", q.workgroup),
@@ -78,14 +77,7 @@ pub async fn status(client: &Client, id: &str) -> Result<Status, Error> {
         .query_execution_id(id)
         .send()
         .await
-        .map_err(|e| {
-            Error::aws(
-                "athena",
-                "GetQueryExecution",
-                &format!("query {id}"),
-                &e.into_service_error(),
-            )
-        })?;
+        .map_err(|e| Error::sdk("athena", "GetQueryExecution", &format!("query {id}"), &e))?;
     let exec = out.query_execution();
     let st = exec.and_then(|e| e.status());
     let stats = exec.and_then(|e| e.statistics());
@@ -151,14 +143,7 @@ pub async fn results(client: &Client, id: &str, max_rows: usize) -> Result<Rows,
             .set_next_token(token.take())
             .send()
             .await
-            .map_err(|e| {
-                Error::aws(
-                    "athena",
-                    "GetQueryResults",
-                    &format!("query {id}"),
-                    &e.into_service_error(),
-                )
-            })?;
+            .map_err(|e| Error::sdk("athena", "GetQueryResults", &format!("query {id}"), &e))?;
         let set = page.result_set();
         if first {
             header = set
@@ -205,14 +190,7 @@ pub async fn stop(client: &Client, id: &str) -> Result<(), Error> {
         .query_execution_id(id)
         .send()
         .await
-        .map_err(|e| {
-            Error::aws(
-                "athena",
-                "StopQueryExecution",
-                &format!("query {id}"),
-                &e.into_service_error(),
-            )
-        })?;
+        .map_err(|e| Error::sdk("athena", "StopQueryExecution", &format!("query {id}"), &e))?;
     Ok(())
 }
 

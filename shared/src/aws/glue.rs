@@ -99,11 +99,13 @@ pub async fn get_table(client: &Client, database: &str, name: &str) -> Result<Op
             .table()
             .map(|t| TableState::from_table(t, t.version_id().map(str::to_string)))),
         Err(err) => {
-            let err = err.into_service_error();
-            if err.is_entity_not_found_exception() {
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_entity_not_found_exception())
+            {
                 return Ok(None);
             }
-            Err(Error::aws("glue", "GetTable", &resource(database, name), &err))
+            Err(Error::sdk("glue", "GetTable", &resource(database, name), &err))
         }
     }
 }
@@ -116,9 +118,8 @@ pub async fn create_table(client: &Client, def: &TableDef) -> Result<(), Error> 
         .send()
         .await
         .map_err(|e| {
-            let e = e.into_service_error();
-            let err = Error::aws("glue", "CreateTable", &resource(&def.database, &def.name), &e);
-            if e.is_entity_not_found_exception() {
+            let err = Error::sdk("glue", "CreateTable", &resource(&def.database, &def.name), &e);
+            if e.as_service_error().is_some_and(|e| e.is_entity_not_found_exception()) {
                 err.with_fix(format!(
                     "create the Glue database {} (the Terraform module does)",
                     def.database
@@ -151,11 +152,13 @@ pub async fn update_table(client: &Client, def: &TableDef, version_id: Option<&s
     match result {
         Ok(_) => Ok(Update::Done),
         Err(err) => {
-            let err = err.into_service_error();
-            if err.is_concurrent_modification_exception() {
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_concurrent_modification_exception())
+            {
                 Ok(Update::Conflict)
             } else {
-                Err(Error::aws(
+                Err(Error::sdk(
                     "glue",
                     "UpdateTable",
                     &resource(&def.database, &def.name),
@@ -178,11 +181,11 @@ pub async fn list_tables(client: &Client, database: &str) -> Result<Vec<(String,
             .send()
             .await
             .map_err(|e| {
-                let err = e.into_service_error();
-                let fix = err
-                    .is_entity_not_found_exception()
+                let fix = e
+                    .as_service_error()
+                    .is_some_and(|e| e.is_entity_not_found_exception())
                     .then_some("check SNAPLAKE_RAW_DATABASE / SNAPLAKE_CURATED_DATABASE and the region");
-                let err = Error::aws("glue", "GetTables", &format!("database {database}"), &err);
+                let err = Error::sdk("glue", "GetTables", &format!("database {database}"), &e);
                 match fix {
                     Some(fix) => err.with_fix(fix),
                     None => err,
@@ -214,14 +217,7 @@ pub async fn table_versions(client: &Client, database: &str, name: &str) -> Resu
             .set_next_token(token.take())
             .send()
             .await
-            .map_err(|e| {
-                Error::aws(
-                    "glue",
-                    "GetTableVersions",
-                    &resource(database, name),
-                    &e.into_service_error(),
-                )
-            })?;
+            .map_err(|e| Error::sdk("glue", "GetTableVersions", &resource(database, name), &e))?;
         for version in page.table_versions() {
             if let Some(table) = version.table() {
                 out.push(TableState::from_table(table, version.version_id().map(str::to_string)));
@@ -244,14 +240,7 @@ pub async fn delete_table_versions(client: &Client, database: &str, name: &str, 
             .set_version_ids(Some(chunk.iter().map(i64::to_string).collect()))
             .send()
             .await
-            .map_err(|e| {
-                Error::aws(
-                    "glue",
-                    "BatchDeleteTableVersion",
-                    &resource(database, name),
-                    &e.into_service_error(),
-                )
-            })?;
+            .map_err(|e| Error::sdk("glue", "BatchDeleteTableVersion", &resource(database, name), &e))?;
         if let Some(failed) = out.errors().first() {
             let detail = failed.error_detail();
             return Err(Error::Aws {

@@ -18,9 +18,8 @@ pub async fn check_export_key(client: &Client, key: &str) -> Result<String, Erro
     let meta = match client.describe_key().key_id(key).send().await {
         Ok(out) => out.key_metadata,
         Err(err) => {
-            let err = err.into_service_error();
             return Err(match err.code() {
-                _ if err.is_not_found_exception() => preflight(
+                _ if err.as_service_error().is_some_and(|e| e.is_not_found_exception()) => preflight(
                     format!("the key does not exist ({})", err.message().unwrap_or_default()),
                     "give kms_key the ARN of a customer managed key in the snapshot's region",
                 ),
@@ -28,7 +27,7 @@ pub async fn check_export_key(client: &Client, key: &str) -> Result<String, Erro
                     format!("kms:DescribeKey was denied ({})", err.message().unwrap_or_default()),
                     "allow the snapshot-export function's role kms:DescribeKey and kms:CreateGrant in the key policy",
                 ),
-                _ => Error::aws("kms", "DescribeKey", key, &err),
+                _ => Error::sdk("kms", "DescribeKey", key, &err),
             });
         }
     };

@@ -1,12 +1,13 @@
 //! RDS: snapshots of a source, and export tasks.
 
 use aws_sdk_rds::Client;
+use aws_sdk_rds::error::SdkError;
 use aws_sdk_rds::types::ExportTask;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::to_timestamp;
+use crate::contract::snapshot_export::SourceKind;
 use crate::error::Error;
-use crate::export::request::SourceKind;
 use crate::export::snapshot_choice::SnapshotInfo;
 
 /// Every automated (and, if asked, manual) snapshot of the source, following
@@ -35,7 +36,7 @@ pub async fn list_snapshots(
                         .set_marker(marker.take())
                         .send()
                         .await
-                        .map_err(|e| describe_error("DescribeDBClusterSnapshots", source_id, e.into_service_error()))?;
+                        .map_err(|e| describe_error("DescribeDBClusterSnapshots", source_id, &e))?;
                     out.extend(resp.db_cluster_snapshots().iter().filter_map(|s| {
                         Some(SnapshotInfo {
                             id: s.db_cluster_snapshot_identifier()?.to_string(),
@@ -55,7 +56,7 @@ pub async fn list_snapshots(
                         .set_marker(marker.take())
                         .send()
                         .await
-                        .map_err(|e| describe_error("DescribeDBSnapshots", source_id, e.into_service_error()))?;
+                        .map_err(|e| describe_error("DescribeDBSnapshots", source_id, &e))?;
                     out.extend(resp.db_snapshots().iter().filter_map(|s| {
                         Some(SnapshotInfo {
                             id: s.db_snapshot_identifier()?.to_string(),
@@ -77,7 +78,11 @@ pub async fn list_snapshots(
     Ok(out)
 }
 
-fn describe_error<E: ProvideErrorMetadata + std::fmt::Display>(op: &str, source_id: &str, err: E) -> Error {
+fn describe_error<E, R>(op: &str, source_id: &str, err: &SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
     let fix = match err.code() {
         Some("DBClusterNotFoundFault") | Some("DBInstanceNotFound") => {
             "check source_id and source_kind (cluster for Aurora, instance for other RDS engines) and the region"
@@ -87,7 +92,7 @@ fn describe_error<E: ProvideErrorMetadata + std::fmt::Display>(op: &str, source_
         }
         _ => "",
     };
-    let err = Error::aws("rds", op, source_id, &err);
+    let err = Error::sdk("rds", op, source_id, err);
     if fix.is_empty() { err } else { err.with_fix(fix) }
 }
 
@@ -105,11 +110,10 @@ pub async fn find_export(client: &Client, export_id: &str) -> Result<Option<Expo
             .find(|t| t.export_task_identifier() == Some(export_id))
             .cloned()),
         Err(err) => {
-            let err = err.into_service_error();
             if err.code() == Some("ExportTaskNotFound") || err.code() == Some("ExportTaskNotFoundFault") {
                 Ok(None)
             } else {
-                Err(Error::aws("rds", "DescribeExportTasks", export_id, &err))
+                Err(Error::sdk("rds", "DescribeExportTasks", export_id, &err))
             }
         }
     }
@@ -127,7 +131,7 @@ pub async fn exports_of(client: &Client, source_arn: &str) -> Result<Vec<String>
             .set_marker(marker.take())
             .send()
             .await
-            .map_err(|e| Error::aws("rds", "DescribeExportTasks", source_arn, &e.into_service_error()))?;
+            .map_err(|e| Error::sdk("rds", "DescribeExportTasks", source_arn, &e))?;
         ids.extend(
             page.export_tasks()
                 .iter()
@@ -183,11 +187,13 @@ pub async fn start_export(client: &Client, p: &StartExport) -> Result<Started, E
                 .build(),
         ))),
         Err(err) => {
-            let err = err.into_service_error();
             if err.code().map(base_code) == Some("ExportTaskAlreadyExists") {
                 return Ok(Started::AlreadyExists);
             }
-            Err(start_error(p, &err))
+            match err.as_service_error() {
+                Some(e) if e.code().is_some() => Err(start_error(p, e)),
+                _ => Err(Error::sdk("rds", "StartExportTask", &p.export_id, &err)),
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::error::Error;
@@ -24,7 +25,7 @@ pub async fn check_bucket(client: &Client, bucket: &str) -> Result<(), Error> {
             Err(Error::Preflight {
                 check: "bucket".into(),
                 resource: format!("s3://{bucket}"),
-                problem: format!("{problem} ({})", err.into_service_error()),
+                problem: format!("{problem} ({})", DisplayErrorContext(&err)),
                 fix: fix.into(),
             })
         }
@@ -35,11 +36,10 @@ pub async fn get_bytes(client: &Client, bucket: &str, key: &str) -> Result<Optio
     match client.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => Ok(Some(read_body(out.body, &format!("s3://{bucket}/{key}")).await?)),
         Err(err) => {
-            let err = err.into_service_error();
-            if err.is_no_such_key() {
+            if err.as_service_error().is_some_and(|e| e.is_no_such_key()) {
                 Ok(None)
             } else {
-                Err(Error::aws("s3", "GetObject", &format!("s3://{bucket}/{key}"), &err))
+                Err(Error::sdk("s3", "GetObject", &format!("s3://{bucket}/{key}"), &err))
             }
         }
     }
@@ -55,14 +55,7 @@ pub async fn put_json(client: &Client, bucket: &str, key: &str, value: &serde_js
         .body(ByteStream::from(body))
         .send()
         .await
-        .map_err(|e| {
-            Error::aws(
-                "s3",
-                "PutObject",
-                &format!("s3://{bucket}/{key}"),
-                &e.into_service_error(),
-            )
-        })?;
+        .map_err(|e| Error::sdk("s3", "PutObject", &format!("s3://{bucket}/{key}"), &e))?;
     Ok(())
 }
 
@@ -112,14 +105,13 @@ async fn conditional_put(
         Ok(_) => Ok(true),
         Err(err) => {
             let status = err.raw_response().map(|r| r.status().as_u16());
-            let err = err.into_service_error();
             // 412: the condition does not hold; 409: a concurrent conditional write won.
             if matches!(status, Some(412 | 409))
                 || matches!(err.code(), Some("PreconditionFailed" | "ConditionalRequestConflict"))
             {
                 Ok(false)
             } else {
-                Err(Error::aws("s3", "PutObject", &format!("s3://{bucket}/{key}"), &err))
+                Err(Error::sdk("s3", "PutObject", &format!("s3://{bucket}/{key}"), &err))
             }
         }
     }
@@ -136,11 +128,10 @@ pub async fn get_with_etag(client: &Client, bucket: &str, key: &str) -> Result<O
             )))
         }
         Err(err) => {
-            let err = err.into_service_error();
-            if err.is_no_such_key() {
+            if err.as_service_error().is_some_and(|e| e.is_no_such_key()) {
                 Ok(None)
             } else {
-                Err(Error::aws("s3", "GetObject", &format!("s3://{bucket}/{key}"), &err))
+                Err(Error::sdk("s3", "GetObject", &format!("s3://{bucket}/{key}"), &err))
             }
         }
     }
@@ -153,14 +144,7 @@ pub async fn delete(client: &Client, bucket: &str, key: &str) -> Result<(), Erro
         .key(key)
         .send()
         .await
-        .map_err(|e| {
-            Error::aws(
-                "s3",
-                "DeleteObject",
-                &format!("s3://{bucket}/{key}"),
-                &e.into_service_error(),
-            )
-        })?;
+        .map_err(|e| Error::sdk("s3", "DeleteObject", &format!("s3://{bucket}/{key}"), &e))?;
     Ok(())
 }
 
@@ -186,8 +170,7 @@ pub async fn list_objects(client: &Client, bucket: &str, prefix: &str) -> Result
             .send()
             .await
             .map_err(|e| {
-                let e = e.into_service_error();
-                let err = Error::aws("s3", "ListObjectsV2", &format!("s3://{bucket}/{prefix}"), &e);
+                let err = Error::sdk("s3", "ListObjectsV2", &format!("s3://{bucket}/{prefix}"), &e);
                 if e.code() == Some("AccessDenied") {
                     err.with_fix("allow s3:ListBucket on the bucket")
                 } else {
@@ -217,7 +200,7 @@ pub async fn get_range(client: &Client, bucket: &str, key: &str, range: &str) ->
         .range(range)
         .send()
         .await
-        .map_err(|e| Error::aws("s3", "GetObject", &uri, &e.into_service_error()))?;
+        .map_err(|e| Error::sdk("s3", "GetObject", &uri, &e))?;
     let total = out
         .content_range()
         .and_then(|r| r.rsplit('/').next())
@@ -260,14 +243,7 @@ pub async fn delete_prefix(client: &Client, bucket: &str, prefix: &str) -> Resul
             .delete(delete)
             .send()
             .await
-            .map_err(|e| {
-                Error::aws(
-                    "s3",
-                    "DeleteObjects",
-                    &format!("s3://{bucket}/{prefix}"),
-                    &e.into_service_error(),
-                )
-            })?;
+            .map_err(|e| Error::sdk("s3", "DeleteObjects", &format!("s3://{bucket}/{prefix}"), &e))?;
         if let Some(failed) = out.errors().first() {
             return Err(Error::Aws {
                 service: "s3".into(),

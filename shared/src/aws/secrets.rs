@@ -40,7 +40,7 @@ pub async fn hash_salt(client: &aws_sdk_secretsmanager::Client, secret_id: &str)
         .send()
         .await
         .map_err(|e| {
-            Error::aws("secretsmanager", "GetSecretValue", secret_id, &e).with_fix(format!(
+            Error::sdk("secretsmanager", "GetSecretValue", secret_id, &e).with_fix(format!(
                 "give the secret a value (aws secretsmanager put-secret-value --secret-id {secret_id} \
                  --secret-string <salt>), and let query-runner's role call secretsmanager:GetSecretValue on it \
                  and kms:Decrypt on its key"

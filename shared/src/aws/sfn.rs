@@ -1,6 +1,7 @@
 //! Step Functions: answering a task token, and an execution's status.
 
 use aws_sdk_sfn::Client;
+use aws_sdk_sfn::error::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::error::Error;
@@ -24,8 +25,9 @@ pub async fn send_success(client: &Client, token: &str, output: &serde_json::Val
     {
         Ok(_) => Ok(Answer::Delivered),
         Err(err) => {
-            let err = err.into_service_error();
-            let stale = err.is_invalid_token() || err.is_task_timed_out() || err.is_task_does_not_exist();
+            let stale = err
+                .as_service_error()
+                .is_some_and(|e| e.is_invalid_token() || e.is_task_timed_out() || e.is_task_does_not_exist());
             stale_or_error(stale, &err, "SendTaskSuccess")
         }
     }
@@ -42,8 +44,9 @@ pub async fn send_failure(client: &Client, token: &str, error: &str, cause: &str
     {
         Ok(_) => Ok(Answer::Delivered),
         Err(err) => {
-            let err = err.into_service_error();
-            let stale = err.is_invalid_token() || err.is_task_timed_out() || err.is_task_does_not_exist();
+            let stale = err
+                .as_service_error()
+                .is_some_and(|e| e.is_invalid_token() || e.is_task_timed_out() || e.is_task_does_not_exist());
             stale_or_error(stale, &err, "SendTaskFailure")
         }
     }
@@ -55,25 +58,24 @@ pub async fn execution_status(client: &Client, execution_arn: &str) -> Result<Op
     match client.describe_execution().execution_arn(execution_arn).send().await {
         Ok(out) => Ok(Some(out.status().as_str().to_string())),
         Err(err) => {
-            let err = err.into_service_error();
-            if err.is_execution_does_not_exist() {
+            if err.as_service_error().is_some_and(|e| e.is_execution_does_not_exist()) {
                 Ok(None)
             } else {
-                Err(Error::aws("states", "DescribeExecution", execution_arn, &err))
+                Err(Error::sdk("states", "DescribeExecution", execution_arn, &err))
             }
         }
     }
 }
 
-fn stale_or_error<E: ProvideErrorMetadata + std::fmt::Display>(
-    stale: bool,
-    err: &E,
-    op: &str,
-) -> Result<Answer, Error> {
+fn stale_or_error<E, R>(stale: bool, err: &SdkError<E, R>, op: &str) -> Result<Answer, Error>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
     if stale {
         Ok(Answer::Stale)
     } else {
-        Err(Error::aws("states", op, "task token", err))
+        Err(Error::sdk("states", op, "task token", err))
     }
 }
 

@@ -3,6 +3,6 @@
 
 pub mod compat;
 pub mod location;
-pub mod request;
+pub mod ops;
 pub mod retention;
 pub mod schema;

@@ -1,11 +1,12 @@
-//! What garbage collection may delete. A pure decision, property-tested: it
-//! never selects the live location, a kept one, anything a kept location
-//! lies in or holds, or anything outside the prefix snaplake manages.
+//! Retention: which versions of a table Gc (`catalog::ops::gc`) keeps and
+//! which it may delete. A pure decision, property-tested: it never selects
+//! the live location, a kept one, anything a kept location lies in or
+//! holds, or anything outside the prefix snaplake manages.
 
 use super::location::S3Prefix;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GcPlan {
+pub struct Selection {
     /// Version folders kept: the newest `keep`, plus the live one.
     pub keep: Vec<S3Prefix>,
     pub delete: Vec<S3Prefix>,
@@ -14,7 +15,13 @@ pub struct GcPlan {
 /// `versions` are the version folders found under `managed` (their names
 /// sort by time, as `v=<logical time>` does); `protected` are locations that
 /// must survive whatever their age (e.g. what the raw table points at).
-pub fn plan(managed: &S3Prefix, versions: &[S3Prefix], live: &S3Prefix, protected: &[S3Prefix], keep: usize) -> GcPlan {
+pub fn select(
+    managed: &S3Prefix,
+    versions: &[S3Prefix],
+    live: &S3Prefix,
+    protected: &[S3Prefix],
+    keep: usize,
+) -> Selection {
     let mut candidates: Vec<&S3Prefix> = versions
         .iter()
         .filter(|v| managed.contains(v) && *v != managed)
@@ -30,7 +37,7 @@ pub fn plan(managed: &S3Prefix, versions: &[S3Prefix], live: &S3Prefix, protecte
         v.overlaps(live) || kept.iter().any(|k| v.overlaps(k)) || protected.iter().any(|p| v.overlaps(p))
     };
     let delete = candidates.into_iter().filter(|v| !guarded(v)).cloned().collect();
-    GcPlan { keep: kept, delete }
+    Selection { keep: kept, delete }
 }
 
 /// Glue table versions to delete so a table stays far below Glue's 100,000:
@@ -57,7 +64,7 @@ mod tests {
     #[test]
     fn keeps_the_newest_n_and_the_live_one() {
         let versions: Vec<S3Prefix> = (1..=8).map(v).collect();
-        let gc = plan(&managed(), &versions, &v(2), &[], 3);
+        let gc = select(&managed(), &versions, &v(2), &[], 3);
         assert_eq!(gc.keep, [v(2), v(6), v(7), v(8)]);
         assert_eq!(gc.delete, [v(1), v(3), v(4), v(5)]);
     }
@@ -65,14 +72,14 @@ mod tests {
     #[test]
     fn nothing_outside_the_managed_prefix_nor_the_prefix_itself() {
         let outside = S3Prefix::new("lake", "curated/other/v=1");
-        let gc = plan(&managed(), &[outside, managed(), v(1), v(2)], &v(2), &[], 1);
+        let gc = select(&managed(), &[outside, managed(), v(1), v(2)], &v(2), &[], 1);
         assert_eq!(gc.delete, [v(1)]);
     }
 
     #[test]
     fn protected_locations_and_their_parents_survive() {
         let inside_v1 = v(1).child("part=1");
-        let gc = plan(&managed(), &[v(1), v(2), v(3)], &v(3), &[inside_v1], 1);
+        let gc = select(&managed(), &[v(1), v(2), v(3)], &v(3), &[inside_v1], 1);
         assert_eq!(gc.delete, [v(2)]);
     }
 
@@ -104,7 +111,7 @@ mod tests {
             protected in proptest::collection::vec(prefix(), 0..3),
             keep in 0usize..6,
         ) {
-            let gc = plan(&managed(), &versions, &live, &protected, keep);
+            let gc = select(&managed(), &versions, &live, &protected, keep);
             for d in &gc.delete {
                 prop_assert!(managed().contains(d) && *d != managed(), "{d} is outside the managed prefix");
                 prop_assert!(!d.overlaps(&live), "{d} overlaps the live {live}");

@@ -1,8 +1,9 @@
 //! The export stage: which snapshot, which export, and what it produced.
 
 pub mod plan;
-pub mod request;
 pub mod snapshot_choice;
+pub mod status;
+pub mod wait;
 
 /// The `S3Prefix` a day's export is given: `<export prefix>/<source>/<day>`.
 pub fn day_prefix(export_prefix: &str, source_id: &str, day: jiff::civil::Date) -> String {

@@ -4,27 +4,29 @@
 use serde_json::json;
 use tracing::{info, warn};
 
-use super::{Context, parse};
+use super::parse;
 use crate::aws::{rds, s3};
+use crate::contract::export_poller::{PlanRef, PollRequest, PollResult};
+use crate::env::Env;
 use crate::error::Error;
 use crate::export::export_path;
 use crate::export::plan::{self, TableStatus};
-use crate::export::request::{PlanRef, PollRequest, PollResult};
+use crate::export::status::ExportStatus;
 
-pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<PollResult, Error> {
+pub async fn handle(env: &Env, input: serde_json::Value) -> Result<PollResult, Error> {
     let request: PollRequest = parse("export-poller input", input)?;
-    run(ctx, &request).await
+    run(env, &request).await
 }
 
-pub async fn run(ctx: &Context, req: &PollRequest) -> Result<PollResult, Error> {
+pub async fn run(env: &Env, req: &PollRequest) -> Result<PollResult, Error> {
     let id = &req.export_id;
-    let task = rds::find_export(&ctx.clients.rds, id).await?.ok_or_else(|| {
+    let task = rds::find_export(&env.clients.rds, id).await?.ok_or_else(|| {
         Error::invalid_input(
             "export_id",
             format!("no export task {id} exists; was it started in another region?"),
         )
     })?;
-    let status = task.status().unwrap_or_default().to_ascii_uppercase();
+    let status = ExportStatus::of(task.status());
     let mut result = PollResult {
         export_id: id.clone(),
         status: status.clone(),
@@ -33,26 +35,26 @@ pub async fn run(ctx: &Context, req: &PollRequest) -> Result<PollResult, Error> 
         done: false,
         plan: None,
     };
-    match status.as_str() {
-        "FAILED" | "CANCELED" | "CANCELING" => {
+    match status {
+        s if s.is_failed() => {
             let cause = task.failure_cause().unwrap_or("RDS gave no cause");
-            let fix = if status == "CANCELING" {
+            let fix = if !s.is_terminal() {
                 "once RDS shows it CANCELED, run the day again (`snaplake run --retry`): it starts a new export"
             } else {
                 "fix the cause, then run the day again (`snaplake run --retry`): it starts a new export"
             };
             Err(Error::ExportFailed {
                 export_id: id.clone(),
-                status,
+                status: s.to_string(),
                 cause: format!("{cause}; {fix}"),
             })
         }
-        "COMPLETE" => {
-            let source_bucket = task.s3_bucket().unwrap_or(&ctx.config.bucket).to_string();
+        ExportStatus::Complete => {
+            let source_bucket = task.s3_bucket().unwrap_or(&env.config.bucket).to_string();
             let export_path = export_path(task.s3_prefix().unwrap_or_default(), id);
-            let plan_bucket = req.bucket.clone().unwrap_or_else(|| ctx.config.bucket.clone());
+            let plan_bucket = req.bucket.clone().unwrap_or_else(|| env.config.bucket.clone());
             let warning = task.warning_message();
-            result.plan = Some(write_plan(ctx, req, &source_bucket, &export_path, warning, &plan_bucket).await?);
+            result.plan = Some(write_plan(env, req, &source_bucket, &export_path, warning, &plan_bucket).await?);
             result.done = true;
             Ok(result)
         }
@@ -61,7 +63,7 @@ pub async fn run(ctx: &Context, req: &PollRequest) -> Result<PollResult, Error> 
 }
 
 async fn write_plan(
-    ctx: &Context,
+    env: &Env,
     req: &PollRequest,
     bucket: &str,
     export_path: &str,
@@ -69,7 +71,7 @@ async fn write_plan(
     plan_bucket: &str,
 ) -> Result<PlanRef, Error> {
     let id = &req.export_id;
-    let keys = s3::list_keys(&ctx.clients.s3, bucket, &format!("{export_path}/")).await?;
+    let keys = s3::list_keys(&env.clients.s3, bucket, &format!("{export_path}/")).await?;
     let info_key = format!("{export_path}/export_info_{id}.json");
     if !keys.contains(&info_key) {
         return Err(Error::invalid_input(
@@ -85,7 +87,7 @@ async fn write_plan(
         .iter()
         .filter(|k| k.starts_with(&tables_prefix) && k.ends_with(".json"))
     {
-        let body = s3::get_bytes(&ctx.clients.s3, bucket, key).await?.unwrap_or_default();
+        let body = s3::get_bytes(&env.clients.s3, bucket, key).await?.unwrap_or_default();
         statuses.extend(plan::parse_tables_info(key, &body)?);
     }
     let plan = plan::build(
@@ -97,8 +99,8 @@ async fn write_plan(
         req.on_table_failure,
         req.batch_size,
     )?;
-    let key = format!("{}/plans/{id}.json", ctx.config.control_prefix);
-    s3::put_json(&ctx.clients.s3, plan_bucket, &key, &json!(plan.batches)).await?;
+    let key = format!("{}/plans/{id}.json", env.config.control_prefix);
+    s3::put_json(&env.clients.s3, plan_bucket, &key, &json!(plan.batches)).await?;
     info!(export_id = %id, tables = plan.table_count(), skipped = plan.skipped.len(), plan = %key, "wrote the table plan");
     for warning in &plan.warnings {
         warn!(export_id = %id, %warning, "RDS noted a problem with the export");

@@ -5,142 +5,29 @@
 //! table, before any query runs); per table `start_transform`, `poll` until
 //! done, then (after the swap) `start_verify`, `poll`, `check_verify`.
 
-use std::collections::HashMap;
-
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-use tracing::{info, warn};
-
-use super::{Context, parse};
-use crate::aws::athena::{self, Start};
-use crate::aws::{glue, s3};
-use crate::catalog::location::S3Prefix;
-use crate::catalog::schema::Column;
+use super::parse;
+use crate::aws::athena;
+use crate::contract::query_runner::*;
+use crate::env::Env;
 use crate::error::Error;
-use crate::logical_time::LogicalTime;
-use crate::pinning::{self, PolicyRef};
-use crate::transform::generate;
-use crate::transform::policy::MaskingPolicy;
+use crate::pinning::PolicyRef;
+use crate::transform::ops::{query, start, validate};
 
-/// Rows returned inline by `results`; more go to S3.
-const INLINE_ROWS: usize = 100;
-/// Rows written to S3 by `results` at the most.
-const MAX_ROWS: usize = 100_000;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
-pub enum QueryRequest {
-    /// Check the policy against every raw table: those named, or every table
-    /// of the plan written by export-poller.
-    Validate {
-        #[serde(default)]
-        policy: Option<MaskingPolicy>,
-        #[serde(default)]
-        policy_digest: Option<String>,
-        #[serde(default)]
-        tables: Vec<TableNames>,
-        #[serde(default)]
-        plan: Option<crate::export::request::PlanRef>,
-    },
-    /// Start the masking UNLOAD of one table into its new curated location.
-    StartTransform {
-        run_id: String,
-        logical_time: LogicalTime,
-        #[serde(default)]
-        policy: Option<MaskingPolicy>,
-        #[serde(default)]
-        policy_digest: Option<String>,
-        table: TableNames,
-        new_location: String,
-    },
-    /// Start the checks on a published table.
-    StartVerify {
-        run_id: String,
-        #[serde(default)]
-        policy: Option<MaskingPolicy>,
-        #[serde(default)]
-        policy_digest: Option<String>,
-        table: TableNames,
-    },
-    /// Where a query is; stops it (and fails) past its scan budget.
-    Poll {
-        query_execution_id: String,
-        #[serde(default)]
-        purpose: Option<String>,
-        #[serde(default)]
-        scan_budget_bytes: Option<i64>,
-    },
-    /// Reads the verification row and fails naming the check that did not hold.
-    CheckVerify {
-        query_execution_id: String,
-        table: TableNames,
-    },
-    /// A query's rows: inline when few, else written to S3 and returned as a key.
-    Results {
-        query_execution_id: String,
-    },
-    Stop {
-        query_execution_id: String,
-    },
-}
-
-/// A table by its source name and its Glue name (the same in raw and curated).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TableNames {
-    /// As RDS names it: `shop.customers`.
-    pub source: String,
-    /// As the plan names it in Glue: `shop_customers`.
-    pub name: String,
-}
-
-pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<serde_json::Value, Error> {
+pub async fn handle(env: &Env, input: serde_json::Value) -> Result<QueryResponse, Error> {
     let request: QueryRequest = parse("query-runner input", input)?;
-    run(ctx, request).await
+    run(env, request).await
 }
 
-pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Value, Error> {
-    match request {
+pub async fn run(env: &Env, request: QueryRequest) -> Result<QueryResponse, Error> {
+    Ok(match request {
         QueryRequest::Validate {
             policy,
             policy_digest,
-            mut tables,
+            tables,
             plan,
         } => {
-            let policy = pinning::policy(ctx, &PolicyRef { policy, policy_digest }).await?;
-            if let Some(plan) = plan {
-                tables.extend(plan_tables(ctx, &plan).await?);
-            }
-            if tables.is_empty() {
-                return Err(Error::invalid_input("tables", "name the tables, or give the plan"));
-            }
-            let mut schemas = Vec::new();
-            for t in &tables {
-                schemas.push((t.source.clone(), raw_columns(ctx, t).await?));
-            }
-            let found = policy.validate(&schemas, ctx.salt.is_some())?;
-            if !found.missing.is_empty() {
-                warn!(tables = ?found.missing, "the masking policy names tables the export does not hold");
-            }
-            for (table, columns) in &found.unclassified {
-                warn!(table = %table, columns = ?columns, "columns with no rule: the table is not published this run");
-            }
-            for (table, columns) in &found.dropped_unlisted {
-                warn!(table = %table, columns = ?columns, "columns with no rule are dropped (unlisted_columns: drop)");
-            }
-            let published: Vec<&str> = tables
-                .iter()
-                .filter(|t| found.published.contains(&t.source))
-                .map(|t| t.name.as_str())
-                .collect();
-            Ok(json!({
-                "valid": true,
-                "published": published,
-                "skipped": found.skipped,
-                "unclassified": found.unclassified,
-                "dropped_unlisted": found.dropped_unlisted,
-                "missing": found.missing,
-            }))
+            let policy = PolicyRef { policy, policy_digest };
+            QueryResponse::Validated(validate::validate(env, policy, tables, plan).await?)
         }
         QueryRequest::StartTransform {
             run_id,
@@ -150,34 +37,9 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Val
             table,
             new_location,
         } => {
-            check_run_id(&run_id)?;
-            let policy = pinning::policy(ctx, &PolicyRef { policy, policy_digest }).await?;
-            let target = S3Prefix::parse("new_location", &new_location)?;
-            let Some(table_policy) = policy.for_table(&table.source) else {
-                info!(table = %table.source, "not published: the masking policy does not name it");
-                return Ok(json!({ "skipped": true, "table": table.name, "dropped_unlisted": [] }));
-            };
-            let columns = raw_columns(ctx, &table).await?;
-            let rules = policy.column_rules(&table.source, &columns, ctx.salt.is_some())?;
-            if !rules.dropped_unlisted.is_empty() {
-                warn!(table = %table.source, columns = ?rules.dropped_unlisted,
-                      "columns with no rule are dropped (unlisted_columns: drop)");
-            }
-            let query = generate::unload(
-                &ctx.config.raw_database,
-                &table.name,
-                &rules.rules,
-                table_policy,
-                &policy.transformed_at_column,
-                logical_time,
-                &target,
-                ctx.salt.as_ref().map(|s| s.expose()),
-            )?;
-            let id = start(ctx, &run_id, "transform", &table.name, &query).await?;
-            Ok(
-                json!({ "skipped": false, "table": table.name, "query_execution_id": id, "new_location": target,
-                       "dropped_unlisted": rules.dropped_unlisted }),
-            )
+            let policy = PolicyRef { policy, policy_digest };
+            let started = start::start_transform(env, run_id, logical_time, policy, table, new_location).await?;
+            QueryResponse::TransformStarted(started)
         }
         QueryRequest::StartVerify {
             run_id,
@@ -185,183 +47,31 @@ pub async fn run(ctx: &Context, request: QueryRequest) -> Result<serde_json::Val
             policy_digest,
             table,
         } => {
-            check_run_id(&run_id)?;
-            let policy = pinning::policy(ctx, &PolicyRef { policy, policy_digest }).await?;
-            let Some(table_policy) = policy.for_table(&table.source) else {
-                return Ok(json!({ "skipped": true, "table": table.name }));
-            };
-            let query = generate::verify(
-                (&ctx.config.raw_database, &table.name),
-                (&ctx.config.curated_database, &table.name),
-                table_policy,
-            )?;
-            let id = start(ctx, &run_id, "verify", &table.name, &query).await?;
-            Ok(json!({ "skipped": false, "table": table.name, "query_execution_id": id }))
+            let policy = PolicyRef { policy, policy_digest };
+            QueryResponse::VerifyStarted(start::start_verify(env, run_id, policy, table).await?)
         }
         QueryRequest::Poll {
             query_execution_id,
             purpose,
             scan_budget_bytes,
         } => {
-            poll(
-                ctx,
-                &query_execution_id,
-                purpose.as_deref().unwrap_or("query"),
-                scan_budget_bytes,
-            )
-            .await
+            let purpose = purpose.as_deref().unwrap_or("query");
+            QueryResponse::Polled(query::poll(env, &query_execution_id, purpose, scan_budget_bytes).await?)
         }
         QueryRequest::CheckVerify {
             query_execution_id,
             table,
-        } => {
-            let rows = athena::results(&ctx.clients.athena, &query_execution_id, 1).await?;
-            let row = rows.rows.first().cloned().unwrap_or_default();
-            let qualified = format!("{}.{}", ctx.config.curated_database, table.name);
-            generate::check_verification(&qualified, &rows.header, &row)?;
-            info!(table = %qualified, "verified");
-            Ok(json!({ "verified": true, "table": table.name, "checks": rows.header }))
+        } => QueryResponse::Verified(query::check_verify(env, &query_execution_id, table).await?),
+        QueryRequest::Results { query_execution_id } => {
+            QueryResponse::Rows(query::results(env, &query_execution_id).await?)
         }
-        QueryRequest::Results { query_execution_id } => results(ctx, &query_execution_id).await,
         QueryRequest::Stop { query_execution_id } => {
-            athena::stop(&ctx.clients.athena, &query_execution_id).await?;
-            Ok(json!({ "stopped": query_execution_id }))
+            athena::stop(&env.clients.athena, &query_execution_id).await?;
+            QueryResponse::Stopped(Stopped {
+                stopped: query_execution_id,
+            })
         }
-    }
-}
-
-/// The tables of a plan (a JSON array of `{"Items": [...]}` batches).
-async fn plan_tables(ctx: &Context, plan: &crate::export::request::PlanRef) -> Result<Vec<TableNames>, Error> {
-    let body = s3::get_bytes(&ctx.clients.s3, &plan.bucket, &plan.key)
-        .await?
-        .ok_or_else(|| Error::invalid_input("plan", format!("s3://{}/{} does not exist", plan.bucket, plan.key)))?;
-    let batches: Vec<crate::export::plan::Batch> = serde_json::from_slice(&body)
-        .map_err(|e| Error::invalid_input("plan", format!("s3://{}/{} is not a plan: {e}", plan.bucket, plan.key)))?;
-    Ok(batches
-        .into_iter()
-        .flat_map(|b| b.items)
-        .map(|i| TableNames {
-            source: i.source,
-            name: i.name,
-        })
-        .collect())
-}
-
-async fn raw_columns(ctx: &Context, table: &TableNames) -> Result<Vec<Column>, Error> {
-    let database = &ctx.config.raw_database;
-    let state = glue::get_table(&ctx.clients.glue, database, &table.name)
-        .await?
-        .ok_or_else(|| {
-            Error::invalid_input(
-                "table",
-                format!(
-                    "raw table {database}.{} for {} does not exist; register-raw runs before the transform",
-                    table.name, table.source
-                ),
-            )
-        })?;
-    Ok(state.columns)
-}
-
-/// Run ids key the queries' idempotency tokens: an execution name (at most
-/// 80 characters), with the attempt appended when a transform runs again.
-fn check_run_id(run_id: &str) -> Result<(), Error> {
-    let valid =
-        (1..=128).contains(&run_id.len()) && run_id.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::invalid_input(
-            "run_id",
-            format!("{run_id:?} must be 1 to 128 letters, digits, '-' or '_'"),
-        ))
-    }
-}
-
-async fn start(ctx: &Context, run_id: &str, step: &str, table: &str, query: &generate::Query) -> Result<String, Error> {
-    let id = athena::start(
-        &ctx.clients.athena,
-        &Start {
-            workgroup: &ctx.config.athena_workgroup,
-            sql: &query.sql,
-            parameters: &query.parameters,
-            token: athena::request_token(run_id, step, table),
-            output_location: Some(format!(
-                "s3://{}/{}/athena/",
-                ctx.config.bucket, ctx.config.control_prefix
-            )),
-        },
-    )
-    .await?;
-    // The SQL is logged; the parameters (a salt) are not.
-    info!(%table, step, query_execution_id = %id, sql = %query.sql, "started query");
-    Ok(id)
-}
-
-async fn poll(ctx: &Context, id: &str, purpose: &str, budget: Option<i64>) -> Result<serde_json::Value, Error> {
-    let status = athena::status(&ctx.clients.athena, id).await?;
-    let running = matches!(status.state.as_str(), "QUEUED" | "RUNNING");
-    if let Some(budget) = budget
-        && running
-        && status.scanned_bytes > budget
-    {
-        warn!(
-            query_execution_id = id,
-            scanned = status.scanned_bytes,
-            budget,
-            "over its scan budget; stopping"
-        );
-        athena::stop(&ctx.clients.athena, id).await?;
-        return Err(Error::ScanBudgetExceeded {
-            query_id: id.to_string(),
-            purpose: purpose.to_string(),
-            scanned: status.scanned_bytes,
-            budget,
-        });
-    }
-    let reason = || status.reason.clone().unwrap_or_else(|| "Athena gave no reason".into());
-    match status.state.as_str() {
-        "FAILED" if athena::is_retryable(&status) => Err(Error::QueryRetryable {
-            query_id: id.into(),
-            purpose: purpose.into(),
-            reason: reason(),
-        }),
-        "FAILED" | "CANCELLED" => Err(Error::QueryFailed {
-            query_id: id.into(),
-            purpose: purpose.into(),
-            reason: reason(),
-        }),
-        _ => Ok(json!({
-            "query_execution_id": id,
-            "state": status.state,
-            "done": status.state == "SUCCEEDED",
-            "data_scanned_bytes": status.scanned_bytes,
-            "engine_ms": status.engine_ms,
-        })),
-    }
-}
-
-async fn results(ctx: &Context, id: &str) -> Result<serde_json::Value, Error> {
-    let rows = athena::results(&ctx.clients.athena, id, MAX_ROWS).await?;
-    let objects: Vec<serde_json::Value> = rows
-        .rows
-        .iter()
-        .map(|r| {
-            json!(
-                rows.header
-                    .iter()
-                    .cloned()
-                    .zip(r.iter().cloned())
-                    .collect::<HashMap<_, _>>()
-            )
-        })
-        .collect();
-    if objects.len() <= INLINE_ROWS {
-        return Ok(json!({ "rows": objects, "row_count": objects.len(), "truncated": rows.truncated }));
-    }
-    let key = format!("{}/results/{id}.json", ctx.config.control_prefix);
-    s3::put_json(&ctx.clients.s3, &ctx.config.bucket, &key, &json!(objects)).await?;
-    Ok(json!({ "bucket": ctx.config.bucket, "key": key, "row_count": objects.len(), "truncated": rows.truncated }))
+    })
 }
 
 #[cfg(test)]
@@ -389,14 +99,6 @@ mod tests {
             let value: serde_json::Value = serde_json::from_str(text).unwrap();
             let parsed = parse::<QueryRequest>("query-runner input", value);
             assert!(parsed.is_ok(), "events/query-runner-{name}.json: {:?}", parsed.err());
-        }
-    }
-
-    #[test]
-    fn run_ids_have_the_shape_of_execution_names() {
-        assert!(check_run_id("run-snaplake-shop-prod-20261121").is_ok());
-        for bad in ["", "has space", "v=1", &"x".repeat(129)] {
-            assert!(check_run_id(bad).unwrap_err().to_string().contains("run_id"), "{bad}");
         }
     }
 }

@@ -5,7 +5,7 @@
 //! error type (which no Retry or Catch of the state machine names).
 
 use std::future::Future;
-use std::task::{Context as TaskContext, Poll};
+use std::task::{Context, Poll};
 
 use lambda_runtime::tower::{Layer, Service};
 use lambda_runtime::{LambdaEvent, LambdaInvocation, Runtime, layers::TracingLayer, service_fn};
@@ -107,7 +107,7 @@ impl<S: Service<LambdaInvocation>> Service<LambdaInvocation> for NotJson<S> {
     type Error = S::Error;
     type Future = S::Future;
 
-    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.0.poll_ready(cx)
     }
 

@@ -8,11 +8,13 @@ use aws_sdk_rds::types::ExportTask;
 use jiff::{SignedDuration, Timestamp};
 use tracing::info;
 
-use super::{Context, parse};
+use super::parse;
 use crate::aws::{kms, rds, s3, to_timestamp};
+use crate::contract::snapshot_export::{ExportRequest, ExportRun};
+use crate::env::Env;
 use crate::error::Error;
-use crate::export::request::{ExportRequest, ExportRun};
 use crate::export::snapshot_choice::{self, SnapshotInfo, Window};
+use crate::export::status::ExportStatus;
 use crate::export::{day_prefix, export_path};
 use crate::export_id::{attempt_id, export_id};
 use crate::pinning;
@@ -20,31 +22,31 @@ use crate::pinning;
 /// Export attempts of one day after which snaplake stops and asks for a person.
 pub const MAX_EXPORT_ATTEMPTS: u32 = 20;
 
-pub async fn handle(ctx: &Context, input: serde_json::Value) -> Result<ExportRun, Error> {
+pub async fn handle(env: &Env, input: serde_json::Value) -> Result<ExportRun, Error> {
     let request: ExportRequest = parse("snapshot-export input", input)?;
-    run(ctx, &request, Timestamp::now()).await
+    run(env, &request, Timestamp::now()).await
 }
 
 /// `now` only decides whether a missing snapshot is still worth waiting for;
 /// everything else follows from the logical time.
-pub async fn run(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<ExportRun, Error> {
+pub async fn run(env: &Env, req: &ExportRequest, now: Timestamp) -> Result<ExportRun, Error> {
     req.validate()?;
     // A run may only repeat what the deployment pins: refused here, before
     // anything is exported.
-    pinning::check_export(&ctx.config, &req.source_id, &req.export_role_arn)?;
+    pinning::check_export(&env.config, &req.source_id, &req.export_role_arn)?;
     if let Some(publish) = &req.publish {
-        pinning::policy(ctx, publish).await?;
+        pinning::policy(env, publish).await?;
     }
     if let Some(id) = &req.export_id {
-        return publish_existing(ctx, req, id).await;
+        return publish_existing(env, req, id).await;
     }
-    let cfg = &ctx.config;
+    let cfg = &env.config;
     let day = req.logical_time.day(&cfg.time_zone);
     let day_id = export_id(&cfg.export_id_prefix, &req.source_id, day)?;
-    let (id, existing) = current_attempt(ctx, &day_id).await?;
+    let (id, existing) = current_attempt(env, &day_id).await?;
     let bucket = req.bucket.clone().unwrap_or_else(|| cfg.bucket.clone());
     let s3_prefix = day_prefix(&cfg.export_prefix, &req.source_id, day);
-    let snapshot = day_snapshot(ctx, req, now).await?;
+    let snapshot = day_snapshot(env, req, now).await?;
     let run = |task: &ExportTask, adopted: bool| ExportRun {
         export_id: id.clone(),
         logical_day: day.to_string(),
@@ -57,7 +59,7 @@ pub async fn run(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<E
         bucket: task.s3_bucket().unwrap_or(&bucket).to_string(),
         s3_prefix: task.s3_prefix().unwrap_or(&s3_prefix).to_string(),
         export_path: export_path(task.s3_prefix().unwrap_or(&s3_prefix), &id),
-        status: task.status().unwrap_or("STARTING").to_ascii_uppercase(),
+        status: ExportStatus::of(task.status()),
         adopted,
     };
 
@@ -65,8 +67,8 @@ pub async fn run(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<E
         return adopt(&id, &snapshot, &existing).map(|()| run(&existing, true));
     }
 
-    s3::check_bucket(&ctx.clients.s3, &bucket).await?;
-    kms::check_export_key(&ctx.clients.kms, &req.kms_key).await?;
+    s3::check_bucket(&env.clients.s3, &bucket).await?;
+    kms::check_export_key(&env.clients.kms, &req.kms_key).await?;
     let start = rds::StartExport {
         export_id: id.clone(),
         snapshot_arn: snapshot.arn.clone(),
@@ -76,14 +78,14 @@ pub async fn run(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<E
         kms_key: req.kms_key.clone(),
         export_only: req.tables.clone(),
     };
-    match rds::start_export(&ctx.clients.rds, &start).await? {
+    match rds::start_export(&env.clients.rds, &start).await? {
         rds::Started::Started(task) => {
             info!(export_id = %id, snapshot = %snapshot.id, %bucket, %s3_prefix, "started export");
             Ok(run(&task, false))
         }
         rds::Started::AlreadyExists => {
             // Another invocation won the race between our lookup and our start.
-            let existing = rds::find_export(&ctx.clients.rds, &id)
+            let existing = rds::find_export(&env.clients.rds, &id)
                 .await?
                 .ok_or_else(|| Error::Aws {
                     service: "rds".into(),
@@ -100,12 +102,12 @@ pub async fn run(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<E
 
 /// The day's export attempt to adopt or start: the first whose id is free or
 /// whose export has not ended FAILED or CANCELED, with its task if it exists.
-async fn current_attempt(ctx: &Context, day_id: &str) -> Result<(String, Option<ExportTask>), Error> {
+async fn current_attempt(env: &Env, day_id: &str) -> Result<(String, Option<ExportTask>), Error> {
     let mut last = None;
     for attempt in 1..=MAX_EXPORT_ATTEMPTS {
         let id = attempt_id(day_id, attempt);
-        match rds::find_export(&ctx.clients.rds, &id).await? {
-            Some(task) if ended_without_data(task.status().unwrap_or_default()) => {
+        match rds::find_export(&env.clients.rds, &id).await? {
+            Some(task) if ExportStatus::of(task.status()).ended_without_data() => {
                 info!(export_id = %id, status = task.status().unwrap_or_default(), "this attempt ended without data; trying the next");
                 last = Some(task);
             }
@@ -124,25 +126,16 @@ async fn current_attempt(ctx: &Context, day_id: &str) -> Result<(String, Option<
     })
 }
 
-/// An export that ended and wrote no data, whose id RDS keeps taken: the
-/// day's next attempt starts a new one. CANCELING is not such an end yet:
-/// until RDS reports CANCELED the export still holds its snapshot (RDS runs
-/// one export of a snapshot at a time), so it is adopted and the run fails,
-/// and the run after it, once CANCELED, starts the next attempt.
-pub fn ended_without_data(status: &str) -> bool {
-    matches!(status.to_ascii_uppercase().as_str(), "FAILED" | "CANCELED")
-}
-
 /// The snapshot of the run's logical day (`snaplake plan` and `doctor` ask too).
-pub async fn day_snapshot(ctx: &Context, req: &ExportRequest, now: Timestamp) -> Result<SnapshotInfo, Error> {
-    let (start, end) = req.logical_time.day_window(&ctx.config.time_zone);
+pub async fn day_snapshot(env: &Env, req: &ExportRequest, now: Timestamp) -> Result<SnapshotInfo, Error> {
+    let (start, end) = req.logical_time.day_window(&env.config.time_zone);
     let window = Window {
         start,
         end,
         deadline: end + SignedDuration::from_hours(req.snapshot_deadline_hours.into()),
     };
     let snapshots = rds::list_snapshots(
-        &ctx.clients.rds,
+        &env.clients.rds,
         req.source_kind,
         &req.source_id,
         req.include_manual_snapshots,
@@ -153,18 +146,18 @@ pub async fn day_snapshot(ctx: &Context, req: &ExportRequest, now: Timestamp) ->
 
 /// `snaplake publish --export-id`: an export made elsewhere is taken as it
 /// is (its snapshot, bucket and prefix); nothing is started.
-async fn publish_existing(ctx: &Context, req: &ExportRequest, id: &str) -> Result<ExportRun, Error> {
-    let task = rds::find_export(&ctx.clients.rds, id).await?.ok_or_else(|| {
+async fn publish_existing(env: &Env, req: &ExportRequest, id: &str) -> Result<ExportRun, Error> {
+    let task = rds::find_export(&env.clients.rds, id).await?.ok_or_else(|| {
         Error::invalid_input(
             "export_id",
             format!("no export task {id} exists in this account and region; check the id in the RDS console (Exports in Amazon S3)"),
         )
     })?;
-    let status = task.status().unwrap_or_default().to_ascii_uppercase();
-    if matches!(status.as_str(), "FAILED" | "CANCELED" | "CANCELING") {
+    let status = ExportStatus::of(task.status());
+    if status.is_failed() {
         return Err(Error::ExportFailed {
             export_id: id.to_string(),
-            status,
+            status: status.to_string(),
             cause: task.failure_cause().unwrap_or("RDS gave no cause").to_string(),
         });
     }
@@ -172,14 +165,14 @@ async fn publish_existing(ctx: &Context, req: &ExportRequest, id: &str) -> Resul
     info!(export_id = %id, %status, "publishing an existing export");
     Ok(ExportRun {
         export_id: id.to_string(),
-        logical_day: req.logical_time.day(&ctx.config.time_zone).to_string(),
+        logical_day: req.logical_time.day(&env.config.time_zone).to_string(),
         source_id: req.source_id.clone(),
         snapshot_arn: task.source_arn().unwrap_or_default().to_string(),
         snapshot_time: task
             .snapshot_time()
             .map(|t| to_timestamp(t).to_string())
             .unwrap_or_default(),
-        bucket: task.s3_bucket().unwrap_or(&ctx.config.bucket).to_string(),
+        bucket: task.s3_bucket().unwrap_or(&env.config.bucket).to_string(),
         export_path: export_path(&s3_prefix, id),
         s3_prefix,
         status,
@@ -199,19 +192,4 @@ fn adopt(id: &str, snapshot: &SnapshotInfo, existing: &ExportTask) -> Result<(),
     }
     info!(export_id = %id, status = existing.status().unwrap_or_default(), "adopted the existing export");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_failed_and_canceled_exports_make_way_for_the_next_attempt() {
-        for status in ["FAILED", "CANCELED", "failed", "canceled"] {
-            assert!(ended_without_data(status), "{status}");
-        }
-        for status in ["STARTING", "IN_PROGRESS", "COMPLETE", "CANCELING", "complete", ""] {
-            assert!(!ended_without_data(status), "{status}");
-        }
-    }
 }

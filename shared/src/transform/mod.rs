@@ -1,6 +1,7 @@
 //! The transform: the masking policy and the SQL it becomes.
 
 pub mod generate;
+pub mod ops;
 pub mod policy;
 pub mod sql;
 pub mod suggest;

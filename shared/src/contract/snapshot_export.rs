@@ -1,10 +1,10 @@
-//! The typed inputs and outputs of the export stage, as the state machine
-//! passes them between states. Examples live in `events/`.
+//! snapshot-export's request and response (StartExport). Examples live in
+//! `events/`.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::export::plan::OnTableFailure;
+use crate::export::status::ExportStatus;
 use crate::logical_time::LogicalTime;
 use crate::names;
 
@@ -154,52 +154,9 @@ pub struct ExportRun {
     pub s3_prefix: String,
     /// Where RDS writes: `<s3_prefix>/<export_id>`.
     pub export_path: String,
-    pub status: String,
+    pub status: ExportStatus,
     /// True when an export with this id already existed and was adopted.
     pub adopted: bool,
-}
-
-/// The input of export-poller.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PollRequest {
-    pub export_id: String,
-    /// Defaults to `SNAPLAKE_BUCKET`.
-    #[serde(default)]
-    pub bucket: Option<String>,
-    #[serde(default)]
-    pub on_table_failure: OnTableFailure,
-    #[serde(default = "default_batch_size")]
-    pub batch_size: usize,
-}
-
-fn default_batch_size() -> usize {
-    10
-}
-
-/// What export-poller answers for the Choice state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PollResult {
-    pub export_id: String,
-    pub status: String,
-    pub percent_progress: i32,
-    pub extracted_gb: i32,
-    /// True once COMPLETE and the plan is written.
-    pub done: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plan: Option<PlanRef>,
-}
-
-/// Where the plan is; the plan itself never travels in the state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlanRef {
-    pub bucket: String,
-    pub key: String,
-    pub tables: usize,
-    pub batches: usize,
-    pub skipped: Vec<crate::export::plan::SkippedTable>,
-    /// What RDS noted about the export beyond single tables.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
 }
 
 #[cfg(test)]

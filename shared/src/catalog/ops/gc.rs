@@ -1,0 +1,114 @@
+//! Gc (state Gc, action `gc`, `snaplake gc`): deletes a curated table's versions
+//! beyond retention (the newest `keep`, never the live one; the choice is
+//! `catalog::retention`) and its Glue table versions beyond
+//! [`GLUE_VERSIONS_KEPT`], the raw table's too.
+
+use tracing::info;
+
+use super::{check_table_name, curated_base};
+use crate::aws::glue::{self, TableState};
+use crate::aws::s3;
+use crate::catalog::location::S3Prefix;
+use crate::catalog::retention;
+use crate::contract::catalog_swap::{Collected, GcShared};
+use crate::env::Env;
+use crate::error::Error;
+
+/// Glue table versions kept per table; far below Glue's 100,000.
+pub const GLUE_VERSIONS_KEPT: usize = 100;
+
+pub async fn gc(env: &Env, table: &str, shared: &GcShared) -> Result<Collected, Error> {
+    check_table_name(table)?;
+    let keep = check_keep(shared.keep.unwrap_or(env.config.keep_versions))?;
+    let database = &env.config.curated_database;
+    let current = glue::get_table(&env.clients.glue, database, table)
+        .await?
+        .ok_or_else(|| Error::invalid_input("table", format!("{database}.{table} does not exist")))?;
+    let live = S3Prefix::parse("location", current.location.as_deref().unwrap_or_default())?;
+    let base = curated_base(env, table);
+    let keys = s3::list_keys(&env.clients.s3, &base.bucket, &base.key).await?;
+    let mut versions: Vec<S3Prefix> = keys
+        .iter()
+        .filter_map(|k| {
+            k.strip_prefix(&base.key)?
+                .split_once('/')
+                .map(|(folder, _)| base.child(folder))
+        })
+        .collect();
+    versions.dedup();
+    let kept = retention::select(&base, &versions, &live, &[], keep);
+    let prune = glue_versions_to_prune(env, database, table, &current).await?;
+    let raw_prune = match glue::get_table(&env.clients.glue, &env.config.raw_database, table).await? {
+        Some(raw) => glue_versions_to_prune(env, &env.config.raw_database, table, &raw).await?,
+        None => Vec::new(),
+    };
+    let mut objects_deleted = 0;
+    if !shared.dry_run {
+        for prefix in &kept.delete {
+            objects_deleted += s3::delete_prefix(&env.clients.s3, &prefix.bucket, &prefix.key).await?;
+        }
+        glue::delete_table_versions(&env.clients.glue, database, table, &prune).await?;
+        glue::delete_table_versions(&env.clients.glue, &env.config.raw_database, table, &raw_prune).await?;
+    }
+    info!(
+        table,
+        dry_run = shared.dry_run,
+        deleted = kept.delete.len(),
+        "retention"
+    );
+    Ok(Collected {
+        table: table.to_string(),
+        dry_run: shared.dry_run,
+        kept: kept.keep.iter().map(ToString::to_string).collect(),
+        deleted: kept.delete.iter().map(ToString::to_string).collect(),
+        objects_deleted,
+        glue_versions_deleted: if shared.dry_run { 0 } else { prune.len() },
+        raw_glue_versions_deleted: if shared.dry_run { 0 } else { raw_prune.len() },
+    })
+}
+
+/// The previous version is what readers that resolved the table just before
+/// the last swap are still reading, and what rollback returns to: at least 2.
+pub fn check_keep(keep: u32) -> Result<usize, Error> {
+    if keep < 2 {
+        return Err(Error::invalid_input(
+            "keep",
+            format!("is {keep}; keep at least 2 (the live and the previous version)"),
+        ));
+    }
+    Ok(keep as usize)
+}
+
+/// A table's Glue versions beyond the newest [`GLUE_VERSIONS_KEPT`], never
+/// its current one (of a raw table only its versions: its data, the
+/// exports, is not snaplake's to delete).
+async fn glue_versions_to_prune(
+    env: &Env,
+    database: &str,
+    table: &str,
+    current: &TableState,
+) -> Result<Vec<i64>, Error> {
+    let ids = glue::table_versions(&env.clients.glue, database, table)
+        .await?
+        .iter()
+        .filter_map(|v| v.version_id.as_deref()?.parse().ok())
+        .collect();
+    let current = current
+        .version_id
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(i64::MAX);
+    Ok(retention::prune_table_versions(ids, current, GLUE_VERSIONS_KEPT))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_holds_the_live_and_the_previous_version() {
+        assert_eq!(check_keep(2).unwrap(), 2);
+        let err = check_keep(1).unwrap_err().to_string();
+        assert!(err.contains("`keep` is 1; keep at least 2"), "{err}");
+    }
+}

@@ -1,0 +1,357 @@
+//! Swap: points each curated table at the version written this run, in one
+//! Glue `UpdateTable` carrying the version read before (optimistic lock). On
+//! a concurrent change it reads the table once more and decides again: it
+//! may already point at this run's location.
+
+use std::collections::HashMap;
+
+use tracing::{info, warn};
+
+use super::{check_table_name, conflict, curated_base, data_objects, newer_run, read_schema};
+use crate::aws::glue::{self, TableDef, TableState, Update};
+use crate::catalog::compat::{self, SchemaDiff};
+use crate::catalog::location::S3Prefix;
+use crate::contract::catalog_swap::{SwapItem, SwapOutcome, SwapShared, Swapped};
+use crate::env::Env;
+use crate::error::Error;
+use crate::logical_time::LogicalTime;
+
+pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared) -> Result<Swapped, Error> {
+    check_table_name(&item.table)?;
+    let new = S3Prefix::parse("new_location", &item.new_location)?;
+    let base = curated_base(env, &item.table);
+    if !base.contains(&new) || new == base {
+        return Err(Error::invalid_input(
+            "new_location",
+            format!(
+                "{new} is outside {base}, the prefix snaplake manages for {}",
+                item.table
+            ),
+        ));
+    }
+    let data = data_objects(env, &new).await?;
+    let Some(sample) = data.first() else {
+        return Err(Error::invalid_input(
+            "new_location",
+            format!("{new} holds no data object; the transform wrote nothing, so the table stays where it is"),
+        ));
+    };
+    let (file, _) = read_schema(env, &new.bucket, sample).await?;
+    let database = &env.config.curated_database;
+    let qualified = format!("{database}.{}", item.table);
+    let mut parameters = HashMap::from([
+        ("snaplake.logical_time".to_string(), shared.logical_time.to_string()),
+        (
+            "snaplake.logical_day".to_string(),
+            shared.logical_time.day(&env.config.time_zone).to_string(),
+        ),
+    ]);
+    if let Some(source) = &item.source {
+        parameters.insert("snaplake.source".into(), source.clone());
+    }
+    if let Some(export_id) = &shared.export_id {
+        parameters.insert("snaplake.export_id".into(), export_id.clone());
+    }
+    let def = TableDef {
+        database: database.clone(),
+        name: item.table.clone(),
+        location: new.to_string(),
+        columns: file.columns,
+        parameters,
+        description: format!(
+            "Curated {} (masked; managed by snaplake)",
+            item.source.as_deref().unwrap_or(&item.table)
+        ),
+    };
+
+    // The raw table only moves forward, so if it still shows this run, the
+    // transform read this run's export; if a newer run registered it since,
+    // what was read is uncertain and the newer run publishes anyway.
+    let raw = glue::get_table(&env.clients.glue, &env.config.raw_database, &item.table).await?;
+    let raw_newer = raw.as_ref().is_some_and(|t| newer_run(t, shared.logical_time));
+
+    // Decide on the table as read; on a concurrent change, read once more
+    // and decide again (it may already point at our location).
+    for attempt in 0..2 {
+        let current = glue::get_table(&env.clients.glue, database, &item.table).await?;
+        let done = |outcome, diff| swapped(&item.table, outcome, current.as_ref(), &def, diff);
+        match decide(current.as_ref(), raw_newer, &new, shared.logical_time) {
+            SwapOutcome::Superseded => {
+                info!(table = %qualified, "a newer run published this table; it stays on that version");
+                return Ok(done(SwapOutcome::Superseded, SchemaDiff::default()));
+            }
+            SwapOutcome::Created => {
+                glue::create_table(&env.clients.glue, &def).await?;
+                info!(table = %qualified, location = %new, "created");
+                return Ok(done(SwapOutcome::Created, SchemaDiff::default()));
+            }
+            SwapOutcome::Unchanged => {
+                info!(table = %qualified, location = %new, "already points at this run's version; nothing to do");
+                return Ok(done(SwapOutcome::Unchanged, SchemaDiff::default()));
+            }
+            SwapOutcome::Swapped | SwapOutcome::RolledBack => {}
+        }
+        let current = current.as_ref().expect("decide creates a table that does not exist");
+        let diff = compat::check(&qualified, &current.columns, &def.columns, shared.schema_policy)?;
+        match glue::update_table(&env.clients.glue, &def, current.version_id.as_deref()).await? {
+            Update::Done => {
+                info!(table = %qualified, from = ?current.location, to = %new, changes = %diff.describe(), "swapped");
+                return Ok(swapped(&item.table, SwapOutcome::Swapped, Some(current), &def, diff));
+            }
+            Update::Conflict if attempt == 0 => warn!(table = %qualified, "changed while swapping; reading it again"),
+            Update::Conflict => {}
+        }
+    }
+    Err(conflict(database, &item.table))
+}
+
+/// What a swap to `new` does to the table as read: nothing when a newer run
+/// published it (or registered its raw table) or it already points there,
+/// create it when it does not exist, else repoint it.
+pub fn decide(current: Option<&TableState>, raw_newer: bool, new: &S3Prefix, run: LogicalTime) -> SwapOutcome {
+    match current {
+        _ if raw_newer => SwapOutcome::Superseded,
+        Some(t) if newer_run(t, run) => SwapOutcome::Superseded,
+        None => SwapOutcome::Created,
+        Some(t) if same_location(t.location.as_deref(), new) => SwapOutcome::Unchanged,
+        Some(_) => SwapOutcome::Swapped,
+    }
+}
+
+fn same_location(current: Option<&str>, new: &S3Prefix) -> bool {
+    current.and_then(|l| S3Prefix::parse("location", l).ok()).as_ref() == Some(new)
+}
+
+/// The answer of a swap or a rollback.
+pub(super) fn swapped(
+    table: &str,
+    outcome: SwapOutcome,
+    before: Option<&TableState>,
+    def: &TableDef,
+    diff: SchemaDiff,
+) -> Swapped {
+    Swapped {
+        table: table.to_string(),
+        outcome,
+        previous_location: before.and_then(|t| t.location.clone()),
+        new_location: def.location.clone(),
+        previous_version: before.and_then(|t| t.version_id.clone()),
+        schema_changes: diff.describe(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::table_at;
+    use super::*;
+
+    #[test]
+    fn a_newer_run_wins_then_a_missing_table_is_created_then_the_location_decides() {
+        let run = LogicalTime::parse("2026-11-20T19:00:00Z").unwrap();
+        let new = S3Prefix::new("lake", "curated/t/v=20261120T190000Z");
+        let mut older = table_at("2026-11-19T19:00:00Z", "e");
+        older.location = Some("s3://lake/curated/t/v=20261119T190000Z/".into());
+        let newer = table_at("2026-11-21T19:00:00Z", "e");
+        assert_eq!(decide(None, false, &new, run), SwapOutcome::Created);
+        assert_eq!(decide(None, true, &new, run), SwapOutcome::Superseded);
+        assert_eq!(decide(Some(&older), false, &new, run), SwapOutcome::Swapped);
+        assert_eq!(decide(Some(&older), true, &new, run), SwapOutcome::Superseded);
+        assert_eq!(decide(Some(&newer), false, &new, run), SwapOutcome::Superseded);
+        let mut there = older.clone();
+        there.location = Some(new.to_string());
+        assert_eq!(decide(Some(&there), false, &new, run), SwapOutcome::Unchanged);
+    }
+}
+
+/// Faults the stand-in cannot produce on demand: a concurrent writer between
+/// our read and our update, throttling, a table that vanished.
+#[cfg(test)]
+pub(crate) mod mocked {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::clients::Clients;
+    use crate::config::Config;
+    use aws_sdk_glue::operation::get_table::GetTableOutput;
+    use aws_sdk_glue::operation::update_table::{UpdateTableError, UpdateTableOutput};
+    use aws_sdk_glue::types::error::ConcurrentModificationException;
+    use aws_sdk_glue::types::{StorageDescriptor, Table};
+    use aws_sdk_s3::operation::get_object::GetObjectOutput;
+    use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+    use aws_sdk_s3::primitives::ByteStream;
+    use aws_sdk_s3::types::Object;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+    const NEW: &str = "s3://lake/curated/shop_customers/v=2/";
+
+    /// A real Parquet file with no rows: its footer is what swap reads.
+    fn parquet_file() -> Vec<u8> {
+        use parquet::file::properties::WriterProperties;
+        use parquet::file::writer::SerializedFileWriter;
+        use parquet::schema::parser::parse_message_type;
+        let schema = parse_message_type("message m { required int64 id; optional binary email (STRING); }").unwrap();
+        let mut out = Vec::new();
+        SerializedFileWriter::new(
+            &mut out,
+            Arc::new(schema),
+            Arc::new(WriterProperties::builder().build()),
+        )
+        .unwrap()
+        .close()
+        .unwrap();
+        out
+    }
+
+    fn s3_rules() -> Vec<Rule> {
+        let file = parquet_file();
+        let size = file.len();
+        let list = mock!(aws_sdk_s3::Client::list_objects_v2).then_output(move || {
+            ListObjectsV2Output::builder()
+                .contents(
+                    Object::builder()
+                        .key("curated/shop_customers/v=2/part-0.parquet")
+                        .size(size as i64)
+                        .build(),
+                )
+                .build()
+        });
+        // A file shorter than the first ranged read comes back whole, as S3 does.
+        let get_end = mock!(aws_sdk_s3::Client::get_object)
+            .match_requests(|r| r.range() == Some("bytes=-65536"))
+            .then_output(move || {
+                GetObjectOutput::builder()
+                    .body(ByteStream::from(file.clone()))
+                    .content_range(format!("bytes 0-{}/{size}", size - 1))
+                    .build()
+            });
+        vec![list, get_end]
+    }
+
+    fn table(location: &str, version: &str) -> GetTableOutput {
+        GetTableOutput::builder()
+            .table(
+                Table::builder()
+                    .name("shop_customers")
+                    .version_id(version)
+                    .storage_descriptor(StorageDescriptor::builder().location(location).build())
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    }
+
+    pub(crate) fn context(glue: &[&Rule], retries: u32) -> Env {
+        let s3 = s3_rules();
+        let config = Config::from_lookup(|name| (name == "SNAPLAKE_BUCKET").then(|| "lake".to_string())).unwrap();
+        let none: [&Rule; 0] = [];
+        let clients = Clients {
+            athena: mock_client!(aws_sdk_athena, none),
+            glue: mock_client!(aws_sdk_glue, RuleMode::Sequential, glue, |b| b
+                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(retries))),
+            kms: mock_client!(aws_sdk_kms, none),
+            rds: mock_client!(aws_sdk_rds, none),
+            s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, s3.iter()),
+            sfn: mock_client!(aws_sdk_sfn, none),
+        };
+        Env {
+            config,
+            clients,
+            salt: None,
+        }
+    }
+
+    async fn swap_new(env: &Env) -> Result<Swapped, Error> {
+        let item = SwapItem {
+            table: "shop_customers".into(),
+            new_location: NEW.into(),
+            source: None,
+        };
+        let shared = SwapShared {
+            logical_time: LogicalTime::parse("2026-11-20T19:00:00Z").unwrap(),
+            export_id: None,
+            schema_policy: Default::default(),
+        };
+        swap(env, &item, &shared).await
+    }
+
+    /// The raw table as RegisterRaw left it for this run (swap reads it first).
+    fn raw() -> Rule {
+        mock!(aws_sdk_glue::Client::get_table)
+            .match_requests(|r| r.database_name() == Some("snaplake_raw"))
+            .then_output(|| table("s3://lake/exports/shop-prod/2026-11-21/x/shop/shop.customers/", "1"))
+    }
+
+    fn conflict() -> Rule {
+        mock!(aws_sdk_glue::Client::update_table).then_error(|| {
+            UpdateTableError::ConcurrentModificationException(ConcurrentModificationException::builder().build())
+        })
+    }
+
+    #[tokio::test]
+    async fn a_concurrent_writer_that_already_swapped_to_our_location_makes_it_a_no_op() {
+        let read =
+            mock!(aws_sdk_glue::Client::get_table).then_output(|| table("s3://lake/curated/shop_customers/v=1/", "7"));
+        let conflict = conflict();
+        let reread = mock!(aws_sdk_glue::Client::get_table).then_output(|| table(NEW, "8"));
+        let result = swap_new(&context(&[&raw(), &read, &conflict, &reread], 1))
+            .await
+            .unwrap();
+        assert_eq!(result.outcome, SwapOutcome::Unchanged);
+        assert_eq!(conflict.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_concurrent_writer_elsewhere_means_deciding_again_on_the_fresh_version() {
+        let read =
+            mock!(aws_sdk_glue::Client::get_table).then_output(|| table("s3://lake/curated/shop_customers/v=1/", "7"));
+        let conflict = conflict();
+        let reread =
+            mock!(aws_sdk_glue::Client::get_table).then_output(|| table("s3://lake/curated/shop_customers/v=0/", "8"));
+        let update = mock!(aws_sdk_glue::Client::update_table)
+            .match_requests(|r| r.version_id() == Some("8"))
+            .then_output(|| UpdateTableOutput::builder().build());
+        let result = swap_new(&context(&[&raw(), &read, &conflict, &reread, &update], 1))
+            .await
+            .unwrap();
+        assert_eq!(
+            (result.outcome, result.previous_version.as_deref()),
+            (SwapOutcome::Swapped, Some("8"))
+        );
+        assert_eq!(
+            result.previous_location.as_deref(),
+            Some("s3://lake/curated/shop_customers/v=0/")
+        );
+        assert_eq!(update.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn conflicting_twice_fails_with_a_fix() {
+        let read = || {
+            mock!(aws_sdk_glue::Client::get_table).then_output(|| table("s3://lake/curated/shop_customers/v=1/", "7"))
+        };
+        let rules = [raw(), read(), conflict(), read(), conflict()];
+        let err = swap_new(&context(&rules.iter().collect::<Vec<_>>(), 1))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ConcurrentModificationException") && err.contains("another job"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn throttling_that_outlasts_retries_is_a_throttled_error() {
+        let throttled = mock!(aws_sdk_glue::Client::get_table)
+            .sequence()
+            .http_status(
+                400,
+                Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into()),
+            )
+            .repeatedly()
+            .build();
+        let err = swap_new(&context(&[&throttled], 2)).await.unwrap_err();
+        assert_eq!(err.name(), "Throttled");
+        assert_eq!(throttled.num_calls(), 2, "the client retried before giving up");
+    }
+}

@@ -1,0 +1,409 @@
+//! catalog-swap's requests and responses. Every action but `report` takes a
+//! batch (`Items`, the Distributed Map `ItemBatcher` shape, a single table
+//! being a batch of one) and answers per item, so one failing table does not
+//! stop the others and the state machine can name the ones that failed.
+//! Action names are snake_case, as query-runner's; `register-raw` (the
+//! spelling of earlier definitions) is still accepted.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::compat::SchemaPolicy;
+use crate::catalog::location::Layout;
+use crate::export::plan::{PlanItem, SkippedTable};
+use crate::logical_time::LogicalTime;
+
+fn default_concurrency() -> usize {
+    8
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum CatalogRequest {
+    /// Create or update the raw table of each plan item at its export location.
+    #[serde(alias = "register-raw")]
+    RegisterRaw(BatchRequest<PlanItem, RegisterRawShared>),
+    /// Where each table's new curated version must be written this run,
+    /// cleared of leftovers of an interrupted attempt.
+    Prepare(BatchRequest<TableRef, PrepareShared>),
+    /// Point each curated table at the version written this run.
+    Swap(BatchRequest<SwapItem, SwapShared>),
+    /// Point each table back at its previous version, or a given day's.
+    Rollback(BatchRequest<RollbackItem, NoShared>),
+    /// Delete versions beyond retention, and surplus Glue table versions.
+    Gc(BatchRequest<TableRef, GcShared>),
+    /// Sum up a run's per-table results; fail naming the tables that failed.
+    /// The tables the export did not complete (the plan's `skipped`) are
+    /// reported too, as `not_exported`.
+    Report(ReportRequest),
+}
+
+/// An item of a batch, named by the table it is about.
+pub trait Item {
+    fn table(&self) -> String;
+}
+
+impl Item for PlanItem {
+    fn table(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl Item for TableRef {
+    fn table(&self) -> String {
+        self.table.clone()
+    }
+}
+
+impl Item for SwapItem {
+    fn table(&self) -> String {
+        self.table.clone()
+    }
+}
+
+impl Item for RollbackItem {
+    fn table(&self) -> String {
+        self.table.clone()
+    }
+}
+
+/// A request over a batch of tables: the items, what they share, and how
+/// many are worked on at once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchRequest<I, S> {
+    #[serde(rename = "Items")]
+    pub items: Vec<I>,
+    #[serde(flatten)]
+    pub shared: S,
+    /// Tables worked on at once.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoShared {}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterRawShared {
+    pub logical_time: LogicalTime,
+    pub export_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableRef {
+    /// The Glue table name (as the plan names it, e.g. `shop_customers`).
+    pub table: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PrepareShared {
+    pub logical_time: LogicalTime,
+    #[serde(default)]
+    pub layout: Layout,
+    /// The run's export: the raw table must show it before a transform
+    /// reads it. Without it, only the logical time is checked.
+    #[serde(default)]
+    pub export_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwapItem {
+    pub table: String,
+    /// The location written this run (see `prepare`).
+    pub new_location: String,
+    /// The source table, recorded in the table's parameters.
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SwapShared {
+    pub logical_time: LogicalTime,
+    #[serde(default)]
+    pub export_id: Option<String>,
+    #[serde(default)]
+    pub schema_policy: SchemaPolicy,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackItem {
+    pub table: String,
+    /// The logical day (`2026-11-20`) to go back to; default: the previous version.
+    #[serde(default)]
+    pub to_day: Option<String>,
+    /// `curated` (default) or `raw`.
+    #[serde(default)]
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GcShared {
+    /// Versions kept per table; default `SNAPLAKE_KEEP_VERSIONS`.
+    #[serde(default)]
+    pub keep: Option<u32>,
+    /// List what would go, delete nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// The answer to a batch action: each item's result, or its failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchResult<O> {
+    pub succeeded: Vec<O>,
+    pub failed: Vec<ItemFailure>,
+    /// The names of the failed tables, for the state machine's Fail state.
+    pub failed_tables: Vec<String>,
+}
+
+impl<O> Default for BatchResult<O> {
+    fn default() -> Self {
+        BatchResult {
+            succeeded: Vec::new(),
+            failed: Vec::new(),
+            failed_tables: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemFailure {
+    pub table: String,
+    /// The error's name (`snaplake::Error::name`).
+    pub error: String,
+    pub cause: String,
+}
+
+/// What catalog-swap answers: the result of the request's action.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum CatalogResponse {
+    Registered(BatchResult<Registered>),
+    Prepared(BatchResult<Prepared>),
+    Swapped(BatchResult<Swapped>),
+    Collected(BatchResult<Collected>),
+    Reported(BatchResult<TableReport>),
+}
+
+/// `register_raw`: what happened to the raw table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegisterOutcome {
+    Created,
+    Updated,
+    /// It already showed this export.
+    Unchanged,
+    /// A newer run registered it; left as it is.
+    Superseded,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Registered {
+    pub table: String,
+    pub outcome: RegisterOutcome,
+    pub location: String,
+    pub columns: usize,
+}
+
+/// `prepare`: whether this run has a version to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrepareOutcome {
+    /// The location is ready for this run's version.
+    Prepared,
+    /// The table already shows this run's version.
+    Unchanged,
+    /// The table shows a newer run's version.
+    Superseded,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prepared {
+    pub table: String,
+    /// Where this run's version goes (or already is).
+    pub location: String,
+    pub live: Option<String>,
+    /// The table already shows this run's version, or a newer run's: nothing
+    /// to transform or swap.
+    pub current: bool,
+    pub outcome: PrepareOutcome,
+    /// Objects removed from `location`: leftovers of an interrupted attempt.
+    pub cleared: usize,
+}
+
+/// `swap` and `rollback`: what happened to the table's location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwapOutcome {
+    /// The table did not exist; it does now.
+    Created,
+    Swapped,
+    /// It already pointed there.
+    Unchanged,
+    /// A newer run published it; it stays on that version.
+    Superseded,
+    RolledBack,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Swapped {
+    pub table: String,
+    pub outcome: SwapOutcome,
+    pub previous_location: Option<String>,
+    pub new_location: String,
+    pub previous_version: Option<String>,
+    pub schema_changes: String,
+}
+
+/// `gc`: what retention kept and deleted of one table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Collected {
+    pub table: String,
+    pub dry_run: bool,
+    pub kept: Vec<String>,
+    pub deleted: Vec<String>,
+    pub objects_deleted: usize,
+    pub glue_versions_deleted: usize,
+    /// The raw table's Glue versions pruned: updated every day, it
+    /// accumulates versions as the curated one does.
+    pub raw_glue_versions_deleted: usize,
+}
+
+/// `report`'s input: the PublishTables Map's results (nested per batch) and
+/// the tables the export did not complete.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportRequest {
+    #[serde(deserialize_with = "flat_reports")]
+    pub results: Vec<TableReport>,
+    #[serde(default)]
+    pub not_exported: Vec<SkippedTable>,
+}
+
+/// How a table ended in a run, as the report lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableOutcome {
+    Created,
+    Swapped,
+    Unchanged,
+    Superseded,
+    /// The policy does not name it.
+    Skipped,
+    /// The export did not complete it (the plan's `skipped`).
+    NotExported,
+}
+
+/// One table's entry in a run's report: what the state machine's
+/// TablePublished, TableUnchanged, TableSkipped, TableSuperseded and
+/// TableFailed states write, or a table the export did not complete.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TableReport {
+    pub table: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<TableOutcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped_unlisted: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
+    /// The error's name, for a failed table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// For a table the export did not complete: its source name, RDS's
+    /// status and reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Map results nest (batches of tables); reports are flat. `snaplake
+/// status` reads a run's results the same way.
+pub fn flatten(value: serde_json::Value, out: &mut Vec<serde_json::Value>) {
+    match value {
+        serde_json::Value::Array(items) => items.into_iter().for_each(|v| flatten(v, out)),
+        serde_json::Value::Null => {}
+        other => out.push(other),
+    }
+}
+
+fn flat_reports<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<TableReport>, D::Error> {
+    let mut flat = Vec::new();
+    flatten(serde_json::Value::deserialize(d)?, &mut flat);
+    flat.into_iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            serde_json::from_value(entry).map_err(|e| serde::de::Error::custom(format!("entry {i}: {e}")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::handlers::parse;
+
+    #[test]
+    fn unknown_actions_and_fields_are_named() {
+        let err = parse::<CatalogRequest>("catalog-swap input", json!({"action": "explode", "Items": []})).unwrap_err();
+        assert!(err.to_string().contains("report"), "{err}");
+        assert!(
+            err.to_string().contains("explode") && err.to_string().contains("swap"),
+            "{err}"
+        );
+        let err = parse::<CatalogRequest>(
+            "catalog-swap input",
+            json!({"action": "swap", "logical_time": "2026-11-20T19:00:00Z", "Items": [{"table": "t"}]}),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("new_location"), "{err}");
+    }
+
+    #[test]
+    fn register_raw_is_snake_case_and_the_old_spelling_is_still_accepted() {
+        let batch = |action: &str| {
+            json!({"action": action, "logical_time": "2026-11-20T19:00:00Z", "export_id": "e",
+                   "Items": []})
+        };
+        for action in ["register_raw", "register-raw"] {
+            let parsed = parse::<CatalogRequest>("catalog-swap input", batch(action));
+            assert!(
+                matches!(parsed, Ok(CatalogRequest::RegisterRaw(_))),
+                "{action}: {parsed:?}"
+            );
+        }
+        let sent = serde_json::to_value(parse::<CatalogRequest>("x", batch("register-raw")).unwrap()).unwrap();
+        assert_eq!(sent["action"], "register_raw");
+    }
+
+    #[test]
+    fn every_example_event_parses() {
+        for (name, text) in [
+            (
+                "register-raw",
+                include_str!("../../../events/catalog-swap-register-raw.json"),
+            ),
+            ("swap", include_str!("../../../events/catalog-swap-swap.json")),
+            ("prepare", include_str!("../../../events/catalog-swap-prepare.json")),
+            ("rollback", include_str!("../../../events/catalog-swap-rollback.json")),
+            ("gc", include_str!("../../../events/catalog-swap-gc.json")),
+        ] {
+            let value: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert!(
+                parse::<CatalogRequest>("catalog-swap input", value).is_ok(),
+                "events/catalog-swap-{name}.json"
+            );
+        }
+    }
+}

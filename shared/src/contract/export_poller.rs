@@ -1,0 +1,50 @@
+//! export-poller's request and response (CheckExport): the export's status
+//! for the Wait/Choice loop, and once COMPLETE where the table plan is.
+
+use serde::{Deserialize, Serialize};
+
+use crate::export::plan::{OnTableFailure, SkippedTable};
+use crate::export::status::ExportStatus;
+
+/// The input of export-poller.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PollRequest {
+    pub export_id: String,
+    /// Defaults to `SNAPLAKE_BUCKET`.
+    #[serde(default)]
+    pub bucket: Option<String>,
+    #[serde(default)]
+    pub on_table_failure: OnTableFailure,
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+}
+
+fn default_batch_size() -> usize {
+    10
+}
+
+/// What export-poller answers for the Choice state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PollResult {
+    pub export_id: String,
+    pub status: ExportStatus,
+    pub percent_progress: i32,
+    pub extracted_gb: i32,
+    /// True once COMPLETE and the plan is written.
+    pub done: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanRef>,
+}
+
+/// Where the plan is; the plan itself never travels in the state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanRef {
+    pub bucket: String,
+    pub key: String,
+    pub tables: usize,
+    pub batches: usize,
+    pub skipped: Vec<SkippedTable>,
+    /// What RDS noted about the export beyond single tables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}

@@ -1,0 +1,173 @@
+//! query-runner's requests and responses: the Athena side of Transform and
+//! Verify. One response type per action; [`QueryResponse`] is what the
+//! function answers (each variant serializes as its action's type).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::logical_time::LogicalTime;
+use crate::transform::policy::MaskingPolicy;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum QueryRequest {
+    /// Check the policy against every raw table: those named, or every table
+    /// of the plan written by export-poller.
+    Validate {
+        #[serde(default)]
+        policy: Option<MaskingPolicy>,
+        #[serde(default)]
+        policy_digest: Option<String>,
+        #[serde(default)]
+        tables: Vec<TableNames>,
+        #[serde(default)]
+        plan: Option<crate::contract::export_poller::PlanRef>,
+    },
+    /// Start the masking UNLOAD of one table into its new curated location.
+    StartTransform {
+        run_id: String,
+        logical_time: LogicalTime,
+        #[serde(default)]
+        policy: Option<MaskingPolicy>,
+        #[serde(default)]
+        policy_digest: Option<String>,
+        table: TableNames,
+        new_location: String,
+    },
+    /// Start the checks on a published table.
+    StartVerify {
+        run_id: String,
+        #[serde(default)]
+        policy: Option<MaskingPolicy>,
+        #[serde(default)]
+        policy_digest: Option<String>,
+        table: TableNames,
+    },
+    /// Where a query is; stops it (and fails) past its scan budget.
+    Poll {
+        query_execution_id: String,
+        #[serde(default)]
+        purpose: Option<String>,
+        #[serde(default)]
+        scan_budget_bytes: Option<i64>,
+    },
+    /// Reads the verification row and fails naming the check that did not hold.
+    CheckVerify {
+        query_execution_id: String,
+        table: TableNames,
+    },
+    /// A query's rows: inline when few, else written to S3 and returned as a key.
+    Results {
+        query_execution_id: String,
+    },
+    Stop {
+        query_execution_id: String,
+    },
+}
+
+/// A table by its source name and its Glue name (the same in raw and curated).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableNames {
+    /// As RDS names it: `shop.customers`.
+    pub source: String,
+    /// As the plan names it in Glue: `shop_customers`.
+    pub name: String,
+}
+
+/// `validate`: what the policy makes of the run's tables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Validated {
+    /// Always true: an invalid policy is an error.
+    pub valid: bool,
+    /// The Glue names of the tables to publish.
+    pub published: Vec<String>,
+    /// Source tables the policy does not name (not published).
+    pub skipped: Vec<String>,
+    /// Source tables with columns that have no rule (not published this run).
+    pub unclassified: BTreeMap<String, Vec<String>>,
+    /// Columns dropped because they have no rule (`unlisted_columns: drop`).
+    pub dropped_unlisted: BTreeMap<String, Vec<String>>,
+    /// Tables the policy names that the export does not hold.
+    pub missing: Vec<String>,
+}
+
+/// `start_transform`: the UNLOAD started, or the table skipped (the policy
+/// does not name it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransformStarted {
+    pub skipped: bool,
+    pub table: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_execution_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_location: Option<String>,
+    /// Columns with no rule that `unlisted_columns: drop` left out.
+    pub dropped_unlisted: Vec<String>,
+}
+
+/// `start_verify`: the checks started, or the table skipped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyStarted {
+    pub skipped: bool,
+    pub table: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_execution_id: Option<String>,
+}
+
+/// `poll`: where a query is (a failed one is an error instead).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Polled {
+    pub query_execution_id: String,
+    /// Athena's state: `QUEUED`, `RUNNING` or `SUCCEEDED`.
+    pub state: String,
+    /// True once `SUCCEEDED`.
+    pub done: bool,
+    pub data_scanned_bytes: i64,
+    pub engine_ms: i64,
+}
+
+/// `check_verify`: every check held.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verified {
+    pub verified: bool,
+    pub table: String,
+    pub checks: Vec<String>,
+}
+
+/// `results`: the rows inline when few, else where they were written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum QueryRows {
+    Inline {
+        rows: Vec<HashMap<String, Option<String>>>,
+        row_count: usize,
+        truncated: bool,
+    },
+    InS3 {
+        bucket: String,
+        key: String,
+        row_count: usize,
+        truncated: bool,
+    },
+}
+
+/// `stop`: the query asked to stop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stopped {
+    pub stopped: String,
+}
+
+/// What query-runner answers: the response of the request's action.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum QueryResponse {
+    Validated(Validated),
+    TransformStarted(TransformStarted),
+    VerifyStarted(VerifyStarted),
+    Polled(Polled),
+    Verified(Verified),
+    Rows(QueryRows),
+    Stopped(Stopped),
+}
