@@ -107,6 +107,11 @@ pub struct RunArgs {
     /// Start a new attempt when the day's last run failed.
     #[arg(long)]
     pub retry: bool,
+    /// Publish this table (Glue name) even when its row count fell beyond
+    /// the quality gate's bound (repeat for several). Hidden until
+    /// catalog-swap's gate reads `publish.force_tables`.
+    #[arg(long = "force-table", value_name = "TABLE", hide = true)]
+    pub force_table: Vec<String>,
     #[command(flatten)]
     pub wait: Wait,
 }
@@ -145,6 +150,11 @@ pub struct PublishArgs {
     /// The logical day to publish it as (default: the day its snapshot was taken).
     #[arg(long, value_parser = parse_date)]
     pub date: Option<Date>,
+    /// Publish this table (Glue name) even when its row count fell beyond
+    /// the quality gate's bound (repeat for several). Hidden until
+    /// catalog-swap's gate reads `publish.force_tables`.
+    #[arg(long = "force-table", value_name = "TABLE", hide = true)]
+    pub force_table: Vec<String>,
     #[command(flatten)]
     pub wait: Wait,
 }

@@ -14,6 +14,7 @@ pub mod export;
 pub mod export_id;
 pub mod handlers;
 pub mod logical_time;
+pub mod metrics;
 pub mod names;
 pub mod pinning;
 pub mod telemetry;

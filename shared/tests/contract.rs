@@ -65,9 +65,9 @@ fn swap_outcomes() -> Vec<SwapOutcome> {
 
 fn table_outcomes() -> Vec<TableOutcome> {
     use TableOutcome::*;
-    let all = vec![Created, Swapped, Unchanged, Superseded, Skipped, NotExported];
+    let all = vec![Created, Swapped, Unchanged, Superseded, Skipped, Held, NotExported];
     all.iter().for_each(|o| match o {
-        Created | Swapped | Unchanged | Superseded | Skipped | NotExported => {}
+        Created | Swapped | Unchanged | Superseded | Skipped | Held | NotExported => {}
     });
     all
 }
@@ -156,6 +156,7 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
             export_id: s(),
             done: status == ExportStatus::Complete,
             plan: (status == ExportStatus::Complete).then(plan_ref),
+            completed_at: (status == ExportStatus::Complete).then(s),
             status,
             percent_progress: 100,
             extracted_gb: 1,

@@ -453,8 +453,20 @@ async fn status_shows_the_export_and_every_table_of_a_run() {
             ("shop_orders", "created")
         ]
     );
+    // The delay from the export's COMPLETE to the run's end (the metric PublishDelay).
+    let delay = run["publish_delay_seconds"].as_i64().expect("a delay in seconds");
+    let started: jiff::Timestamp = run["execution"]["started"].as_str().unwrap().parse().unwrap();
+    let stopped: jiff::Timestamp = run["execution"]["stopped"].as_str().unwrap().parse().unwrap();
+    assert!(
+        (0..=stopped.as_second() - started.as_second()).contains(&delay),
+        "{delay} s within the run: {run:#}"
+    );
     let text = snaplake(&d, &["status", "--last", "5"]).expect(0).stdout;
     assert!(text.contains("2026-11-21") && text.contains("3 ok, 0 failed"), "{text}");
+    assert!(
+        text.contains("EXPORT TO PUBLISHED") && text.contains(&format!("{}m{:02}s", delay / 60, delay % 60)),
+        "{text}"
+    );
 }
 
 #[tokio::test]

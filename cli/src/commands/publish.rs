@@ -40,6 +40,7 @@ pub async fn publish(stack: &Stack, args: &PublishArgs, format: Format) -> Resul
     };
     let mut input = stack.input(t);
     input["export"]["export_id"] = Value::String(id.to_string());
+    super::run::force_tables(&mut input, &args.force_table)?;
     let started = runs::start_named(stack, &format!("publish-{id}"), &input).await?;
     super::run::report(stack, stack.day_of(t), started, &args.wait, format).await
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use jiff::civil::Date;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::exit;
 use crate::args::{Format, RunArgs, Wait};
@@ -19,8 +19,26 @@ pub async fn run(stack: &Stack, args: &RunArgs, format: Format) -> Result<ExitCo
     check_not_future(args.date, &stack.env.config.time_zone, "--date")?;
     let t = stack.logical_time(args.date)?;
     let export_id = stack.export_id(args.date)?;
-    let started = runs::start(stack, &export_id, &stack.input(t), args.retry).await?;
+    let mut input = stack.input(t);
+    force_tables(&mut input, &args.force_table)?;
+    let started = runs::start(stack, &export_id, &input, args.retry).await?;
     report(stack, args.date, started, &args.wait, format).await
+}
+
+/// `--force-table T`: the run's quality gate lets T's new version replace
+/// the live one whatever its row count (`snaplake::catalog::quality`).
+pub fn force_tables(input: &mut Value, tables: &[String]) -> Result<(), Failure> {
+    for table in tables {
+        snaplake::names::check_glue_name(table).map_err(|why| {
+            Failure::Usage(format!(
+                "--force-table {table:?}: {why}; give the Glue table name, e.g. shop_orders"
+            ))
+        })?;
+    }
+    if !tables.is_empty() {
+        input["publish"]["force_tables"] = json!(tables);
+    }
+    Ok(())
 }
 
 /// Says what happened to a start (shared with `publish`), waiting if asked.
@@ -75,4 +93,25 @@ pub async fn report(
         },
     );
     Ok(exit(!failed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forced_tables_travel_in_the_runs_publish_settings() {
+        let mut input = json!({"publish": {"keep": 4}});
+        force_tables(&mut input, &[]).unwrap();
+        assert_eq!(input, json!({"publish": {"keep": 4}}), "nothing forced, nothing added");
+        force_tables(&mut input, &["shop_orders".into(), "shop_customers".into()]).unwrap();
+        assert_eq!(
+            input["publish"]["force_tables"],
+            json!(["shop_orders", "shop_customers"])
+        );
+        assert_eq!(input["publish"]["keep"], 4);
+        let err = force_tables(&mut input, &["shop.orders".into()]).unwrap_err();
+        assert!(err.to_string().contains("--force-table \"shop.orders\""), "{err}");
+        assert_eq!(err.exit_code(), std::process::ExitCode::from(2));
+    }
 }

@@ -3,7 +3,10 @@
 
 use std::process::ExitCode;
 
+use jiff::Timestamp;
 use serde_json::{Value, json};
+use snaplake::contract::catalog_swap::TableReport;
+use snaplake::metrics;
 
 use super::exit;
 use crate::args::{Format, StatusArgs};
@@ -83,17 +86,45 @@ async fn summary(stack: &Stack, e: &Execution) -> Result<Value, Failure> {
     } else {
         runs::table_outcomes(stack, e).await?
     };
+    let delay = publish_delay(e, &tables);
     Ok(json!({
         "day": day.map(|d| d.to_string()),
         "execution": e,
         "step": step,
         "export": export,
         "tables": tables,
+        "publish_delay_seconds": delay,
     }))
 }
 
+/// Seconds from the export's COMPLETE to the end of a run that gave tables
+/// a new version (its report follows the last table published): the metric
+/// `PublishDelay`. None for a run still going, failed, or that published
+/// nothing new (a re-run's export completed long before).
+fn publish_delay(e: &Execution, tables: &[Value]) -> Option<i64> {
+    let completed: Timestamp = e.output.as_ref()?["check"]["poll"]["completed_at"]
+        .as_str()?
+        .parse()
+        .ok()?;
+    let stopped: Timestamp = e.stopped.as_deref()?.parse().ok()?;
+    let reports: Vec<TableReport> = tables
+        .iter()
+        .filter_map(|t| serde_json::from_value(t.clone()).ok())
+        .collect();
+    (metrics::count(&reports, 0).new_versions > 0).then(|| stopped.as_second() - completed.as_second())
+}
+
 fn render(summaries: &[Value], detailed: bool) -> String {
-    let mut runs = Table::new(&["DAY", "EXECUTION", "STATE", "STEP", "EXPORT", "TABLES", "ERROR"]);
+    let mut runs = Table::new(&[
+        "DAY",
+        "EXECUTION",
+        "STATE",
+        "STEP",
+        "EXPORT",
+        "TABLES",
+        "EXPORT TO PUBLISHED",
+        "ERROR",
+    ]);
     let mut causes = String::new();
     let mut tables = Table::new(&["DAY", "TABLE", "OUTCOME", "DETAIL"]);
     for s in summaries {
@@ -115,6 +146,10 @@ fn render(summaries: &[Value], detailed: bool) -> String {
                 "-".into()
             } else {
                 format!("{} ok, {failed} failed", list.len() - failed)
+            },
+            match s["publish_delay_seconds"].as_i64() {
+                Some(d) => format!("{}m{:02}s", d / 60, d % 60),
+                None => "-".into(),
             },
             output::or_dash(s["execution"]["error"].as_str()),
         ]);
@@ -156,4 +191,39 @@ fn render(summaries: &[Value], detailed: bool) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(output: Option<Value>, stopped: Option<&str>) -> Execution {
+        Execution {
+            name: "run-x".into(),
+            arn: "arn".into(),
+            status: "SUCCEEDED".into(),
+            started: "2026-11-20T19:00:00Z".into(),
+            stopped: stopped.map(str::to_string),
+            input: Value::Null,
+            output,
+            error: None,
+            cause: None,
+        }
+    }
+
+    #[test]
+    fn the_delay_runs_from_the_exports_complete_to_the_end_of_a_run_that_published() {
+        let output = json!({"check": {"poll": {"completed_at": "2026-11-20T19:20:00Z"}}});
+        let created = [json!({"table": "a", "outcome": "created"})];
+        let e = run(Some(output.clone()), Some("2026-11-20T19:32:05Z"));
+        assert_eq!(publish_delay(&e, &created), Some(725));
+        let unchanged = [json!({"table": "a", "outcome": "unchanged"})];
+        assert_eq!(publish_delay(&e, &unchanged), None, "a re-run published nothing new");
+        assert_eq!(publish_delay(&run(Some(output), None), &created), None, "still running");
+        assert_eq!(
+            publish_delay(&run(None, Some("2026-11-20T19:32:05Z")), &created),
+            None,
+            "failed"
+        );
+    }
 }

@@ -58,7 +58,8 @@ locals {
       merge(local.raw_read_write, { Sid = "RawKeyForManifestsAndPlans" }),
     ]
     "catalog-swap" = [
-      { Sid = "Catalog", Effect = "Allow", Action = ["glue:GetTable", "glue:CreateTable", "glue:UpdateTable", "glue:GetTableVersions", "glue:BatchDeleteTableVersion"], Resource = local.glue_tables },
+      # GetTables: the report reads the live versions' ages for its metrics.
+      { Sid = "Catalog", Effect = "Allow", Action = ["glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:UpdateTable", "glue:GetTableVersions", "glue:BatchDeleteTableVersion"], Resource = local.glue_tables },
       { Sid = "ListTheLake", Effect = "Allow", Action = ["s3:ListBucket"], Resource = local.bucket_arn, Condition = { StringLike = { "s3:prefix" = ["${local.export_prefix}/*", "${local.curated_prefix}/*"] } } },
       { Sid = "ReadFootersAndVersions", Effect = "Allow", Action = ["s3:GetObject"], Resource = ["${local.bucket_arn}/${local.export_prefix}/*", "${local.bucket_arn}/${local.curated_prefix}/*"] },
       { Sid = "RetentionOfCuratedVersions", Effect = "Allow", Action = ["s3:DeleteObject"], Resource = "${local.bucket_arn}/${local.curated_prefix}/*" },

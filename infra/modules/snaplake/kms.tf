@@ -165,6 +165,16 @@ locals {
         Condition = { ArnLike = { "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/*/${var.name}-*" } }
       },
       {
+        # CloudWatch cannot publish to an encrypted topic without the key
+        # (SNS developer guide, "compatibility with AWS services").
+        Sid       = "FreshnessAlarmsPublishToTheTopic"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = { StringEquals = { "aws:SourceAccount" = local.account }, ArnLike = { "aws:SourceArn" = local.alarm_arn_pattern } }
+      },
+      {
         Sid       = "EventsPublishExportFailuresToTheTopic"
         Effect    = "Allow"
         Principal = { Service = "events.amazonaws.com" }

@@ -22,6 +22,14 @@ resource "aws_sns_topic_policy" "failures" {
       Action    = "sns:Publish"
       Resource  = aws_sns_topic.failures.arn
       Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.export_failed.arn } }
+      }, {
+      # The freshness alarms (monitoring.tf).
+      Sid       = "FreshnessAlarms"
+      Effect    = "Allow"
+      Principal = { Service = "cloudwatch.amazonaws.com" }
+      Action    = "sns:Publish"
+      Resource  = aws_sns_topic.failures.arn
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account }, ArnLike = { "aws:SourceArn" = local.alarm_arn_pattern } }
     }]
   })
 }

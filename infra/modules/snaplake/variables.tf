@@ -183,3 +183,33 @@ variable "athena_max_queries" {
     error_message = "athena_max_queries must be a whole number of at least 1; see the account's \"Active DML queries\" quota in Service Quotas and keep below it."
   }
 }
+
+variable "no_success_alarm_hours" {
+  description = "Hours without a successful run after which the no-successful-run alarm notifies the topic; also the window in which the stale-table alarm expects a report. Above the schedule's interval (a day), at most 168 (CloudWatch's 7-day window)."
+  type        = number
+  default     = 26
+  validation {
+    condition     = var.no_success_alarm_hours >= 2 && var.no_success_alarm_hours <= 168 && floor(var.no_success_alarm_hours) == var.no_success_alarm_hours
+    error_message = "no_success_alarm_hours: a whole number of hours, 2 to 168 (CloudWatch evaluates at most 7 days)."
+  }
+}
+
+variable "run_deadline_hours" {
+  description = "Hours after its scheduled time by which a run must have finished (its report written), or the run-past-deadline alarm notifies the topic."
+  type        = number
+  default     = 6
+  validation {
+    condition     = var.run_deadline_hours >= 1 && var.run_deadline_hours <= 144 && floor(var.run_deadline_hours) == var.run_deadline_hours
+    error_message = "run_deadline_hours: a whole number of hours, 1 to 144 (its window, a day plus the deadline, is at most CloudWatch's 7 days)."
+  }
+}
+
+variable "stale_table_days" {
+  description = "Age in days of a table's live version (from its logical time) past which the stale-table alarm notifies the topic."
+  type        = number
+  default     = 3
+  validation {
+    condition     = var.stale_table_days > 0
+    error_message = "stale_table_days: more than 0."
+  }
+}

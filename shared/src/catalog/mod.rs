@@ -4,5 +4,6 @@
 pub mod compat;
 pub mod location;
 pub mod ops;
+pub mod quality;
 pub mod retention;
 pub mod schema;

@@ -279,6 +279,12 @@ pub struct ReportRequest {
     pub results: Vec<TableReport>,
     #[serde(default)]
     pub not_exported: Vec<SkippedTable>,
+    /// For the run's metrics (`crate::metrics`): its logical time and when
+    /// its export completed.
+    #[serde(default)]
+    pub logical_time: Option<crate::logical_time::LogicalTime>,
+    #[serde(default)]
+    pub export_completed_at: Option<String>,
 }
 
 /// How a table ended in a run, as the report lists it.
@@ -291,6 +297,9 @@ pub enum TableOutcome {
     Superseded,
     /// The policy does not name it.
     Skipped,
+    /// The quality gate kept the live version: the new one is outside the
+    /// configured bounds (`catalog::quality`).
+    Held,
     /// The export did not complete it (the plan's `skipped`).
     NotExported,
 }

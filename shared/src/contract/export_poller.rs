@@ -34,6 +34,11 @@ pub struct PollResult {
     pub done: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanRef>,
+    /// When RDS finished the export (RFC 3339), once COMPLETE; the report
+    /// measures the delay to the last table published from it. Always
+    /// present (null before): the state machine's Report reads it.
+    #[serde(default)]
+    pub completed_at: Option<String>,
 }
 
 /// Where the plan is; the plan itself never travels in the state.

@@ -50,6 +50,9 @@ pub async fn run(env: &Env, request: CatalogRequest) -> Result<CatalogResponse, 
             )
             .await?,
         ),
-        CatalogRequest::Report(request) => CatalogResponse::Reported(report::report(request)?),
+        CatalogRequest::Report(request) => {
+            super::report_metrics::emit(env, &request).await;
+            CatalogResponse::Reported(report::report(request)?)
+        }
     })
 }

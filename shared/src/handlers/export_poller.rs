@@ -1,6 +1,7 @@
 //! CheckExport: the export's status for the Wait/Choice loop; once COMPLETE,
 //! the table plan, written to S3 (only its key travels in the state).
 
+use jiff::Timestamp;
 use serde_json::json;
 use tracing::{info, warn};
 
@@ -12,6 +13,7 @@ use crate::error::Error;
 use crate::export::export_path;
 use crate::export::plan::{self, TableStatus};
 use crate::export::status::ExportStatus;
+use crate::metrics;
 
 pub async fn handle(env: &Env, input: serde_json::Value) -> Result<PollResult, Error> {
     let request: PollRequest = parse("export-poller input", input)?;
@@ -34,6 +36,7 @@ pub async fn run(env: &Env, req: &PollRequest) -> Result<PollResult, Error> {
         extracted_gb: task.total_extracted_data_in_gb().unwrap_or(0),
         done: false,
         plan: None,
+        completed_at: None,
     };
     match status {
         s if s.is_failed() => {
@@ -56,6 +59,10 @@ pub async fn run(env: &Env, req: &PollRequest) -> Result<PollResult, Error> {
             let warning = task.warning_message();
             result.plan = Some(write_plan(env, req, &source_bucket, &export_path, warning, &plan_bucket).await?);
             result.done = true;
+            let (started, ended) = (task.task_start_time(), task.task_end_time());
+            let (started, ended) = (started.and_then(metrics::sdk_time), ended.and_then(metrics::sdk_time));
+            result.completed_at = Some(ended.unwrap_or_else(Timestamp::now).to_string());
+            metrics::export_duration(metrics::source(&env.config), Timestamp::now(), started, ended).emit();
             Ok(result)
         }
         _ => Ok(result),

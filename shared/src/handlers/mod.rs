@@ -5,6 +5,7 @@ pub mod catalog_swap;
 pub mod export_callback;
 pub mod export_poller;
 pub mod query_runner;
+pub mod report_metrics;
 pub mod serve;
 pub mod snapshot_export;
 

@@ -118,6 +118,11 @@ pub struct TablePolicy {
     /// no e-mail address left in clear), by name. `{table}` stands for it.
     #[serde(default)]
     pub assertions: BTreeMap<String, String>,
+    /// The largest drop of the row count from the live version accepted
+    /// before a swap, in percent (0 to 100; `crate::catalog::quality`). Unset:
+    /// the run's bound, else 50.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_row_drop_percent: Option<u32>,
     /// Notes for people (`snaplake policy init` marks its suggestions here
     /// for review); snaplake ignores them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -225,6 +230,12 @@ impl MaskingPolicy {
                 if let Err(e) = sql::check_assertion(&format!("tables.{source}.assertions.{name}"), query) {
                     problems.push(e.to_string());
                 }
+            }
+            if let Some(max) = policy.max_row_drop_percent.filter(|m| *m > 100) {
+                problems.push(format!(
+                    "tables.{source}.max_row_drop_percent: {max} is not a percentage; use 0 to 100 \
+                     (100 accepts any drop)"
+                ));
             }
         }
         problems
@@ -432,6 +443,19 @@ mod tests {
         ] {
             assert!(err.contains(expected), "missing {expected:?} in {err}");
         }
+    }
+
+    #[test]
+    fn a_tables_row_drop_bound_is_a_percentage() {
+        let ok = policy(json!({"tables": {"shop.customers": {"columns": complete(), "max_row_drop_percent": 95}}}));
+        assert_eq!(ok.for_table("shop.customers").unwrap().max_row_drop_percent, Some(95));
+        assert!(ok.validate(&tables(), true).is_ok());
+        let bad = policy(json!({"tables": {"shop.customers": {"columns": complete(), "max_row_drop_percent": 150}}}));
+        let err = bad.validate(&tables(), true).unwrap_err().to_string();
+        assert!(
+            err.contains("tables.shop.customers.max_row_drop_percent: 150 is not a percentage; use 0 to 100"),
+            "{err}"
+        );
     }
 
     #[test]

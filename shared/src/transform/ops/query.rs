@@ -10,6 +10,7 @@ use crate::aws::{athena, s3};
 use crate::contract::query_runner::{Polled, QueryRows, TableNames, Verified};
 use crate::env::Env;
 use crate::error::Error;
+use crate::metrics;
 use crate::transform::generate;
 
 /// Rows returned inline by `results`; more go to S3.
@@ -37,6 +38,9 @@ pub async fn poll(env: &Env, id: &str, purpose: &str, budget: Option<i64>) -> Re
             scanned: status.scanned_bytes,
             budget,
         });
+    }
+    if !running {
+        metrics::bytes_scanned(metrics::source(&env.config), jiff::Timestamp::now(), status.scanned_bytes).emit();
     }
     let reason = || status.reason.clone().unwrap_or_else(|| "Athena gave no reason".into());
     match status.state.as_str() {
@@ -66,6 +70,14 @@ pub async fn check_verify(env: &Env, query_execution_id: &str, table: TableNames
     let row = rows.rows.first().cloned().unwrap_or_default();
     let qualified = format!("{}.{}", env.config.curated_database, table.name);
     generate::check_verification(&qualified, &rows.header, &row)?;
+    metrics::table_rows(
+        metrics::source(&env.config),
+        jiff::Timestamp::now(),
+        &table.name,
+        &rows.header,
+        &row,
+    )
+    .emit();
     info!(table = %qualified, "verified");
     Ok(Verified {
         verified: true,
