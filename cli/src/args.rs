@@ -108,9 +108,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub retry: bool,
     /// Publish this table (Glue name) even when its row count fell beyond
-    /// the quality gate's bound (repeat for several). Hidden until
-    /// catalog-swap's gate reads `publish.force_tables`.
-    #[arg(long = "force-table", value_name = "TABLE", hide = true)]
+    /// the quality gate's bound (repeat for several).
+    #[arg(long = "force-table", value_name = "TABLE")]
     pub force_table: Vec<String>,
     #[command(flatten)]
     pub wait: Wait,
@@ -151,9 +150,8 @@ pub struct PublishArgs {
     #[arg(long, value_parser = parse_date)]
     pub date: Option<Date>,
     /// Publish this table (Glue name) even when its row count fell beyond
-    /// the quality gate's bound (repeat for several). Hidden until
-    /// catalog-swap's gate reads `publish.force_tables`.
-    #[arg(long = "force-table", value_name = "TABLE", hide = true)]
+    /// the quality gate's bound (repeat for several).
+    #[arg(long = "force-table", value_name = "TABLE")]
     pub force_table: Vec<String>,
     #[command(flatten)]
     pub wait: Wait,

@@ -9,7 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
-use snaplake::aws::{rds, to_timestamp};
+use snaplake::aws::{rds, s3, to_timestamp};
+use snaplake::catalog::run_manifest;
 use snaplake::contract::catalog_swap::flatten;
 use snaplake::export_id::{attempt_id, run_id};
 use snaplake::handlers::snapshot_export::MAX_EXPORT_ATTEMPTS;
@@ -166,9 +167,13 @@ pub async fn current_step(stack: &Stack, arn: &str) -> Result<Option<String>, Fa
     Ok(failed_at.or(entered.first().map(|(_, name)| *name)).map(str::to_string))
 }
 
-/// Each table's outcome: from the output when the run succeeded, else from
-/// the input of its Report step (a run whose tables partly failed).
+/// Each table's outcome: from the run's manifest (its report writes one,
+/// whether tables failed or not); for a run of an earlier state machine,
+/// from the output when it succeeded, else from the input of its Report step.
 pub async fn table_outcomes(stack: &Stack, execution: &Execution) -> Result<Vec<Value>, Failure> {
+    if let Some(manifest) = manifest(stack, execution).await? {
+        return Ok(manifest["tables"].as_array().cloned().unwrap_or_default());
+    }
     let published = match &execution.output {
         Some(output) => output["report"]["published"].clone(),
         None => report_input(stack, &execution.arn).await?["published"].clone(),
@@ -176,6 +181,31 @@ pub async fn table_outcomes(stack: &Stack, execution: &Execution) -> Result<Vec<
     let mut flat = Vec::new();
     flatten(published, &mut flat);
     Ok(flat)
+}
+
+/// Where the run's manifest is (`catalog::run_manifest`): bucket and key.
+pub fn manifest_location(stack: &Stack, execution: &Execution) -> Option<(String, String)> {
+    let day = stack.day_of(execution.logical_time()?);
+    let config = &stack.env.config;
+    let key = run_manifest::key(&config.control_prefix, day, &execution.name);
+    Some((config.bucket.clone(), key))
+}
+
+/// The run's manifest, if its report wrote one.
+pub async fn manifest(stack: &Stack, execution: &Execution) -> Result<Option<Value>, Failure> {
+    let Some((bucket, key)) = manifest_location(stack, execution) else {
+        return Ok(None);
+    };
+    let body = s3::get_bytes(&stack.env.clients.s3, &bucket, &key).await?;
+    body.map(|b| {
+        serde_json::from_slice(&b).map_err(|e| {
+            Failure::Failed(format!(
+                "{} is not a run manifest ({e}); was it edited?",
+                run_manifest::uri(&bucket, &key)
+            ))
+        })
+    })
+    .transpose()
 }
 
 async fn report_input(stack: &Stack, arn: &str) -> Result<Value, Failure> {

@@ -7,7 +7,9 @@
                                         "database_warning": "FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE"}
     POST /_snaplake/exports/settings   {"duration_seconds": 1.5, "sample_tables": 100,
                                         "layout": "numbered" | "lettered" | "flat",
-                                        "extra_columns": {"customers": ["ssn"]}}
+                                        "extra_columns": {"customers": ["ssn"]},
+                                        "keep_fraction": {"orders": 0.1}}: the share of a sample
+                                       table's rows the next exports hold (a source that shrank)
     POST /_snaplake/athena/faults      {"match": "<text in the query>", "fail": "<reason>",
                                         "delay_seconds": 5, "scanned_bytes": 1000000, "times": 1}
     POST /_snaplake/glue/faults        {"database": "snaplake_raw", "table": "shop_orders",
@@ -255,9 +257,18 @@ def set_settings(body: dict) -> dict:
             for t, cols in extra.items()
         ):
             raise ValueError(f"extra_columns maps a sample table ({', '.join(sampledb.TABLES)}) to column names")
-    if not changes and extra is None:
-        raise KeyError("duration_seconds, sample_tables, layout or extra_columns")
+    keep = body.get("keep_fraction")
+    if keep is not None:
+        if not isinstance(keep, dict) or not all(
+            t in sampledb.TABLES and isinstance(f, (int, float)) and 0 <= f <= 1 for t, f in keep.items()
+        ):
+            raise ValueError(f"keep_fraction maps a sample table ({', '.join(sampledb.TABLES)}) to a share from 0 to 1")
+    if not changes and extra is None and keep is None:
+        raise KeyError("duration_seconds, sample_tables, layout, extra_columns or keep_fraction")
     with exports.LOCK:
+        if keep is not None:
+            sampledb.KEEP_FRACTION.clear()
+            sampledb.KEEP_FRACTION.update({t: float(f) for t, f in keep.items()})
         if extra is not None:
             sampledb.EXTRA_COLUMNS.clear()
             sampledb.EXTRA_COLUMNS.update({t: list(cols) for t, cols in extra.items()})

@@ -51,6 +51,7 @@ def reset() -> None:
         settings["tables"] = None
         settings["layout"] = "numbered"
         sampledb.EXTRA_COLUMNS.clear()
+        sampledb.KEEP_FRACTION.clear()
 
 
 def _now() -> dt.datetime:

@@ -155,6 +155,11 @@ GENERATORS = {"customers": _customers, "orders": _orders, "articles": _articles}
 EXTRA_COLUMNS: dict[str, list[str]] = {}
 
 
+# The share of each table's rows an export holds (a source that shrank, for
+# the quality gate): table -> 0..1, set through the control API (`keep_fraction`).
+KEEP_FRACTION: dict[str, float] = {}
+
+
 def columns(table: str) -> list[tuple[str, str, pa.DataType]]:
     table = base(table)
     return TABLES[table] + [(name, "varchar(64)", pa.string()) for name in EXTRA_COLUMNS.get(table, [])]
@@ -170,6 +175,8 @@ def rows(table: str, snapshot_time: dt.datetime) -> list[dict]:
     rng = random.Random(f"snaplake-sample-{table}")
     column = CREATED_COLUMN[table]
     out = [r for r in GENERATORS[table](rng) if column is None or r[column] <= snapshot_time]
+    if table in KEEP_FRACTION:
+        out = out[: int(len(out) * KEEP_FRACTION[table])]
     for name in EXTRA_COLUMNS.get(table, []):
         for r in out:
             r[name] = f"secret-{r['id']}"

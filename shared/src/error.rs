@@ -129,11 +129,20 @@ pub enum Error {
     },
 
     /// Some tables of a run could not be published; the others were.
+    /// `tables` names the first few, `more` counts the rest; the run's
+    /// manifest has every one.
     #[error(
-        "{} table(s) published; these failed and stay on their previous version: {}",
-        .published, .tables.join("; ")
+        "{} table(s) published; these failed and stay on their previous version: {}{}{}",
+        .published, .tables.join("; "),
+        if *.more > 0 { format!("; and {} more", .more) } else { String::new() },
+        .manifest.as_ref().map(|m| format!(". Every table's outcome and cause: {m}")).unwrap_or_default()
     )]
-    TablesFailed { tables: Vec<String>, published: usize },
+    TablesFailed {
+        tables: Vec<String>,
+        more: usize,
+        published: usize,
+        manifest: Option<String>,
+    },
 
     /// A preflight check found a setting that would make the work fail.
     #[error("preflight check `{check}` failed for {resource}: {problem}. Fix: {fix}")]
@@ -355,11 +364,27 @@ impl Error {
     }
 }
 
+/// The longest error message a function answers with. The state machine
+/// keeps a failed table's message in its Map child's output, a batch of
+/// tables at a time, and a state's output is at most 256 KiB: a message
+/// quoting a long query or service answer is cut, and logged whole.
+pub const MAX_MESSAGE_BYTES: usize = 2048;
+
 impl From<Error> for lambda_runtime::Diagnostic {
     fn from(err: Error) -> Self {
+        let mut message = err.to_string();
+        if message.len() > MAX_MESSAGE_BYTES {
+            tracing::error!(error = %message, "the answer's errorMessage is cut to {MAX_MESSAGE_BYTES} bytes");
+            let mut end = MAX_MESSAGE_BYTES;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+            message.push_str(" … (cut: the function's log has the whole message)");
+        }
         lambda_runtime::Diagnostic {
             error_type: err.name().to_string(),
-            error_message: err.to_string(),
+            error_message: message,
         }
     }
 }
@@ -513,6 +538,18 @@ mod tests {
         };
         let text = err.to_string();
         assert!(text.contains("2 problem(s)") && text.contains("SNAPLAKE_BUCKET") && text.contains("B is bad"));
+    }
+
+    #[test]
+    fn a_long_message_is_cut_on_a_character_boundary() {
+        let diag: lambda_runtime::Diagnostic = Error::invalid_input("sql", "é".repeat(5000)).into();
+        assert!(
+            diag.error_message.len() < MAX_MESSAGE_BYTES + 100,
+            "{}",
+            diag.error_message.len()
+        );
+        assert!(diag.error_message.ends_with("has the whole message)"));
+        assert_eq!(diag.error_type, "InvalidInput");
     }
 
     #[test]

@@ -213,7 +213,7 @@ pub fn bytes_scanned(source: &str, now: Timestamp, bytes: i64) -> Emf {
 }
 
 /// How a run's tables ended, counted from the report's entries.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RunCounts {
     pub published: usize,
     /// Of `published`, the tables this run gave a new version.

@@ -15,13 +15,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{Value, json};
+use snaplake::catalog::run_manifest::RunSummary;
 use snaplake::contract::catalog_swap::*;
 use snaplake::contract::export_callback::{ExportAnswer, Outcome};
 use snaplake::contract::export_poller::{PlanRef, PollResult};
 use snaplake::contract::query_runner::*;
 use snaplake::contract::snapshot_export::ExportRun;
-use snaplake::export::plan::SkippedTable;
 use snaplake::export::status::ExportStatus;
+use snaplake::metrics::RunCounts;
 
 fn values<T: Serialize>(items: impl IntoIterator<Item = T>) -> Vec<Value> {
     items.into_iter().map(|i| serde_json::to_value(i).unwrap()).collect()
@@ -56,18 +57,9 @@ fn prepare_outcomes() -> Vec<PrepareOutcome> {
 
 fn swap_outcomes() -> Vec<SwapOutcome> {
     use SwapOutcome::*;
-    let all = vec![Created, Swapped, Unchanged, Superseded, RolledBack];
+    let all = vec![Created, Swapped, Unchanged, Superseded, RolledBack, Held];
     all.iter().for_each(|o| match o {
-        Created | Swapped | Unchanged | Superseded | RolledBack => {}
-    });
-    all
-}
-
-fn table_outcomes() -> Vec<TableOutcome> {
-    use TableOutcome::*;
-    let all = vec![Created, Swapped, Unchanged, Superseded, Skipped, Held, NotExported];
-    all.iter().for_each(|o| match o {
-        Created | Swapped | Unchanged | Superseded | Skipped | Held | NotExported => {}
+        Created | Swapped | Unchanged | Superseded | RolledBack | Held => {}
     });
     all
 }
@@ -123,11 +115,8 @@ fn plan_ref() -> PlanRef {
         key: "_snaplake/plans/x.json".into(),
         tables: 2,
         batches: 1,
-        skipped: vec![SkippedTable {
-            source: "shop.bad".into(),
-            status: "FAILED".into(),
-            reason: Some("r".into()),
-        }],
+        skipped: 1,
+        skipped_key: Some("_snaplake/plans/x.skipped.json".into()),
         warnings: vec!["w".into()],
     }
 }
@@ -157,6 +146,7 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
             done: status == ExportStatus::Complete,
             plan: (status == ExportStatus::Complete).then(plan_ref),
             completed_at: (status == ExportStatus::Complete).then(s),
+            snapshot_arn: Some(s()),
             status,
             percent_progress: 100,
             extracted_gb: 1,
@@ -203,6 +193,7 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
                 new_location: loc(),
                 previous_version: Some("1".into()),
                 schema_changes: s(),
+                reason: (outcome == SwapOutcome::Held).then(s),
             })
         })),
         ("catalog_swap", "gc") => values([batch(Collected {
@@ -214,16 +205,16 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
             glue_versions_deleted: 0,
             raw_glue_versions_deleted: 0,
         })]),
-        ("catalog_swap", "report") => values(table_outcomes().into_iter().map(|outcome| {
-            batch(TableReport {
-                table: s(),
-                outcome: Some(outcome),
-                location: Some(loc()),
-                ..TableReport::default()
-            })
-        })),
+        ("catalog_swap", "report") => values([RunSummary {
+            manifest: Some(s()),
+            counts: RunCounts::default(),
+            failed_tables: vec![],
+            more_failed: 0,
+        }]),
         ("query_runner", "validate") => values([Validated {
             valid: true,
+            published_count: 1,
+            lists_cut: false,
             published: vec![s()],
             skipped: vec![],
             unclassified: BTreeMap::new(),
@@ -236,6 +227,7 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
             query_execution_id: (!skipped).then(s),
             new_location: (!skipped).then(loc),
             dropped_unlisted: vec![],
+            max_row_drop_percent: None,
         })),
         ("query_runner", "start_verify") => values([true, false].map(|skipped| VerifyStarted {
             skipped,
@@ -253,6 +245,8 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
             verified: true,
             table: s(),
             checks: vec![s()],
+            rows_in: Some(1),
+            rows_out: None,
         }]),
         other => panic!("no typed answers for {other:?}: add them to `answers`"),
     }

@@ -89,7 +89,9 @@ fn every_error() -> Vec<Error> {
         },
         Error::TablesFailed {
             tables: vec![s()],
+            more: 0,
             published: 1,
+            manifest: None,
         },
         Error::Preflight {
             check: s(),

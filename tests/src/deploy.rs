@@ -220,6 +220,8 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
         ("snapshot_retry_seconds", "1"),
         ("snapshot_retry_attempts", "2"),
         ("batch_size", "2"),
+        ("control_prefix", "_snaplake"),
+        ("bucket", bucket),
         ("max_concurrency", "4"),
         ("publish_concurrency", "4"),
         ("tables_per_batch_concurrency", "2"),
@@ -478,4 +480,23 @@ pub async fn execution_events(env: &StandIn, arn: &str) -> Vec<HistoryEvent> {
             return events;
         }
     }
+}
+
+/// The example policy for the sample's first `tables` tables: customers,
+/// orders, articles, then copies of articles (`articles_0004`, ...) with
+/// the rules of articles, so every exported table is published.
+pub fn policy_for_tables(tables: usize) -> Vec<u8> {
+    let mut policy: Value = serde_json::from_str(include_str!("../../events/masking-policy.json")).unwrap();
+    let named = policy["tables"].as_object_mut().unwrap();
+    let articles = named["shop.articles"].clone();
+    let mut names: Vec<String> = ["shop.customers", "shop.orders", "shop.articles"]
+        .map(String::from)
+        .to_vec();
+    names.extend((4..=tables).map(|n| format!("shop.articles_{n:04}")));
+    names.truncate(tables);
+    named.retain(|name, _| names.contains(name));
+    for name in &names {
+        named.entry(name.clone()).or_insert_with(|| articles.clone());
+    }
+    serde_json::to_vec(&policy).unwrap()
 }

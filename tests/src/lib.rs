@@ -21,8 +21,8 @@ mod lake;
 mod parquet_file;
 
 pub use deploy::{
-    Deployment, FUNCTIONS, deploy, deploy_with_policy, example_input, execution_events, function_policy, render,
-    run_execution,
+    Deployment, FUNCTIONS, deploy, deploy_with_policy, example_input, execution_events, function_policy,
+    policy_for_tables, render, run_execution,
 };
 pub use lake::{Lake, resources};
 pub use parquet_file::parquet_file;
@@ -169,6 +169,28 @@ pub async fn curated_table(glue: &aws_sdk_glue::Client, table: &str) -> aws_sdk_
 pub async fn live_location(glue: &aws_sdk_glue::Client, table: &str) -> String {
     let t = curated_table(glue, table).await;
     t.storage_descriptor().unwrap().location().unwrap().to_string()
+}
+
+/// The manifest a run's report wrote (`catalog::run_manifest`), read
+/// through the `s3://` location its output names; panics if there is none.
+pub async fn run_manifest(sdk: &aws_config::SdkConfig, output: &serde_json::Value) -> serde_json::Value {
+    let uri = output["report"]["summary"]["manifest"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the run's output names no manifest: {output:#}"));
+    let (bucket, key) = uri.strip_prefix("s3://").unwrap().split_once('/').unwrap();
+    let body = aws_sdk_s3::Client::new(sdk)
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{uri}: {e:?}"))
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    serde_json::from_slice(&body).unwrap()
 }
 
 pub fn repo_root() -> PathBuf {

@@ -250,8 +250,15 @@ async fn one_failed_table_follows_the_plan_policy() {
     let done = poll_until_done(&s.ctx, &poll(OnTableFailure::Skip)).await.unwrap();
     let plan = done.plan.unwrap();
     assert_eq!(plan.tables, 2);
+    assert_eq!(plan.skipped, 1);
+    let key = plan.skipped_key.expect("the skipped tables are listed beside the plan");
+    let body = snaplake::aws::s3::get_bytes(&s.ctx.clients.s3, &plan.bucket, &key)
+        .await
+        .unwrap()
+        .unwrap();
+    let listed: Vec<snaplake::export::plan::SkippedTable> = serde_json::from_slice(&body).unwrap();
     assert_eq!(
-        plan.skipped.iter().map(|t| t.source.as_str()).collect::<Vec<_>>(),
+        listed.iter().map(|t| t.source.as_str()).collect::<Vec<_>>(),
         ["shop.orders"]
     );
 }

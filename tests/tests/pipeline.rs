@@ -122,6 +122,50 @@ async fn a_day_is_exported_masked_and_published_and_running_it_again_changes_not
     );
     assert!(p.failure_messages().await.is_empty());
 
+    // The run's lineage: one manifest, which the live versions point at.
+    let output: Value = serde_json::from_str(detail["output"].as_str().unwrap()).unwrap();
+    let manifest = snaplake_tests::run_manifest(&p.env.sdk, &output).await;
+    let uri = output["report"]["summary"]["manifest"].as_str().unwrap();
+    assert_eq!(
+        uri,
+        format!("s3://{BUCKET}/_snaplake/runs/2026-11-21/run-2026-11-21.json"),
+        "one manifest per run, under its logical day"
+    );
+    assert_eq!(manifest["run_id"], "run-2026-11-21");
+    assert_eq!(manifest["logical_time"], "2026-11-20T19:00:00Z");
+    assert_eq!(manifest["export_id"], output["run"]["export_id"]);
+    assert!(
+        manifest["snapshot_arn"].as_str().unwrap().contains("snapshot:"),
+        "{manifest:#}"
+    );
+    assert_eq!(manifest["policy_digest"], input["publish"]["policy_digest"]);
+    assert_eq!(manifest["counts"]["new_versions"], 3, "{manifest:#}");
+    assert_eq!(output["report"]["summary"]["counts"], manifest["counts"]);
+    let customers_entry = manifest["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "shop_customers")
+        .unwrap_or_else(|| panic!("{manifest:#}"));
+    assert_eq!(customers_entry["outcome"], "created", "{customers_entry:#}");
+    let rows_out = customers_entry["rows_out"].as_i64().unwrap();
+    assert!(
+        rows_out > 0 && customers_entry["rows_in"] == rows_out,
+        "{customers_entry:#}"
+    );
+    for field in ["transform_query_id", "verify_query_id", "location", "finished_at"] {
+        assert!(customers_entry[field].is_string(), "{field}: {customers_entry:#}");
+    }
+    assert!(
+        customers_entry["scanned_bytes"].as_i64().unwrap() > 0,
+        "{customers_entry:#}"
+    );
+    assert_eq!(
+        customers.table().unwrap().parameters().unwrap()["snaplake.run_manifest"],
+        uri,
+        "the live version points at the run that published it"
+    );
+
     let version_before = customers.table().unwrap().version_id().map(str::to_string);
     let (status, detail) = p.run("run-2026-11-21-again", input).await;
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
@@ -139,14 +183,9 @@ async fn a_day_is_exported_masked_and_published_and_running_it_again_changes_not
         version_before,
         "nor swaps twice"
     );
-    let output: Value = serde_json::from_str(detail["output"].as_str().unwrap()).unwrap();
-    let outcomes: Vec<&str> = output["report"]["published"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["outcome"].as_str().unwrap())
-        .collect();
-    assert_eq!(outcomes, ["unchanged", "unchanged", "unchanged"], "{output:#}");
+    let list = outcomes(&p, &detail).await;
+    let outcomes: Vec<&str> = list.iter().map(|t| t["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["unchanged", "unchanged", "unchanged"], "{list:#?}");
 }
 
 fn assert_export_failed(status: &str, detail: &Value, cause: &str) {
@@ -289,19 +328,15 @@ async fn a_table_the_export_failed_follows_the_plan_policy() {
     let (status, detail) = p.run("run-table-skipped", skip).await;
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
     let output: Value = serde_json::from_str(detail["output"].as_str().unwrap()).unwrap();
-    assert_eq!(
-        output["check"]["poll"]["plan"]["skipped"][0]["source"], "shop.orders",
-        "reported: {output:#}"
-    );
-    let published: Vec<&str> = output["report"]["published"]
-        .as_array()
-        .unwrap()
+    assert_eq!(output["check"]["poll"]["plan"]["skipped"], 1, "reported: {output:#}");
+    let list = outcomes(&p, &detail).await;
+    let mut published: Vec<&str> = list
         .iter()
         .filter(|t| t["outcome"] != "not_exported")
         .map(|t| t["table"].as_str().unwrap())
         .collect();
+    published.sort();
     assert_eq!(published, ["shop_articles", "shop_customers"]);
-    let list = outcomes(&detail);
     let orders = outcome(&list, "shop_orders");
     assert_eq!(
         (orders["outcome"].as_str(), orders["status"].as_str()),
@@ -593,10 +628,13 @@ async fn a_table_whose_raw_registration_failed_is_reported_and_not_published_fro
     }
 }
 
-/// The table outcomes a succeeded run reports.
-fn outcomes(detail: &Value) -> Vec<Value> {
+/// The table outcomes a succeeded run reports: its manifest's tables.
+async fn outcomes(p: &Pipeline, detail: &Value) -> Vec<Value> {
     let output: Value = serde_json::from_str(detail["output"].as_str().unwrap()).unwrap();
-    output["report"]["published"].as_array().unwrap().clone()
+    snaplake_tests::run_manifest(&p.env.sdk, &output).await["tables"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 fn outcome<'a>(list: &'a [Value], table: &str) -> &'a Value {
@@ -611,7 +649,7 @@ async fn an_export_with_part_files_directly_in_the_table_folders_is_published() 
     p.env.control("/_snaplake/exports/settings", json!({"layout": "flat"}));
     let (status, detail) = p.run("run-flat", p.input().await).await;
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
-    let list = outcomes(&detail);
+    let list = outcomes(&p, &detail).await;
     for table in ["shop_customers", "shop_orders", "shop_articles"] {
         assert_eq!(outcome(&list, table)["outcome"], "created", "{list:#?}");
     }
@@ -628,7 +666,7 @@ async fn an_empty_table_of_an_export_in_lettered_folders_is_published_empty() {
     );
     let (status, detail) = p.run("run-empty-table", p.input().await).await;
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
-    let list = outcomes(&detail);
+    let list = outcomes(&p, &detail).await;
     for table in ["shop_customers", "shop_orders", "shop_articles"] {
         assert_eq!(outcome(&list, table)["outcome"], "created", "{list:#?}");
     }
@@ -680,7 +718,7 @@ async fn tables_rds_skipped_and_its_database_warnings_are_reported_by_name() {
     skip["publish"]["on_table_failure"] = json!("skip");
     let (status, detail) = p.run("run-skipped-reported", skip).await;
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
-    let list = outcomes(&detail);
+    let list = outcomes(&p, &detail).await;
     let orders = outcome(&list, "shop_orders");
     assert_eq!(
         (orders["outcome"].as_str(), orders["reason"].as_str()),
@@ -790,4 +828,64 @@ async fn live_locations(p: &Pipeline) -> std::collections::BTreeMap<String, Stri
         out.insert(table.to_string(), location);
     }
     out
+}
+
+/// The quality gate: a table whose source shrank by 90% is held (its live
+/// version stays, the run says why), `--force-table` publishes it knowingly,
+/// and the next day publishes as usual.
+#[tokio::test]
+async fn a_table_whose_rows_fall_by_ninety_percent_is_held_until_forced() {
+    let p = pipeline().await;
+    let (status, detail) = p.run("run-gate-day-one", p.input().await).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let day_one = live_locations(&p).await;
+
+    p.env.control(
+        "/_snaplake/snapshots",
+        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-21-18-00", "create_time": "2026-11-21T18:00:00Z"}),
+    );
+    p.env
+        .control("/_snaplake/exports/settings", json!({"keep_fraction": {"orders": 0.1}}));
+    let mut day_two = p.input().await;
+    day_two["logical_time"] = json!("2026-11-21T19:00:00Z");
+    let (status, detail) = p.run("run-gate-day-two", day_two.clone()).await;
+    assert_eq!(status, "SUCCEEDED", "a held table does not fail the run: {detail:#}");
+    let after = live_locations(&p).await;
+    assert_eq!(after["shop_orders"], day_one["shop_orders"], "its live version stays");
+    assert_ne!(after["shop_customers"], day_one["shop_customers"], "the others publish");
+    let list = outcomes(&p, &detail).await;
+    let orders = outcome(&list, "shop_orders");
+    assert_eq!(orders["outcome"], "held", "{orders:#}");
+    let reason = orders["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("shop_orders: rows fell from")
+            && reason.contains("-9")
+            && reason.contains("--force-table shop_orders"),
+        "{reason}"
+    );
+
+    let mut forced = day_two.clone();
+    forced["publish"]["force_tables"] = json!(["shop_orders"]);
+    let (status, detail) = p.run("run-gate-day-two-forced", forced).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let list = outcomes(&p, &detail).await;
+    assert_eq!(outcome(&list, "shop_orders")["outcome"], "swapped", "{list:#?}");
+    assert_eq!(outcome(&list, "shop_customers")["outcome"], "unchanged", "{list:#?}");
+
+    p.env.control(
+        "/_snaplake/snapshots",
+        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-22-18-00", "create_time": "2026-11-22T18:00:00Z"}),
+    );
+    p.env
+        .control("/_snaplake/exports/settings", json!({"keep_fraction": {}}));
+    let mut day_three = p.input().await;
+    day_three["logical_time"] = json!("2026-11-22T19:00:00Z");
+    let (status, detail) = p.run("run-gate-day-three", day_three).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let list = outcomes(&p, &detail).await;
+    assert_eq!(outcome(&list, "shop_orders")["outcome"], "swapped", "{list:#?}");
+    assert!(
+        live_locations(&p).await["shop_orders"].ends_with("/v=20261122T190000Z/"),
+        "the next run publishes as usual"
+    );
 }

@@ -87,7 +87,10 @@ async fn summary(stack: &Stack, e: &Execution) -> Result<Value, Failure> {
         runs::table_outcomes(stack, e).await?
     };
     let delay = publish_delay(e, &tables);
+    let manifest =
+        runs::manifest_location(stack, e).map(|(bucket, key)| snaplake::catalog::run_manifest::uri(&bucket, &key));
     Ok(json!({
+        "manifest": if tables.is_empty() { None } else { manifest },
         "day": day.map(|d| d.to_string()),
         "execution": e,
         "step": step,
@@ -126,6 +129,7 @@ fn render(summaries: &[Value], detailed: bool) -> String {
         "ERROR",
     ]);
     let mut causes = String::new();
+    let mut manifests = String::new();
     let mut tables = Table::new(&["DAY", "TABLE", "OUTCOME", "DETAIL"]);
     for s in summaries {
         let day = s["day"].as_str().unwrap_or("-").to_string();
@@ -153,6 +157,13 @@ fn render(summaries: &[Value], detailed: bool) -> String {
             },
             output::or_dash(s["execution"]["error"].as_str()),
         ]);
+        if let Some(manifest) = s["manifest"].as_str() {
+            manifests += &format!(
+                "{} {}: every table's record: {manifest}\n",
+                day,
+                s["execution"]["name"].as_str().unwrap_or("-")
+            );
+        }
         if let Some(cause) = s["execution"]["cause"].as_str() {
             causes += &format!("{} {}: {cause}\n", day, s["execution"]["name"].as_str().unwrap_or("-"));
         }
@@ -188,6 +199,9 @@ fn render(summaries: &[Value], detailed: bool) -> String {
         if tables.rows() > 0 {
             text += "\n";
             text += &tables.render();
+        }
+        if !manifests.is_empty() {
+            text += &format!("\n{manifests}");
         }
     }
     text

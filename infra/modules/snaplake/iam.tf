@@ -63,7 +63,11 @@ locals {
       { Sid = "ListTheLake", Effect = "Allow", Action = ["s3:ListBucket"], Resource = local.bucket_arn, Condition = { StringLike = { "s3:prefix" = ["${local.export_prefix}/*", "${local.curated_prefix}/*"] } } },
       { Sid = "ReadFootersAndVersions", Effect = "Allow", Action = ["s3:GetObject"], Resource = ["${local.bucket_arn}/${local.export_prefix}/*", "${local.bucket_arn}/${local.curated_prefix}/*"] },
       { Sid = "RetentionOfCuratedVersions", Effect = "Allow", Action = ["s3:DeleteObject"], Resource = "${local.bucket_arn}/${local.curated_prefix}/*" },
-      merge(local.raw_read, { Sid = "RawKeyForExportFooters" }),
+      # The report reads the PublishTables Map's results and the plan's
+      # skipped tables, and writes the run's manifest.
+      { Sid = "ReadRunResults", Effect = "Allow", Action = ["s3:GetObject"], Resource = ["${local.bucket_arn}/${local.control_prefix}/map-results/*", "${local.bucket_arn}/${local.control_prefix}/plans/*", "${local.bucket_arn}/${local.control_prefix}/runs/*"] },
+      { Sid = "WriteRunManifests", Effect = "Allow", Action = ["s3:PutObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/runs/*" },
+      merge(local.raw_read_write, { Sid = "RawKeyForExportFootersAndRunManifests" }),
       merge(local.curated_read, { Sid = "CuratedKeyForVersionFooters" }),
     ]
     "query-runner" = concat([

@@ -71,7 +71,9 @@ locals {
   # named for what it does with raw objects (the roles' policies say the same):
   # write (S3 SSE-KMS: GenerateDataKey, and Decrypt to read back and to
   # finish multipart uploads) or only read.
-  raw_key_writers = concat([for f in ["export-callback", "export-poller", "query-runner"] : aws_iam_role.fn[f].arn], [aws_iam_role.export.arn])
+  # catalog-swap writes each run's manifest and the pipeline role the
+  # PublishTables Map's results (ResultWriter), under the control prefix.
+  raw_key_writers = concat([for f in ["export-callback", "export-poller", "query-runner", "catalog-swap"] : aws_iam_role.fn[f].arn], [aws_iam_role.export.arn, aws_iam_role.pipeline.arn])
   raw_key_readers = concat([aws_iam_role.fn["catalog-swap"].arn, aws_iam_role.pipeline.arn], var.raw_reader_arns)
 
   raw_key_policy = {

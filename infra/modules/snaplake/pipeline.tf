@@ -103,9 +103,11 @@ resource "aws_iam_role_policy" "pipeline" {
     Statement = [
       { Sid = "InvokeTheFunctions", Effect = "Allow", Action = ["lambda:InvokeFunction"], Resource = [for f in aws_lambda_function.fn : f.arn] },
       { Sid = "ReadThePlan", Effect = "Allow", Action = ["s3:GetObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/plans/*" },
+      # PublishTables' ResultWriter: the tables' outcomes go to S3, not into the state.
+      { Sid = "WriteTheMapResults", Effect = "Allow", Action = ["s3:PutObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/map-results/*" },
       { Sid = "DistributedMapChildren", Effect = "Allow", Action = ["states:StartExecution", "states:DescribeExecution", "states:StopExecution"], Resource = [local.pipeline_arn, "arn:${local.partition}:states:${local.region}:${local.account}:execution:${var.name}-pipeline/*"] },
       { Sid = "NotifyFailures", Effect = "Allow", Action = ["sns:Publish"], Resource = aws_sns_topic.failures.arn },
-      merge(local.raw_read, { Sid = "RawKeyForPlans" }),
+      merge(local.raw_read_write, { Sid = "RawKeyForPlansAndMapResults" }),
       merge(local.curated_use, { Sid = "CuratedKeyForTheTopic" }),
       { Sid = "LogDeliveryNoResourceLevel", Effect = "Allow", Action = ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"], Resource = "*" },
       { Sid = "TracingNoResourceLevel", Effect = "Allow", Action = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"], Resource = "*" },
@@ -138,6 +140,8 @@ resource "aws_sfn_state_machine" "pipeline" {
     snapshot_retry_seconds       = 900
     snapshot_retry_attempts      = 12
     batch_size                   = 10
+    bucket                       = local.bucket
+    control_prefix               = local.control_prefix
     max_concurrency              = var.max_concurrency
     publish_concurrency          = local.publish_concurrency
     tables_per_batch_concurrency = local.tables_per_batch_concurrency
@@ -176,6 +180,8 @@ locals {
       layout            = "versioned"
       scan_budget_bytes = var.scan_budget_bytes
       keep              = var.keep_versions
+      # The quality gate: a table whose rows fall by more is held.
+      max_row_drop_percent = var.max_row_drop_percent
     }
   }
 }

@@ -111,6 +111,16 @@ variable "keep_versions" {
   }
 }
 
+variable "max_row_drop_percent" {
+  description = "The quality gate: a table whose new version has more than this many percent fewer rows than the live one is held (the live version stays; `snaplake run --force-table` or the table's max_row_drop_percent in the masking policy accepts it). 100 turns the gate off."
+  type        = number
+  default     = 50
+  validation {
+    condition     = var.max_row_drop_percent >= 0 && var.max_row_drop_percent <= 100 && floor(var.max_row_drop_percent) == var.max_row_drop_percent
+    error_message = "max_row_drop_percent: a whole number from 0 to 100."
+  }
+}
+
 variable "scan_budget_bytes" {
   description = "Bytes one query may scan before snaplake stops it (and the workgroup's cutoff)."
   type        = number

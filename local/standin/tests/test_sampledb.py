@@ -37,3 +37,16 @@ def test_the_settings_take_up_to_ten_thousand_tables(aws, endpoint, tables, stat
         assert body["sample_tables"] == tables
     else:
         assert "between 1 and 10000" in body["error"]
+
+
+def test_a_source_that_shrank_exports_its_share_of_rows(aws, endpoint, monkeypatch):
+    when = sampledb.dt.datetime(2026, 11, 20, 18)
+    whole = len(sampledb.rows("orders", when))
+    monkeypatch.setitem(sampledb.KEEP_FRACTION, "orders", 0.1)
+    assert len(sampledb.rows("orders", when)) == whole // 10
+    assert len(sampledb.rows("articles_0004", when)) > 0, "only the table named shrinks"
+    aws("s3")  # resets the stand-in
+    code, body = _settings(endpoint, {"keep_fraction": {"orders": 0.1}})
+    assert code == 200, body
+    code, body = _settings(endpoint, {"keep_fraction": {"orders": 2}})
+    assert code == 400 and "keep_fraction" in body["error"], body

@@ -3,7 +3,9 @@
 
 pub mod compat;
 pub mod location;
+pub mod map_results;
 pub mod ops;
 pub mod quality;
 pub mod retention;
+pub mod run_manifest;
 pub mod schema;

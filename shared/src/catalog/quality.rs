@@ -10,6 +10,10 @@
 
 use serde::Serialize;
 
+/// The curated table's parameter holding its live version's row count,
+/// written by each swap and read by the next one's gate.
+pub const ROWS_PARAMETER: &str = "snaplake.rows";
+
 /// The drop accepted when neither the policy nor the run says otherwise.
 pub const DEFAULT_MAX_DROP_PERCENT: u32 = 50;
 

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::compat::SchemaPolicy;
 use crate::catalog::location::Layout;
+use crate::catalog::run_manifest::RunSummary;
+use crate::contract::export_poller::PlanRef;
 use crate::export::plan::{PlanItem, SkippedTable};
 use crate::logical_time::LogicalTime;
 
@@ -116,6 +118,9 @@ pub struct SwapItem {
     /// The source table, recorded in the table's parameters.
     #[serde(default)]
     pub source: Option<String>,
+    /// The masking policy's bound on this table's row drop (quality gate).
+    #[serde(default)]
+    pub max_row_drop_percent: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,6 +130,26 @@ pub struct SwapShared {
     pub export_id: Option<String>,
     #[serde(default)]
     pub schema_policy: SchemaPolicy,
+    /// The run (execution name): the table's `snaplake.run_manifest`
+    /// parameter points at the manifest its report writes.
+    #[serde(default)]
+    pub run_id: Option<String>,
+    /// The run's publish settings the quality gate reads.
+    #[serde(default)]
+    pub publish: GateSettings,
+}
+
+/// What a run says to the quality gate (`catalog::quality`), from its
+/// `publish` settings (their other fields are for other steps).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GateSettings {
+    /// Tables whose new version replaces the live one whatever the row drop
+    /// (`snaplake run --force-table`).
+    #[serde(default)]
+    pub force_tables: Vec<String>,
+    /// The run's bound on a table's row drop, in percent (default 50).
+    #[serde(default)]
+    pub max_row_drop_percent: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -184,7 +209,7 @@ pub enum CatalogResponse {
     Prepared(BatchResult<Prepared>),
     Swapped(BatchResult<Swapped>),
     Collected(BatchResult<Collected>),
-    Reported(BatchResult<TableReport>),
+    Reported(RunSummary),
 }
 
 /// `register_raw`: what happened to the raw table.
@@ -245,6 +270,8 @@ pub enum SwapOutcome {
     /// A newer run published it; it stays on that version.
     Superseded,
     RolledBack,
+    /// The quality gate kept the live version (`reason` says why).
+    Held,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -255,6 +282,9 @@ pub struct Swapped {
     pub new_location: String,
     pub previous_version: Option<String>,
     pub schema_changes: String,
+    /// Why the quality gate held the table; null otherwise. Always present:
+    /// the state machine's TableHeld reads it.
+    pub reason: Option<String>,
 }
 
 /// `gc`: what retention kept and deleted of one table.
@@ -271,20 +301,52 @@ pub struct Collected {
     pub raw_glue_versions_deleted: usize,
 }
 
-/// `report`'s input: the PublishTables Map's results (nested per batch) and
-/// the tables the export did not complete.
+/// `report`'s input: where the PublishTables Map wrote its results, the
+/// plan (for the tables the export did not complete), and what the run's
+/// manifest records about the run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReportRequest {
-    #[serde(deserialize_with = "flat_reports")]
-    pub results: Vec<TableReport>,
+    pub results: ReportResults,
+    /// The tables the export did not complete, inline (as earlier state
+    /// machines send them); the plan's `skipped_key` lists them otherwise.
     #[serde(default)]
     pub not_exported: Vec<SkippedTable>,
-    /// For the run's metrics (`crate::metrics`): its logical time and when
-    /// its export completed.
     #[serde(default)]
-    pub logical_time: Option<crate::logical_time::LogicalTime>,
+    pub plan: Option<PlanRef>,
+    /// The execution's name: the run's manifest is written only with it.
+    #[serde(default)]
+    pub run_id: Option<String>,
+    #[serde(default)]
+    pub logical_time: Option<LogicalTime>,
+    #[serde(default)]
+    pub export_id: Option<String>,
+    #[serde(default)]
+    pub snapshot_arn: Option<String>,
+    #[serde(default)]
+    pub policy_digest: Option<String>,
+    /// When the export completed: the run's metrics measure the delay to
+    /// the last table published from it.
     #[serde(default)]
     pub export_completed_at: Option<String>,
+}
+
+/// The Map's results: written to S3 by its `ResultWriter` (the Map's
+/// `ResultWriterDetails`), or inline (nested per batch) as earlier state
+/// machines and the CLI give them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ReportResults {
+    Written(ResultWriterDetails),
+    Inline(#[serde(deserialize_with = "flat_reports")] Vec<TableReport>),
+}
+
+/// Where a Distributed Map's `ResultWriter` put its `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultWriterDetails {
+    #[serde(rename = "Bucket")]
+    pub bucket: String,
+    #[serde(rename = "Key")]
+    pub key: String,
 }
 
 /// How a table ended in a run, as the report lists it.
@@ -333,6 +395,22 @@ pub struct TableReport {
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Lineage, for a table published this run: its transform's and
+    /// verification's Athena queries, and when the table's work ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform_query_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_query_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// Bytes the transform scanned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanned_bytes: Option<i64>,
+    /// Rows the policy's filter kept of the raw table, and rows published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_in: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_out: Option<i64>,
 }
 
 /// Map results nest (batches of tables); reports are flat. `snaplake

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::export::plan::{OnTableFailure, SkippedTable};
+use crate::export::plan::OnTableFailure;
 use crate::export::status::ExportStatus;
 
 /// The input of export-poller.
@@ -39,6 +39,10 @@ pub struct PollResult {
     /// present (null before): the state machine's Report reads it.
     #[serde(default)]
     pub completed_at: Option<String>,
+    /// The snapshot exported (the export task's source), for the run's
+    /// manifest. Always present (null before RDS answers with it).
+    #[serde(default)]
+    pub snapshot_arn: Option<String>,
 }
 
 /// Where the plan is; the plan itself never travels in the state.
@@ -48,7 +52,14 @@ pub struct PlanRef {
     pub key: String,
     pub tables: usize,
     pub batches: usize,
-    pub skipped: Vec<SkippedTable>,
+    /// How many tables the export did not complete (the policy let the run
+    /// go on without them); `skipped_key` lists them. A count, not the list:
+    /// nothing in the state grows with the number of tables.
+    pub skipped: usize,
+    /// The JSON list of those tables (`SkippedTable`s), beside the plan;
+    /// absent when none was skipped.
+    #[serde(default)]
+    pub skipped_key: Option<String>,
     /// What RDS noted about the export beyond single tables.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

@@ -23,6 +23,10 @@ pub enum QueryRequest {
         tables: Vec<TableNames>,
         #[serde(default)]
         plan: Option<crate::contract::export_poller::PlanRef>,
+        /// At most this many names per list in the answer (the state machine
+        /// sends 20: its state must not grow with the number of tables).
+        #[serde(default)]
+        max_names: Option<usize>,
     },
     /// Start the masking UNLOAD of one table into its new curated location.
     StartTransform {
@@ -81,8 +85,14 @@ pub struct TableNames {
 pub struct Validated {
     /// Always true: an invalid policy is an error.
     pub valid: bool,
-    /// The Glue names of the tables to publish.
+    /// The Glue names of the tables to publish (the first `max_names` when
+    /// the request bounds the lists; `published_count` counts them all).
     pub published: Vec<String>,
+    pub published_count: usize,
+    /// True when a list was cut to `max_names` (the function's log and
+    /// `snaplake policy check` name them all).
+    #[serde(default)]
+    pub lists_cut: bool,
     /// Source tables the policy does not name (not published).
     pub skipped: Vec<String>,
     /// Source tables with columns that have no rule (not published this run).
@@ -105,6 +115,10 @@ pub struct TransformStarted {
     pub new_location: Option<String>,
     /// Columns with no rule that `unlisted_columns: drop` left out.
     pub dropped_unlisted: Vec<String>,
+    /// The policy's bound on the table's row drop for the quality gate
+    /// (`catalog::quality`); null for the run's. Always present: the state
+    /// machine hands it to the swap.
+    pub max_row_drop_percent: Option<u32>,
 }
 
 /// `start_verify`: the checks started, or the table skipped.
@@ -134,6 +148,12 @@ pub struct Verified {
     pub verified: bool,
     pub table: String,
     pub checks: Vec<String>,
+    /// The rows the policy's filter keeps of the raw table, and the rows of
+    /// the published version (the run's manifest records both). Always
+    /// present, null when the query did not give them: the state machine
+    /// reads them.
+    pub rows_in: Option<i64>,
+    pub rows_out: Option<i64>,
 }
 
 /// `results`: the rows inline when few, else where they were written.

@@ -51,8 +51,9 @@ pub async fn run(env: &Env, request: CatalogRequest) -> Result<CatalogResponse, 
             .await?,
         ),
         CatalogRequest::Report(request) => {
-            super::report_metrics::emit(env, &request).await;
-            CatalogResponse::Reported(report::report(request)?)
+            let tables = report::entries(env, &request).await?;
+            super::report_metrics::emit(env, &request, &tables).await;
+            CatalogResponse::Reported(report::report(env, request, tables).await?)
         }
     })
 }

@@ -37,6 +37,7 @@ pub async fn run(env: &Env, req: &PollRequest) -> Result<PollResult, Error> {
         done: false,
         plan: None,
         completed_at: None,
+        snapshot_arn: task.source_arn().map(str::to_string),
     };
     match status {
         s if s.is_failed() => {
@@ -108,6 +109,13 @@ async fn write_plan(
     )?;
     let key = format!("{}/plans/{id}.json", env.config.control_prefix);
     s3::put_json(&env.clients.s3, plan_bucket, &key, &json!(plan.batches)).await?;
+    let skipped_key = if plan.skipped.is_empty() {
+        None
+    } else {
+        let skipped_key = format!("{}/plans/{id}.skipped.json", env.config.control_prefix);
+        s3::put_json(&env.clients.s3, plan_bucket, &skipped_key, &json!(plan.skipped)).await?;
+        Some(skipped_key)
+    };
     info!(export_id = %id, tables = plan.table_count(), skipped = plan.skipped.len(), plan = %key, "wrote the table plan");
     for warning in &plan.warnings {
         warn!(export_id = %id, %warning, "RDS noted a problem with the export");
@@ -117,7 +125,8 @@ async fn write_plan(
         key,
         tables: plan.table_count(),
         batches: plan.batches.len(),
-        skipped: plan.skipped,
+        skipped: plan.skipped.len(),
+        skipped_key,
         warnings: plan.warnings,
     })
 }

@@ -25,9 +25,11 @@ pub async fn run(env: &Env, request: QueryRequest) -> Result<QueryResponse, Erro
             policy_digest,
             tables,
             plan,
+            max_names,
         } => {
             let policy = PolicyRef { policy, policy_digest };
-            QueryResponse::Validated(validate::validate(env, policy, tables, plan).await?)
+            let validated = validate::validate(env, policy, tables, plan).await?;
+            QueryResponse::Validated(validate::bounded(validated, max_names))
         }
         QueryRequest::StartTransform {
             run_id,

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use tracing::warn;
 
 use crate::aws::glue;
-use crate::contract::catalog_swap::ReportRequest;
+use crate::contract::catalog_swap::{ReportRequest, TableReport};
 use crate::env::Env;
 use crate::logical_time::LogicalTime;
 use crate::metrics::{self, RunTimes};
@@ -15,9 +15,9 @@ use crate::metrics::{self, RunTimes};
 /// Writes the report's EMF lines. Reading the live versions' ages from the
 /// curated database is the one call it makes; when that fails, the age is
 /// left out (its alarm treats missing data as breaching) and the report goes on.
-pub async fn emit(env: &Env, request: &ReportRequest) {
-    let counts = metrics::count(&request.results, request.not_exported.len());
-    let tables = metrics::policy_tables(&request.results);
+pub async fn emit(env: &Env, request: &ReportRequest, entries: &[TableReport]) {
+    let counts = metrics::count(entries, 0);
+    let tables = metrics::policy_tables(entries);
     let oldest_live = match glue::list_tables(&env.clients.glue, &env.config.curated_database).await {
         Ok(live) => {
             let live: Vec<(String, Option<LogicalTime>)> = live

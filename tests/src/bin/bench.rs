@@ -417,19 +417,30 @@ fn usage(counted: &BTreeMap<String, u64>, requests: &BTreeMap<String, u64>) -> c
     }
 }
 
+/// The table counts of the cost section: 1, 10, 100, and 2,000 unless
+/// `BENCH_SCALE_TABLES` says otherwise (0: none; the 2,000-table run takes
+/// about 15 minutes here).
+fn cost_table_counts() -> Vec<usize> {
+    let scale = std::env::var("BENCH_SCALE_TABLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    [1, 10, 100].into_iter().chain((scale > 100).then_some(scale)).collect()
+}
+
 async fn cost_of_a_run() {
     println!("\ncost of a run (the real state machine in the stand-in, its Distributed Map children included)");
     if FUNCTIONS.iter().any(|f| missing(&functions_dir().join(f))) {
         return;
     }
     println!(
-        "  {:>6}  {:>11}  {:>9}  {:>14}  {:>11}  {:>9}  {:>8}",
-        "tables", "transitions", "per table", "parent history", "Lambda runs", "per table", "wall s"
+        "  {:>6}  {:>11}  {:>9}  {:>14}  {:>11}  {:>9}  {:>8}  {:>15}",
+        "tables", "transitions", "per table", "parent history", "Lambda runs", "per table", "wall s", "largest payload"
     );
     let mut previous: Option<(usize, u64, u64)> = None;
     let mut measured: Vec<(usize, cost::Usage)> = Vec::new();
-    for tables in [1usize, 10, 100] {
-        let d = deploy_with_policy("snaplake-bench", BUCKET, &bench_policy(tables)).await;
+    for tables in cost_table_counts() {
+        let d = deploy_with_policy("snaplake-bench", BUCKET, &snaplake_tests::policy_for_tables(tables)).await;
         d.env
             .control("/_snaplake/exports/settings", json!({"sample_tables": tables}));
         let mut input = d.run_input.clone();
@@ -453,10 +464,13 @@ async fn cost_of_a_run() {
         let lambdas: u64 = runs.values().sum();
         let history = execution_events(&d.env, detail["arn"].as_str().unwrap()).await;
         let parent = transitions(history.iter().map(|e| (e.r#type().as_str(), 1)));
+        // The largest input or output of any state, children included (limit 256 KiB).
+        let largest = counted.get("states:max-payload-bytes").copied().unwrap_or(0);
         println!(
-            "  {tables:>6}  {all:>11}  {:>9.1}  {parent:>14}  {lambdas:>11}  {:>9.1}  {seconds:>8.1}",
+            "  {tables:>6}  {all:>11}  {:>9.1}  {parent:>14}  {lambdas:>11}  {:>9.1}  {seconds:>8.1}  {:>11.1} KiB",
             all as f64 / tables as f64,
-            lambdas as f64 / tables as f64
+            lambdas as f64 / tables as f64,
+            largest as f64 / 1024.0
         );
         if let Some((n, t, l)) = previous {
             println!(
@@ -544,23 +558,4 @@ async fn main() {
     if run("cost") {
         cost_of_a_run().await;
     }
-}
-
-/// The example policy for the sample's first `tables` tables: customers,
-/// orders, articles, then copies of articles (`articles_0004`, ...) with
-/// the rules of articles, so every exported table is published.
-fn bench_policy(tables: usize) -> Vec<u8> {
-    let mut policy: Value = serde_json::from_str(include_str!("../../../events/masking-policy.json")).unwrap();
-    let named = policy["tables"].as_object_mut().unwrap();
-    let articles = named["shop.articles"].clone();
-    let mut names: Vec<String> = ["shop.customers", "shop.orders", "shop.articles"]
-        .map(String::from)
-        .to_vec();
-    names.extend((4..=tables).map(|n| format!("shop.articles_{n:04}")));
-    names.truncate(tables);
-    named.retain(|name, _| names.contains(name));
-    for name in &names {
-        named.entry(name.clone()).or_insert_with(|| articles.clone());
-    }
-    serde_json::to_vec(&policy).unwrap()
 }

@@ -1,44 +1,147 @@
-//! Report: the end of a run. Every table's outcome, failing with the names
-//! of the tables that failed (their own step and cause are in each entry).
-//! Tables the export did not complete, which the plan's policy let the run
-//! go on without, are `not_exported`: named, never silently missing.
+//! Report: the end of a run. Reads every table's outcome from where the
+//! PublishTables Map wrote them, adds the tables the export did not complete
+//! (which the plan's policy let the run go on without: `not_exported`, named,
+//! never silently missing), writes the run's manifest, and answers with
+//! counts; it fails naming the first tables that failed (their own step and
+//! cause are in the manifest).
 
-use crate::contract::catalog_swap::{BatchResult, ItemFailure, ReportRequest, TableOutcome, TableReport};
+use jiff::Timestamp;
+
+use crate::aws::s3;
+use crate::catalog::map_results;
+use crate::catalog::run_manifest::{self, MAX_NAMED, RunManifest, RunSummary};
+use crate::contract::catalog_swap::{ReportRequest, ReportResults, TableOutcome, TableReport};
+use crate::env::Env;
 use crate::error::Error;
-use crate::export::plan::glue_name;
+use crate::export::plan::{SkippedTable, glue_name};
+use crate::metrics;
 
-pub fn report(request: ReportRequest) -> Result<BatchResult<TableReport>, Error> {
-    let not_exported = request.not_exported.into_iter().map(|t| TableReport {
+/// Every table's entry of the run: its tables, then those not exported.
+pub async fn entries(env: &Env, request: &ReportRequest) -> Result<Vec<TableReport>, Error> {
+    let mut tables = match &request.results {
+        ReportResults::Inline(reports) => reports.clone(),
+        ReportResults::Written(details) => {
+            let body = s3::get_bytes(&env.clients.s3, &details.bucket, &details.key)
+                .await?
+                .ok_or_else(|| missing("results", &details.bucket, &details.key))?;
+            let manifest = map_results::parse_manifest(&run_manifest::uri(&details.bucket, &details.key), &body)?;
+            let mut reports = Vec::new();
+            for key in manifest.keys() {
+                let bucket = &manifest.destination_bucket;
+                let body = s3::get_bytes(&env.clients.s3, bucket, key)
+                    .await?
+                    .ok_or_else(|| missing("results", bucket, key))?;
+                reports.extend(map_results::parse_results(&run_manifest::uri(bucket, key), &body)?);
+            }
+            reports
+        }
+    };
+    let mut skipped = request.not_exported.clone();
+    if let Some(plan) = &request.plan
+        && let Some(key) = &plan.skipped_key
+    {
+        let body = s3::get_bytes(&env.clients.s3, &plan.bucket, key)
+            .await?
+            .ok_or_else(|| missing("plan", &plan.bucket, key))?;
+        let listed: Vec<SkippedTable> = serde_json::from_slice(&body).map_err(|e| {
+            Error::invalid_input(
+                "plan",
+                format!(
+                    "{} is not a list of skipped tables: {e}",
+                    run_manifest::uri(&plan.bucket, key)
+                ),
+            )
+        })?;
+        skipped.extend(listed);
+    }
+    tables.extend(skipped.into_iter().map(not_exported));
+    Ok(tables)
+}
+
+fn missing(field: &str, bucket: &str, key: &str) -> Error {
+    Error::invalid_input(
+        field,
+        format!(
+            "{} does not exist; was it deleted, or is the lifecycle rule of the control prefix shorter than a run?",
+            run_manifest::uri(bucket, key)
+        ),
+    )
+}
+
+fn not_exported(t: SkippedTable) -> TableReport {
+    TableReport {
         table: glue_name(&t.source),
         outcome: Some(TableOutcome::NotExported),
         source: Some(t.source),
         status: Some(t.status),
         reason: t.reason,
         ..TableReport::default()
-    });
-    let mut out = BatchResult::default();
-    for entry in request.results.into_iter().chain(not_exported) {
-        if entry.failed {
-            out.failed_tables.push(entry.table.clone());
-            out.failed.push(ItemFailure {
-                table: entry.table,
-                error: entry.error.unwrap_or_else(|| "Unknown".into()),
-                cause: entry.cause.unwrap_or_default(),
-            });
-        } else {
-            out.succeeded.push(entry);
-        }
     }
-    if out.failed.is_empty() {
-        return Ok(out);
+}
+
+/// Writes the run's manifest (when the request names the run) and sums the
+/// run up; fails naming the first tables that failed.
+pub async fn report(env: &Env, request: ReportRequest, tables: Vec<TableReport>) -> Result<RunSummary, Error> {
+    let counts = metrics::count(&tables, 0);
+    let manifest = match &request.run_id {
+        Some(run_id) => {
+            let day = request
+                .logical_time
+                .ok_or_else(|| Error::invalid_input("logical_time", "a run's report needs its logical time"))?
+                .day(&env.config.time_zone);
+            let key = run_manifest::key(&env.config.control_prefix, day, run_id);
+            let manifest = RunManifest {
+                run_id: run_id.clone(),
+                logical_time: request.logical_time,
+                export_id: request.export_id,
+                snapshot_arn: request.snapshot_arn,
+                policy_digest: request.policy_digest,
+                export_completed_at: request.export_completed_at,
+                written_at: Timestamp::now().to_string(),
+                counts: counts.clone(),
+                tables: tables.clone(),
+            };
+            let body = serde_json::to_value(&manifest).expect("a manifest serializes");
+            s3::put_json(&env.clients.s3, &env.config.bucket, &key, &body).await?;
+            Some(run_manifest::uri(&env.config.bucket, &key))
+        }
+        None => None,
+    };
+    summarize(tables, counts, manifest)
+}
+
+/// The answer, or `TablesFailed` naming the first [`MAX_NAMED`] failed
+/// tables with their error (and the message, where it cannot quote data).
+pub fn summarize(
+    tables: Vec<TableReport>,
+    counts: metrics::RunCounts,
+    manifest: Option<String>,
+) -> Result<RunSummary, Error> {
+    let failed: Vec<&TableReport> = tables.iter().filter(|t| t.failed).collect();
+    let (named, more) = run_manifest::first(
+        failed.iter().map(|t| {
+            let error = t.error.as_deref().unwrap_or("Unknown");
+            format!(
+                "{} ({error}: {})",
+                t.table,
+                reportable_cause(error, t.cause.as_deref().unwrap_or_default())
+            )
+        }),
+        MAX_NAMED,
+    );
+    if failed.is_empty() {
+        return Ok(RunSummary {
+            manifest,
+            counts,
+            failed_tables: Vec::new(),
+            more_failed: 0,
+        });
     }
     Err(Error::TablesFailed {
-        tables: out
-            .failed
-            .iter()
-            .map(|f| format!("{} ({}: {})", f.table, f.error, reportable_cause(&f.error, &f.cause)))
-            .collect(),
-        published: out.succeeded.len(),
+        tables: named,
+        more,
+        published: counts.published,
+        manifest,
     })
 }
 
@@ -77,38 +180,48 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::export::plan::SkippedTable;
 
-    fn request(results: serde_json::Value, not_exported: &[SkippedTable]) -> ReportRequest {
-        serde_json::from_value(json!({"results": results, "not_exported": not_exported})).unwrap()
+    fn reports(results: serde_json::Value) -> Vec<TableReport> {
+        let request: ReportRequest = serde_json::from_value(json!({"results": results})).unwrap();
+        match request.results {
+            ReportResults::Inline(r) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn summary(tables: Vec<TableReport>) -> Result<RunSummary, Error> {
+        let counts = metrics::count(&tables, 0);
+        summarize(
+            tables,
+            counts,
+            Some("s3://lake/_snaplake/runs/2026-11-20/r.json".into()),
+        )
     }
 
     #[test]
     fn report_flattens_batches_and_names_the_failed_tables() {
-        let ok = report(request(
+        let ok = summary(reports(
             json!([[{"table": "a", "outcome": "swapped"}], [{"table": "b", "outcome": "skipped"}], null]),
-            &[],
         ))
         .unwrap();
-        assert_eq!(ok.succeeded.len(), 2);
-        let not_exported = [SkippedTable {
+        assert_eq!((ok.counts.published, ok.counts.skipped), (1, 1));
+        let entry = serde_json::to_value(not_exported(SkippedTable {
             source: "shop.bad_columns".into(),
             status: "SKIPPED".into(),
             reason: Some("COLUMN_WITH_UNSUPPORTED_CHARACTER_IN_NAME".into()),
-        }];
-        let ok = report(request(json!([[{"table": "a", "outcome": "swapped"}]]), &not_exported)).unwrap();
-        let entry = serde_json::to_value(&ok.succeeded[1]).unwrap();
+        }))
+        .unwrap();
         assert_eq!(entry["table"], "shop_bad_columns");
         assert_eq!(entry["outcome"], "not_exported");
         assert_eq!(entry["reason"], "COLUMN_WITH_UNSUPPORTED_CHARACTER_IN_NAME");
         let drift = json!({"errorType": "InvalidInput",
             "errorMessage": "invalid input: `tables.shop.c.columns` has no rule for column(s) ssn\nmore"});
-        let err = report(request(json!([
+        let err = summary(reports(json!([
             [{"table": "a", "outcome": "swapped"}],
             [{"table": "b", "failed": true, "error": "QueryFailed",
               "cause": "Athena query q (transform) failed: INVALID_CAST_ARGUMENT: Cannot cast 'alice@example.com' to INT"}],
             [{"table": "c", "failed": true, "error": "InvalidInput", "cause": drift.to_string()}]
-        ]), &[]))
+        ])))
         .unwrap_err();
         assert_eq!(err.name(), "TablesFailed");
         let text = err.to_string();
@@ -122,5 +235,29 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("1 table(s) published"), "{text}");
+        assert!(text.contains("s3://lake/_snaplake/runs/2026-11-20/r.json"), "{text}");
+    }
+
+    /// 10,000 failed tables, each with a long cause: the error (the failure
+    /// notification and the state's `Cause`) names ten and stays small.
+    #[test]
+    fn ten_thousand_failures_make_a_small_error() {
+        let cause = json!({"errorType": "InvalidInput", "errorMessage": "x".repeat(2000)}).to_string();
+        let tables: Vec<TableReport> = (0..10_000)
+            .map(|i| TableReport {
+                table: format!("shop_table_{i:05}"),
+                failed: true,
+                error: Some("InvalidInput".into()),
+                cause: Some(cause.clone()),
+                ..TableReport::default()
+            })
+            .collect();
+        let text = summary(tables).unwrap_err().to_string();
+        assert!(text.len() < 32 * 1024, "{} bytes", text.len());
+        assert!(
+            text.contains("shop_table_00009") && !text.contains("shop_table_00010"),
+            "{text}"
+        );
+        assert!(text.contains("and 9990 more"), "{text}");
     }
 }

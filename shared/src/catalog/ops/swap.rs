@@ -11,6 +11,8 @@ use super::{check_table_name, conflict, curated_base, data_objects, newer_run, r
 use crate::aws::glue::{self, TableDef, TableState, Update};
 use crate::catalog::compat::{self, SchemaDiff};
 use crate::catalog::location::S3Prefix;
+use crate::catalog::quality::{self, Bounds, Decision};
+use crate::catalog::run_manifest;
 use crate::contract::catalog_swap::{SwapItem, SwapOutcome, SwapShared, Swapped};
 use crate::env::Env;
 use crate::error::Error;
@@ -37,6 +39,13 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared) -> Result<Swa
         ));
     };
     let (file, _) = read_schema(env, &new.bucket, sample).await?;
+    // The quality gate's count: the rows of the new version, from the
+    // footers of its files (no query scans them).
+    let mut new_rows = u64::try_from(file.num_rows).unwrap_or(0);
+    for key in &data[1..] {
+        let (other, _) = read_schema(env, &new.bucket, key).await?;
+        new_rows += u64::try_from(other.num_rows).unwrap_or(0);
+    }
     let database = &env.config.curated_database;
     let qualified = format!("{database}.{}", item.table);
     let mut parameters = HashMap::from([
@@ -46,8 +55,17 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared) -> Result<Swa
             shared.logical_time.day(&env.config.time_zone).to_string(),
         ),
     ]);
+    parameters.insert(quality::ROWS_PARAMETER.into(), new_rows.to_string());
     if let Some(source) = &item.source {
         parameters.insert("snaplake.source".into(), source.clone());
+    }
+    if let Some(run_id) = &shared.run_id {
+        let day = shared.logical_time.day(&env.config.time_zone);
+        let key = run_manifest::key(&env.config.control_prefix, day, run_id);
+        parameters.insert(
+            "snaplake.run_manifest".into(),
+            run_manifest::uri(&env.config.bucket, &key),
+        );
     }
     if let Some(export_id) = &shared.export_id {
         parameters.insert("snaplake.export_id".into(), export_id.clone());
@@ -89,9 +107,27 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared) -> Result<Swa
                 info!(table = %qualified, location = %new, "already points at this run's version; nothing to do");
                 return Ok(done(SwapOutcome::Unchanged, SchemaDiff::default()));
             }
-            SwapOutcome::Swapped | SwapOutcome::RolledBack => {}
+            SwapOutcome::Swapped | SwapOutcome::RolledBack | SwapOutcome::Held => {}
         }
         let current = current.as_ref().expect("decide creates a table that does not exist");
+        let live_rows = current
+            .parameters
+            .get(quality::ROWS_PARAMETER)
+            .and_then(|r| r.parse().ok());
+        let bounds = Bounds::resolve(item.max_row_drop_percent, shared.publish.max_row_drop_percent);
+        let force = shared.publish.force_tables.contains(&item.table);
+        if let Decision::Held { reason, .. } = quality::decide(&item.table, live_rows, new_rows, bounds, force) {
+            warn!(table = %qualified, %reason, "held by the quality gate: the live version stays");
+            let mut held = swapped(
+                &item.table,
+                SwapOutcome::Held,
+                Some(current),
+                &def,
+                SchemaDiff::default(),
+            );
+            held.reason = Some(reason);
+            return Ok(held);
+        }
         let diff = compat::check(&qualified, &current.columns, &def.columns, shared.schema_policy)?;
         match glue::update_table(&env.clients.glue, &def, current.version_id.as_deref()).await? {
             Update::Done => {
@@ -137,6 +173,7 @@ pub(super) fn swapped(
         new_location: def.location.clone(),
         previous_version: before.and_then(|t| t.version_id.clone()),
         schema_changes: diff.describe(),
+        reason: None,
     }
 }
 
@@ -265,11 +302,14 @@ pub(crate) mod mocked {
             table: "shop_customers".into(),
             new_location: NEW.into(),
             source: None,
+            max_row_drop_percent: None,
         };
         let shared = SwapShared {
             logical_time: LogicalTime::parse("2026-11-20T19:00:00Z").unwrap(),
             export_id: None,
             schema_policy: Default::default(),
+            run_id: None,
+            publish: Default::default(),
         };
         swap(env, &item, &shared).await
     }

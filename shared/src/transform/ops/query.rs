@@ -40,7 +40,12 @@ pub async fn poll(env: &Env, id: &str, purpose: &str, budget: Option<i64>) -> Re
         });
     }
     if !running {
-        metrics::bytes_scanned(metrics::source(&env.config), jiff::Timestamp::now(), status.scanned_bytes).emit();
+        metrics::bytes_scanned(
+            metrics::source(&env.config),
+            jiff::Timestamp::now(),
+            status.scanned_bytes,
+        )
+        .emit();
     }
     let reason = || status.reason.clone().unwrap_or_else(|| "Athena gave no reason".into());
     match status.state.as_str() {
@@ -79,9 +84,15 @@ pub async fn check_verify(env: &Env, query_execution_id: &str, table: TableNames
     )
     .emit();
     info!(table = %qualified, "verified");
+    let count = |name: &str| {
+        let i = rows.header.iter().position(|h| h == name)?;
+        row.get(i)?.as_deref()?.parse::<i64>().ok()
+    };
     Ok(Verified {
         verified: true,
         table: table.name,
+        rows_in: count("expected_rows"),
+        rows_out: count("actual_rows"),
         checks: rows.header,
     })
 }

@@ -32,6 +32,7 @@ pub async fn start_transform(
             query_execution_id: None,
             new_location: None,
             dropped_unlisted: Vec::new(),
+            max_row_drop_percent: None,
         });
     };
     let columns = raw_columns(env, &table).await?;
@@ -51,7 +52,9 @@ pub async fn start_transform(
         env.salt.as_ref().map(|s| s.expose()),
     )?;
     let id = start(env, &run_id, "transform", &table.name, &query).await?;
+    let max_row_drop_percent = table_policy.max_row_drop_percent;
     Ok(TransformStarted {
+        max_row_drop_percent,
         skipped: false,
         table: table.name,
         query_execution_id: Some(id),
