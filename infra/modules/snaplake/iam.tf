@@ -72,7 +72,8 @@ locals {
     ]
     "query-runner" = concat([
       { Sid = "Queries", Effect = "Allow", Action = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"], Resource = local.workgroup_arn },
-      { Sid = "CatalogRead", Effect = "Allow", Action = ["glue:GetTable", "glue:GetDatabase", "glue:GetPartitions"], Resource = local.glue_tables },
+      # GetTables: ValidatePolicy reads a large run's raw tables a page at a time.
+      { Sid = "CatalogRead", Effect = "Allow", Action = ["glue:GetTable", "glue:GetTables", "glue:GetDatabase", "glue:GetPartitions"], Resource = local.glue_tables },
       { Sid = "ListTheLake", Effect = "Allow", Action = ["s3:ListBucket", "s3:GetBucketLocation"], Resource = local.bucket_arn },
       { Sid = "ReadData", Effect = "Allow", Action = ["s3:GetObject"], Resource = ["${local.bucket_arn}/${local.export_prefix}/*", "${local.bucket_arn}/${local.curated_prefix}/*", "${local.bucket_arn}/${local.control_prefix}/*"] },
       { Sid = "WriteCuratedAndResults", Effect = "Allow", Action = ["s3:PutObject", "s3:AbortMultipartUpload"], Resource = ["${local.bucket_arn}/${local.curated_prefix}/*", "${local.bucket_arn}/${local.control_prefix}/athena/*", "${local.bucket_arn}/${local.control_prefix}/results/*"] },

@@ -26,11 +26,13 @@ pub fn uri(bucket: &str, key: &str) -> String {
     format!("s3://{bucket}/{key}")
 }
 
-/// The manifest as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunManifest {
-    pub run_id: String,
+/// What a run was made of: the state machine hands it to Report, which
+/// records it in the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunLineage {
+    #[serde(default)]
     pub logical_time: Option<LogicalTime>,
+    #[serde(default)]
     pub export_id: Option<String>,
     /// The snapshot the export was taken from.
     #[serde(default)]
@@ -38,8 +40,18 @@ pub struct RunManifest {
     /// The digest of the masking policy the run applied.
     #[serde(default)]
     pub policy_digest: Option<String>,
+    /// When the export completed: the run's metrics measure the delay to
+    /// the last table published from it.
     #[serde(default)]
     pub export_completed_at: Option<String>,
+}
+
+/// The manifest as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunManifest {
+    pub run_id: String,
+    #[serde(flatten)]
+    pub run: RunLineage,
     /// When Report wrote it (RFC 3339).
     pub written_at: String,
     pub counts: RunCounts,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::compat::SchemaPolicy;
 use crate::catalog::location::Layout;
-use crate::catalog::run_manifest::RunSummary;
+use crate::catalog::run_manifest::{RunLineage, RunSummary};
 use crate::contract::export_poller::PlanRef;
 use crate::export::plan::{PlanItem, SkippedTable};
 use crate::logical_time::LogicalTime;
@@ -316,18 +316,8 @@ pub struct ReportRequest {
     /// The execution's name: the run's manifest is written only with it.
     #[serde(default)]
     pub run_id: Option<String>,
-    #[serde(default)]
-    pub logical_time: Option<LogicalTime>,
-    #[serde(default)]
-    pub export_id: Option<String>,
-    #[serde(default)]
-    pub snapshot_arn: Option<String>,
-    #[serde(default)]
-    pub policy_digest: Option<String>,
-    /// When the export completed: the run's metrics measure the delay to
-    /// the last table published from it.
-    #[serde(default)]
-    pub export_completed_at: Option<String>,
+    #[serde(flatten)]
+    pub run: RunLineage,
 }
 
 /// The Map's results: written to S3 by its `ResultWriter` (the Map's

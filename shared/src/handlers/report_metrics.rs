@@ -36,8 +36,8 @@ pub async fn emit(env: &Env, request: &ReportRequest, entries: &[TableReport]) {
     };
     let times = RunTimes {
         now: Some(Timestamp::now()),
-        logical_time: request.logical_time,
-        export_completed: request.export_completed_at.as_deref().and_then(|t| t.parse().ok()),
+        logical_time: request.run.logical_time,
+        export_completed: request.run.export_completed_at.as_deref().and_then(|t| t.parse().ok()),
         oldest_live,
     };
     for doc in metrics::run_report(metrics::source(&env.config), &counts, times) {

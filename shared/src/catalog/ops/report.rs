@@ -86,17 +86,14 @@ pub async fn report(env: &Env, request: ReportRequest, tables: Vec<TableReport>)
     let manifest = match &request.run_id {
         Some(run_id) => {
             let day = request
+                .run
                 .logical_time
                 .ok_or_else(|| Error::invalid_input("logical_time", "a run's report needs its logical time"))?
                 .day(&env.config.time_zone);
             let key = run_manifest::key(&env.config.control_prefix, day, run_id);
             let manifest = RunManifest {
                 run_id: run_id.clone(),
-                logical_time: request.logical_time,
-                export_id: request.export_id,
-                snapshot_arn: request.snapshot_arn,
-                policy_digest: request.policy_digest,
-                export_completed_at: request.export_completed_at,
+                run: request.run,
                 written_at: Timestamp::now().to_string(),
                 counts: counts.clone(),
                 tables: tables.clone(),
