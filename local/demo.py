@@ -86,7 +86,7 @@ def demo(endpoint: str, logical_time: str, day: dt.date) -> int:
     outputs = json.loads(sh(*tf, "output", "-json", f"-state={state}", env=tf_env, capture_output=True).stdout)
     aws = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
                aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"])
-    rds, sfn, glue, athena = (boto3.client(s, **aws) for s in ("rds", "stepfunctions", "glue", "athena"))
+    rds, sfn, glue, athena, s3 = (boto3.client(s, **aws) for s in ("rds", "stepfunctions", "glue", "athena", "s3"))
 
     source = outputs["run_input"]["value"]["export"]["source_id"]
     if not rds.describe_db_clusters(Filters=[{"Name": "db-cluster-id", "Values": [source]}])["DBClusters"]:
@@ -109,7 +109,7 @@ def demo(endpoint: str, logical_time: str, day: dt.date) -> int:
         if result["status"] != "SUCCEEDED":
             print(f"FAILED: {result.get('error')}: {result.get('cause')}", file=sys.stderr)
             return 1
-        summary(json.loads(result["output"]), athena, result["seconds"], policy)
+        summary(json.loads(result["output"]), athena, s3, result["seconds"], policy)
     print(f"""
 look at it:
   export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID={keys["AWS_ACCESS_KEY_ID"]} AWS_SECRET_ACCESS_KEY={keys["AWS_SECRET_ACCESS_KEY"]} AWS_DEFAULT_REGION=us-east-1
@@ -147,10 +147,15 @@ def run(sfn, machine: str, name: str, run_input: dict, rds) -> dict:
         time.sleep(1)
 
 
-def summary(output: dict, athena, seconds: float, policy: dict) -> None:
+def summary(output: dict, athena, s3, seconds: float, policy: dict) -> None:
     print(f"SUCCEEDED in {seconds:.0f} s")
+    # Every table's outcome is in the run's manifest (the state holds only counts).
+    manifest_uri = output["report"]["summary"]["manifest"]
+    bucket, key = manifest_uri.removeprefix("s3://").split("/", 1)
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    print(f"  run manifest: {manifest_uri}")
     print(f"  {'table':16} {'outcome':10} {'rows':>6}  {'masked':28} new location (was)")
-    for t in output["report"]["published"]:
+    for t in manifest["tables"]:
         source = t["table"].replace("_", ".", 1)
         rules = policy.get("tables", {}).get(source, {}).get("columns", {})
         masked = ", ".join(f"{c}:{r}" for c, r in rules.items() if r != "keep") or "-"

@@ -240,6 +240,7 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
             done: state == "SUCCEEDED",
             data_scanned_bytes: 1,
             engine_ms: 1,
+            wait_seconds: 10,
         })),
         ("query_runner", "check_verify") => values([Verified {
             verified: true,

@@ -60,3 +60,45 @@ fn every_throttled_retry_has_jitter_and_a_capped_backoff() {
         "Throttled is retried without JitterStrategy FULL and MaxDelaySeconds in: {offenders:?}"
     );
 }
+
+/// A Map child's history holds at most 25,000 events. Its tables poll
+/// their queries in a Wait/Task/Choice loop whose waits grow with the
+/// query's age (`snaplake::transform::poll_cadence`, which counts the
+/// events of a batch); the module's batches are the size that arithmetic
+/// assumes, and every loop back to a poll waits as long as the poll said.
+#[test]
+fn poll_loops_wait_as_the_poll_says_and_batches_fit_the_history_budget() {
+    let tf = std::fs::read_to_string(snaplake_tests::repo_root().join("infra/modules/snaplake/pipeline.tf")).unwrap();
+    let batch_size: u64 = tf
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("batch_size")?
+                .trim()
+                .strip_prefix('=')?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .expect("pipeline.tf sets batch_size");
+    assert_eq!(batch_size, snaplake::transform::poll_cadence::BATCH_SIZE);
+
+    let definition = definition();
+    let inner =
+        &definition["States"]["PublishTables"]["ItemProcessor"]["States"]["PublishBatch"]["ItemProcessor"]["States"];
+    for (choice, poll) in [("TransformDone?", "PollTransform"), ("VerifyDone?", "PollVerify")] {
+        let again = inner[choice]["Default"].as_str().unwrap();
+        let wait = &inner[again];
+        assert_eq!(wait["Type"], "Wait", "{choice} loops back through a Wait");
+        assert_eq!(wait["Next"], poll);
+        let path = wait["SecondsPath"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{again} has a fixed wait: {wait}"));
+        let field = path.rsplit('.').next().unwrap();
+        assert_eq!(field, "wait_seconds", "{again} waits as long as {poll} said");
+        assert!(
+            inner[poll]["ResultSelector"]["wait_seconds.$"] == "$.Payload.wait_seconds",
+            "{poll} keeps the poll's wait_seconds"
+        );
+    }
+}

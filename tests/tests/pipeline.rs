@@ -889,3 +889,19 @@ async fn a_table_whose_rows_fall_by_ninety_percent_is_held_until_forced() {
         "the next run publishes as usual"
     );
 }
+
+/// A query that outlasts the first wait is polled again after the wait its
+/// poll answered (`transform::poll_cadence`): the loop's `SecondsPath` runs
+/// on the engine and the table publishes.
+#[tokio::test]
+async fn a_slow_query_is_polled_until_done_at_the_pace_its_poll_sets() {
+    let p = pipeline().await;
+    p.env.control(
+        "/_snaplake/athena/faults",
+        json!({"match": "\"shop_orders\"", "delay_seconds": 4}),
+    );
+    let (status, detail) = p.run("run-slow-query", p.input().await).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let list = outcomes(&p, &detail).await;
+    assert_eq!(outcome(&list, "shop_orders")["outcome"], "created", "{list:#?}");
+}

@@ -69,6 +69,8 @@ pub struct Status {
     pub retryable: Option<bool>,
     pub scanned_bytes: i64,
     pub engine_ms: i64,
+    /// When Athena took the query.
+    pub submitted: Option<jiff::Timestamp>,
 }
 
 pub async fn status(client: &Client, id: &str) -> Result<Status, Error> {
@@ -91,6 +93,9 @@ pub async fn status(client: &Client, id: &str) -> Result<Status, Error> {
         retryable: st.and_then(|s| s.athena_error()).map(|e| e.retryable()),
         scanned_bytes: stats.and_then(|s| s.data_scanned_in_bytes()).unwrap_or(0),
         engine_ms: stats.and_then(|s| s.engine_execution_time_in_millis()).unwrap_or(0),
+        submitted: st
+            .and_then(|s| s.submission_date_time())
+            .and_then(crate::metrics::sdk_time),
     })
 }
 
@@ -208,6 +213,7 @@ mod tests {
             retryable,
             scanned_bytes: 0,
             engine_ms: 0,
+            submitted: None,
         }
     }
 

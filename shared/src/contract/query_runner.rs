@@ -55,6 +55,9 @@ pub enum QueryRequest {
         purpose: Option<String>,
         #[serde(default)]
         scan_budget_bytes: Option<i64>,
+        /// The shortest wait before the next poll (`transform::poll_cadence`).
+        #[serde(default)]
+        min_wait_seconds: Option<u64>,
     },
     /// Reads the verification row and fails naming the check that did not hold.
     CheckVerify {
@@ -140,6 +143,9 @@ pub struct Polled {
     pub done: bool,
     pub data_scanned_bytes: i64,
     pub engine_ms: i64,
+    /// Seconds the state machine waits before polling again: longer as the
+    /// query ages (`transform::poll_cadence`).
+    pub wait_seconds: u64,
 }
 
 /// `check_verify`: every check held.

@@ -56,9 +56,11 @@ pub async fn run(env: &Env, request: QueryRequest) -> Result<QueryResponse, Erro
             query_execution_id,
             purpose,
             scan_budget_bytes,
+            min_wait_seconds,
         } => {
             let purpose = purpose.as_deref().unwrap_or("query");
-            QueryResponse::Polled(query::poll(env, &query_execution_id, purpose, scan_budget_bytes).await?)
+            let polled = query::poll(env, &query_execution_id, purpose, scan_budget_bytes, min_wait_seconds).await?;
+            QueryResponse::Polled(polled)
         }
         QueryRequest::CheckVerify {
             query_execution_id,

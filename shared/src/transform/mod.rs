@@ -3,5 +3,6 @@
 pub mod generate;
 pub mod ops;
 pub mod policy;
+pub mod poll_cadence;
 pub mod sql;
 pub mod suggest;

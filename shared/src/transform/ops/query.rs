@@ -12,13 +12,20 @@ use crate::env::Env;
 use crate::error::Error;
 use crate::metrics;
 use crate::transform::generate;
+use crate::transform::poll_cadence;
 
 /// Rows returned inline by `results`; more go to S3.
 const INLINE_ROWS: usize = 100;
 /// Rows written to S3 by `results` at the most.
 const MAX_ROWS: usize = 100_000;
 
-pub async fn poll(env: &Env, id: &str, purpose: &str, budget: Option<i64>) -> Result<Polled, Error> {
+pub async fn poll(
+    env: &Env,
+    id: &str,
+    purpose: &str,
+    budget: Option<i64>,
+    min_wait_seconds: Option<u64>,
+) -> Result<Polled, Error> {
     let status = athena::status(&env.clients.athena, id).await?;
     let running = matches!(status.state.as_str(), "QUEUED" | "RUNNING");
     if let Some(budget) = budget
@@ -65,6 +72,12 @@ pub async fn poll(env: &Env, id: &str, purpose: &str, budget: Option<i64>) -> Re
             state: status.state,
             data_scanned_bytes: status.scanned_bytes,
             engine_ms: status.engine_ms,
+            wait_seconds: poll_cadence::next_wait(
+                status
+                    .submitted
+                    .map(|t| jiff::Timestamp::now().duration_since(t).as_secs().max(0) as u64),
+                min_wait_seconds.unwrap_or(10),
+            ),
         }),
     }
 }
