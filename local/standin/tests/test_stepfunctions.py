@@ -100,3 +100,20 @@ def test_a_distributed_map_writes_its_children_outputs_as_aws_does(aws):
     assert max(int(v) for k, v in json.loads(
         __import__("urllib.request").request.urlopen(f"{s3.meta.endpoint_url}/_snaplake/calls").read()
     ).items() if k == "states:max-payload-bytes") > 0
+
+
+def test_the_largest_payload_is_measured_in_bytes(aws):
+    """`states:max-payload-bytes` is what the payload-size checks read (tests/tests/scale.rs,
+    `make bench`): it must see a large state output, in a Map child too."""
+    sfn = aws("stepfunctions")
+    urlopen = __import__("urllib.request").request.urlopen
+    urlopen(__import__("urllib.request").request.Request(f"{sfn.meta.endpoint_url}/_snaplake/calls/reset", method="POST"))
+    definition = {"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "ItemsPath": "$.items",
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Grow", "States": {"Grow": {
+            "Type": "Pass", "Parameters": {"big.$": "States.Format('{}{}{}{}', $.s, $.s, $.s, $.s)"}, "End": True}}},
+        "ResultPath": None, "End": True}}}
+    run = _run(sfn, definition, {"items": [{"s": "x" * 20_000}]}, "payload-size")
+    assert run["status"] == "SUCCEEDED", run
+    calls = json.loads(urlopen(f"{sfn.meta.endpoint_url}/_snaplake/calls").read())
+    assert 80_000 <= calls["states:max-payload-bytes"] < 90_000, calls.get("states:max-payload-bytes")
