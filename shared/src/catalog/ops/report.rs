@@ -83,7 +83,7 @@ fn not_exported(t: SkippedTable) -> TableReport {
 /// run up; fails naming the first tables that failed.
 pub async fn report(env: &Env, request: ReportRequest, tables: Vec<TableReport>) -> Result<RunSummary, Error> {
     let counts = metrics::count(&tables, 0);
-    let manifest = match &request.run_id {
+    let (manifest, tables) = match &request.run_id {
         Some(run_id) => {
             let day = request
                 .run
@@ -96,21 +96,21 @@ pub async fn report(env: &Env, request: ReportRequest, tables: Vec<TableReport>)
                 run: request.run,
                 written_at: Timestamp::now().to_string(),
                 counts: counts.clone(),
-                tables: tables.clone(),
+                tables,
             };
             let body = serde_json::to_value(&manifest).expect("a manifest serializes");
             s3::put_json(&env.clients.s3, &env.config.bucket, &key, &body).await?;
-            Some(run_manifest::uri(&env.config.bucket, &key))
+            (Some(run_manifest::uri(&env.config.bucket, &key)), manifest.tables)
         }
-        None => None,
+        None => (None, tables),
     };
-    summarize(tables, counts, manifest)
+    summarize(&tables, counts, manifest)
 }
 
 /// The answer, or `TablesFailed` naming the first [`MAX_NAMED`] failed
 /// tables with their error (and the message, where it cannot quote data).
 pub fn summarize(
-    tables: Vec<TableReport>,
+    tables: &[TableReport],
     counts: metrics::RunCounts,
     manifest: Option<String>,
 ) -> Result<RunSummary, Error> {
@@ -189,7 +189,7 @@ mod tests {
     fn summary(tables: Vec<TableReport>) -> Result<RunSummary, Error> {
         let counts = metrics::count(&tables, 0);
         summarize(
-            tables,
+            &tables,
             counts,
             Some("s3://lake/_snaplake/runs/2026-11-20/r.json".into()),
         )
