@@ -64,6 +64,15 @@ fn swap_outcomes() -> Vec<SwapOutcome> {
     all
 }
 
+fn progresses() -> Vec<Progress> {
+    use Progress::*;
+    let all = vec![Done, Running, Skipped, Unchanged, Superseded, Held];
+    all.iter().for_each(|o| match o {
+        Done | Running | Skipped | Unchanged | Superseded | Held => {}
+    });
+    all
+}
+
 fn outcomes() -> Vec<Outcome> {
     let id = || "snaplake-shop-prod-20261121".to_string();
     let day = || "2026-11-21".to_string();
@@ -194,6 +203,10 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
                 previous_version: Some("1".into()),
                 schema_changes: s(),
                 reason: (outcome == SwapOutcome::Held).then(s),
+                retention: (outcome == SwapOutcome::Swapped).then_some(Retention {
+                    deleted: 1,
+                    error: None,
+                }),
             })
         })),
         ("catalog_swap", "gc") => values([batch(Collected {
@@ -228,6 +241,24 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
             new_location: (!skipped).then(loc),
             dropped_unlisted: vec![],
             max_row_drop_percent: None,
+        })),
+        ("query_runner", "transform") => values(progresses().into_iter().map(|status| TransformProgress {
+            status,
+            table: s(),
+            query_execution_id: (status == Progress::Done || status == Progress::Running).then(s),
+            new_location: Some(loc()),
+            dropped_unlisted: vec![],
+            max_row_drop_percent: None,
+            scanned_bytes: 1,
+            wait_seconds: 10,
+        })),
+        ("query_runner", "verify") => values(progresses().into_iter().map(|status| VerifyProgress {
+            status,
+            table: s(),
+            query_execution_id: (status == Progress::Done || status == Progress::Running).then(s),
+            rows_in: (status == Progress::Done).then_some(1),
+            rows_out: None,
+            wait_seconds: 10,
         })),
         ("query_runner", "start_verify") => values([true, false].map(|skipped| VerifyStarted {
             skipped,

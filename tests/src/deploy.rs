@@ -217,6 +217,9 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
         ("export_wait_seconds", "20"),
         ("export_poll_seconds", "1"),
         ("query_poll_seconds", "1"),
+        // Queries the stand-in runs in milliseconds end within it; a slower
+        // one (an injected delay) goes round the state machine's poll loop.
+        ("query_wait_seconds", "2"),
         ("snapshot_retry_seconds", "1"),
         ("snapshot_retry_attempts", "2"),
         ("batch_size", "2"),

@@ -290,6 +290,60 @@ async fn gc_keeps_exactly_n_and_dry_run_deletes_nothing() {
     );
 }
 
+/// The state machine's Swap runs retention once the table is published
+/// (`retention` in the request): with keep 2 the new version and the one
+/// before it stay, so a failed verification still has its rollback target.
+#[tokio::test]
+async fn a_swap_with_retention_keeps_the_live_and_the_previous_version() {
+    let lake = lake().await;
+    let mut locations = Vec::new();
+    for day in 1..=3 {
+        let location = lake
+            .version("shop_customers", "shop_customers", &format!("v=2026112{day}T190000Z"))
+            .await;
+        let extra = if day == 3 {
+            json!({"retention": {"keep": 2}})
+        } else {
+            json!({})
+        };
+        let answer = lake.swap("shop_customers", &location, extra).await;
+        let swapped = only_success(&answer);
+        if day < 3 {
+            assert!(
+                swapped.get("retention").is_none(),
+                "no retention unless asked: {swapped}"
+            );
+        } else {
+            assert_eq!(swapped["outcome"], "swapped", "{swapped}");
+            assert_eq!(swapped["retention"], json!({"deleted": 1}), "{swapped}");
+        }
+        locations.push(location);
+    }
+    let keys = lake
+        .ctx
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix("curated/shop_customers/")
+        .send()
+        .await
+        .unwrap();
+    let left: Vec<&str> = keys.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(
+        left[0].contains("v=20261122T190000Z") && left[1].contains("v=20261123T190000Z"),
+        "{left:?}"
+    );
+    lake.call(json!({"action": "rollback", "Items": [{"table": "shop_customers"}]}))
+        .await;
+    assert_eq!(
+        lake.live("shop_customers").await.as_deref(),
+        Some(locations[1].as_str()),
+        "the previous version is there to roll back to"
+    );
+}
+
 #[tokio::test]
 async fn blue_green_alternates_and_never_writes_the_live_colour() {
     let lake = lake().await;

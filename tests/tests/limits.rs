@@ -86,8 +86,16 @@ fn poll_loops_wait_as_the_poll_says_and_batches_fit_the_history_budget() {
     let definition = definition();
     let inner =
         &definition["States"]["PublishTables"]["ItemProcessor"]["States"]["PublishBatch"]["ItemProcessor"]["States"];
-    for (choice, poll) in [("TransformDone?", "PollTransform"), ("VerifyDone?", "PollVerify")] {
-        let again = inner[choice]["Default"].as_str().unwrap();
+    for (choice, poll) in [("Transformed?", "PollTransform"), ("Verified?", "PollVerify")] {
+        // The loop starts where the Choice sends a query still running.
+        let again = inner[choice]["Choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|rule| rule["StringEquals"] == "running")
+            .map_or(&inner[choice]["Default"], |rule| &rule["Next"])
+            .as_str()
+            .unwrap();
         let wait = &inner[again];
         assert_eq!(wait["Type"], "Wait", "{choice} loops back through a Wait");
         assert_eq!(wait["Next"], poll);
@@ -99,6 +107,11 @@ fn poll_loops_wait_as_the_poll_says_and_batches_fit_the_history_budget() {
         assert!(
             inner[poll]["ResultSelector"]["wait_seconds.$"] == "$.Payload.wait_seconds",
             "{poll} keeps the poll's wait_seconds"
+        );
+        assert_eq!(inner[poll]["Next"], choice, "{poll} answers to {choice}");
+        assert!(
+            inner[poll]["Parameters"]["Payload"].get("resume.$").is_some(),
+            "{poll} resumes the running query instead of starting one"
         );
     }
 }

@@ -498,3 +498,76 @@ async fn a_salted_hash_of_null_is_null() {
         "NULL stays NULL: it is not the hash of the salt alone"
     );
 }
+
+/// The state machine's Transform: the UNLOAD is started and waited for in
+/// the invocation; one that outlasts `wait_seconds` is answered `running`,
+/// a retry gets the same query, and a resume waits for it without starting
+/// another. A table PrepareTarget found published is answered at once.
+#[tokio::test]
+async fn transform_waits_in_the_invocation_and_hands_a_slow_query_on() {
+    let lake = Lake::exported(BUCKET).await;
+    lake.register_raw().await;
+    lake.env.control(
+        "/_snaplake/athena/faults",
+        json!({"match": "shop_orders", "delay_seconds": 4}),
+    );
+    let location = format!("s3://{BUCKET}/curated/shop_orders/v=20261120T190000Z/");
+    let request = json!({
+        "action": "transform", "run_id": format!("{RUN}-0"), "logical_time": LOGICAL_TIME, "policy": policy(),
+        "table": names("shop.orders"),
+        "target": {"table": "shop_orders", "location": location, "live": null, "current": false,
+                   "outcome": "prepared", "cleared": 0},
+        "wait_seconds": 1, "min_wait_seconds": 1,
+    });
+    let first = call(&lake, request.clone()).await.unwrap();
+    assert_eq!(first["status"], "running", "{first:#}");
+    let id = first["query_execution_id"].as_str().unwrap().to_string();
+    assert!(first["wait_seconds"].as_u64().unwrap() >= 1, "{first:#}");
+    assert_eq!(first["new_location"], location);
+
+    let retried = call(&lake, request.clone()).await.unwrap();
+    assert_eq!(retried["query_execution_id"], id.as_str(), "a retry starts nothing new");
+
+    let mut resume = request.clone();
+    resume["resume"] = first.clone();
+    resume["wait_seconds"] = json!(20);
+    let done = call(&lake, resume).await.unwrap();
+    assert_eq!(done["status"], "done", "{done:#}");
+    assert_eq!(
+        done["query_execution_id"],
+        id.as_str(),
+        "the resume waited for the same query"
+    );
+
+    let mut published = request.clone();
+    published["target"]["current"] = json!(true);
+    published["target"]["outcome"] = json!("superseded");
+    let at_once = call(&lake, published).await.unwrap();
+    assert_eq!(at_once["status"], "superseded", "{at_once:#}");
+    assert_eq!(at_once["query_execution_id"], Value::Null);
+
+    let mut too_long = request;
+    too_long["wait_seconds"] = json!(41);
+    let err = call(&lake, too_long).await.unwrap_err();
+    assert_eq!(err.name(), "InvalidInput");
+    assert!(err.to_string().contains("wait_seconds"), "{err}");
+}
+
+/// The state machine's Verify answers a table the swap did not publish at
+/// once, without a query.
+#[tokio::test]
+async fn verify_of_a_table_the_swap_did_not_publish_runs_no_query() {
+    let lake = Lake::exported(BUCKET).await;
+    lake.register_raw().await;
+    for outcome in ["superseded", "held"] {
+        let answer = call(
+            &lake,
+            json!({"action": "verify", "run_id": RUN, "policy": policy(), "table": names("shop.customers"),
+                   "published": outcome}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer["status"], outcome, "{answer:#}");
+        assert_eq!(answer["query_execution_id"], Value::Null);
+    }
+}

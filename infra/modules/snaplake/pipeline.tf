@@ -137,6 +137,7 @@ resource "aws_sfn_state_machine" "pipeline" {
     export_wait_seconds     = var.export_wait_seconds
     export_poll_seconds     = 60
     query_poll_seconds      = 10
+    query_wait_seconds      = var.query_wait_seconds
     snapshot_retry_seconds  = 900
     snapshot_retry_attempts = 12
     # Tables per Map child: the history budget of transform/poll_cadence.rs.

@@ -194,6 +194,16 @@ variable "athena_max_queries" {
   }
 }
 
+variable "query_wait_seconds" {
+  description = "Seconds a Transform or Verify invocation of query-runner waits for its Athena query before handing the wait to the state machine (a Wait and a poll: 3 state transitions, the price of 18 s of query-runner). At most 40: query-runner's timeout is 60 s. 0 hands every wait to the state machine."
+  type        = number
+  default     = 15
+  validation {
+    condition     = var.query_wait_seconds >= 0 && var.query_wait_seconds <= 40 && floor(var.query_wait_seconds) == var.query_wait_seconds
+    error_message = "query_wait_seconds: a whole number of seconds from 0 to 40 (query-runner's timeout is 60 s)."
+  }
+}
+
 variable "no_success_alarm_hours" {
   description = "Hours without a successful run after which the no-successful-run alarm notifies the topic; also the window in which the stale-table alarm expects a report. Above the schedule's interval (a day), at most 168 (CloudWatch's 7-day window)."
   type        = number

@@ -137,6 +137,11 @@ pub struct SwapShared {
     /// The run's publish settings the quality gate reads.
     #[serde(default)]
     pub publish: GateSettings,
+    /// Retention after publishing: with it, a table this run's version is
+    /// live on is collected as `gc` does (the state machine's Swap; keep is
+    /// at least 2, so the version RollBack returns to stays).
+    #[serde(default)]
+    pub retention: Option<GcShared>,
 }
 
 /// What a run says to the quality gate (`catalog::quality`), from its
@@ -285,6 +290,19 @@ pub struct Swapped {
     /// Why the quality gate held the table; null otherwise. Always present:
     /// the state machine's TableHeld reads it.
     pub reason: Option<String>,
+    /// What retention did after the swap, when the request asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
+}
+
+/// Retention run by a swap: the version folders it deleted, or why it did
+/// not run. The table is published either way; the next run collects what
+/// this one left.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Retention {
+    pub deleted: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// `gc`: what retention kept and deleted of one table.

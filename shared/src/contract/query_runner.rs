@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::catalog_swap::{Prepared, SwapOutcome};
 use crate::logical_time::LogicalTime;
 use crate::transform::policy::MaskingPolicy;
 
@@ -28,7 +29,12 @@ pub enum QueryRequest {
         #[serde(default)]
         max_names: Option<usize>,
     },
-    /// Start the masking UNLOAD of one table into its new curated location.
+    /// The state machine's Transform: the masking UNLOAD, started and waited for.
+    Transform(TransformRequest),
+    /// The state machine's Verify: the checks on the published version.
+    Verify(VerifyRequest),
+    /// Start the masking UNLOAD of one table into its new curated location
+    /// (one step of `transform`, for operators and tests).
     StartTransform {
         run_id: String,
         logical_time: LogicalTime,
@@ -39,7 +45,7 @@ pub enum QueryRequest {
         table: TableNames,
         new_location: String,
     },
-    /// Start the checks on a published table.
+    /// Start the checks on a published table (one step of `verify`).
     StartVerify {
         run_id: String,
         #[serde(default)]
@@ -71,6 +77,61 @@ pub enum QueryRequest {
     Stop {
         query_execution_id: String,
     },
+}
+
+/// The state machine's Transform: starts the masking UNLOAD of one
+/// table into the location PrepareTarget chose and waits for it in this
+/// invocation, up to `wait_seconds`; with `resume`, waits for the query
+/// an earlier answer left running. A table PrepareTarget found already
+/// published is answered at once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformRequest {
+    pub run_id: String,
+    pub logical_time: LogicalTime,
+    #[serde(default)]
+    pub policy: Option<MaskingPolicy>,
+    #[serde(default)]
+    pub policy_digest: Option<String>,
+    pub table: TableNames,
+    /// PrepareTarget's answer for the table.
+    pub target: Prepared,
+    #[serde(default)]
+    pub scan_budget_bytes: Option<i64>,
+    /// The longest this invocation waits for the query
+    /// (`transform::poll_cadence::MAX_INLINE_WAIT_SECONDS` at most).
+    #[serde(default)]
+    pub wait_seconds: Option<u64>,
+    /// The shortest wait the state machine makes before asking again.
+    #[serde(default)]
+    pub min_wait_seconds: Option<u64>,
+    #[serde(default)]
+    pub resume: Option<TransformProgress>,
+}
+
+/// The state machine's Verify: starts the checks on the version the swap
+/// published and waits for them as Transform does, then reads them. A
+/// table the swap did not publish (`superseded`, `held`) is answered at
+/// once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    pub run_id: String,
+    #[serde(default)]
+    pub policy: Option<MaskingPolicy>,
+    #[serde(default)]
+    pub policy_digest: Option<String>,
+    pub table: TableNames,
+    /// The swap's outcome for the table.
+    pub published: SwapOutcome,
+    #[serde(default)]
+    pub scan_budget_bytes: Option<i64>,
+    #[serde(default)]
+    pub wait_seconds: Option<u64>,
+    #[serde(default)]
+    pub min_wait_seconds: Option<u64>,
+    #[serde(default)]
+    pub resume: Option<VerifyProgress>,
 }
 
 /// A table by its source name and its Glue name (the same in raw and curated).
@@ -122,6 +183,59 @@ pub struct TransformStarted {
     /// (`catalog::quality`); null for the run's. Always present: the state
     /// machine hands it to the swap.
     pub max_row_drop_percent: Option<u32>,
+}
+
+/// Where a table's Transform or Verify is: the state machine's Choice
+/// after each routes on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Progress {
+    /// The query succeeded (and, for Verify, every check held).
+    Done,
+    /// Still queued or running: wait `wait_seconds`, then send the answer
+    /// back as `resume`.
+    Running,
+    /// The policy does not name the table: not published.
+    Skipped,
+    /// PrepareTarget found this run's version already published.
+    Unchanged,
+    /// A newer run published the table; it stays on that version.
+    Superseded,
+    /// The quality gate kept the live version (Verify only).
+    Held,
+}
+
+/// `transform`: where the table's masking UNLOAD is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformProgress {
+    pub status: Progress,
+    pub table: String,
+    /// Always present (null when no query ran): the state machine reads it.
+    pub query_execution_id: Option<String>,
+    pub new_location: Option<String>,
+    /// Columns with no rule that `unlisted_columns: drop` left out.
+    pub dropped_unlisted: Vec<String>,
+    /// The policy's bound on the table's row drop for the quality gate; null
+    /// for the run's.
+    pub max_row_drop_percent: Option<u32>,
+    pub scanned_bytes: i64,
+    /// Seconds the state machine waits before resuming a running query
+    /// (`transform::poll_cadence`).
+    pub wait_seconds: u64,
+}
+
+/// `verify`: where the checks on the published table are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyProgress {
+    pub status: Progress,
+    pub table: String,
+    pub query_execution_id: Option<String>,
+    /// As [`Verified`]: null until the checks are read.
+    pub rows_in: Option<i64>,
+    pub rows_out: Option<i64>,
+    pub wait_seconds: u64,
 }
 
 /// `start_verify`: the checks started, or the table skipped.
@@ -190,6 +304,8 @@ pub struct Stopped {
 #[serde(untagged)]
 pub enum QueryResponse {
     Validated(Validated),
+    Transform(TransformProgress),
+    Verify(VerifyProgress),
     TransformStarted(TransformStarted),
     VerifyStarted(VerifyStarted),
     Polled(Polled),

@@ -29,11 +29,13 @@ pub async fn run(env: &Env, request: CatalogRequest) -> Result<CatalogResponse, 
             .await?,
         ),
         CatalogRequest::Swap(batch) => CatalogResponse::Swapped(
-            for_each(
-                env,
-                batch,
-                |env, item, s| async move { swap::swap(&env, &item, &s).await },
-            )
+            for_each(env, batch, |env, item, s| async move {
+                let mut swapped = swap::swap(&env, &item, &s).await?;
+                if let Some(retention) = &s.retention {
+                    swapped.retention = gc::after_swap(&env, &swapped, retention).await;
+                }
+                Ok(swapped)
+            })
             .await?,
         ),
         CatalogRequest::Rollback(batch) => CatalogResponse::Swapped(

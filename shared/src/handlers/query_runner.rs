@@ -1,9 +1,11 @@
-//! query-runner: the Athena side of Transform and Verify. Every call is
-//! short: the state machine waits between polls (Wait/Choice), never a Lambda.
+//! query-runner: the Athena side of Transform and Verify.
 //!
 //! A run uses it as: `validate` once (the masking policy against every raw
-//! table, before any query runs); per table `start_transform`, `poll` until
-//! done, then (after the swap) `start_verify`, `poll`, `check_verify`.
+//! table, before any query runs); per table `transform` (the masking
+//! UNLOAD, started and waited for up to `query_wait_seconds`; resumed after
+//! a Wait while it runs longer), then, after the swap, `verify` the same
+//! way. `start_transform`, `start_verify`, `poll` and `check_verify` are
+//! their steps one call each, for operators and tests.
 
 use super::parse;
 use crate::aws::athena;
@@ -11,7 +13,7 @@ use crate::contract::query_runner::*;
 use crate::env::Env;
 use crate::error::Error;
 use crate::pinning::PolicyRef;
-use crate::transform::ops::{query, start, validate};
+use crate::transform::ops::{progress, query, start, validate};
 
 pub async fn handle(env: &Env, input: serde_json::Value) -> Result<QueryResponse, Error> {
     let request: QueryRequest = parse("query-runner input", input)?;
@@ -31,6 +33,8 @@ pub async fn run(env: &Env, request: QueryRequest) -> Result<QueryResponse, Erro
             let validated = validate::validate(env, policy, tables, plan).await?;
             QueryResponse::Validated(validate::bounded(validated, max_names))
         }
+        QueryRequest::Transform(request) => QueryResponse::Transform(progress::transform(env, request).await?),
+        QueryRequest::Verify(request) => QueryResponse::Verify(progress::verify(env, request).await?),
         QueryRequest::StartTransform {
             run_id,
             logical_time,
@@ -91,6 +95,8 @@ mod tests {
                 include_str!("../../../events/query-runner-start-transform.json"),
             ),
             ("poll", include_str!("../../../events/query-runner-poll.json")),
+            ("transform", include_str!("../../../events/query-runner-transform.json")),
+            ("verify", include_str!("../../../events/query-runner-verify.json")),
             (
                 "start-verify",
                 include_str!("../../../events/query-runner-start-verify.json"),

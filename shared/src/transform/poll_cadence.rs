@@ -16,6 +16,19 @@
 //! DML timeout) is about 140 polls. [`polls_for`] counts them, and the
 //! tests check the budget a batch of [`BATCH_SIZE`] tables stays within.
 
+/// The longest a Transform or Verify invocation waits for its query before
+/// it hands the wait to the state machine; query-runner's timeout is 60 s.
+///
+/// Waiting in the function is the cheaper of the two. A poll of the state
+/// machine is 3 transitions (Wait, task, Choice: $0.000075 at $0.025 per
+/// 1,000) and an invocation; query-runner (256 MB, $0.0000166667 per
+/// GB-second) waits 18 s for that price. So a query that ends within
+/// `query_wait_seconds` (default 15) costs a table no poll loop at all.
+pub const MAX_INLINE_WAIT_SECONDS: u64 = 40;
+
+/// The first pause between two polls inside one invocation; it doubles.
+pub const FIRST_INLINE_PAUSE_MS: u64 = 250;
+
 /// The longest wait between two polls of one query.
 pub const MAX_WAIT_SECONDS: u64 = 300;
 
@@ -27,9 +40,10 @@ pub const BATCH_SIZE: u64 = 5;
 pub const EVENTS_PER_POLL: u64 = 9;
 
 /// History events of one table's path through a child besides its polls:
-/// its states (PrepareTarget, StartTransform, Swap, StartVerify,
-/// CheckVerify, Gc as Lambda tasks of 5 events; the Choices and the Pass
-/// of 2), with room for a retried task.
+/// its states (PrepareTarget, Transform, Swap and Verify as Lambda tasks of
+/// 5 events; the two Choices and the Pass of 2: 26), with room for retried
+/// tasks and a second attempt. Polls start only after `query_wait_seconds`;
+/// [`polls_for`] counts them as if they started at once.
 pub const EVENTS_PER_TABLE: u64 = 80;
 
 /// A child execution's history limit.
@@ -40,6 +54,14 @@ pub const HISTORY_LIMIT: u64 = 25_000;
 pub fn next_wait(elapsed_seconds: Option<u64>, min_seconds: u64) -> u64 {
     let min = min_seconds.clamp(1, MAX_WAIT_SECONDS);
     elapsed_seconds.map_or(min, |e| (e / 4).clamp(min, MAX_WAIT_SECONDS))
+}
+
+/// The pause before the next poll inside one invocation: a quarter second,
+/// doubling, never longer than the state machine's cadence for the query's
+/// age (`cadence_seconds`, from [`next_wait`]).
+pub fn inline_pause(previous_ms: Option<u64>, cadence_seconds: u64) -> u64 {
+    let next = previous_ms.map_or(FIRST_INLINE_PAUSE_MS, |p| p.saturating_mul(2));
+    next.min(cadence_seconds.max(1) * 1000)
 }
 
 /// Polls of a query that runs `seconds`, the first one after `min_seconds`.
@@ -73,6 +95,19 @@ mod tests {
         assert_eq!(next_wait(Some(0), 0), 1, "never a zero wait");
     }
 
+    #[test]
+    fn inline_pauses_double_from_a_quarter_second_up_to_the_cadence() {
+        let mut pause = None;
+        let mut seen = Vec::new();
+        for _ in 0..7 {
+            let next = inline_pause(pause, 10);
+            seen.push(next);
+            pause = Some(next);
+        }
+        assert_eq!(seen, [250, 500, 1000, 2000, 4000, 8000, 10_000]);
+        assert_eq!(inline_pause(Some(800), 1), 1000, "never past the cadence");
+    }
+
     /// The arithmetic README quotes: ten-hour queries, a batch of five.
     #[test]
     fn a_batch_of_ten_hour_queries_stays_under_the_history_limit() {
@@ -89,6 +124,15 @@ mod tests {
         #[test]
         fn any_query_up_to_ten_hours_fits_a_batch(seconds in 1u64..=36_000, min in 1u64..=60) {
             prop_assert!(child_events(seconds, min, BATCH_SIZE) < HISTORY_LIMIT);
+        }
+
+        #[test]
+        fn inline_pauses_grow_and_stay_within_the_cadence(previous in proptest::option::of(0u64..100_000), cadence in 0u64..600) {
+            let pause = inline_pause(previous, cadence);
+            prop_assert!(pause <= cadence.max(1) * 1000);
+            if let Some(p) = previous {
+                prop_assert!(pause >= p.saturating_mul(2).min(cadence.max(1) * 1000));
+            }
         }
 
         #[test]

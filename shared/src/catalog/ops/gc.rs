@@ -3,14 +3,14 @@
 //! `catalog::retention`) and its Glue table versions beyond
 //! [`GLUE_VERSIONS_KEPT`], the raw table's too.
 
-use tracing::info;
+use tracing::{info, warn};
 
 use super::{check_table_name, curated_base};
 use crate::aws::glue::{self, TableState};
 use crate::aws::s3;
 use crate::catalog::location::S3Prefix;
 use crate::catalog::retention;
-use crate::contract::catalog_swap::{Collected, GcShared};
+use crate::contract::catalog_swap::{Collected, GcShared, Retention, SwapOutcome, Swapped};
 use crate::env::Env;
 use crate::error::Error;
 
@@ -64,6 +64,32 @@ pub async fn gc(env: &Env, table: &str, shared: &GcShared) -> Result<Collected, 
         objects_deleted,
         glue_versions_deleted: if shared.dry_run { 0 } else { prune.len() },
         raw_glue_versions_deleted: if shared.dry_run { 0 } else { raw_prune.len() },
+    })
+}
+
+/// Retention after a swap (`SwapShared::retention`): only when this run's
+/// version is live (created, swapped, or already there). A failure is
+/// logged and answered, not raised: the table is published, and failing
+/// the swap would fail a table that is live.
+pub async fn after_swap(env: &Env, swapped: &Swapped, retention: &GcShared) -> Option<Retention> {
+    if !matches!(
+        swapped.outcome,
+        SwapOutcome::Created | SwapOutcome::Swapped | SwapOutcome::Unchanged
+    ) {
+        return None;
+    }
+    Some(match gc(env, &swapped.table, retention).await {
+        Ok(collected) => Retention {
+            deleted: collected.deleted.len(),
+            error: None,
+        },
+        Err(err) => {
+            warn!(table = %swapped.table, error = %err, "retention after the swap failed; the next run collects");
+            Retention {
+                deleted: 0,
+                error: Some(format!("{}: {err}", err.name())),
+            }
+        }
     })
 }
 

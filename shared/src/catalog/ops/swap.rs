@@ -174,6 +174,7 @@ pub(super) fn swapped(
         previous_version: before.and_then(|t| t.version_id.clone()),
         schema_changes: diff.describe(),
         reason: None,
+        retention: None,
     }
 }
 
@@ -310,6 +311,7 @@ pub(crate) mod mocked {
             schema_policy: Default::default(),
             run_id: None,
             publish: Default::default(),
+            retention: None,
         };
         swap(env, &item, &shared).await
     }

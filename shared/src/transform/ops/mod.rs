@@ -1,8 +1,11 @@
 //! query-runner's work, one file per step of the run: `validate` (the
-//! policy against the raw tables), `start` (the masking UNLOAD, the
-//! verification), `query` (where a query is, its rows, its checks). Each
+//! policy against the raw tables), `progress` (Transform and Verify as the
+//! state machine runs them: `start` and `query` in one invocation), `start`
+//! (the masking UNLOAD, the verification), `query` (where a query is, its
+//! rows, its checks). Each
 //! takes and answers the types of `crate::contract::query_runner`.
 
+pub mod progress;
 pub mod query;
 pub mod start;
 pub mod validate;
