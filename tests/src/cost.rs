@@ -166,19 +166,20 @@ mod tests {
 
     #[test]
     fn usage_grows_linearly_with_tables() {
+        // The fixed part and the per-table part of the 2026-12-02 run.
         let fixed = Usage {
-            transitions: 11.0,
-            lambda_requests: 7.0,
+            transitions: 14.0,
+            lambda_requests: 8.0,
             ..Usage::default()
         };
         let per = Usage {
-            transitions: 17.0,
-            lambda_requests: 8.5,
+            transitions: 8.0,
+            lambda_requests: 4.5,
             ..Usage::default()
         };
         let at = Usage::at(&fixed, &per, 10_000.0);
-        assert_eq!(at.transitions, 170_011.0);
-        assert_eq!(at.lambda_requests, 85_007.0);
+        assert_eq!(at.transitions, 80_014.0);
+        assert_eq!(at.lambda_requests, 45_008.0);
     }
 
     #[test]

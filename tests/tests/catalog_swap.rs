@@ -24,6 +24,7 @@ trait LakeExt {
     async fn call_err(&self, input: Value) -> snaplake::Error;
     async fn swap(&self, table: &str, location: &str, extra: Value) -> Value;
     async fn live(&self, table: &str) -> Option<String>;
+    async fn keys(&self, prefix: &str) -> Vec<String>;
 }
 
 impl LakeExt for Lake {
@@ -55,6 +56,24 @@ impl LakeExt for Lake {
 
     async fn swap(&self, table: &str, location: &str, extra: Value) -> Value {
         self.call(swap_input(table, location, extra)).await
+    }
+
+    async fn keys(&self, prefix: &str) -> Vec<String> {
+        let page = self
+            .ctx
+            .clients
+            .s3
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        page.contents()
+            .iter()
+            .filter_map(|o| o.key())
+            .map(str::to_string)
+            .collect()
     }
 
     async fn live(&self, table: &str) -> Option<String> {
@@ -256,33 +275,13 @@ async fn gc_keeps_exactly_n_and_dry_run_deletes_nothing() {
     let d = only_success(&dry);
     assert_eq!(d["deleted"], json!(locations[..3]));
     assert_eq!(d["kept"], json!(locations[3..]));
-    let keys = lake
-        .ctx
-        .clients
-        .s3
-        .list_objects_v2()
-        .bucket(BUCKET)
-        .prefix("curated/")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(keys.contents().len(), 6, "a dry run deletes nothing");
+    assert_eq!(lake.keys("curated/").await.len(), 6, "a dry run deletes nothing");
 
     let real = lake
         .call(json!({"action": "gc", "keep": 3, "Items": [{"table": "shop_customers"}]}))
         .await;
     assert_eq!(only_success(&real)["objects_deleted"], 3);
-    let keys = lake
-        .ctx
-        .clients
-        .s3
-        .list_objects_v2()
-        .bucket(BUCKET)
-        .prefix("curated/")
-        .send()
-        .await
-        .unwrap();
-    let left: Vec<&str> = keys.contents().iter().filter_map(|o| o.key()).collect();
+    let left = lake.keys("curated/").await;
     assert_eq!(left.len(), 3, "{left:?}");
     assert_eq!(
         lake.live("shop_customers").await.as_deref(),
@@ -319,17 +318,7 @@ async fn a_swap_with_retention_keeps_the_live_and_the_previous_version() {
         }
         locations.push(location);
     }
-    let keys = lake
-        .ctx
-        .clients
-        .s3
-        .list_objects_v2()
-        .bucket(BUCKET)
-        .prefix("curated/shop_customers/")
-        .send()
-        .await
-        .unwrap();
-    let left: Vec<&str> = keys.contents().iter().filter_map(|o| o.key()).collect();
+    let left = lake.keys("curated/shop_customers/").await;
     assert_eq!(left.len(), 2, "{left:?}");
     assert!(
         left[0].contains("v=20261122T190000Z") && left[1].contains("v=20261123T190000Z"),

@@ -419,7 +419,7 @@ fn usage(counted: &BTreeMap<String, u64>, requests: &BTreeMap<String, u64>) -> c
 
 /// The table counts of the cost section: 1, 10, 100, and 2,000 unless
 /// `BENCH_SCALE_TABLES` says otherwise (0: none; the 2,000-table run takes
-/// more than 30 minutes here: the stand-in runs every state in one Python process).
+/// about 25 minutes here: the stand-in runs every state in one Python process).
 fn cost_table_counts() -> Vec<usize> {
     let scale = std::env::var("BENCH_SCALE_TABLES")
         .ok()

@@ -1,6 +1,6 @@
-//! PollTransform, PollVerify and CheckVerify: where a query is (stopped
-//! past its scan budget), whether the verification held; and a query's rows
-//! for `results`.
+//! Where a query is (stopped past its scan budget) and whether the
+//! verification held, for Transform and Verify (`progress.rs`) and the
+//! `poll` and `check_verify` actions; and a query's rows for `results`.
 
 use std::collections::HashMap;
 

@@ -1,6 +1,7 @@
-//! StartTransform and StartVerify: the masking UNLOAD of one table into its
-//! new location, and the checks on the published table. A table the policy
-//! does not name is skipped.
+//! The starts of Transform and Verify (`progress.rs` waits for them; the
+//! `start_transform` and `start_verify` actions call them alone): the
+//! masking UNLOAD of one table into its new location, and the checks on the
+//! published table. A table the policy does not name is skipped.
 
 use tracing::{info, warn};
 
