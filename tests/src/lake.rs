@@ -24,6 +24,22 @@ pub struct Lake {
 /// What a run needs before it starts: the bucket, the raw and curated Glue
 /// databases, the Athena workgroup, and the sample Aurora cluster `shop-prod`
 /// with its automated snapshot of the Tokyo day 2026-11-21.
+/// The keys under `prefix` in `bucket` (one page: the tests' folders hold
+/// far fewer than 1,000 objects).
+pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
+    let page = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("listing s3://{bucket}/{prefix}: {e:?}"));
+    page.contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect()
+}
+
 pub async fn resources(env: &StandIn, bucket: &str) -> Env {
     let ctx = env.context(bucket);
     let c = &ctx.clients;

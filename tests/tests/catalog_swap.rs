@@ -59,21 +59,7 @@ impl LakeExt for Lake {
     }
 
     async fn keys(&self, prefix: &str) -> Vec<String> {
-        let page = self
-            .ctx
-            .clients
-            .s3
-            .list_objects_v2()
-            .bucket(BUCKET)
-            .prefix(prefix)
-            .send()
-            .await
-            .unwrap();
-        page.contents()
-            .iter()
-            .filter_map(|o| o.key())
-            .map(str::to_string)
-            .collect()
+        snaplake_tests::keys(&self.ctx.clients.s3, BUCKET, prefix).await
     }
 
     async fn live(&self, table: &str) -> Option<String> {

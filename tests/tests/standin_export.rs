@@ -102,19 +102,7 @@ async fn get(env: &StandIn, key: &str) -> Bytes {
 }
 
 async fn keys(env: &StandIn, prefix: &str) -> Vec<String> {
-    let out = env
-        .clients
-        .s3
-        .list_objects_v2()
-        .bucket(BUCKET)
-        .prefix(prefix)
-        .send()
-        .await
-        .unwrap();
-    out.contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_string))
-        .collect()
+    snaplake_tests::keys(&env.clients.s3, BUCKET, prefix).await
 }
 
 #[tokio::test]

@@ -170,7 +170,7 @@ pub async fn verify(env: &Env, request: VerifyRequest) -> Result<VerifyProgress,
                     "table",
                     format!(
                         "{} was published but the run's policy does not name {}; \
-                         rolled back: check the policy the run pinned",
+                         the state machine rolls it back: check the policy the run pinned",
                         request.table.name, request.table.source
                     ),
                 )
