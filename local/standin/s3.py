@@ -15,12 +15,22 @@ guarantees it). On S3 exactly one wins and the other gets 412
 PreconditionFailed (or 409 ConditionalRequestConflict). Here conditional puts
 run one at a time, so the check and the write are one step.
 
+A SHA-256 checksum sent with PutObject (`x-amz-checksum-sha256`, as a
+header or an aws-chunked trailer): moto 5.2.5 stores it as given and gives
+it back from HeadObject and GetObject in checksum mode, even when it is not
+the body's. S3 computes it and refuses a mismatch with 400 BadDigest, and so
+does the stand-in (snapshot-export trusts that checksum to match the pinned
+policy's digest). Other algorithms are stored as moto stores them.
+
 GetBucketNotificationConfiguration: moto keeps a bucket's
 EventBridgeConfiguration (and sends its events to EventBridge) but leaves it
 out of the answer; here it is in.
 """
 
+import base64
+import hashlib
 import json
+import re
 import threading
 
 from moto.iam.access_control import IAMPolicy, PermissionResult
@@ -45,11 +55,37 @@ def get_permission(self, action: str, resource: str):
 _original_put_object = responses.S3Response.put_object
 
 
+BAD_DIGEST = (
+    '<?xml version="1.0" encoding="UTF-8"?><Error><Code>BadDigest</Code>'
+    "<Message>The SHA256 you specified did not match the calculated checksum.</Message></Error>"
+)
+
+
+def stated_sha256(self) -> str | None:
+    """The SHA-256 a PutObject states for its body: a header, or a trailer."""
+    value = self.headers.get("x-amz-checksum-sha256")
+    if value is None and (self.headers.get("x-amz-trailer") or "").lower() == "x-amz-checksum-sha256":
+        found = re.findall(rb"x-amz-checksum-sha256:\s*([A-Za-z0-9+/=]+)", self.raw_body or b"")
+        value = found[-1].decode() if found else ""
+    return value
+
+
 def put_object(self):
+    stated = stated_sha256(self)
+    if stated is not None and stated != base64.b64encode(hashlib.sha256(self.body or b"").digest()).decode():
+        return 400, {"Content-Type": "application/xml"}, BAD_DIGEST
     if self.headers.get("If-None-Match") or self.headers.get("If-Match"):
         with CONDITIONAL_PUTS:
-            return _original_put_object(self)
-    return _original_put_object(self)
+            response = _original_put_object(self)
+    else:
+        response = _original_put_object(self)
+    if stated and isinstance(response, tuple) and response[0] == 200:
+        # moto keeps a checksum only when the algorithm is named as well
+        # (x-amz-sdk-checksum-algorithm); S3 keeps the one given.
+        key = self.backend.get_object(self.bucket_name, self.parse_key_name())
+        if key is not None and not key.checksum_algorithm:
+            key.checksum_algorithm, key.checksum_value = "SHA256", stated
+    return response
 
 
 _original_get_notification = responses.S3Response.get_bucket_notification

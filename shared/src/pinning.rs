@@ -120,6 +120,57 @@ pub fn check_export(config: &Config, source_id: &str, export_role_arn: &str) -> 
     Ok(())
 }
 
+/// snapshot-export's check of the pin, before anything is exported: the
+/// input names the pinned policy and carries none of its own, and the object
+/// Terraform stored still hashes to the digest. The module stores it with a
+/// SHA-256 checksum (`checksum_algorithm`), which S3 verified on upload and
+/// gives back without the object being read: reading it would link S3's
+/// response checksum code into this function (half a MiB of its zip) for one
+/// comparison. query-runner, which masks with the policy, reads and hashes
+/// it (`policy`).
+pub async fn check_pinned(env: &Env, input: &PolicyRef) -> Result<(), Error> {
+    let digest = match choose(&env.config, input)? {
+        Choice::Input => {
+            warn!("no masking policy is pinned (SNAPLAKE_POLICY_DIGEST): the run input's will be used");
+            return Ok(());
+        }
+        Choice::Pinned(digest) => digest,
+    };
+    if input.policy.is_some() {
+        return Err(Error::invalid_input(
+            "publish.policy",
+            format!(
+                "is set, but this deployment pins the masking policy {digest} and runs always use it: start the \
+                 run with publish.policy_digest alone (to change the policy, change masking_policy in Terraform \
+                 and apply)"
+            ),
+        ));
+    }
+    let cfg = &env.config;
+    let key = policy_key(&cfg.control_prefix, &digest);
+    let where_ = format!("s3://{}/{key}", cfg.bucket);
+    let fault = match s3::stored_sha256(&env.clients.s3, &cfg.bucket, &key).await? {
+        None => "does not exist",
+        Some(None) => "was stored without a SHA-256 checksum, so it cannot be checked against the pin",
+        Some(Some(stored)) if stored != sha256_checksum(&digest) => {
+            "does not hash to the pinned digest: it was changed outside Terraform"
+        }
+        Some(Some(_)) => return Ok(()),
+    };
+    Err(Error::invalid_input(
+        "SNAPLAKE_POLICY_DIGEST",
+        format!("the pinned policy {where_} {fault}; apply the Terraform module again, which stores it"),
+    ))
+}
+
+/// A digest as S3 gives an object's SHA-256 checksum: base64 of the bytes.
+fn sha256_checksum(digest: &str) -> String {
+    let bytes: Vec<u8> = (0..digest.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&digest[2 * i..2 * i + 2], 16).ok())
+        .collect();
+    aws_smithy_types::base64::encode(bytes)
+}
+
 /// The policy a run masks with: the pinned one, read once per digest (the
 /// digest is its content, so the cache cannot go stale), or, where nothing
 /// is pinned, the input's. An input policy that differs from the pin is
@@ -241,6 +292,15 @@ mod tests {
         let input: serde_json::Value = serde_json::from_str(include_str!("../../events/pipeline-input.json")).unwrap();
         let policy = include_bytes!("../../events/masking-policy.json");
         assert_eq!(input["publish"]["policy_digest"], json!(digest(policy)));
+    }
+
+    #[test]
+    fn a_digest_compares_with_the_checksum_s3_keeps() {
+        // S3's x-amz-checksum-sha256 of "{}": base64 of the same 32 bytes.
+        assert_eq!(
+            sha256_checksum(&digest(b"{}")),
+            "RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o="
+        );
     }
 
     #[test]

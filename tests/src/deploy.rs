@@ -114,11 +114,13 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
         .to_string();
 
     // The masking policy, pinned as the module pins it: stored under the
-    // control prefix by its digest, which the functions are given.
+    // control prefix by its digest, which the functions are given, with the
+    // SHA-256 checksum snapshot-export compares with the digest.
     let digest = snaplake::pinning::digest(policy);
     c.s3.put_object()
         .bucket(bucket)
         .key(snaplake::pinning::policy_key("_snaplake", &digest))
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
         .body(policy.to_vec().into())
         .send()
         .await

@@ -318,6 +318,61 @@ async fn preflight_failures_say_what_to_fix_and_start_nothing() {
     assert_eq!(export_count(&s.ctx).await, 0);
 }
 
+/// The pinned policy is checked by the SHA-256 S3 keeps for its object (the
+/// module stores it with one), so snapshot-export never reads it: a missing,
+/// unchecksummed or changed object, or an input carrying its own policy, is
+/// refused before anything is exported.
+#[tokio::test]
+async fn the_pinned_policy_is_checked_by_its_stored_checksum_before_anything_is_exported() {
+    let mut s = setup(1.0).await;
+    let policy = br#"{"tables": {}}"#;
+    let digest = snaplake::pinning::digest(policy);
+    s.ctx.config.policy_digest = Some(digest.clone());
+    let key = snaplake::pinning::policy_key(&s.ctx.config.control_prefix, &digest);
+    let mut req = request(&s);
+    req.publish = Some(serde_json::from_value(json!({"policy_digest": digest})).unwrap());
+    let refused = |err: Error, field: &str, text: &str| {
+        assert_eq!(err.name(), "InvalidInput", "{err}");
+        let err = err.to_string();
+        assert!(err.contains(field) && err.contains(text), "{field}, {text}: {err}");
+    };
+    let put = |body: &'static [u8], checksum: Option<aws_sdk_s3::types::ChecksumAlgorithm>| {
+        let request = s.ctx.clients.s3.put_object().bucket(BUCKET).key(&key);
+        request
+            .set_checksum_algorithm(checksum)
+            .body(body.to_vec().into())
+            .send()
+    };
+    let sha256 = Some(aws_sdk_s3::types::ChecksumAlgorithm::Sha256);
+
+    let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    refused(err, "SNAPLAKE_POLICY_DIGEST", "does not exist");
+    // The right bytes, but stored with the SDK's default CRC32: nothing to compare.
+    put(policy, None).await.unwrap();
+    let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    refused(err, "SNAPLAKE_POLICY_DIGEST", "without a SHA-256 checksum");
+    // Changed outside Terraform: an all-clear policy in its place.
+    put(
+        br#"{"tables": {"shop.customers": {"columns": {"email": "keep"}}}}"#,
+        sha256.clone(),
+    )
+    .await
+    .unwrap();
+    let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    refused(err, "SNAPLAKE_POLICY_DIGEST", "changed outside Terraform");
+    put(policy, sha256).await.unwrap();
+    let mut own = request(&s);
+    own.publish = Some(serde_json::from_value(json!({"policy_digest": digest, "policy": {"tables": {}}})).unwrap());
+    let err = snapshot_export::run(&s.ctx, &own, now()).await.unwrap_err();
+    refused(err, "publish.policy", "pins");
+    assert_eq!(export_count(&s.ctx).await, 0, "nothing was exported");
+
+    // As the module stores it: the export starts.
+    let run = snapshot_export::run(&s.ctx, &req, now()).await.unwrap();
+    assert_eq!(run.export_id, EXPORT_ID);
+    assert_eq!(export_count(&s.ctx).await, 1);
+}
+
 #[tokio::test]
 async fn bad_inputs_name_the_field_and_change_nothing() {
     let s = setup(1.0).await;

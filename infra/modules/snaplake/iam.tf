@@ -38,7 +38,7 @@ locals {
       { Sid = "PreflightTheKey", Effect = "Allow", Action = ["kms:DescribeKey"], Resource = local.raw_key },
       { Sid = "LetRdsGrantItselfTheKey", Effect = "Allow", Action = ["kms:CreateGrant"], Resource = local.raw_key, Condition = { Bool = { "kms:GrantIsForAWSResource" = "true" } } },
       { Sid = "PreflightTheBucket", Effect = "Allow", Action = ["s3:ListBucket"], Resource = local.bucket_arn },
-      # A run's input may only repeat the pinned policy: checked before the export starts.
+      # A run may only name the pinned policy: its object's SHA-256 (HeadObject, s3:GetObject) is compared with the digest before the export starts.
       { Sid = "ReadThePinnedPolicy", Effect = "Allow", Action = ["s3:GetObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/policy/*" },
       merge(local.curated_read, { Sid = "CuratedKeyForThePinnedPolicy" }),
     ]

@@ -245,11 +245,14 @@ resource "aws_lambda_permission" "export_info_invokes_export_callback" {
 
 # The masking policy the deployment pins, by its digest (see main.tf). A new
 # policy is a new object; runs started with the old digest are refused.
+# S3 verifies and keeps its SHA-256, which is the digest: snapshot-export
+# compares the two before exporting, without reading the policy.
 resource "aws_s3_object" "policy" {
   bucket                 = local.bucket
   key                    = local.policy_key
   content                = local.policy_json
   content_type           = "application/json"
+  checksum_algorithm     = "SHA256"
   server_side_encryption = "aws:kms"
   kms_key_id             = local.curated_key
   depends_on             = [aws_s3_bucket.lake, aws_s3_bucket_server_side_encryption_configuration.lake]

@@ -81,3 +81,29 @@ def test_the_first_request_since_a_reset_is_timed_on_the_machines_monotonic_cloc
     assert first() == arrived, "only the first request counts"
     _control(endpoint, "/_snaplake/calls/reset", {})
     assert first() is None
+
+
+def test_a_sha256_checksum_that_is_not_the_bodys_is_refused_and_a_true_one_is_kept(aws):
+    import base64
+    import hashlib
+
+    import botocore.exceptions
+    import pytest
+
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="checksums")
+    body = b'{"tables": {}}'
+    true = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    wrong = base64.b64encode(hashlib.sha256(b"something else").digest()).decode()
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        s3.put_object(Bucket="checksums", Key="policy.json", Body=body, ChecksumSHA256=wrong)
+    assert refused.value.response["Error"]["Code"] == "BadDigest"
+    assert "Contents" not in s3.list_objects_v2(Bucket="checksums"), "nothing was written"
+
+    s3.put_object(Bucket="checksums", Key="policy.json", Body=body, ChecksumSHA256=true)
+    # Computed by the client (boto3 sends it as a header or a trailer).
+    s3.put_object(Bucket="checksums", Key="computed.json", Body=body, ChecksumAlgorithm="SHA256")
+    for key in ["policy.json", "computed.json"]:
+        head = s3.head_object(Bucket="checksums", Key=key, ChecksumMode="ENABLED")
+        assert head["ChecksumSHA256"] == true, key
+        assert "ChecksumSHA256" not in s3.head_object(Bucket="checksums", Key=key), "only in checksum mode"

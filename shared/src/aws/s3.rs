@@ -3,6 +3,7 @@
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ChecksumMode;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
@@ -42,6 +43,18 @@ pub async fn get_bytes(client: &Client, bucket: &str, key: &str) -> Result<Optio
                 Err(Error::sdk("s3", "GetObject", &format!("s3://{bucket}/{key}"), &err))
             }
         }
+    }
+}
+
+/// The SHA-256 checksum S3 keeps for an object, base64 as S3 gives it,
+/// without reading the object (HeadObject in checksum mode): `None` when
+/// there is no such object, `Some(None)` when it was stored without one.
+pub async fn stored_sha256(client: &Client, bucket: &str, key: &str) -> Result<Option<Option<String>>, Error> {
+    let request = client.head_object().bucket(bucket).key(key);
+    match request.checksum_mode(ChecksumMode::Enabled).send().await {
+        Ok(out) => Ok(Some(out.checksum_sha256().map(str::to_string))),
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+        Err(err) => Err(Error::sdk("s3", "HeadObject", &format!("s3://{bucket}/{key}"), &err)),
     }
 }
 

@@ -35,7 +35,7 @@ pub async fn run(env: &Env, req: &ExportRequest, now: Timestamp) -> Result<Expor
     // anything is exported.
     pinning::check_export(&env.config, &req.source_id, &req.export_role_arn)?;
     if let Some(publish) = &req.publish {
-        pinning::policy(env, publish).await?;
+        pinning::check_pinned(env, publish).await?;
     }
     if let Some(id) = &req.export_id {
         return publish_existing(env, req, id).await;

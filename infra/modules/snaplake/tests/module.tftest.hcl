@@ -426,6 +426,10 @@ run "the_masking_policy_is_pinned_by_the_deployment" {
   assert {
     condition = anytrue([for s in jsondecode(aws_iam_role_policy.fn["snapshot-export"].policy).Statement :
     contains(flatten([s.Action]), "s3:GetObject") && s.Resource == "arn:aws:s3:::snaplake-lake-123456789012/_snaplake/policy/*"])
-    error_message = "snapshot-export reads the pinned policy to refuse another"
+    error_message = "snapshot-export may read the pinned policy's checksum (HeadObject is s3:GetObject) to refuse another"
+  }
+  assert {
+    condition     = aws_s3_object.policy.checksum_algorithm == "SHA256"
+    error_message = "S3 keeps the policy's SHA-256, which snapshot-export compares with the digest without reading the object"
   }
 }
