@@ -27,10 +27,10 @@ LOG_FILE = STATE_DIR / "server.log"
 
 
 def serve(port: int, ready_file: str | None, parent: int | None) -> None:
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import athena, control, events, exports, glue, iam, lambdas, s3, stepfunctions
+    from . import athena, control, dispatch, events, exports, glue, iam, lambdas, s3, stepfunctions
 
     athena.install()
     events.install()
@@ -39,8 +39,9 @@ def serve(port: int, ready_file: str | None, parent: int | None) -> None:
     iam.install()
     s3.install()
     stepfunctions.install()
+    dispatch.install()
     control.apply_moto_config()
-    app = control.Control(DomainDispatcherApplication(create_backend_app))
+    app = control.Control(dispatch.Dispatcher(create_backend_app))
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
     endpoint = f"http://127.0.0.1:{server.server_port}"
     # moto's Step Functions engine calls other services (SQS, Lambda, S3

@@ -107,3 +107,21 @@ def test_a_sha256_checksum_that_is_not_the_bodys_is_refused_and_a_true_one_is_ke
         head = s3.head_object(Bucket="checksums", Key=key, ChecksumMode="ENABLED")
         assert head["ChecksumSHA256"] == true, key
         assert "ChecksumSHA256" not in s3.head_object(Bucket="checksums", Key=key), "only in checksum mode"
+
+
+def test_listing_under_a_prefix_answers_as_s3_does(aws):
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="listing")
+    s3.put_bucket_versioning(Bucket="listing", VersioningConfiguration={"Status": "Enabled"})
+    for key in ["a/1", "a/2", "a/2", "a/x/3", "ab/1", "b/1", "a/gone"]:
+        s3.put_object(Bucket="listing", Key=key, Body=b"x")
+    s3.delete_object(Bucket="listing", Key="a/gone")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="listing", Prefix="a/")["Contents"]]
+    assert keys == ["a/1", "a/2", "a/x/3"], "a deleted key is not listed, a key twice is listed once"
+    folders = s3.list_objects_v2(Bucket="listing", Prefix="a", Delimiter="/")
+    assert [p["Prefix"] for p in folders["CommonPrefixes"]] == ["a/", "ab/"]
+    first = s3.list_objects_v2(Bucket="listing", Prefix="a/", MaxKeys=2)
+    assert first["IsTruncated"] and [o["Key"] for o in first["Contents"]] == ["a/1", "a/2"]
+    rest = s3.list_objects_v2(Bucket="listing", Prefix="a/", ContinuationToken=first["NextContinuationToken"])
+    assert [o["Key"] for o in rest["Contents"]] == ["a/x/3"]
+    assert len(s3.list_objects_v2(Bucket="listing")["Contents"]) == 5

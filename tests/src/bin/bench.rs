@@ -7,10 +7,11 @@
 //! - package size per function: the zips `cargo lambda build` wrote;
 //! - schema inference I/O: bytes read from S3 to learn a table's columns,
 //!   for a small and a large Parquet file;
-//! - catalog swap throughput: N tables swapped as one batch (bounded
-//!   concurrency), one after another, and by a sequential Python boto3
-//!   blue/green script (local/bench/bluegreen.py); wall time and AWS calls
-//!   per table;
+//! - catalog swap throughput: N tables swapped by the release catalog-swap
+//!   binary (behind the stand-in's Lambda Runtime API, local/bench/invoke.py)
+//!   as one batch (bounded concurrency) and one after another, and by a
+//!   sequential Python boto3 blue/green script (local/bench/bluegreen.py);
+//!   wall time and AWS calls per table;
 //! - cost of a run: state transitions and Lambda invocations of the real
 //!   state machine for 1, 10 and 100 tables, from the execution history,
 //!   then in dollars at 10, 1,000 and 10,000 tables beside a Glue
@@ -72,24 +73,58 @@ fn counters(env: &StandIn) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
         .partition(|(k, _)| !k.starts_with("states:") && !k.starts_with("lambda-"))
 }
 
-async fn swap_all(env: &StandIn, tables: usize, version: &str, concurrency: usize) -> (f64, f64, Value) {
-    let ctx = env.context(BUCKET);
+/// Every table t0000.. moved to `version` in-process (the debug build of the
+/// library): the state each measured run starts from.
+async fn swap_all(env: &StandIn, tables: usize, version: &str) {
+    let result = catalog_swap::handle(&env.context(BUCKET), swap_event(tables, version, 16))
+        .await
+        .unwrap();
+    let result = serde_json::to_value(result).unwrap();
+    assert_eq!(result["failed"], json!([]), "{}", result["failed"][0]);
+}
+
+/// catalog-swap's batch moving tables t0000.. to `version`.
+fn swap_event(tables: usize, version: &str, concurrency: usize) -> Value {
     let items: Vec<Value> = (0..tables)
         .map(|i| json!({"table": format!("t{i:04}"), "new_location": format!("s3://{BUCKET}/curated/t{i:04}/{version}/")}))
         .collect();
+    json!({"action": "swap", "logical_time": "2026-11-20T19:00:00Z", "concurrency": concurrency, "Items": items})
+}
+
+/// The release catalog-swap binary, run as Lambda runs it, moving tables
+/// t0000.. to `version`: seconds from the event to the answer, AWS calls per
+/// table, and the calls by operation.
+async fn swap_release(env: &StandIn, tables: usize, version: &str, concurrency: usize) -> (f64, f64, Value) {
+    let event = std::env::temp_dir().join(format!("snaplake-bench-swap-{}.json", std::process::id()));
+    std::fs::write(&event, swap_event(tables, version, concurrency).to_string()).unwrap();
     snaplake_tests::control(&env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
-    let started = Instant::now();
-    let result = catalog_swap::handle(
-        &ctx,
-        json!({"action": "swap", "logical_time": "2026-11-20T19:00:00Z", "concurrency": concurrency, "Items": items}),
-    )
-    .await
-    .unwrap();
-    let seconds = started.elapsed().as_secs_f64();
-    let result = serde_json::to_value(result).unwrap();
-    assert_eq!(result["failed"], json!([]), "{}", result["failed"][0]);
+    let binary = release_dir().join("catalog-swap");
+    let result = python_bench(
+        env,
+        "invoke",
+        &[
+            "--endpoint",
+            &env.endpoint,
+            "--binary",
+            binary.to_str().unwrap(),
+            "--event",
+            event.to_str().unwrap(),
+            "--env",
+            &format!("SNAPLAKE_BUCKET={BUCKET}"),
+            "--env",
+            "SNAPLAKE_TIME_ZONE=Asia/Tokyo",
+        ],
+    );
+    std::fs::remove_file(&event).ok();
+    let answer = &result["answer"];
+    assert_eq!(result["errored"], json!(false), "{answer}");
+    assert_eq!(answer["failed"], json!([]), "{}", answer["failed"][0]);
     let (total, by_operation) = calls(env).await;
-    (seconds, total as f64 / tables as f64, by_operation)
+    (
+        result["seconds"].as_f64().unwrap(),
+        total as f64 / tables as f64,
+        by_operation,
+    )
 }
 
 /// The release build `make bench` makes with `cargo lambda build` (x86_64).
@@ -315,6 +350,12 @@ async fn swap_python(env: &StandIn, tables: usize, version: &str) -> (f64, f64) 
 }
 
 async fn swap_throughput() {
+    println!(
+        "\ncatalog swap throughput (the release catalog-swap binary, run as Lambda runs it: one batch at concurrency 16, and one table after another; a sequential Python boto3 blue/green script), with the stand-in's latency model on: Glue 50 ms, S3 20 ms a call"
+    );
+    if missing(&release_dir().join("catalog-swap")) {
+        return;
+    }
     let env = StandIn::acquire().await;
     let ctx = env.context(BUCKET);
     ctx.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
@@ -332,9 +373,6 @@ async fn swap_throughput() {
     // AWS answers Glue in tens of milliseconds and S3 in about twenty; the
     // stand-in at once. Without the latency model, concurrency cannot show.
     env.control("/_snaplake/latency", json!({"glue": 50, "s3": 20}));
-    println!(
-        "\ncatalog swap throughput (catalog-swap: one batch at concurrency 16, and one table after another; a sequential Python boto3 blue/green script), with the stand-in's latency model on: Glue 50 ms, S3 20 ms a call"
-    );
     println!(
         "  {:>6}  {:>8}  {:>11}  {:>8}  {:>11}  {:>9}  {:>11}  {:>10}  {:>10}",
         "tables",
@@ -365,10 +403,10 @@ async fn swap_throughput() {
             }
         }
         // Every table starts at v=1 (new ones are created there); each measured run moves every table.
-        swap_all(&env, tables, "v=1", 16).await;
+        swap_all(&env, tables, "v=1").await;
         created = tables;
-        let (batch_s, batch_calls, by_op) = swap_all(&env, tables, "v=2", 16).await;
-        let (serial_s, serial_calls, _) = swap_all(&env, tables, "v=1", 1).await;
+        let (batch_s, batch_calls, by_op) = swap_release(&env, tables, "v=2", 16).await;
+        let (serial_s, serial_calls, _) = swap_release(&env, tables, "v=1", 1).await;
         let (python_s, python_calls) = swap_python(&env, tables, "v=2").await;
         println!(
             "  {tables:>6}  {batch_s:>8.2}  {batch_calls:>11.1}  {serial_s:>8.2}  {serial_calls:>11.1}  {python_s:>9.2}  {python_calls:>11.1}  {:>9.1}x  {:>9.1}x",

@@ -13,6 +13,7 @@ use crate::catalog::compat::{self, SchemaDiff};
 use crate::catalog::location::S3Prefix;
 use crate::catalog::quality::{self, Bounds, Decision};
 use crate::catalog::run_manifest;
+use crate::catalog::schema::Column;
 use crate::contract::catalog_swap::{SwapItem, SwapOutcome, SwapShared, Swapped};
 use crate::env::Env;
 use crate::error::Error;
@@ -31,22 +32,15 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared) -> Result<Swa
             ),
         ));
     }
-    let data = data_objects(env, &new).await?;
-    let Some(sample) = data.first() else {
-        return Err(Error::invalid_input(
-            "new_location",
-            format!("{new} holds no data object; the transform wrote nothing, so the table stays where it is"),
-        ));
-    };
-    let (file, _) = read_schema(env, &new.bucket, sample).await?;
-    // The quality gate's count: the rows of the new version, from the
-    // footers of its files (no query scans them).
-    let mut new_rows = u64::try_from(file.num_rows).unwrap_or(0);
-    for key in &data[1..] {
-        let (other, _) = read_schema(env, &new.bucket, key).await?;
-        new_rows += u64::try_from(other.num_rows).unwrap_or(0);
-    }
     let database = &env.config.curated_database;
+    // The new version's files and the two tables do not depend on each
+    // other: read them at once, so a swap waits for one round trip to S3
+    // and Glue instead of one after another (billed Lambda time).
+    let ((columns, new_rows), (raw, first)) = tokio::try_join!(new_version(env, &new), async {
+        let raw = glue::get_table(&env.clients.glue, &env.config.raw_database, &item.table).await?;
+        let current = glue::get_table(&env.clients.glue, database, &item.table).await?;
+        Ok((raw, current))
+    })?;
     let qualified = format!("{database}.{}", item.table);
     let mut parameters = HashMap::from([
         ("snaplake.logical_time".to_string(), shared.logical_time.to_string()),
@@ -74,7 +68,7 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared) -> Result<Swa
         database: database.clone(),
         name: item.table.clone(),
         location: new.to_string(),
-        columns: file.columns,
+        columns,
         parameters,
         description: format!(
             "Curated {} (masked; managed by snaplake)",
@@ -85,13 +79,16 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared) -> Result<Swa
     // The raw table only moves forward, so if it still shows this run, the
     // transform read this run's export; if a newer run registered it since,
     // what was read is uncertain and the newer run publishes anyway.
-    let raw = glue::get_table(&env.clients.glue, &env.config.raw_database, &item.table).await?;
     let raw_newer = raw.as_ref().is_some_and(|t| newer_run(t, shared.logical_time));
 
     // Decide on the table as read; on a concurrent change, read once more
     // and decide again (it may already point at our location).
+    let mut first = Some(first);
     for attempt in 0..2 {
-        let current = glue::get_table(&env.clients.glue, database, &item.table).await?;
+        let current = match first.take() {
+            Some(read) => read,
+            None => glue::get_table(&env.clients.glue, database, &item.table).await?,
+        };
         let done = |outcome, diff| swapped(&item.table, outcome, current.as_ref(), &def, diff);
         match decide(current.as_ref(), raw_newer, &new, shared.logical_time) {
             SwapOutcome::Superseded => {
@@ -139,6 +136,25 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared) -> Result<Swa
         }
     }
     Err(conflict(database, &item.table))
+}
+
+/// The columns and row count of the version at `new`, from the footers of
+/// its data files (the quality gate's count: no query scans them).
+async fn new_version(env: &Env, new: &S3Prefix) -> Result<(Vec<Column>, u64), Error> {
+    let data = data_objects(env, new).await?;
+    let Some(sample) = data.first() else {
+        return Err(Error::invalid_input(
+            "new_location",
+            format!("{new} holds no data object; the transform wrote nothing, so the table stays where it is"),
+        ));
+    };
+    let (file, _) = read_schema(env, &new.bucket, sample).await?;
+    let mut rows = u64::try_from(file.num_rows).unwrap_or(0);
+    for key in &data[1..] {
+        let (other, _) = read_schema(env, &new.bucket, key).await?;
+        rows += u64::try_from(other.num_rows).unwrap_or(0);
+    }
+    Ok((file.columns, rows))
 }
 
 /// What a swap to `new` does to the table as read: nothing when a newer run
