@@ -146,21 +146,25 @@ pub async fn check_pinned(env: &Env, input: &PolicyRef) -> Result<(), Error> {
             ),
         ));
     }
-    let cfg = &env.config;
-    let key = policy_key(&cfg.control_prefix, &digest);
-    let where_ = format!("s3://{}/{key}", cfg.bucket);
-    let fault = match s3::stored_sha256(&env.clients.s3, &cfg.bucket, &key).await? {
-        None => "does not exist",
+    let (bucket, key) = (&env.config.bucket, policy_key(&env.config.control_prefix, &digest));
+    let fault = match s3::stored_sha256(&env.clients.s3, bucket, &key).await? {
+        None => MISSING,
         Some(None) => "was stored without a SHA-256 checksum, so it cannot be checked against the pin",
-        Some(Some(stored)) if stored != sha256_checksum(&digest) => {
-            "does not hash to the pinned digest: it was changed outside Terraform"
-        }
+        Some(Some(stored)) if stored != sha256_checksum(&digest) => CHANGED,
         Some(Some(_)) => return Ok(()),
     };
-    Err(Error::invalid_input(
+    Err(broken_pin(bucket, &key, fault))
+}
+
+const MISSING: &str = "does not exist";
+const CHANGED: &str = "does not hash to the pinned digest: it was changed outside Terraform";
+
+/// The pinned policy's object is not the one Terraform stored.
+fn broken_pin(bucket: &str, key: &str, fault: &str) -> Error {
+    Error::invalid_input(
         "SNAPLAKE_POLICY_DIGEST",
-        format!("the pinned policy {where_} {fault}; apply the Terraform module again, which stores it"),
-    ))
+        format!("the pinned policy s3://{bucket}/{key} {fault}; apply the Terraform module again, which stores it"),
+    )
 }
 
 /// A digest as S3 gives an object's SHA-256 checksum: base64 of the bytes.
@@ -209,17 +213,9 @@ async fn load(env: &Env, digest: &str) -> Result<Arc<MaskingPolicy>, Error> {
     let where_ = format!("s3://{}/{key}", cfg.bucket);
     let bytes = s3::get_bytes(&env.clients.s3, &cfg.bucket, &key)
         .await?
-        .ok_or_else(|| {
-            Error::invalid_input(
-                "SNAPLAKE_POLICY_DIGEST",
-                format!("the pinned policy {where_} does not exist; apply the Terraform module again"),
-            )
-        })?;
+        .ok_or_else(|| broken_pin(&cfg.bucket, &key, MISSING))?;
     if self::digest(&bytes) != digest {
-        return Err(Error::invalid_input(
-            "SNAPLAKE_POLICY_DIGEST",
-            format!("{where_} does not hash to {digest}: it was changed outside Terraform; apply the module again"),
-        ));
+        return Err(broken_pin(&cfg.bucket, &key, CHANGED));
     }
     let policy: MaskingPolicy = serde_json::from_slice(&bytes)
         .map_err(|e| Error::invalid_input("masking policy", format!("{where_} is not a masking policy: {e}")))?;
