@@ -6,6 +6,12 @@ VersionId is not the table's current one with ConcurrentModificationException;
 snaplake relies on that to never lose a swap. Updates are serialised so the
 check and the write happen as one step, as on AWS.
 
+moto 5.2.5 answers GetTables with every table of the database in one
+response and ignores MaxResults and NextToken. AWS returns at most 100 tables
+a page (MaxResults is 1 to 100) and a NextToken while more remain; snaplake
+pages through them, and a catalog-swap batch budgets its pages
+(`catalog/ops/read_ahead.rs`), so the stand-in pages as AWS does.
+
 moto 5.2.5 has no BatchDeleteTableVersion, which retention uses; as on AWS
 it takes at most 100 version ids and reports the ones it could not delete.
 
@@ -17,7 +23,7 @@ would refuse them (e.g. AccessDeniedException).
 import json
 import threading
 
-from moto.core.responses import EmptyResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.glue import responses
 from moto.glue.exceptions import GlueClientError, InvalidInputException
 
@@ -66,6 +72,29 @@ def update_table(self):
     return EmptyResult()
 
 
+TABLES_PAGE = 100
+
+
+def get_tables(self):
+    database_name = self.parameters.get("DatabaseName")
+    max_results = self.parameters.get("MaxResults")
+    if max_results is not None and not 1 <= int(max_results) <= TABLES_PAGE:
+        raise InvalidInputException("GetTables", f"MaxResults is {max_results}; it is 1 to {TABLES_PAGE}")
+    size = int(max_results or TABLES_PAGE)
+    token = self.parameters.get("NextToken")
+    start = 0
+    if token:
+        if not token.isdigit():
+            raise InvalidInputException("GetTables", "NextToken is not one this database gave")
+        start = int(token)
+    tables = self.glue_backend.get_tables(database_name, self.parameters.get("Expression"))
+    page = [table.as_dict() for table in tables[start:start + size]]
+    body = {"TableList": page}
+    if start + size < len(tables):
+        body["NextToken"] = str(start + size)
+    return ActionResult(body)
+
+
 def batch_delete_table_version(self):
     database_name = self.parameters.get("DatabaseName")
     table_name = self.parameters.get("TableName")
@@ -92,4 +121,5 @@ def batch_delete_table_version(self):
 def install() -> None:
     responses.GlueResponse.create_table = create_table
     responses.GlueResponse.update_table = update_table
+    responses.GlueResponse.get_tables = get_tables
     responses.GlueResponse.batch_delete_table_version = batch_delete_table_version

@@ -707,3 +707,79 @@ async fn gc_prunes_the_raw_tables_glue_versions_too() {
         .unwrap();
     assert_eq!(raw_after, raw_before, "the raw table itself is untouched");
 }
+
+/// The stand-in's request counts since the last reset, by operation.
+fn calls_since(lake: &Lake) -> Value {
+    serde_json::from_str(&snaplake_tests::control(&lake.env.endpoint, "GET", "/_snaplake/calls", "").unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_reads_its_tables_a_page_at_a_time_within_its_budget_and_one_table_reads_them_one_by_one() {
+    let lake = lake().await;
+    let names: Vec<String> = (0..150).map(|i| format!("t{i:03}")).collect();
+    for name in &names {
+        for version in ["v=1", "v=2"] {
+            lake.version(name, "shop_customers", version).await;
+        }
+    }
+    let batch = |names: &[String], version: &str| {
+        let items: Vec<Value> = names
+            .iter()
+            .map(|n| json!({"table": n, "new_location": format!("s3://{BUCKET}/curated/{n}/{version}/")}))
+            .collect();
+        json!({"action": "swap", "logical_time": "2026-11-20T19:00:00Z", "concurrency": 16, "Items": items})
+    };
+    let created = lake.call(batch(&names, "v=1")).await;
+    assert_eq!(created["failed"], json!([]), "{:#}", created["failed"]);
+
+    // 150 tables: a budget of 37 pages a database; the curated one is 2
+    // pages of at most 100 (the stand-in pages as Glue does), the raw one 1.
+    snaplake_tests::control(&lake.env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
+    let moved = lake.call(batch(&names, "v=2")).await;
+    assert_eq!(moved["failed"], json!([]), "{:#}", moved["failed"]);
+    assert!(
+        moved["succeeded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["outcome"] == "swapped"),
+        "{moved:#}"
+    );
+    let calls = calls_since(&lake);
+    assert_eq!(
+        (&calls["GetTables"], &calls["GetTable"], &calls["UpdateTable"]),
+        (&json!(3), &Value::Null, &json!(150)),
+        "{calls}"
+    );
+    assert_eq!(
+        lake.live("t149").await,
+        Some(format!("s3://{BUCKET}/curated/t149/v=2/"))
+    );
+
+    // 4 tables: a budget of 1 page. The curated database needs 2, so its
+    // tables are read one by one; the raw one fits.
+    snaplake_tests::control(&lake.env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
+    let few = lake.call(batch(&names[..4], "v=1")).await;
+    assert_eq!(few["failed"], json!([]), "{:#}", few["failed"]);
+    let calls = calls_since(&lake);
+    assert_eq!(
+        (&calls["GetTables"], &calls["GetTable"]),
+        (&json!(2), &json!(4)),
+        "{calls}"
+    );
+
+    // One table, as the state machine's Swap sends it: nothing read ahead.
+    snaplake_tests::control(&lake.env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
+    let one = lake.call(batch(&names[4..5], "v=1")).await;
+    assert_eq!(one["failed"], json!([]), "{:#}", one["failed"]);
+    let calls = calls_since(&lake);
+    assert_eq!(
+        (&calls["GetTables"], &calls["GetTable"]),
+        (&Value::Null, &json!(2)),
+        "{calls}"
+    );
+    assert_eq!(
+        lake.live("t004").await,
+        Some(format!("s3://{BUCKET}/curated/t004/v=1/"))
+    );
+}

@@ -6,6 +6,9 @@ import threading
 import time
 import urllib.request
 
+import botocore.exceptions
+import pytest
+
 
 def _control(endpoint, path, body):
     request = urllib.request.Request(f"{endpoint}{path}", data=json.dumps(body).encode(), method="POST",
@@ -125,3 +128,27 @@ def test_listing_under_a_prefix_answers_as_s3_does(aws):
     rest = s3.list_objects_v2(Bucket="listing", Prefix="a/", ContinuationToken=first["NextContinuationToken"])
     assert [o["Key"] for o in rest["Contents"]] == ["a/x/3"]
     assert len(s3.list_objects_v2(Bucket="listing")["Contents"]) == 5
+
+
+def test_get_tables_answers_a_page_of_at_most_100_tables_and_a_token_as_glue_does(aws):
+    glue = aws("glue")
+    glue.create_database(DatabaseInput={"Name": "paged"})
+    names = [f"t{i:03}" for i in range(250)]
+    for name in names:
+        glue.create_table(DatabaseName="paged", TableInput={"Name": name})
+    first = glue.get_tables(DatabaseName="paged")
+    assert len(first["TableList"]) == 100 and first["NextToken"]
+    seen, token, pages = [], None, 0
+    while True:
+        page = glue.get_tables(DatabaseName="paged", **({"NextToken": token} if token else {}))
+        seen += [t["Name"] for t in page["TableList"]]
+        pages += 1
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert (sorted(seen), pages) == (names, 3)
+    assert all("VersionId" in t for t in first["TableList"]), "the swap's optimistic lock needs each VersionId"
+    small = glue.get_tables(DatabaseName="paged", MaxResults=7)
+    assert len(small["TableList"]) == 7 and small["NextToken"]
+    with pytest.raises(botocore.exceptions.ClientError, match="MaxResults"):
+        glue.get_tables(DatabaseName="paged", MaxResults=101)

@@ -169,14 +169,30 @@ pub async fn update_table(client: &Client, def: &TableDef, version_id: Option<&s
     }
 }
 
+/// The most tables GetTables returns a page (its `MaxResults` is 1 to 100).
+pub const TABLES_PAGE: usize = 100;
+
 /// The tables of a database with their state, by name, following `NextToken`.
 pub async fn list_tables(client: &Client, database: &str) -> Result<Vec<(String, TableState)>, Error> {
+    Ok(list_tables_within(client, database, usize::MAX)
+        .await?
+        .unwrap_or_default())
+}
+
+/// The tables of a database, or None when reading them all would take more
+/// than `max_pages` GetTables pages (what was read is dropped).
+pub async fn list_tables_within(
+    client: &Client,
+    database: &str,
+    max_pages: usize,
+) -> Result<Option<Vec<(String, TableState)>>, Error> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
-    loop {
+    for _ in 0..max_pages {
         let page = client
             .get_tables()
             .database_name(database)
+            .max_results(TABLES_PAGE as i32)
             .set_next_token(token.take())
             .send()
             .await
@@ -199,9 +215,10 @@ pub async fn list_tables(client: &Client, database: &str) -> Result<Vec<(String,
         }
         match page.next_token() {
             Some(next) if !next.is_empty() => token = Some(next.to_string()),
-            _ => return Ok(out),
+            _ => return Ok(Some(out)),
         }
     }
+    Ok(None)
 }
 
 /// Every stored version of a table (newest first as Glue returns them),

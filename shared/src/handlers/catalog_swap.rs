@@ -2,8 +2,11 @@
 //! request and runs its action on every table of the batch; the work itself
 //! is in `crate::catalog::ops`, one file per action.
 
+use std::sync::Arc;
+
 use super::parse;
 use crate::catalog::ops::batch::for_each;
+use crate::catalog::ops::read_ahead::ReadAhead;
 use crate::catalog::ops::{gc, prepare, register_raw, report, rollback, swap};
 use crate::contract::catalog_swap::{CatalogRequest, CatalogResponse};
 use crate::env::Env;
@@ -28,16 +31,22 @@ pub async fn run(env: &Env, request: CatalogRequest) -> Result<CatalogResponse, 
             })
             .await?,
         ),
-        CatalogRequest::Swap(batch) => CatalogResponse::Swapped(
-            for_each(env, batch, |env, item, s| async move {
-                let mut swapped = swap::swap(&env, &item, &s).await?;
-                if let Some(retention) = &s.retention {
-                    swapped.retention = gc::after_swap(&env, &swapped, retention).await;
-                }
-                Ok(swapped)
-            })
-            .await?,
-        ),
+        CatalogRequest::Swap(batch) => {
+            let ahead = Arc::new(ReadAhead::for_batch(env, batch.items.len()).await);
+            CatalogResponse::Swapped(
+                for_each(env, batch, |env, item, s| {
+                    let ahead = ahead.clone();
+                    async move {
+                        let mut swapped = swap::swap(&env, &item, &s, &ahead).await?;
+                        if let Some(retention) = &s.retention {
+                            swapped.retention = gc::after_swap(&env, &swapped, retention).await;
+                        }
+                        Ok(swapped)
+                    }
+                })
+                .await?,
+            )
+        }
         CatalogRequest::Rollback(batch) => CatalogResponse::Swapped(
             for_each(env, batch, |env, item, _| async move {
                 rollback::rollback(&env, &item).await

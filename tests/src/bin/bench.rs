@@ -359,17 +359,20 @@ async fn swap_throughput() {
     let env = StandIn::acquire().await;
     let ctx = env.context(BUCKET);
     ctx.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    let input = aws_sdk_glue::types::DatabaseInput::builder()
-        .name(&ctx.config.curated_database)
-        .build()
-        .unwrap();
-    ctx.clients
-        .glue
-        .create_database()
-        .database_input(input)
-        .send()
-        .await
-        .unwrap();
+    // Both databases, as the module creates them: a swap reads the raw table too.
+    for database in [&ctx.config.raw_database, &ctx.config.curated_database] {
+        let input = aws_sdk_glue::types::DatabaseInput::builder()
+            .name(database)
+            .build()
+            .unwrap();
+        ctx.clients
+            .glue
+            .create_database()
+            .database_input(input)
+            .send()
+            .await
+            .unwrap();
+    }
     // AWS answers Glue in tens of milliseconds and S3 in about twenty; the
     // stand-in at once. Without the latency model, concurrency cannot show.
     env.control("/_snaplake/latency", json!({"glue": 50, "s3": 20}));

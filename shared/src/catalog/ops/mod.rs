@@ -13,6 +13,7 @@
 pub mod batch;
 pub mod gc;
 pub mod prepare;
+pub mod read_ahead;
 pub mod register_raw;
 pub mod report;
 pub mod rollback;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use tracing::{info, warn};
 
+use super::read_ahead::ReadAhead;
 use super::{check_table_name, conflict, curated_base, data_objects, newer_run, read_schema};
 use crate::aws::glue::{self, TableDef, TableState, Update};
 use crate::catalog::compat::{self, SchemaDiff};
@@ -19,7 +20,9 @@ use crate::env::Env;
 use crate::error::Error;
 use crate::logical_time::LogicalTime;
 
-pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared) -> Result<Swapped, Error> {
+/// Swaps one table of a batch; `ahead` holds what the batch read of its
+/// tables beforehand (`ReadAhead::default()` reads each table now).
+pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared, ahead: &ReadAhead) -> Result<Swapped, Error> {
     check_table_name(&item.table)?;
     let new = S3Prefix::parse("new_location", &item.new_location)?;
     let base = curated_base(env, &item.table);
@@ -37,8 +40,8 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared) -> Result<Swa
     // other: read them at once, so a swap waits for one round trip to S3
     // and Glue instead of one after another (billed Lambda time).
     let ((columns, new_rows), (raw, first)) = tokio::try_join!(new_version(env, &new), async {
-        let raw = glue::get_table(&env.clients.glue, &env.config.raw_database, &item.table).await?;
-        let current = glue::get_table(&env.clients.glue, database, &item.table).await?;
+        let raw = ahead.raw(env, &item.table).await?;
+        let current = ahead.curated(env, &item.table).await?;
         Ok((raw, current))
     })?;
     let qualified = format!("{database}.{}", item.table);
@@ -227,6 +230,7 @@ pub(crate) mod mocked {
     use crate::clients::Clients;
     use crate::config::Config;
     use aws_sdk_glue::operation::get_table::GetTableOutput;
+    use aws_sdk_glue::operation::get_tables::GetTablesOutput;
     use aws_sdk_glue::operation::update_table::{UpdateTableError, UpdateTableOutput};
     use aws_sdk_glue::types::error::ConcurrentModificationException;
     use aws_sdk_glue::types::{StorageDescriptor, Table};
@@ -282,17 +286,19 @@ pub(crate) mod mocked {
     }
 
     fn table(location: &str, version: &str) -> GetTableOutput {
-        GetTableOutput::builder()
-            .table(
-                Table::builder()
-                    .name("shop_customers")
-                    .version_id(version)
-                    .storage_descriptor(StorageDescriptor::builder().location(location).build())
-                    .build()
-                    .unwrap(),
-            )
-            .build()
+        GetTableOutput::builder().table(table_at(location, version)).build()
     }
+
+    fn table_at(location: &str, version: &str) -> Table {
+        Table::builder()
+            .name("shop_customers")
+            .version_id(version)
+            .storage_descriptor(StorageDescriptor::builder().location(location).build())
+            .build()
+            .unwrap()
+    }
+
+    const RAW: &str = "s3://lake/exports/shop-prod/2026-11-21/x/shop/shop.customers/";
 
     pub(crate) fn context(glue: &[&Rule], retries: u32) -> Env {
         let s3 = s3_rules();
@@ -315,6 +321,10 @@ pub(crate) mod mocked {
     }
 
     async fn swap_new(env: &Env) -> Result<Swapped, Error> {
+        swap_new_after(env, &ReadAhead::default()).await
+    }
+
+    async fn swap_new_after(env: &Env, ahead: &ReadAhead) -> Result<Swapped, Error> {
         let item = SwapItem {
             table: "shop_customers".into(),
             new_location: NEW.into(),
@@ -329,14 +339,14 @@ pub(crate) mod mocked {
             publish: Default::default(),
             retention: None,
         };
-        swap(env, &item, &shared).await
+        swap(env, &item, &shared, ahead).await
     }
 
     /// The raw table as RegisterRaw left it for this run (swap reads it first).
     fn raw() -> Rule {
         mock!(aws_sdk_glue::Client::get_table)
             .match_requests(|r| r.database_name() == Some("snaplake_raw"))
-            .then_output(|| table("s3://lake/exports/shop-prod/2026-11-21/x/shop/shop.customers/", "1"))
+            .then_output(|| table(RAW, "1"))
     }
 
     fn conflict() -> Rule {
@@ -356,6 +366,44 @@ pub(crate) mod mocked {
             .unwrap();
         assert_eq!(result.outcome, SwapOutcome::Unchanged);
         assert_eq!(conflict.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_table_read_ahead_that_changed_since_is_refused_by_the_lock_and_read_again() {
+        // The batch read both databases whole (one GetTables page each);
+        // another writer moved the curated table to our location after that.
+        // Each page is answered by its database, whichever the batch reads first.
+        let page = || {
+            mock!(aws_sdk_glue::Client::get_tables).then_compute_output(|r| {
+                let table = match r.database_name() {
+                    Some("snaplake_raw") => table_at(RAW, "1"),
+                    _ => table_at("s3://lake/curated/shop_customers/v=1/", "7"),
+                };
+                GetTablesOutput::builder().table_list(table).build()
+            })
+        };
+        let (first, second) = (page(), page());
+        let conflict = mock!(aws_sdk_glue::Client::update_table)
+            .match_requests(|r| r.version_id() == Some("7"))
+            .then_error(|| {
+                UpdateTableError::ConcurrentModificationException(ConcurrentModificationException::builder().build())
+            });
+        let reread = mock!(aws_sdk_glue::Client::get_table)
+            .match_requests(|r| r.database_name() == Some("snaplake_curated"))
+            .then_output(|| table(NEW, "8"));
+        let env = context(&[&first, &second, &conflict, &reread], 1);
+        let ahead = ReadAhead::for_batch(&env, 4).await;
+        let result = swap_new_after(&env, &ahead).await.unwrap();
+        assert_eq!(result.outcome, SwapOutcome::Unchanged);
+        assert_eq!(
+            (
+                first.num_calls() + second.num_calls(),
+                conflict.num_calls(),
+                reread.num_calls()
+            ),
+            (2, 1, 1),
+            "two pages, then no GetTable until the lock refused the update"
+        );
     }
 
     #[tokio::test]
