@@ -618,15 +618,13 @@ async fn a_schema_is_read_in_one_request_unless_the_footer_is_large() {
             .send()
             .await
             .unwrap();
-        snaplake_tests::control(&lake.env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
+        reset_calls(&lake);
         let (schema, _) = snaplake::catalog::ops::read_schema(&lake.ctx, BUCKET, &key)
             .await
             .unwrap();
         assert_eq!(schema.columns.len(), columns);
         assert_eq!(schema.columns[columns - 1].name, format!("c{}", columns - 1));
-        let calls: Value =
-            serde_json::from_str(&snaplake_tests::control(&lake.env.endpoint, "GET", "/_snaplake/calls", "").unwrap())
-                .unwrap();
+        let calls = calls_since(&lake);
         assert_eq!(calls["s3:GET"], json!(gets), "{columns} columns: {calls}");
     }
 }
@@ -708,7 +706,11 @@ async fn gc_prunes_the_raw_tables_glue_versions_too() {
     assert_eq!(raw_after, raw_before, "the raw table itself is untouched");
 }
 
-/// The stand-in's request counts since the last reset, by operation.
+fn reset_calls(lake: &Lake) {
+    snaplake_tests::control(&lake.env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
+}
+
+/// The stand-in's request counts since `reset_calls`, by operation.
 fn calls_since(lake: &Lake) -> Value {
     serde_json::from_str(&snaplake_tests::control(&lake.env.endpoint, "GET", "/_snaplake/calls", "").unwrap()).unwrap()
 }
@@ -729,14 +731,19 @@ async fn a_batch_reads_its_tables_a_page_at_a_time_within_its_budget_and_one_tab
             .collect();
         json!({"action": "swap", "logical_time": "2026-11-20T19:00:00Z", "concurrency": 16, "Items": items})
     };
-    let created = lake.call(batch(&names, "v=1")).await;
-    assert_eq!(created["failed"], json!([]), "{:#}", created["failed"]);
+    // Swaps the batch, checks every table succeeded, and answers the
+    // result with the stand-in's request counts of the swap.
+    let counted = async |names: &[String], version: &str| {
+        reset_calls(&lake);
+        let result = lake.call(batch(names, version)).await;
+        assert_eq!(result["failed"], json!([]), "{:#}", result["failed"]);
+        (result, calls_since(&lake))
+    };
+    counted(&names, "v=1").await;
 
     // 150 tables: a budget of 37 pages a database; the curated one is 2
     // pages of at most 100 (the stand-in pages as Glue does), the raw one 1.
-    snaplake_tests::control(&lake.env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
-    let moved = lake.call(batch(&names, "v=2")).await;
-    assert_eq!(moved["failed"], json!([]), "{:#}", moved["failed"]);
+    let (moved, calls) = counted(&names, "v=2").await;
     assert!(
         moved["succeeded"]
             .as_array()
@@ -745,7 +752,6 @@ async fn a_batch_reads_its_tables_a_page_at_a_time_within_its_budget_and_one_tab
             .all(|s| s["outcome"] == "swapped"),
         "{moved:#}"
     );
-    let calls = calls_since(&lake);
     assert_eq!(
         (&calls["GetTables"], &calls["GetTable"], &calls["UpdateTable"]),
         (&json!(3), &Value::Null, &json!(150)),
@@ -758,21 +764,23 @@ async fn a_batch_reads_its_tables_a_page_at_a_time_within_its_budget_and_one_tab
 
     // 4 tables: a budget of 1 page. The curated database needs 2, so its
     // tables are read one by one; the raw one fits.
-    snaplake_tests::control(&lake.env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
-    let few = lake.call(batch(&names[..4], "v=1")).await;
-    assert_eq!(few["failed"], json!([]), "{:#}", few["failed"]);
-    let calls = calls_since(&lake);
+    let (_, calls) = counted(&names[..4], "v=1").await;
     assert_eq!(
         (&calls["GetTables"], &calls["GetTable"]),
         (&json!(2), &json!(4)),
         "{calls}"
     );
 
+    // A batch refused for its concurrency reads nothing ahead.
+    reset_calls(&lake);
+    let mut bad = batch(&names[..8], "v=2");
+    bad["concurrency"] = json!(0);
+    let err = lake.call_err(bad).await.to_string();
+    assert!(err.contains("concurrency"), "{err}");
+    assert_eq!(calls_since(&lake).get("GetTables"), None, "{err}");
+
     // One table, as the state machine's Swap sends it: nothing read ahead.
-    snaplake_tests::control(&lake.env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
-    let one = lake.call(batch(&names[4..5], "v=1")).await;
-    assert_eq!(one["failed"], json!([]), "{:#}", one["failed"]);
-    let calls = calls_since(&lake);
+    let (_, calls) = counted(&names[4..5], "v=1").await;
     assert_eq!(
         (&calls["GetTables"], &calls["GetTable"]),
         (&Value::Null, &json!(2)),

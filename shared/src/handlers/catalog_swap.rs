@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use tokio::sync::OnceCell;
+
 use super::parse;
 use crate::catalog::ops::batch::for_each;
 use crate::catalog::ops::read_ahead::ReadAhead;
@@ -32,12 +34,16 @@ pub async fn run(env: &Env, request: CatalogRequest) -> Result<CatalogResponse, 
             .await?,
         ),
         CatalogRequest::Swap(batch) => {
-            let ahead = Arc::new(ReadAhead::for_batch(env, batch.items.len()).await);
+            // Read ahead by the first table's task, so only once the batch
+            // is checked (a bad request reads nothing); the others wait for it.
+            let tables = batch.items.len();
+            let ahead = Arc::new(OnceCell::new());
             CatalogResponse::Swapped(
                 for_each(env, batch, |env, item, s| {
                     let ahead = ahead.clone();
                     async move {
-                        let mut swapped = swap::swap(&env, &item, &s, &ahead).await?;
+                        let ahead = ahead.get_or_init(|| ReadAhead::for_batch(&env, tables)).await;
+                        let mut swapped = swap::swap(&env, &item, &s, ahead).await?;
                         if let Some(retention) = &s.retention {
                             swapped.retention = gc::after_swap(&env, &swapped, retention).await;
                         }
