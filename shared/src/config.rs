@@ -7,6 +7,7 @@
 
 use jiff::tz::TimeZone;
 
+use crate::contract::snapshot_export::SourceKind;
 use crate::error::Error;
 use crate::logical_time::parse_time_zone;
 use crate::names;
@@ -80,9 +81,19 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "the cluster or instance the deployment exports; a run naming another is refused",
     },
     Variable {
+        name: "SNAPLAKE_SOURCE_KIND",
+        default: Some(""),
+        meaning: "`cluster` or `instance`: the kind of source the deployment exports; a run naming another is refused",
+    },
+    Variable {
         name: "SNAPLAKE_EXPORT_ROLE_ARN",
         default: Some(""),
         meaning: "the role RDS writes exports as; a run naming another is refused",
+    },
+    Variable {
+        name: "SNAPLAKE_EXPORT_KMS_KEY",
+        default: Some(""),
+        meaning: "the ARN of the KMS key exports are encrypted with (the raw key); a run or an export naming another is refused",
     },
     Variable {
         name: "SNAPLAKE_KEEP_VERSIONS",
@@ -108,7 +119,10 @@ pub struct Config {
     /// What the deployment pins (see [`crate::pinning`]).
     pub policy_digest: Option<String>,
     pub pinned_source_id: Option<String>,
+    pub pinned_source_kind: Option<SourceKind>,
     pub pinned_export_role_arn: Option<String>,
+    /// A key ARN (checked here).
+    pub pinned_export_kms_key: Option<String>,
 }
 
 impl Config {
@@ -150,7 +164,9 @@ impl Config {
         let hash_salt_secret = Some(get("SNAPLAKE_HASH_SALT_SECRET")).filter(|s| !s.is_empty());
         let policy_digest = Some(get("SNAPLAKE_POLICY_DIGEST")).filter(|s| !s.is_empty());
         let pinned_source_id = Some(get("SNAPLAKE_SOURCE_ID")).filter(|s| !s.is_empty());
+        let pinned_source_kind = Some(get("SNAPLAKE_SOURCE_KIND")).filter(|s| !s.is_empty());
         let pinned_export_role_arn = Some(get("SNAPLAKE_EXPORT_ROLE_ARN")).filter(|s| !s.is_empty());
+        let pinned_export_kms_key = Some(get("SNAPLAKE_EXPORT_KMS_KEY")).filter(|s| !s.is_empty());
 
         let mut check = |name: &str, value: &str, result: Result<(), String>| {
             // An unset bucket is already reported as missing.
@@ -193,6 +209,22 @@ impl Config {
         {
             problems.push(format!("SNAPLAKE_POLICY_DIGEST={d:?}: {reason}"));
         }
+        let pinned_source_kind = match pinned_source_kind.as_deref().map(SourceKind::parse) {
+            Some(Err(reason)) => {
+                problems.push(format!(
+                    "SNAPLAKE_SOURCE_KIND={:?}: {reason}",
+                    pinned_source_kind.unwrap_or_default()
+                ));
+                None
+            }
+            Some(Ok(kind)) => Some(kind),
+            None => None,
+        };
+        if let Some(key) = &pinned_export_kms_key
+            && let Err(reason) = names::check_kms_key_arn(key)
+        {
+            problems.push(format!("SNAPLAKE_EXPORT_KMS_KEY={key:?}: {reason}"));
+        }
         let keep = keep_versions.parse::<u32>().ok().filter(|n| (2..=1000).contains(n));
         if keep.is_none() {
             problems.push(format!(
@@ -220,7 +252,9 @@ impl Config {
             hash_salt_secret,
             policy_digest,
             pinned_source_id,
+            pinned_source_kind,
             pinned_export_role_arn,
+            pinned_export_kms_key,
         })
     }
 }
@@ -261,12 +295,14 @@ mod tests {
             ("SNAPLAKE_RAW_DATABASE", "raw-db"),
             ("SNAPLAKE_EXPORT_ID_PREFIX", "9lives"),
             ("SNAPLAKE_EXPORT_PREFIX", "a//b"),
+            ("SNAPLAKE_SOURCE_KIND", "database"),
+            ("SNAPLAKE_EXPORT_KMS_KEY", "alias/snaplake"),
         ])
         .unwrap_err();
         let Error::Config { problems } = &err else {
             panic!("{err}")
         };
-        assert_eq!(problems.len(), 6, "{problems:#?}");
+        assert_eq!(problems.len(), 8, "{problems:#?}");
         let text = err.to_string();
         for name in [
             "SNAPLAKE_BUCKET",
@@ -275,6 +311,8 @@ mod tests {
             "SNAPLAKE_RAW_DATABASE",
             "SNAPLAKE_EXPORT_ID_PREFIX",
             "SNAPLAKE_EXPORT_PREFIX",
+            "SNAPLAKE_SOURCE_KIND",
+            "SNAPLAKE_EXPORT_KMS_KEY",
         ] {
             assert!(text.contains(name), "{name} missing from {text}");
         }
@@ -291,6 +329,21 @@ mod tests {
         .unwrap();
         assert_eq!(c.control_prefix, "ctl");
         assert_eq!(c.time_zone, TimeZone::UTC);
+    }
+
+    #[test]
+    fn the_export_pins_are_read_and_unset_ones_pin_nothing() {
+        let key = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
+        let c = config(&[
+            ("SNAPLAKE_BUCKET", "lake-bucket"),
+            ("SNAPLAKE_SOURCE_KIND", "instance"),
+            ("SNAPLAKE_EXPORT_KMS_KEY", key),
+        ])
+        .unwrap();
+        assert_eq!(c.pinned_source_kind, Some(SourceKind::Instance));
+        assert_eq!(c.pinned_export_kms_key.as_deref(), Some(key));
+        let c = config(&[("SNAPLAKE_BUCKET", "lake-bucket"), ("SNAPLAKE_SOURCE_KIND", "")]).unwrap();
+        assert_eq!((c.pinned_source_kind, c.pinned_export_kms_key), (None, None));
     }
 
     #[test]

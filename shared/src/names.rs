@@ -70,9 +70,50 @@ pub fn check_workgroup(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A KMS key's ARN, `arn:<partition>:kms:<region>:<account>:key/<key id>`:
+/// the one form that names a key everywhere (an id or alias means the key of
+/// whichever account and region reads it, and an alias can be moved).
+pub fn check_kms_key_arn(arn: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "kms"
+        && !parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5]
+            .strip_prefix("key/")
+            .is_some_and(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err("a KMS key ARN is arn:aws:kms:<region>:<account>:key/<key id> (not a key id or an alias)".into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kms_key_arns() {
+        let good = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
+        assert_eq!(check_kms_key_arn(good), Ok(()));
+        assert_eq!(
+            check_kms_key_arn("arn:aws-cn:kms:cn-north-1:123456789012:key/mrk-1"),
+            Ok(())
+        );
+        for bad in [
+            "11111111-2222-3333-4444-555555555555",
+            "alias/snaplake",
+            "arn:aws:kms:us-east-1:123456789012:alias/snaplake",
+            "arn:aws:kms:us-east-1:1234:key/k",
+            "arn:aws:s3:us-east-1:123456789012:key/k",
+        ] {
+            assert!(check_kms_key_arn(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn buckets() {

@@ -1,13 +1,20 @@
 //! What the deployment pins and a run's input may only repeat: the masking
-//! policy, the source and the export role. Anyone allowed
-//! `states:StartExecution` can write a run's input; without pins, such a
-//! caller could publish with an all-`keep` policy or export another database.
+//! policy, and the export (`export.rs`: bucket, prefixes, source, kind, role,
+//! key). Anyone allowed `states:StartExecution` can write a run's input;
+//! without pins, such a caller could publish with an all-`keep` policy, or
+//! export the database to a bucket of their own.
 //!
 //! Terraform stores the policy as `<control prefix>/policy/<sha256>.json` and
 //! gives the functions its digest (`SNAPLAKE_POLICY_DIGEST`), the source
-//! (`SNAPLAKE_SOURCE_ID`) and the export role (`SNAPLAKE_EXPORT_ROLE_ARN`).
+//! (`SNAPLAKE_SOURCE_ID`, `SNAPLAKE_SOURCE_KIND`), the export role
+//! (`SNAPLAKE_EXPORT_ROLE_ARN`) and the raw key (`SNAPLAKE_EXPORT_KMS_KEY`).
 //! snapshot-export refuses a run whose input differs, before anything is
-//! exported; query-runner only ever masks with the pinned policy.
+//! exported, and adopts no export task made otherwise; query-runner only ever
+//! masks with the pinned policy.
+
+mod export;
+
+pub use export::{Judged, check_export};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -86,38 +93,6 @@ pub fn choose(config: &Config, input: &PolicyRef) -> Result<Choice, Error> {
              none; deploy with the Terraform module and its masking_policy",
         )),
     }
-}
-
-/// Refuses an export whose source or export role is not the deployment's.
-pub fn check_export(config: &Config, source_id: &str, export_role_arn: &str) -> Result<(), Error> {
-    let pins = [
-        (
-            "source_id",
-            config.pinned_source_id.as_deref(),
-            source_id,
-            "SNAPLAKE_SOURCE_ID",
-        ),
-        (
-            "export_role_arn",
-            config.pinned_export_role_arn.as_deref(),
-            export_role_arn,
-            "SNAPLAKE_EXPORT_ROLE_ARN",
-        ),
-    ];
-    for (field, pinned, given, variable) in pins {
-        if let Some(pinned) = pinned
-            && pinned != given
-        {
-            return Err(Error::invalid_input(
-                field,
-                format!(
-                    "is {given:?}, but this deployment exports {pinned:?} ({variable}); a run cannot change it: \
-                     change the Terraform module's variables and apply"
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// snapshot-export's check of the pin, before anything is exported: the
@@ -268,19 +243,6 @@ mod tests {
             policy_digest: None,
         };
         assert_eq!(choose(&unpinned, &given).unwrap(), Choice::Input);
-    }
-
-    #[test]
-    fn another_source_or_role_is_refused() {
-        let pinned = config(None, Some("shop-prod"));
-        check_export(&pinned, "shop-prod", "arn:aws:iam::1:role/x").unwrap();
-        let err = check_export(&pinned, "payroll-prod", "arn:aws:iam::1:role/x")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("source_id") && err.contains("payroll-prod") && err.contains("SNAPLAKE_SOURCE_ID"),
-            "{err}"
-        );
     }
 
     #[test]

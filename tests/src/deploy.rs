@@ -155,7 +155,9 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
             ("RUST_LOG", "info"),
             ("SNAPLAKE_POLICY_DIGEST", &digest),
             ("SNAPLAKE_SOURCE_ID", "shop-prod"),
+            ("SNAPLAKE_SOURCE_KIND", "cluster"),
             ("SNAPLAKE_EXPORT_ROLE_ARN", &export_role),
+            ("SNAPLAKE_EXPORT_KMS_KEY", &key_arn),
         ];
         if f == "query-runner" {
             vars.push(("SNAPLAKE_HASH_SALT_SECRET", &salt_secret));

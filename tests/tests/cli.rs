@@ -485,7 +485,7 @@ async fn publish_takes_an_export_made_elsewhere_through_the_state_machine() {
         .find(|s| s.db_cluster_snapshot_identifier() == Some("rds:shop-prod-2026-11-20-18-00"))
         .unwrap();
     rds.start_export_task()
-        .export_task_identifier("console-export-1")
+        .export_task_identifier("snaplake-console-1")
         .source_arn(snapshot.db_cluster_snapshot_arn().unwrap())
         .s3_bucket_name(BUCKET)
         // Under the export prefix: the functions' roles may list and read
@@ -500,18 +500,22 @@ async fn publish_takes_an_export_made_elsewhere_through_the_state_machine() {
     let args = [
         "publish",
         "--export-id",
-        "console-export-1",
+        "snaplake-console-1",
         "--wait",
         "--poll-seconds",
         "1",
     ];
     let out = snaplake(&d, &args).expect(0);
     assert!(
-        out.stdout.contains("publish-console-export-1: SUCCEEDED"),
+        out.stdout.contains("publish-snaplake-console-1: SUCCEEDED"),
         "{}",
         out.stdout
     );
-    assert_eq!(export_ids(&d).await, ["console-export-1"], "nothing else was exported");
+    assert_eq!(
+        export_ids(&d).await,
+        ["snaplake-console-1"],
+        "nothing else was exported"
+    );
     let orders = d
         .env
         .clients
@@ -523,7 +527,7 @@ async fn publish_takes_an_export_made_elsewhere_through_the_state_machine() {
         .await
         .unwrap();
     let parameters = orders.table().unwrap().parameters().unwrap();
-    assert_eq!(parameters["snaplake.export_id"], "console-export-1");
+    assert_eq!(parameters["snaplake.export_id"], "snaplake-console-1");
     // Published as the day its snapshot was taken (03:00 Tokyo, the 21st).
     assert_eq!(parameters["snaplake.logical_day"], "2026-11-21");
 

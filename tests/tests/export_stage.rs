@@ -96,21 +96,59 @@ async fn export_count(ctx: &Env) -> usize {
         .len()
 }
 
-/// An export made elsewhere (the console, AWS Backup): its own id and prefix.
+const EXPORT_ROLE: &str = "arn:aws:iam::123456789012:role/snaplake-export";
+
+/// An export made elsewhere (the console, AWS Backup): its own id and a
+/// prefix of its own under the deployment's export prefix.
 async fn start_export_by_hand(s: &Setup, id: &str, snapshot_arn: &str) {
+    start_export_elsewhere(s, id, snapshot_arn, BUCKET, "exports/by-hand", &s.kms_key).await;
+}
+
+/// An export made by hand with the given bucket, prefix and key.
+async fn start_export_elsewhere(s: &Setup, id: &str, snapshot_arn: &str, bucket: &str, prefix: &str, key: &str) {
     s.ctx
         .clients
         .rds
         .start_export_task()
         .export_task_identifier(id)
         .source_arn(snapshot_arn)
-        .s3_bucket_name(BUCKET)
-        .s3_prefix("by-hand")
-        .iam_role_arn("arn:aws:iam::123456789012:role/snaplake-export")
-        .kms_key_id(&s.kms_key)
+        .s3_bucket_name(bucket)
+        .s3_prefix(prefix)
+        .iam_role_arn(EXPORT_ROLE)
+        .kms_key_id(key)
         .send()
         .await
         .unwrap();
+}
+
+/// Pins the export as the module does: the source, its kind, the export
+/// role and the key (the bucket and the prefixes are always pinned).
+fn pin_the_export(s: &mut Setup) {
+    let config = &mut s.ctx.config;
+    config.pinned_source_id = Some(CLUSTER.into());
+    config.pinned_source_kind = Some(snaplake::contract::snapshot_export::SourceKind::Cluster);
+    config.pinned_export_role_arn = Some(EXPORT_ROLE.into());
+    config.pinned_export_kms_key = Some(s.kms_key.clone());
+}
+
+/// A bucket and a key of someone who may start runs but not read the lake.
+async fn mallorys_bucket_and_key(s: &Setup) -> (&'static str, String) {
+    let c = &s.ctx.clients;
+    c.s3.create_bucket().bucket("mallory-lake").send().await.unwrap();
+    let key = c.kms.create_key().description("mallory").send().await.unwrap();
+    ("mallory-lake", key.key_metadata().unwrap().arn().unwrap().to_string())
+}
+
+fn refused(err: &Error, words: &[&str]) {
+    assert_eq!(err.name(), "InvalidInput", "{err}");
+    let text = err.to_string();
+    for word in words {
+        assert!(text.contains(word), "{word:?} missing from {text}");
+    }
+    assert!(
+        text.ends_with("change the Terraform module's variables and apply"),
+        "{text}"
+    );
 }
 
 async fn poll_until_done(ctx: &Env, req: &PollRequest) -> Result<PollResult, Error> {
@@ -202,7 +240,7 @@ async fn an_export_started_by_hand_with_the_same_id_is_adopted_and_another_sourc
     start_export_by_hand(&s, EXPORT_ID, &s.snapshot_arn).await;
     let run = snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
     assert!(run.adopted);
-    assert_eq!(run.s3_prefix, "by-hand", "the adopted export's own location");
+    assert_eq!(run.s3_prefix, "exports/by-hand", "the adopted export's own location");
     assert_eq!(export_count(&s.ctx).await, 1);
 
     // The next day's run finds an export with its id made from another snapshot.
@@ -220,6 +258,139 @@ async fn an_export_started_by_hand_with_the_same_id_is_adopted_and_another_sourc
         "{err}"
     );
     assert_eq!(export_count(&s.ctx).await, 2, "no export was started");
+}
+
+/// Someone allowed states:StartExecution names their own bucket, key, source
+/// kind or export: the run is refused before anything is exported.
+#[tokio::test]
+async fn a_run_naming_another_bucket_key_source_kind_or_export_is_refused_before_anything_is_exported() {
+    let mut s = setup(30.0).await;
+    pin_the_export(&mut s);
+    let (bucket, key) = mallorys_bucket_and_key(&s).await;
+    let key_id = key.rsplit('/').next().unwrap().to_string();
+    let cases: [(&str, Value, &[&str]); 6] = [
+        (
+            "bucket",
+            json!(bucket),
+            &["`bucket`", "mallory-lake", BUCKET, "SNAPLAKE_BUCKET"],
+        ),
+        (
+            "kms_key",
+            json!(key),
+            &["`kms_key`", &key, &s.kms_key, "SNAPLAKE_EXPORT_KMS_KEY"],
+        ),
+        (
+            "kms_key",
+            json!(key_id),
+            &["`kms_key`", "key id or alias", &s.kms_key, "give that ARN"],
+        ),
+        (
+            "kms_key",
+            json!("alias/aws/rds"),
+            &["`kms_key`", "key id or alias", &s.kms_key],
+        ),
+        (
+            "source_kind",
+            json!("instance"),
+            &["`source_kind`", "instance", "SNAPLAKE_SOURCE_KIND"],
+        ),
+        (
+            "export_id",
+            json!("mallory-export-1"),
+            &[
+                "`export_id`",
+                "mallory-export-1",
+                "\"snaplake-\"",
+                "SNAPLAKE_EXPORT_ID_PREFIX",
+            ],
+        ),
+    ];
+    let good = serde_json::to_value(request(&s)).unwrap();
+    for (field, value, words) in cases {
+        let mut input = good.clone();
+        input[field] = value;
+        let err = snapshot_export::handle(&s.ctx, input).await.unwrap_err();
+        refused(&err, words);
+    }
+    assert_eq!(export_count(&s.ctx).await, 0, "nothing was exported");
+
+    // The same input with the deployment's values exports.
+    let mut own = request(&s);
+    own.bucket = Some(BUCKET.into());
+    snapshot_export::run(&s.ctx, &own, now()).await.unwrap();
+    assert_eq!(export_count(&s.ctx).await, 1);
+}
+
+/// An export task made by hand under a day's export id.
+struct ByHand<'a> {
+    /// The run's logical time, and the day's id and snapshot.
+    logical_time: &'a str,
+    id: &'a str,
+    snapshot: &'a str,
+    bucket: &'a str,
+    prefix: &'a str,
+    key: &'a str,
+    /// What the run's refusal names.
+    refused_with: Vec<&'a str>,
+}
+
+/// An export task with the day's id, started by hand into another bucket,
+/// under another prefix or with another key, is refused, not adopted: the
+/// run would publish from it (and its owner may have read it already).
+#[tokio::test]
+async fn an_export_started_by_hand_with_the_days_id_into_another_bucket_or_with_another_key_is_not_adopted() {
+    let mut s = setup(30.0).await;
+    pin_the_export(&mut s);
+    let (bucket, key) = mallorys_bucket_and_key(&s).await;
+    let own_key = s.kms_key.clone();
+    // Three days that each have a snapshot.
+    let days = [
+        ByHand {
+            logical_time: "2026-11-19T19:00:00Z",
+            id: "snaplake-shop-prod-20261120",
+            snapshot: "rds:shop-prod-2026-11-19-18-00",
+            bucket,
+            prefix: "exports/shop-prod/2026-11-20",
+            key: &own_key,
+            refused_with: vec!["S3Bucket of export task", "mallory-lake", BUCKET, "SNAPLAKE_BUCKET"],
+        },
+        ByHand {
+            logical_time: LOGICAL_TIME,
+            id: EXPORT_ID,
+            snapshot: SNAPSHOT,
+            bucket: BUCKET,
+            prefix: "exports/shop-prod/2026-11-21",
+            key: &key,
+            refused_with: vec!["KmsKeyId of export task", &key, &own_key, "SNAPLAKE_EXPORT_KMS_KEY"],
+        },
+        ByHand {
+            logical_time: "2026-11-21T19:00:00Z",
+            id: "snaplake-shop-prod-20261122",
+            snapshot: "rds:shop-prod-2026-11-21-18-00",
+            bucket: BUCKET,
+            prefix: "elsewhere",
+            key: &own_key,
+            refused_with: vec![
+                "S3Prefix of export task",
+                "elsewhere",
+                "\"exports\"",
+                "SNAPLAKE_EXPORT_PREFIX",
+            ],
+        },
+    ];
+    for day in days {
+        let snapshot = format!("arn:aws:rds:us-east-1:123456789012:cluster-snapshot:{}", day.snapshot);
+        start_export_elsewhere(&s, day.id, &snapshot, day.bucket, day.prefix, day.key).await;
+        let mut req = request(&s);
+        req.logical_time = snaplake::logical_time::LogicalTime::parse(day.logical_time).unwrap();
+        let err = snapshot_export::run(&s.ctx, &req, "2026-11-23T01:00:00Z".parse().unwrap())
+            .await
+            .unwrap_err();
+        refused(&err, &day.refused_with);
+        let text = err.to_string();
+        assert!(text.contains(day.id) && text.contains("cancel export task"), "{text}");
+    }
+    assert_eq!(export_count(&s.ctx).await, 3, "only the tasks made by hand");
 }
 
 #[tokio::test]
@@ -286,15 +457,16 @@ async fn snapshot_not_ready_during_the_day_and_not_found_after_the_deadline() {
 
 #[tokio::test]
 async fn preflight_failures_say_what_to_fix_and_start_nothing() {
-    let s = setup(1.0).await;
-    let mut req = request(&s);
-    req.bucket = Some("no-such-bucket".into());
-    let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    let mut s = setup(1.0).await;
+    // A deployment whose bucket is gone.
+    s.ctx.config.bucket = "no-such-bucket".into();
+    let err = snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap_err();
     assert_eq!(err.name(), "PreflightFailed");
     assert!(
         err.to_string().contains("s3://no-such-bucket") && err.to_string().contains("does not exist"),
         "{err}"
     );
+    s.ctx.config.bucket = BUCKET.into();
 
     s.ctx
         .clients
@@ -633,25 +805,61 @@ async fn a_fast_export_is_answered_when_the_token_arrives_and_a_failure_fails_th
 }
 
 #[tokio::test]
-async fn an_existing_export_is_published_as_it_is_and_a_missing_or_failed_one_is_refused() {
-    let s = setup(0.2).await;
-    start_export_by_hand(&s, "console-export-1", &s.snapshot_arn).await;
+async fn an_existing_export_is_published_as_it_is_and_a_missing_failed_or_foreign_one_is_refused() {
+    let mut s = setup(0.2).await;
+    pin_the_export(&mut s);
+    start_export_by_hand(&s, "snaplake-console-1", &s.snapshot_arn).await;
     let mut req = request(&s);
-    req.export_id = Some("console-export-1".into());
+    req.export_id = Some("snaplake-console-1".into());
     let run = snapshot_export::run(&s.ctx, &req, now()).await.unwrap();
-    assert_eq!(run.export_id, "console-export-1");
-    assert_eq!(run.export_path, "by-hand/console-export-1");
+    assert_eq!(run.export_id, "snaplake-console-1");
+    assert_eq!(run.export_path, "exports/by-hand/snaplake-console-1");
     assert_eq!(run.snapshot_arn, s.snapshot_arn);
     assert!(run.adopted);
     assert_eq!(export_count(&s.ctx).await, 1, "nothing was started");
 
-    req.export_id = Some("no-such-export".into());
+    req.export_id = Some("snaplake-no-such-export".into());
     let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
     assert_eq!(err.name(), "InvalidInput");
     assert!(
-        err.to_string().contains("`export_id`") && err.to_string().contains("no-such-export"),
+        err.to_string().contains("`export_id`") && err.to_string().contains("snaplake-no-such-export"),
         "{err}"
     );
+
+    // Made by hand into another bucket, with another key, or from another
+    // source's snapshot: refused, not published.
+    let (bucket, key) = mallorys_bucket_and_key(&s).await;
+    s.env.sample_cluster("payroll").await;
+    let other_source = s.env.control(
+        "/_snaplake/snapshots",
+        json!({"cluster": "payroll", "snapshot_id": "payroll-2026-11-20", "create_time": "2026-11-20T18:00:00Z"}),
+    )["arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let elsewhere: [(&str, &str, &str, &str, &[&str]); 3] = [
+        (
+            "snaplake-console-3",
+            &s.snapshot_arn,
+            bucket,
+            &s.kms_key,
+            &["S3Bucket", "mallory-lake"],
+        ),
+        ("snaplake-console-4", &s.snapshot_arn, BUCKET, &key, &["KmsKeyId", &key]),
+        (
+            "snaplake-console-5",
+            &other_source,
+            BUCKET,
+            &s.kms_key,
+            &["SourceArn", &other_source, "SNAPLAKE_SOURCE_ID"],
+        ),
+    ];
+    for (id, source, bucket, key, words) in elsewhere {
+        start_export_elsewhere(&s, id, source, bucket, "exports/by-hand", key).await;
+        req.export_id = Some(id.into());
+        let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+        refused(&err, words);
+    }
 
     req.export_id = Some("bad_id".into());
     let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
@@ -659,11 +867,11 @@ async fn an_existing_export_is_published_as_it_is_and_a_missing_or_failed_one_is
 
     s.env.control(
         "/_snaplake/exports/faults",
-        json!({"export_id": "console-export-2", "fail": "KMS key disabled (injected)"}),
+        json!({"export_id": "snaplake-console-2", "fail": "KMS key disabled (injected)"}),
     );
-    start_export_by_hand(&s, "console-export-2", &s.snapshot_arn).await;
+    start_export_by_hand(&s, "snaplake-console-2", &s.snapshot_arn).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
-    req.export_id = Some("console-export-2".into());
+    req.export_id = Some("snaplake-console-2".into());
     let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
     assert_eq!(err.name(), "ExportFailed");
     assert!(err.to_string().contains("KMS key disabled (injected)"), "{err}");

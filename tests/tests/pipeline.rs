@@ -739,7 +739,7 @@ async fn tables_rds_skipped_and_its_database_warnings_are_reported_by_name() {
 }
 
 #[tokio::test]
-async fn a_run_carrying_another_policy_or_source_is_refused_before_anything_is_exported() {
+async fn a_run_carrying_another_policy_source_bucket_key_or_export_is_refused_before_anything_is_exported() {
     let p = pipeline().await;
     // Someone allowed states:StartExecution tries to publish everything in clear.
     let mut all_clear = p.input().await;
@@ -766,6 +766,34 @@ async fn a_run_carrying_another_policy_or_source_is_refused_before_anything_is_e
     let (status, detail) = p.run("run-other-source", other_source).await;
     assert_eq!(status, "FAILED", "{detail:#}");
     assert!(detail["cause"].as_str().unwrap().contains("source_id"), "{detail:#}");
+
+    // Or has the raw snapshot exported where they can read it: their bucket,
+    // their key (or one the pin cannot tell apart), another kind of source,
+    // or an export of their own.
+    let c = &p.env.clients;
+    c.s3.create_bucket().bucket("mallory-lake").send().await.unwrap();
+    let key = c.kms.create_key().send().await.unwrap();
+    let key = key.key_metadata().unwrap();
+    let pinned_key = p.run_input["export"]["kms_key"].as_str().unwrap();
+    let cases = [
+        ("bucket", json!("mallory-lake"), "SNAPLAKE_BUCKET"),
+        ("kms_key", json!(key.arn().unwrap()), "SNAPLAKE_EXPORT_KMS_KEY"),
+        ("kms_key", json!(key.key_id()), pinned_key),
+        ("source_kind", json!("instance"), "SNAPLAKE_SOURCE_KIND"),
+        ("export_id", json!("mallory-export-1"), "SNAPLAKE_EXPORT_ID_PREFIX"),
+    ];
+    for (i, (field, value, pin)) in cases.into_iter().enumerate() {
+        let mut elsewhere = p.input().await;
+        elsewhere["export"][field] = value;
+        let (status, detail) = p.run(&format!("run-elsewhere-{i}"), elsewhere).await;
+        assert_eq!(status, "FAILED", "{detail:#}");
+        assert_eq!(detail["error"], "InvalidInput", "{detail:#}");
+        let cause = detail["cause"].as_str().unwrap();
+        assert!(
+            cause.contains(&format!("`{field}`")) && cause.contains(pin),
+            "{field}: {cause}"
+        );
+    }
 
     let tasks = p.env.clients.rds.describe_export_tasks().send().await.unwrap();
     assert!(tasks.export_tasks().is_empty(), "nothing was exported");

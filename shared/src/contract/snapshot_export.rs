@@ -17,6 +17,25 @@ pub enum SourceKind {
     Instance,
 }
 
+impl SourceKind {
+    /// The kind as the input and `SNAPLAKE_SOURCE_KIND` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Cluster => "cluster",
+            SourceKind::Instance => "instance",
+        }
+    }
+
+    /// Reads `cluster` or `instance`.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "cluster" => Ok(SourceKind::Cluster),
+            "instance" => Ok(SourceKind::Instance),
+            _ => Err("must be cluster (Aurora) or instance (other RDS engines)".into()),
+        }
+    }
+}
+
 fn cluster() -> SourceKind {
     SourceKind::Cluster
 }
@@ -26,6 +45,12 @@ fn default_deadline_hours() -> u32 {
 }
 
 /// The input of snapshot-export: one run of one source.
+///
+/// Where the deployment pins a value (`crate::pinning::check_export`), the
+/// input may only repeat it: `source_id`, `source_kind`, `kms_key`,
+/// `export_role_arn`, `bucket` (always `SNAPLAKE_BUCKET`) and `export_id`
+/// (always under `SNAPLAKE_EXPORT_ID_PREFIX`). The fields stay so that the
+/// schedule's input keeps its shape.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
@@ -35,11 +60,12 @@ pub struct ExportRequest {
     pub source_id: String,
     #[serde(default = "cluster")]
     pub source_kind: SourceKind,
-    /// The customer managed KMS key the export is encrypted with (ARN, id or alias).
+    /// The customer managed KMS key the export is encrypted with: the ARN the
+    /// deployment pins (`SNAPLAKE_EXPORT_KMS_KEY`); unpinned, an ARN, id or alias.
     pub kms_key: String,
     /// The role RDS assumes to write to the bucket (trusted by export.rds.amazonaws.com).
     pub export_role_arn: String,
-    /// Defaults to `SNAPLAKE_BUCKET`.
+    /// `SNAPLAKE_BUCKET`, the only bucket an export may go to; may be left out.
     #[serde(default)]
     pub bucket: Option<String>,
     /// `ExportOnly`: `db`, `db.table` or `db.schema.table`; empty exports everything.
@@ -53,7 +79,10 @@ pub struct ExportRequest {
     #[serde(default = "default_deadline_hours")]
     pub snapshot_deadline_hours: u32,
     /// Publish this existing export (made in the console or by AWS Backup)
-    /// instead of choosing the day's snapshot and starting one.
+    /// instead of choosing the day's snapshot and starting one. Its id starts
+    /// with `<SNAPLAKE_EXPORT_ID_PREFIX>-`, and it must be made as snaplake
+    /// makes one (the pinned bucket, key, role and source, under the export
+    /// prefix).
     #[serde(default)]
     pub export_id: Option<String>,
     /// The run's publish settings: their policy must be the one the

@@ -17,7 +17,7 @@ use crate::export::snapshot_choice::{self, SnapshotInfo, Window};
 use crate::export::status::ExportStatus;
 use crate::export::{day_prefix, export_path};
 use crate::export_id::{attempt_id, export_id};
-use crate::pinning;
+use crate::pinning::{self, Judged};
 
 /// Export attempts of one day after which snaplake stops and asks for a person.
 pub const MAX_EXPORT_ATTEMPTS: u32 = 20;
@@ -33,7 +33,7 @@ pub async fn run(env: &Env, req: &ExportRequest, now: Timestamp) -> Result<Expor
     req.validate()?;
     // A run may only repeat what the deployment pins: refused here, before
     // anything is exported.
-    pinning::check_export(&env.config, &req.source_id, &req.export_role_arn)?;
+    pinning::check_export(&env.config, Judged::Input(req))?;
     if let Some(publish) = &req.publish {
         pinning::check_pinned(env, publish).await?;
     }
@@ -44,7 +44,8 @@ pub async fn run(env: &Env, req: &ExportRequest, now: Timestamp) -> Result<Expor
     let day = req.logical_time.day(&cfg.time_zone);
     let day_id = export_id(&cfg.export_id_prefix, &req.source_id, day)?;
     let (id, existing) = current_attempt(env, &day_id).await?;
-    let bucket = req.bucket.clone().unwrap_or_else(|| cfg.bucket.clone());
+    // The input's bucket, if it names one, is this one (checked above).
+    let bucket = cfg.bucket.clone();
     let s3_prefix = day_prefix(&cfg.export_prefix, &req.source_id, day);
     let snapshot = day_snapshot(env, req, now).await?;
     let run = |task: &ExportTask, adopted: bool| ExportRun {
@@ -64,7 +65,7 @@ pub async fn run(env: &Env, req: &ExportRequest, now: Timestamp) -> Result<Expor
     };
 
     if let Some(existing) = existing {
-        return adopt(&id, &snapshot, &existing).map(|()| run(&existing, true));
+        return adopt(env, &id, &snapshot, &existing).map(|()| run(&existing, true));
     }
 
     s3::check_bucket(&env.clients.s3, &bucket).await?;
@@ -95,7 +96,7 @@ pub async fn run(env: &Env, req: &ExportRequest, now: Timestamp) -> Result<Expor
                     message: "StartExportTask said the export exists, but it cannot be described".into(),
                     fix: Some("run the state again".into()),
                 })?;
-            adopt(&id, &snapshot, &existing).map(|()| run(&existing, true))
+            adopt(env, &id, &snapshot, &existing).map(|()| run(&existing, true))
         }
     }
 }
@@ -145,7 +146,8 @@ pub async fn day_snapshot(env: &Env, req: &ExportRequest, now: Timestamp) -> Res
 }
 
 /// `snaplake publish --export-id`: an export made elsewhere is taken as it
-/// is (its snapshot, bucket and prefix); nothing is started.
+/// is (its snapshot, bucket and prefix) when it is made with what the
+/// deployment pins; nothing is started.
 async fn publish_existing(env: &Env, req: &ExportRequest, id: &str) -> Result<ExportRun, Error> {
     let task = rds::find_export(&env.clients.rds, id).await?.ok_or_else(|| {
         Error::invalid_input(
@@ -153,6 +155,17 @@ async fn publish_existing(env: &Env, req: &ExportRequest, id: &str) -> Result<Ex
             format!("no export task {id} exists in this account and region; check the id in the RDS console (Exports in Amazon S3)"),
         )
     })?;
+    // The input's source is the pinned one (checked in `run`).
+    let source_snapshots: Vec<String> = rds::list_snapshots(&env.clients.rds, req.source_kind, &req.source_id, true)
+        .await?
+        .into_iter()
+        .map(|s| s.arn)
+        .collect();
+    let judged = Judged::Task {
+        task: &task,
+        source_snapshots: &source_snapshots,
+    };
+    pinning::check_export(&env.config, judged)?;
     let status = ExportStatus::of(task.status());
     if status.is_failed() {
         return Err(Error::ExportFailed {
@@ -180,8 +193,9 @@ async fn publish_existing(env: &Env, req: &ExportRequest, id: &str) -> Result<Ex
     })
 }
 
-/// An export with our id is ours only if it exports the snapshot we chose.
-fn adopt(id: &str, snapshot: &SnapshotInfo, existing: &ExportTask) -> Result<(), Error> {
+/// An export with our id is ours only if it exports the snapshot we chose,
+/// made with what the deployment pins (its bucket, prefix, key and role).
+fn adopt(env: &Env, id: &str, snapshot: &SnapshotInfo, existing: &ExportTask) -> Result<(), Error> {
     let source = existing.source_arn().unwrap_or_default();
     if source != snapshot.arn {
         return Err(Error::ExportConflict {
@@ -190,6 +204,11 @@ fn adopt(id: &str, snapshot: &SnapshotInfo, existing: &ExportTask) -> Result<(),
             wanted_source: snapshot.arn.clone(),
         });
     }
+    let judged = Judged::Task {
+        task: existing,
+        source_snapshots: std::slice::from_ref(&snapshot.arn),
+    };
+    pinning::check_export(&env.config, judged)?;
     info!(export_id = %id, status = existing.status().unwrap_or_default(), "adopted the existing export");
     Ok(())
 }
