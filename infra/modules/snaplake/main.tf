@@ -31,7 +31,10 @@ locals {
 
   functions = toset(["snapshot-export", "export-callback", "export-poller", "catalog-swap", "query-runner"])
 
-  # What every function reads at start-up (shared/src/config.rs).
+  # What every function reads at start-up (shared/src/config.rs). The
+  # bucket, export prefix, export id prefix, source, source kind, export role
+  # and raw key are pinned: a run input naming others is refused, and an
+  # export task made with others is not adopted (shared/src/pinning.rs).
   function_env = {
     SNAPLAKE_BUCKET           = local.bucket
     SNAPLAKE_TIME_ZONE        = var.schedule_time_zone
@@ -45,7 +48,9 @@ locals {
     SNAPLAKE_KEEP_VERSIONS    = tostring(var.keep_versions)
     SNAPLAKE_POLICY_DIGEST    = local.policy_digest
     SNAPLAKE_SOURCE_ID        = var.source_id
+    SNAPLAKE_SOURCE_KIND      = var.source_kind
     SNAPLAKE_EXPORT_ROLE_ARN  = aws_iam_role.export.arn
+    SNAPLAKE_EXPORT_KMS_KEY   = local.raw_key
   }
 
   bucket_arn = "arn:${local.partition}:s3:::${local.bucket}"

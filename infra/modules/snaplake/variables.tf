@@ -36,9 +36,13 @@ variable "create_bucket" {
 }
 
 variable "kms_key_arn" {
-  description = "The raw key: a customer managed KMS key for the exports, the bucket's default encryption (raw tables, the control prefix) and the salt's secret. Empty: one is created, with rotation, usable only by snaplake's roles and raw_reader_arns. An existing key needs the statements README lists."
+  description = "The raw key: a customer managed KMS key for the exports, the bucket's default encryption (raw tables, the control prefix) and the salt's secret. Empty: one is created, with rotation, usable only by snaplake's roles and raw_reader_arns. An existing key needs the statements README lists. The functions pin it: runs export with this key only."
   type        = string
   default     = ""
+  validation {
+    condition     = var.kms_key_arn == "" || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))
+    error_message = "kms_key_arn: the key's ARN, arn:aws:kms:<region>:<account>:key/<key id> (not its id or an alias), or empty."
+  }
 }
 
 variable "curated_kms_key_arn" {

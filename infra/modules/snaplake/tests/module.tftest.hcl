@@ -402,6 +402,14 @@ run "a_bad_schedule_is_refused" {
   expect_failures = [var.schedule_expression]
 }
 
+run "a_raw_key_given_by_id_or_alias_is_refused" {
+  command = plan
+  variables {
+    kms_key_arn = "alias/snaplake"
+  }
+  expect_failures = [var.kms_key_arn]
+}
+
 run "the_masking_policy_is_pinned_by_the_deployment" {
   command = apply
   variables {
@@ -422,6 +430,19 @@ run "the_masking_policy_is_pinned_by_the_deployment" {
       && f.environment[0].variables.SNAPLAKE_EXPORT_ROLE_ARN == aws_iam_role.export.arn
     ])
     error_message = "every function knows the pinned policy, source and export role"
+  }
+  assert {
+    condition = alltrue([for f in aws_lambda_function.fn :
+      f.environment[0].variables.SNAPLAKE_EXPORT_KMS_KEY == aws_kms_key.raw[0].arn
+      && f.environment[0].variables.SNAPLAKE_SOURCE_KIND == "cluster"
+      && f.environment[0].variables.SNAPLAKE_BUCKET == "snaplake-lake-123456789012"
+      && f.environment[0].variables.SNAPLAKE_EXPORT_ID_PREFIX == "snaplake"
+    ])
+    error_message = "every function knows the pinned raw key, source kind, bucket and export id prefix: a run input cannot send the export elsewhere"
+  }
+  assert {
+    condition     = output.run_input.export.kms_key == aws_kms_key.raw[0].arn && output.run_input.export.source_kind == "cluster" && !contains(keys(output.run_input.export), "bucket") && !contains(keys(output.run_input.export), "export_id")
+    error_message = "the schedule's input repeats the pinned key and source kind, and names no bucket or export id of its own"
   }
   assert {
     condition = anytrue([for s in jsondecode(aws_iam_role_policy.fn["snapshot-export"].policy).Statement :
