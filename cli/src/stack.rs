@@ -152,8 +152,12 @@ impl Stack {
         })
     }
 
+    /// The source the deployment exports: the pinned one, else the schedule's.
     pub fn source_id(&self) -> &str {
-        self.run_input["export"]["source_id"].as_str().unwrap_or_default()
+        match &self.env.config.pinned_source_id {
+            Some(pinned) => pinned,
+            None => self.run_input["export"]["source_id"].as_str().unwrap_or_default(),
+        }
     }
 
     /// The logical time of a day: the instant the schedule fires for it.
@@ -176,10 +180,13 @@ impl Stack {
         Ok(pinning::policy(&self.env, &input).await?.as_ref().clone())
     }
 
-    /// What the schedule would send for this logical time.
+    /// What the schedule would send for this logical time, with the export
+    /// the deployment pins: snapshot-export refuses any other, so a schedule
+    /// input changed by hand cannot send a run elsewhere.
     pub fn input(&self, t: LogicalTime) -> Value {
         let mut input = self.run_input.clone();
         input["logical_time"] = Value::String(t.to_string());
+        pin_export(&self.env.config, &mut input["export"]);
         input
     }
 
@@ -189,5 +196,54 @@ impl Stack {
             "{}:{name}",
             self.state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
         )
+    }
+}
+
+/// Writes the values the deployment pins (the functions' `SNAPLAKE_*`) over a
+/// run input's `export`, and leaves out its bucket: an export goes to
+/// `SNAPLAKE_BUCKET` only.
+fn pin_export(config: &Config, export: &mut Value) {
+    let pins = [
+        ("source_id", config.pinned_source_id.as_deref()),
+        ("source_kind", config.pinned_source_kind.map(|kind| kind.as_str())),
+        ("kms_key", config.pinned_export_kms_key.as_deref()),
+        ("export_role_arn", config.pinned_export_role_arn.as_deref()),
+    ];
+    for (field, pinned) in pins {
+        if let Some(pinned) = pinned {
+            export[field] = Value::String(pinned.to_string());
+        }
+    }
+    if let Some(export) = export.as_object_mut() {
+        export.remove("bucket");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_run_input_carries_the_export_the_deployment_pins() {
+        let key = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
+        let config = Config::from_lookup(|name| match name {
+            "SNAPLAKE_BUCKET" => Some("lake".into()),
+            "SNAPLAKE_SOURCE_ID" => Some("shop-prod".into()),
+            "SNAPLAKE_SOURCE_KIND" => Some("instance".into()),
+            "SNAPLAKE_EXPORT_KMS_KEY" => Some(key.into()),
+            _ => None,
+        })
+        .unwrap();
+        // A schedule input changed by hand.
+        let mut export = json!({"source_id": "payroll", "source_kind": "cluster", "kms_key": "alias/mallory",
+            "export_role_arn": "arn:aws:iam::123456789012:role/mallory", "bucket": "mallory-lake", "tables": []});
+        pin_export(&config, &mut export);
+        assert_eq!(
+            export,
+            json!({"source_id": "shop-prod", "source_kind": "instance", "kms_key": key,
+                "export_role_arn": "arn:aws:iam::123456789012:role/mallory", "tables": []}),
+            "the role is not pinned here, so the schedule's stays"
+        );
     }
 }
