@@ -3,37 +3,39 @@
 moto 5.2.5 enforces IAM (switched on at run time with `POST /moto-api/reset-auth`
 body `0`, off with `inf`) but checks every call outside S3 against resource
 `*`, HeadBucket as `s3:HeadBucket`, DeleteObjects against the bucket, and never
-evaluates conditions or `iam:PassRole`. This module replaces its authorisation
-step: the signature is still checked by moto, then each call is turned into the
-(action, resource, context) triples AWS evaluates (`required`) and the caller's
-identity policies are evaluated as AWS does (`evaluate`): an explicit Deny wins,
-else an Allow whose Action, Resource and Condition all match, else denied.
+evaluates conditions, principals in resource policies, key policies or
+`iam:PassRole`. This module replaces its authorisation step: the signature is
+still checked by moto, then each call is turned into what AWS evaluates
+(`required`: each action and resource, the context keys the request sets, the
+resource's own policy) and decided as AWS decides (`evaluation.decide`):
+explicit Deny first, identity and resource policies within one account, a KMS
+key policy that must allow. S3's part (bucket policy, encryption headers, the
+KMS key behind an SSE-KMS object, 403 for a missing key) is in `s3_access.py`.
 
 Every denial is logged (`standin: AccessDenied ...`) with the principal, the
-action and the resource, since the Rust SDK shows some (HEAD requests) only as
-"unhandled error".
+action, the resource and the reason (the statement that denied it), since the
+Rust SDK shows some (HEAD requests) only as "unhandled error".
 
-Not evaluated (see local/README.md): resource policies (bucket policies, key
-policies, trust policy conditions), SCPs, permission boundaries, session
-policies, the KMS calls S3 makes for SSE-KMS objects, the Glue and S3 calls
-Athena makes for a query. Requests of moto's Step Functions engine (signed
-with its fixed key `ak`) are not checked: the state machine's role is not
-enforced.
+Not evaluated (see local/README.md): SCPs, permission boundaries, session
+policies, trust policy conditions, the KMS calls other services than S3 make
+(Secrets Manager, SNS, Lambda, CloudWatch Logs), the Glue and S3 calls Athena
+makes for a query. Requests of moto's Step Functions engine (signed with its
+fixed key `ak`) are not checked: the state machine's role is not enforced.
 """
 
 import json
-import re
-import sys
 import threading
-import xml.etree.ElementTree as ET
-from urllib.parse import unquote
 
 from moto import settings
 from moto.core import authorization
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import AccessDeniedError, _RESTError
 from moto.iam.access_control import IAMPolicy, S3IAMRequest
-from moto.s3.exceptions import S3AccessDeniedError
+from moto.s3.exceptions import S3AccessDeniedError, S3ClientError
+
+from . import s3_access
+from .evaluation import decide, log
+from .s3_access import Need
 
 # moto's Step Functions engine signs every call it makes with this key.
 ENGINE_ACCESS_KEY = "ak"
@@ -57,120 +59,6 @@ def keep_form_body(environ) -> None:
         _LOCAL.form_body = body
 
 
-# -- policy evaluation ---------------------------------------------------------
-
-
-def _listed(value) -> list:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _substitute(pattern: str, context: dict) -> str | None:
-    """Policy variables (`${aws:username}`); None when one is not in the context."""
-    missing = False
-
-    def value(m):
-        nonlocal missing
-        name = m.group(1)
-        if name in ("*", "?", "$"):
-            return name
-        if not isinstance(context.get(name), str):
-            missing = True
-            return ""
-        return context[name]
-
-    text = re.sub(r"\$\{([^}]+)\}", value, pattern)
-    return None if missing else text
-
-
-def wildcard(pattern: str, value: str, ignore_case: bool = False) -> bool:
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL) is not None
-
-
-def _matches_any(patterns, value: str, context: dict, ignore_case=False, variables=True) -> bool:
-    for pattern in _listed(patterns):
-        if variables:
-            pattern = _substitute(pattern, context)
-            if pattern is None:
-                continue
-        if wildcard(pattern, value, ignore_case):
-            return True
-    return False
-
-
-NEGATED = {"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike"}
-COMPARE = {
-    "StringEquals": lambda want, got, ctx: want == got,
-    "StringEqualsIgnoreCase": lambda want, got, ctx: want.lower() == got.lower(),
-    "StringLike": lambda want, got, ctx: _matches_any(want, got, ctx),
-    "ArnEquals": lambda want, got, ctx: want == got,
-    "ArnLike": lambda want, got, ctx: _matches_any(want, got, ctx),
-    "Bool": lambda want, got, ctx: want.lower() == got.lower(),
-}
-POSITIVE = {
-    "StringNotEquals": "StringEquals",
-    "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
-    "StringNotLike": "StringLike",
-    "ArnNotEquals": "ArnEquals",
-    "ArnNotLike": "ArnLike",
-}
-
-
-def condition_holds(operator: str, key: str, expected, context: dict) -> bool:
-    qualifier, _, base = operator.rpartition(":")
-    if_exists = base.endswith("IfExists")
-    base = base.removesuffix("IfExists")
-    wanted = [str(v).lower() if isinstance(v, bool) else str(v) for v in _listed(expected)]
-    actual = context.get(key)
-    if base == "Null":
-        return (actual is None) == (wanted[0].lower() == "true")
-    if actual is None:
-        return if_exists or base in NEGATED
-    compare = COMPARE.get(POSITIVE.get(base, base))
-    if compare is None:
-        log(f"standin: IAM condition operator {operator} is not evaluated here; the statement does not apply")
-        return False
-
-    def one(value: str) -> bool:
-        hit = any(compare(w, value, context) for w in wanted)
-        return not hit if base in NEGATED else hit
-
-    values = _listed(actual)
-    if qualifier == "ForAllValues":
-        return all(one(v) for v in values)
-    return any(one(v) for v in values)
-
-
-def _statement_applies(statement: dict, action: str, resource: str, context: dict) -> bool:
-    if "Action" in statement and not _matches_any(statement["Action"], action, context, True, False):
-        return False
-    if "NotAction" in statement and _matches_any(statement["NotAction"], action, context, True, False):
-        return False
-    if "Resource" in statement and not _matches_any(statement["Resource"], resource, context):
-        return False
-    if "NotResource" in statement and _matches_any(statement["NotResource"], resource, context):
-        return False
-    for operator, block in (statement.get("Condition") or {}).items():
-        for key, expected in block.items():
-            if not condition_holds(operator, key, expected, context):
-                return False
-    return True
-
-
-def evaluate(documents: list[dict], action: str, resource: str, context: dict) -> str:
-    """"Allow", "Deny" (explicit) or "ImplicitDeny", as AWS evaluates identity policies."""
-    allowed = False
-    for document in documents:
-        for statement in _listed(document.get("Statement")):
-            if _statement_applies(statement, action, resource, context):
-                if statement.get("Effect") == "Deny":
-                    return "Deny"
-                allowed = True
-    return "Allow" if allowed else "ImplicitDeny"
-
-
 # -- what a request needs -------------------------------------------------------
 
 
@@ -186,11 +74,12 @@ def _params(response) -> dict:
     return {k: (v[0] if isinstance(v, list) and v else v) for k, v in (response.querystring or {}).items()}
 
 
-def required(response, service: str, action: str, resource: str, region: str, account: str) -> list[tuple[str, str, dict]]:
-    """The (action, resource, extra context) triples AWS evaluates for this request."""
+def required(response, service: str, action: str, resource: str, region: str, account: str) -> list[Need]:
+    """What AWS evaluates for this request: each (action, resource) with the
+    context keys the request sets and the resource's own policy."""
     name = action.split(":", 1)[1]
     if service == "s3":
-        return _s3(response, name, resource)
+        return s3_access.needs(response, name, resource, region, account)
     p = _params(response)
     arn = f"arn:aws:{{}}:{region}:{account}:{{}}"
     if service == "glue":
@@ -206,7 +95,7 @@ def required(response, service: str, action: str, resource: str, region: str, ac
             resources.append(arn.format("glue", f"table/{db}/{table}"))
             for version in p.get("VersionsToDelete") or ([p["VersionId"]] if p.get("VersionId") else []):
                 resources.append(arn.format("glue", f"tableVersion/{db}/{table}/{version}"))
-        return [(action, r, {}) for r in resources]
+        return [Need(action, r) for r in resources]
     if service == "athena":
         workgroup = p.get("WorkGroup") or p.get("Name")
         if "QueryExecutionId" in p:
@@ -217,56 +106,33 @@ def required(response, service: str, action: str, resource: str, region: str, ac
             workgroup = query.workgroup if query else None
         if name == "StartQueryExecution":
             workgroup = workgroup or "primary"
-        return [(action, arn.format("athena", f"workgroup/{workgroup}") if workgroup else "*", {})]
+        return [Need(action, arn.format("athena", f"workgroup/{workgroup}") if workgroup else "*")]
     if service == "kms":
-        key = _kms_key(p.get("KeyId"), region, account)
         context = {"kms:GrantIsForAWSResource": "false"} if name == "CreateGrant" else {}
-        return [(action, key or "*", context)]
+        key = s3_access._kms_key(p["KeyId"], region, account) if p.get("KeyId") else None
+        if key is None:
+            return [Need(action, _kms_arn(p.get("KeyId"), region, account) or "*", context)]
+        return [Need(action, key.arn, context, json.loads(key.policy), key_policy=True)]
     if service == "secretsmanager" and "SecretId" in p:
-        return [(action, _secret(p["SecretId"], region, account), {})]
+        return [Need(action, _secret(p["SecretId"], region, account))]
     if service == "rds" and name == "StartExportTask" and p.get("IamRoleArn"):
         # Which service RDS names in iam:PassedToService is not documented; the module allows both.
-        return [(action, "*", {}), ("iam:PassRole", p["IamRoleArn"], {"iam:PassedToService": "export.rds.amazonaws.com"})]
+        return [Need(action, "*"), Need("iam:PassRole", p["IamRoleArn"], {"iam:PassedToService": "export.rds.amazonaws.com"})]
     if service == "sns" and "TopicArn" in p:
-        return [(action, p["TopicArn"], {})]
+        return [Need(action, p["TopicArn"])]
     if service == "states":
         target = p.get("stateMachineArn") or p.get("executionArn")
-        return [(action, target or "*", {})]
+        return [Need(action, target or "*")]
     if service == "sts" and "RoleArn" in p:
-        return [(action, p["RoleArn"], {})]
-    return [(action, "*", {})]
+        return [Need(action, p["RoleArn"])]
+    return [Need(action, "*")]
 
 
-def _s3(response, name: str, resource: str) -> list[tuple[str, str, dict]]:
-    bucket_arn = resource.split("/", 1)[0]
-    if name == "HeadBucket":
-        name = "ListBucket"
-    if name in ("ListBucket", "ListBucketVersions"):
-        qs = response.querystring or {}
-        prefix = qs.get("prefix")
-        context = {"s3:prefix": prefix[0] if isinstance(prefix, list) else prefix} if prefix is not None else {}
-        return [(f"s3:{name}", bucket_arn, context)]
-    if response.method == "POST" and "delete" in (response.querystring or {}):
-        body = response.body.decode() if isinstance(response.body, bytes) else (response.body or "")
-        keys = [e.text or "" for e in ET.fromstring(body).iter() if e.tag.endswith("Key")] if body else []
-        return [("s3:DeleteObject", f"{bucket_arn}/{key}", {}) for key in keys] or [("s3:DeleteObject", bucket_arn, {})]
-    needs = [(f"s3:{name}", resource, {})]
-    source = response.headers.get("x-amz-copy-source")
-    if source and name == "PutObject":
-        source = unquote(source).lstrip("/").split("?versionId=")[0]
-        needs.append(("s3:GetObject", f"arn:aws:s3:::{source}", {}))
-    return needs
-
-
-def _kms_key(key_id: str | None, region: str, account: str) -> str | None:
+def _kms_arn(key_id: str | None, region: str, account: str) -> str | None:
+    """The ARN a key id names when the key does not exist (KMS answers NotFound itself)."""
     if not key_id:
         return None
-    from moto.kms.models import kms_backends
-
-    try:
-        return kms_backends[account][region].describe_key(key_id).arn
-    except Exception:
-        return key_id if key_id.startswith("arn:") else f"arn:aws:kms:{region}:{account}:key/{key_id}"
+    return key_id if key_id.startswith("arn:") else f"arn:aws:kms:{region}:{account}:key/{key_id}"
 
 
 def _secret(secret_id: str, region: str, account: str) -> str:
@@ -279,10 +145,6 @@ def _secret(secret_id: str, region: str, account: str) -> str:
 
 
 # -- the hook ------------------------------------------------------------------
-
-
-def log(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def principal_context(access_key, account: str, region: str) -> tuple[str, dict]:
@@ -334,19 +196,25 @@ def authorize(self, iam_request_cls: type, resource: str = "*") -> None:
     if request._action == "sts:GetCallerIdentity":
         return
     account, region = self.current_account, request._region
-    principal, context = principal_context(request._access_key, account, region)
+    principal_arn, context = principal_context(request._access_key, account, region)
+    principal = {"arn": context["aws:PrincipalArn"], "account": account, "account_root": f"arn:aws:iam::{account}:root"}
     documents = [IAMPolicy(p)._policy_json for p in request._access_key.collect_policies()]
-    for action, target, extra in required(self, request._service, request._action, resource, region, account):
-        decision = evaluate(documents, action, target, {**context, **extra})
-        if decision != "Allow":
-            why = "an explicit deny in an identity-based policy" if decision == "Deny" else "no identity-based policy allows the action"
-            message = f"User: {principal} is not authorized to perform: {action} on resource: {target} because {why}"
-            log(f"standin: AccessDenied {action} on {target} for {principal} ({why}; context {extra or '-'})")
-            if iam_request_cls is S3IAMRequest:
-                error = S3AccessDeniedError()
-                error.message = message
-                raise error
-            raise _Denied(message, json_protocol="json" in self.headers.get("Content-Type", "") or request._service in ("lambda", "scheduler"))
+    try:
+        needs = required(self, request._service, request._action, resource, region, account)
+    except s3_access.KeyUnusable as unusable:
+        log(f"standin: {unusable.code} for {principal_arn}: {unusable.message}")
+        raise S3ClientError(unusable.code, unusable.message)
+    for need in needs:
+        decision, why = decide(documents, need.policy, principal, need.action, need.resource, {**context, **need.context}, need.key_policy)
+        if decision == "Allow":
+            continue
+        message = need.denial or f"User: {principal_arn} is not authorized to perform: {need.action} on resource: {need.resource} because {why}"
+        log(f"standin: AccessDenied {need.action} on {need.resource} for {principal_arn} ({why}; context {need.context or '-'})")
+        if iam_request_cls is S3IAMRequest:
+            error = S3AccessDeniedError()
+            error.message = message
+            raise error
+        raise _Denied(message, json_protocol="json" in self.headers.get("Content-Type", "") or request._service in ("lambda", "scheduler"))
 
 
 class _Denied(AccessDeniedError):

@@ -1,11 +1,13 @@
-"""Bucket policies with conditions, and conditional writes.
+"""Bucket policies, conditional writes, checksums, listings, notifications.
 
-moto 5.2.5 evaluates a bucket policy's statements but ignores their
-Condition blocks, so the standard "deny unless aws:SecureTransport" statement
-(which snaplake's bucket has) denies every request. The stand-in is reached
-over plain HTTP on loopback and stands for AWS, where requests use TLS:
-statements with a Condition are left out of the evaluation, as moto cannot
-decide them.
+moto 5.2.5 evaluates a bucket policy's statements without their principals
+or Condition blocks, so the standard "deny unless aws:SecureTransport"
+statement (which snaplake's bucket has) denies every request. With IAM
+enforced, the stand-in evaluates the bucket policy with the caller, the
+conditions and the encryption keys behind the objects (`s3_access.py`, called
+from `iam.py`), and moto's own check stands aside. With IAM not enforced
+(`SNAPLAKE_STANDIN_IAM=off`) nobody is authenticated, so statements with a
+Condition are left out, as before.
 
 Conditional PutObject (`If-None-Match: *`, `If-Match: <etag>`): moto 5.2.5
 answers 412 when the condition fails, but checks it and then writes without
@@ -42,11 +44,13 @@ import threading
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.s3 import models, responses
 
+from . import iam
+
 CONDITIONAL_PUTS = threading.Lock()
 
 
 def get_permission(self, action: str, resource: str):
-    if self.policy is None:
+    if self.policy is None or iam.enforcing():
         return PermissionResult.NEUTRAL
     policy = json.loads(self.policy.decode())
     statements = policy.get("Statement", [])

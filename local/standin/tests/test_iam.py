@@ -12,7 +12,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from standin.iam import evaluate  # noqa: E402
+from standin.evaluation import decide, evaluate  # noqa: E402
 
 
 def allow(action, resource, condition=None):

@@ -1,0 +1,142 @@
+"""Resource policies as AWS evaluates them (standin/evaluation.py,
+standin/s3_access.py): bucket policies with principals and conditions, KMS
+key policies behind SSE-KMS objects, and 403 for a missing key."""
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from standin.evaluation import decide
+from test_iam import _as_role_named, _denied, enforced  # noqa: F401 (the fixture)
+
+ACCOUNT = "123456789012"
+ROOT = f"arn:aws:iam::{ACCOUNT}:root"
+ROLE = {"arn": f"arn:aws:iam::{ACCOUNT}:role/fn", "account": ACCOUNT, "account_root": ROOT}
+ALL_S3 = [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}]
+
+
+def _bucket_policy(*statements):
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def test_if_exists_on_a_negated_operator_denies_a_write_without_the_header():
+    # IAM: "If the key is not present, evaluate the condition element as true".
+    if_exists = _bucket_policy({"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::lake/*",
+                                "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}})
+    assert decide(ALL_S3, if_exists, ROLE, "s3:PutObject", "arn:aws:s3:::lake/k", {})[0] == "Deny"
+    paired = _bucket_policy({"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::lake/*",
+                             "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                                           "Null": {"s3:x-amz-server-side-encryption": "false"}}})
+    assert decide(ALL_S3, paired, ROLE, "s3:PutObject", "arn:aws:s3:::lake/k", {})[0] == "Allow"
+    assert decide(ALL_S3, paired, ROLE, "s3:PutObject", "arn:aws:s3:::lake/k", {"s3:x-amz-server-side-encryption": "AES256"})[0] == "Deny"
+    assert decide(ALL_S3, paired, ROLE, "s3:PutObject", "arn:aws:s3:::lake/k", {"s3:x-amz-server-side-encryption": "aws:kms"})[0] == "Allow"
+
+
+def test_a_bucket_policy_deny_beats_an_administrators_allow_and_names_its_statement():
+    policy = _bucket_policy({"Sid": "OnlyReaders", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                             "Resource": "arn:aws:s3:::lake/exports/*",
+                             "Condition": {"ArnNotLike": {"aws:PrincipalArn": [f"arn:aws:iam::{ACCOUNT}:role/reader"]}}})
+    admin = {"arn": f"arn:aws:iam::{ACCOUNT}:user/admin", "account": ACCOUNT, "account_root": ROOT}
+    context = {"aws:PrincipalArn": admin["arn"]}
+    assert decide(ALL_S3, policy, admin, "s3:GetObject", "arn:aws:s3:::lake/exports/x", context) == ("Deny", "an explicit deny in a resource-based policy (OnlyReaders)")
+    reader = dict(admin, arn=f"arn:aws:iam::{ACCOUNT}:role/reader")
+    assert decide(ALL_S3, policy, reader, "s3:GetObject", "arn:aws:s3:::lake/exports/x", {"aws:PrincipalArn": reader["arn"]})[0] == "Allow"
+
+
+def test_a_bucket_policy_naming_a_role_grants_it_and_naming_the_account_only_delegates():
+    grant = _bucket_policy({"Effect": "Allow", "Principal": {"AWS": ROLE["arn"]}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lake/*"})
+    assert decide([], grant, ROLE, "s3:GetObject", "arn:aws:s3:::lake/x", {})[0] == "Allow"
+    account = _bucket_policy({"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lake/*"})
+    assert decide([], account, ROLE, "s3:GetObject", "arn:aws:s3:::lake/x", {})[0] == "ImplicitDeny"
+
+
+def test_a_key_policy_must_allow_whatever_iam_says():
+    use = [{"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]}]
+    other_only = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/other"}, "Action": "kms:*", "Resource": "*"}]}
+    assert decide(use, other_only, ROLE, "kms:Decrypt", "k", {}, key_policy=True)[0] == "ImplicitDeny"
+    delegating = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:*", "Resource": "*"}]}
+    assert decide(use, delegating, ROLE, "kms:Decrypt", "k", {}, key_policy=True)[0] == "Allow"
+    assert decide([], delegating, ROLE, "kms:Decrypt", "k", {}, key_policy=True)[0] == "ImplicitDeny"
+    naming = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": ROLE["arn"]}, "Action": "kms:Decrypt", "Resource": "*"}]}
+    assert decide([], naming, ROLE, "kms:Decrypt", "k", {}, key_policy=True)[0] == "Allow"
+
+
+# -- against the server ----------------------------------------------------------
+
+
+def _lake(enforced, key_policy_for=None):
+    """A bucket whose default encryption is a customer managed key; the key
+    policy lets the account administer it and `key_policy_for` use it."""
+    s3, kms = enforced("s3"), enforced("kms")
+    statements = [{"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": ["kms:Describe*", "kms:Get*", "kms:Put*", "kms:Disable*", "kms:Enable*"], "Resource": "*"}]
+    if key_policy_for:
+        statements.append({"Sid": "Use", "Effect": "Allow", "Principal": {"AWS": key_policy_for}, "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"})
+    key = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))["KeyMetadata"]["Arn"]
+    s3.create_bucket(Bucket="lake")
+    s3.put_bucket_encryption(Bucket="lake", ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]})
+    return s3, kms, key
+
+
+def test_a_missing_key_is_403_without_list_bucket_and_404_with_it(enforced):
+    s3 = enforced("s3")
+    s3.create_bucket(Bucket="lake")
+    objects = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lake/*"}
+    prefixed = _as_role_named(enforced, "prefixed", [objects, {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::lake",
+                                                               "Condition": {"StringLike": {"s3:prefix": ["locks/*"]}}}])
+    with pytest.raises(ClientError) as caught:
+        prefixed("s3").get_object(Bucket="lake", Key="locks/day.json")
+    assert caught.value.response["Error"]["Code"] == "AccessDenied", "a prefix-conditioned ListBucket does not count"
+    with pytest.raises(ClientError) as caught:
+        prefixed("s3").head_object(Bucket="lake", Key="locks/day.json")
+    assert caught.value.response["Error"]["Code"] in ("403", "AccessDenied")
+    listing = _as_role_named(enforced, "listing", [objects, {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::lake"}])
+    with pytest.raises(ClientError) as caught:
+        listing("s3").get_object(Bucket="lake", Key="locks/day.json")
+    assert caught.value.response["Error"]["Code"] == "NoSuchKey"
+
+
+def test_the_bucket_policy_is_evaluated_with_the_caller_and_the_encryption_headers(enforced):
+    s3 = enforced("s3")
+    s3.create_bucket(Bucket="lake")
+    reader = _as_role_named(enforced, "reader", [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::lake/*"}])
+    s3.put_bucket_policy(Bucket="lake", Policy=json.dumps(_bucket_policy(
+        {"Sid": "ExportsOnlyForReader", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lake/exports/*",
+         "Condition": {"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/reader"}}},
+        {"Sid": "OnlySseKms", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::lake/*",
+         "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}, "Null": {"s3:x-amz-server-side-encryption": "false"}}},
+        {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::lake", "arn:aws:s3:::lake/*"],
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    )))
+    s3.put_object(Bucket="lake", Key="exports/a", Body=b"a")
+    _denied(lambda: s3.get_object(Bucket="lake", Key="exports/a"), "s3:GetObject", "ExportsOnlyForReader")
+    assert reader("s3").get_object(Bucket="lake", Key="exports/a")["Body"].read() == b"a"
+    _denied(lambda: reader("s3").put_object(Bucket="lake", Key="x", Body=b"x", ServerSideEncryption="AES256"), "OnlySseKms")
+    # UploadPart carries no encryption header: the paired Null lets it through.
+    upload = reader("s3").create_multipart_upload(Bucket="lake", Key="big")["UploadId"]
+    part = reader("s3").upload_part(Bucket="lake", Key="big", UploadId=upload, PartNumber=1, Body=b"p")
+    reader("s3").complete_multipart_upload(Bucket="lake", Key="big", UploadId=upload,
+                                           MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+
+
+def test_sse_kms_objects_need_the_key_by_the_caller_under_the_key_policy(enforced):
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/writer"
+    s3, kms, key = _lake(enforced, key_policy_for=role_arn)
+    objects = {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"], "Resource": ["arn:aws:s3:::lake", "arn:aws:s3:::lake/*"]}
+    writer = _as_role_named(enforced, "writer", [objects, {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key}])
+    keyless = _as_role_named(enforced, "keyless", [objects])
+    outsider = _as_role_named(enforced, "outsider", [objects, {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"}])
+    writer("s3").put_object(Bucket="lake", Key="k", Body=b"v")
+    head = writer("s3").head_object(Bucket="lake", Key="k")
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key, "the object carries the bucket's default key"
+    assert writer("s3").get_object(Bucket="lake", Key="k")["Body"].read() == b"v"
+    # The key policy names only the writer: IAM alone grants nothing.
+    _denied(lambda: outsider("s3").put_object(Bucket="lake", Key="o", Body=b"v"), "kms:GenerateDataKey", key)
+    _denied(lambda: outsider("s3").get_object(Bucket="lake", Key="k"), "kms:Decrypt", key)
+    outsider("s3").head_object(Bucket="lake", Key="k")  # no key needed for metadata
+    _denied(lambda: keyless("s3").get_object(Bucket="lake", Key="k"), "kms:Decrypt")
+    kms.disable_key(KeyId=key.split("/")[-1])  # moto 5.2.5 takes only the id here
+    with pytest.raises(ClientError) as caught:
+        writer("s3").get_object(Bucket="lake", Key="k")
+    assert caught.value.response["Error"]["Code"] == "KMS.DisabledException", caught.value.response
