@@ -30,6 +30,13 @@ Python calls each) before it compares the prefix, about 2 ms a listing at
 beside it. Here the keys are narrowed to the prefix first; the answer is
 the same.
 
+Actions: moto 5.2.5 names the action of a bucket request it does not know
+by the method's default, so GetBucketEncryption was `s3:ListBucket` and
+PutBucketEncryption `s3:CreateBucket`, and HeadBucket `s3:HeadBucket`,
+which IAM does not have. Here they are what the Service Authorization
+Reference says (`BUCKET_ACTIONS`): HeadBucket is `s3:ListBucket`, so a
+bucket policy that denies a listing denies it too.
+
 GetBucketNotificationConfiguration: moto keeps a bucket's
 EventBridgeConfiguration (and sends its events to EventBridge) but leaves it
 out of the answer; here it is in.
@@ -140,7 +147,47 @@ def get_bucket_notification(self):
     return status, headers, text
 
 
+# Bucket subresources moto's ACTION_MAP lacks or misnames, by method: the
+# IAM action each needs (Service Authorization Reference, Amazon S3).
+BUCKET_ACTIONS = {
+    "HEAD": {"DEFAULT": "ListBucket"},
+    "GET": {
+        "encryption": "GetEncryptionConfiguration",
+        "ownershipControls": "GetBucketOwnershipControls",
+        "object-lock": "GetBucketObjectLockConfiguration",
+        "replication": "GetReplicationConfiguration",
+        "requestPayment": "GetBucketRequestPayment",
+        "publicAccessBlock": "GetBucketPublicAccessBlock",
+        "intelligent-tiering": "GetIntelligentTieringConfiguration",
+        "analytics": "GetAnalyticsConfiguration",
+        "metrics": "GetMetricsConfiguration",
+        "inventory": "GetInventoryConfiguration",
+        "notification": "GetBucketNotification",
+    },
+    "PUT": {
+        "encryption": "PutEncryptionConfiguration",
+        "ownershipControls": "PutBucketOwnershipControls",
+        "object-lock": "PutBucketObjectLockConfiguration",
+        "replication": "PutReplicationConfiguration",
+        "requestPayment": "PutBucketRequestPayment",
+        "publicAccessBlock": "PutBucketPublicAccessBlock",
+        "intelligent-tiering": "PutIntelligentTieringConfiguration",
+        "analytics": "PutAnalyticsConfiguration",
+        "metrics": "PutMetricsConfiguration",
+        "inventory": "PutInventoryConfiguration",
+    },
+    "DELETE": {
+        "encryption": "PutEncryptionConfiguration",
+        "ownershipControls": "PutBucketOwnershipControls",
+        "replication": "PutReplicationConfiguration",
+        "publicAccessBlock": "PutBucketPublicAccessBlock",
+    },
+}
+
+
 def install() -> None:
+    for method, actions in BUCKET_ACTIONS.items():
+        responses.ACTION_MAP["BUCKET"][method].update(actions)
     models.FakeBucket.get_permission = get_permission
     responses.S3Response.put_object = put_object
     models.S3Backend.list_objects = list_objects

@@ -125,8 +125,6 @@ def needs(response, name: str, resource: str, region: str, account: str) -> list
     policy = bucket_policy(account, bucket_name)
     bucket = _bucket(account, bucket_name)
     qs = response.querystring or {}
-    if name == "HeadBucket":
-        name = "ListBucket"
     if name in ("ListBucket", "ListBucketVersions"):
         prefix = qs.get("prefix")
         context = {"s3:prefix": prefix[0] if isinstance(prefix, list) else prefix} if prefix is not None else {}

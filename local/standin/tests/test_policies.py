@@ -140,3 +140,22 @@ def test_sse_kms_objects_need_the_key_by_the_caller_under_the_key_policy(enforce
     with pytest.raises(ClientError) as caught:
         writer("s3").get_object(Bucket="lake", Key="k")
     assert caught.value.response["Error"]["Code"] == "KMS.DisabledException", caught.value.response
+
+
+def test_bucket_requests_need_the_actions_aws_names_and_head_bucket_is_a_listing(enforced):
+    # moto named GetBucketEncryption s3:ListBucket and PutBucketEncryption
+    # s3:CreateBucket; the Service Authorization Reference names them
+    # s3:GetEncryptionConfiguration and s3:PutEncryptionConfiguration, and
+    # HeadBucket needs s3:ListBucket.
+    s3 = enforced("s3")
+    s3.create_bucket(Bucket="lake")
+    s3.put_bucket_policy(Bucket="lake", Policy=json.dumps(_bucket_policy(
+        {"Sid": "NoListing", "Effect": "Deny", "Principal": "*", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::lake"})))
+    s3.put_bucket_encryption(Bucket="lake", ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.get_bucket_encryption(Bucket="lake")
+    with pytest.raises(ClientError) as caught:
+        s3.head_bucket(Bucket="lake")
+    assert caught.value.response["Error"]["Code"] in ("403", "AccessDenied")
+    encryption_only = _as_role_named(enforced, "encryption", [{"Effect": "Allow", "Action": "s3:GetEncryptionConfiguration", "Resource": "arn:aws:s3:::lake"}])
+    encryption_only("s3").get_bucket_encryption(Bucket="lake")
