@@ -30,7 +30,12 @@ PY = sys.executable
 
 
 def sh(*args, **kw):
-    return subprocess.run(args, check=True, text=True, **kw)
+    out = subprocess.run(args, text=True, **kw)
+    if out.returncode != 0:
+        # Terraform's own error (the denied call, with its statement) is in what was captured.
+        sys.stderr.write((out.stdout or "") + (out.stderr or ""))
+        out.check_returncode()
+    return out
 
 
 def standin(command: str, env: dict) -> str:
@@ -86,7 +91,14 @@ def demo(endpoint: str, logical_time: str, day: dt.date) -> int:
     outputs = json.loads(sh(*tf, "output", "-json", f"-state={state}", env=tf_env, capture_output=True).stdout)
     aws = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
                aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"])
-    rds, sfn, glue, athena, s3 = (boto3.client(s, **aws) for s in ("rds", "stepfunctions", "glue", "athena", "s3"))
+    rds, sfn, glue, athena = (boto3.client(s, **aws) for s in ("rds", "stepfunctions", "glue", "athena"))
+    # Run manifests are under the control prefix, which the bucket policy
+    # keeps from the deployer: read them as the operator role.
+    operator = boto3.client("sts", **aws).assume_role(RoleArn=outputs["operator_role_arn"]["value"],
+                                                      RoleSessionName="demo")["Credentials"]
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                      aws_access_key_id=operator["AccessKeyId"], aws_secret_access_key=operator["SecretAccessKey"],
+                      aws_session_token=operator["SessionToken"])
 
     source = outputs["run_input"]["value"]["export"]["source_id"]
     if not rds.describe_db_clusters(Filters=[{"Name": "db-cluster-id", "Values": [source]}])["DBClusters"]:
@@ -113,7 +125,8 @@ def demo(endpoint: str, logical_time: str, day: dt.date) -> int:
     print(f"""
 look at it:
   export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID={keys["AWS_ACCESS_KEY_ID"]} AWS_SECRET_ACCESS_KEY={keys["AWS_SECRET_ACCESS_KEY"]} AWS_DEFAULT_REGION=us-east-1
-  (the stand-in's administrator, IAM user snaplake-admin: the stand-in enforces IAM; each function runs as its own role)
+  (the stand-in's administrator, IAM user snaplake-admin: the stand-in enforces IAM; each function runs as its own role;
+  the bucket policy keeps exports/ and _snaplake/ from it: assume {outputs["operator_role_arn"]["value"]} to read them)
   the curated tables are in the Glue database snaplake_local_curated; the stand-in's Athena runs SQL on them,
   e.g. SELECT email, transformed_at FROM "snaplake_local_curated"."shop_customers" LIMIT 5 (workgroup snaplake-local)
   `make demo` with another day (python local/demo.py --date YYYY-MM-DD) swaps in a new version; the old one stays for rollback.""")

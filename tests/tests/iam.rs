@@ -158,3 +158,52 @@ async fn a_missing_action_a_wrong_resource_or_prefix_is_access_denied_and_the_mo
     let (status, detail) = run_execution(&d.env, &d.machine, "module-policies", &input, Duration::from_secs(240)).await;
     assert_eq!(status, "SUCCEEDED", "with the module's policies: {detail}");
 }
+
+/// S3 answers a GetObject of a missing key with 404 only to a caller that
+/// may list the bucket (without a prefix: a GetObject carries none), else
+/// with 403 AccessDenied; the stand-in does the same. Releasing a day lock
+/// that is gone (released already, or never taken) reads a missing key: with
+/// the module's policy it is "not released", with ListBucket only on the
+/// tokens' prefix (the module's policy before) it was an AccessDenied.
+#[tokio::test]
+async fn releasing_a_day_lock_that_is_gone_reads_404_with_the_module_policy_and_403_without_list_bucket() {
+    let d = deploy("snaplake-iam-404", "snaplake-iam-404").await;
+    let release = json!({
+        "day_lock": "release",
+        "logical_time": "2026-11-20T19:00:00Z",
+        "execution": format!("arn:aws:states:us-east-1:123456789012:execution:{}-pipeline:gone", d.stack),
+    });
+    let invoke = |payload: Value| {
+        let lambda = aws_sdk_lambda::Client::new(&d.env.sdk);
+        let name = format!("{}-export-callback", d.stack);
+        async move {
+            let out = lambda
+                .invoke()
+                .function_name(name)
+                .payload(aws_sdk_lambda::primitives::Blob::new(payload.to_string()))
+                .send()
+                .await
+                .unwrap();
+            let answer: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+            (out.function_error().map(str::to_string), answer)
+        }
+    };
+
+    let (error, answer) = invoke(release.clone()).await;
+    assert_eq!(error, None, "with the module's policy: {answer}");
+    assert_eq!(answer[0]["released"], json!(false), "{answer}");
+
+    let module = module_policy(&d, "export-callback").await;
+    let prefix_only = with(
+        module.clone(),
+        "ListTaskTokensAndMissingKeysAnswer404",
+        "Condition",
+        json!({"StringLike": {"s3:prefix": ["_snaplake/tokens/*"]}}),
+    );
+    put_policy(&d, "export-callback", &prefix_only).await;
+    let (error, answer) = invoke(release).await;
+    put_policy(&d, "export-callback", &module).await;
+    assert!(error.is_some(), "a missing lock read without ListBucket should be refused: {answer}");
+    let text = answer.to_string();
+    assert!(text.contains("AccessDenied") || text.contains("denied"), "{answer}");
+}

@@ -5,7 +5,7 @@ snaplake = {
   schedule_expression = "cron(0 4 * * ? *)"
   schedule_time_zone  = "Asia/Tokyo"
   notification_emails = ["data-platform@example.com"]
-  # Who besides snaplake may read exports/ and _snaplake/ (existing roles: the deployer, data engineers).
+  # Who besides snaplake may read exports/ and _snaplake/ (existing roles: on call, data engineers; the deployer need not).
   # raw_reader_arns  = ["arn:aws:iam::<account>:role/data-platform-admin"]
   raw_retention_days = 14
   # With the salt in TF_VAR_hash_salt; raise to write a new salt.

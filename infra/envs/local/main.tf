@@ -48,6 +48,33 @@ provider "aws" {
   }
 }
 
+# The on-call role that may read the raw and control prefixes (run
+# manifests, exports): the deployer (the stand-in's administrator) is not
+# listed, so the bucket policy denies it those prefixes, as it would on AWS.
+data "aws_caller_identity" "current" {}
+
+resource "aws_iam_role" "operator" {
+  name = "snaplake-local-operator"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" } }]
+  })
+}
+
+resource "aws_iam_role_policy" "operator" {
+  name = "read-the-lake"
+  role = aws_iam_role.operator.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      { Effect = "Allow", Action = ["s3:ListBucket"], Resource = "arn:aws:s3:::${module.snaplake.bucket}" },
+      { Effect = "Allow", Action = ["s3:GetObject"], Resource = "arn:aws:s3:::${module.snaplake.bucket}/*" },
+      # The raw key's policy names the role (raw_reader_arns); this lets it use it.
+      { Effect = "Allow", Action = ["kms:Decrypt"], Resource = "*" },
+    ]
+  })
+}
+
 module "snaplake" {
   source              = "../../modules/snaplake"
   name                = "snaplake-local"
@@ -57,6 +84,12 @@ module "snaplake" {
   hash_salt           = "demo-only-salt"
   hash_salt_version   = 1
   lambda_packages     = { for f in ["snapshot-export", "export-callback", "export-poller", "catalog-swap", "query-runner"] : f => "${path.module}/placeholder.zip" }
+  raw_reader_arns     = [aws_iam_role.operator.arn]
+}
+
+output "operator_role_arn" {
+  description = "Assume it to read run manifests and exports (the deployer may not)."
+  value       = aws_iam_role.operator.arn
 }
 
 output "state_machine_arn" {

@@ -45,7 +45,9 @@ locals {
     "export-callback" = [
       { Sid = "ExportStatusNoResourceLevel", Effect = "Allow", Action = ["rds:DescribeExportTasks"], Resource = "*" },
       { Sid = "TaskTokensAndDayLocks", Effect = "Allow", Action = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource = ["${local.bucket_arn}/${local.control_prefix}/tokens/*", "${local.bucket_arn}/${local.control_prefix}/locks/*"] },
-      { Sid = "ListTaskTokens", Effect = "Allow", Action = ["s3:ListBucket"], Resource = local.bucket_arn, Condition = { StringLike = { "s3:prefix" = ["${local.control_prefix}/tokens/*"] } } },
+      # Unconditioned: S3 answers a GetObject of a missing key with 404 only to a caller with s3:ListBucket on the bucket, else 403 AccessDenied
+      # (S3 API reference, GetObject "Permissions"); a released lock or an answered token must read as missing, not as a refusal.
+      { Sid = "ListTaskTokensAndMissingKeysAnswer404", Effect = "Allow", Action = ["s3:ListBucket"], Resource = local.bucket_arn },
       { Sid = "DayLockHolderState", Effect = "Allow", Action = ["states:DescribeExecution"], Resource = "arn:${local.partition}:states:${local.region}:${local.account}:execution:${var.name}-pipeline:*" },
       { Sid = "ResumeRunsByTokenNoResourceLevel", Effect = "Allow", Action = ["states:SendTaskSuccess", "states:SendTaskFailure"], Resource = "*" },
       merge(local.raw_read_write, { Sid = "RawKeyForTokens" }),
@@ -74,9 +76,11 @@ locals {
       { Sid = "Queries", Effect = "Allow", Action = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"], Resource = local.workgroup_arn },
       # GetTables: ValidatePolicy reads a large run's raw tables a page at a time.
       { Sid = "CatalogRead", Effect = "Allow", Action = ["glue:GetTable", "glue:GetTables", "glue:GetDatabase", "glue:GetPartitions"], Resource = local.glue_tables },
-      { Sid = "ListTheLake", Effect = "Allow", Action = ["s3:ListBucket", "s3:GetBucketLocation"], Resource = local.bucket_arn },
+      # Athena reads and writes with the caller's rights; the bucket and object actions are those Athena's user guide lists for query results
+      # ("Identity-based policies": GetBucketLocation, ListBucket, ListBucketMultipartUploads; GetObject, PutObject, ListMultipartUploadParts, AbortMultipartUpload).
+      { Sid = "ListTheLake", Effect = "Allow", Action = ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], Resource = local.bucket_arn },
       { Sid = "ReadData", Effect = "Allow", Action = ["s3:GetObject"], Resource = ["${local.bucket_arn}/${local.export_prefix}/*", "${local.bucket_arn}/${local.curated_prefix}/*", "${local.bucket_arn}/${local.control_prefix}/*"] },
-      { Sid = "WriteCuratedAndResults", Effect = "Allow", Action = ["s3:PutObject", "s3:AbortMultipartUpload"], Resource = ["${local.bucket_arn}/${local.curated_prefix}/*", "${local.bucket_arn}/${local.control_prefix}/athena/*", "${local.bucket_arn}/${local.control_prefix}/results/*"] },
+      { Sid = "WriteCuratedAndResults", Effect = "Allow", Action = ["s3:PutObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"], Resource = ["${local.bucket_arn}/${local.curated_prefix}/*", "${local.bucket_arn}/${local.control_prefix}/athena/*", "${local.bucket_arn}/${local.control_prefix}/results/*"] },
       # Raw: reads exports and the plan, writes large results; curated: UNLOAD and query results.
       merge(local.raw_read_write, { Sid = "RawKeyForExportsPlansAndResults" }),
       merge(local.curated_use, { Sid = "CuratedKeyForUnloadAndQueryResults" }),

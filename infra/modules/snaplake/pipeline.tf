@@ -103,8 +103,10 @@ resource "aws_iam_role_policy" "pipeline" {
     Statement = [
       { Sid = "InvokeTheFunctions", Effect = "Allow", Action = ["lambda:InvokeFunction"], Resource = [for f in aws_lambda_function.fn : f.arn] },
       { Sid = "ReadThePlan", Effect = "Allow", Action = ["s3:GetObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/plans/*" },
-      # PublishTables' ResultWriter: the tables' outcomes go to S3, not into the state.
-      { Sid = "WriteTheMapResults", Effect = "Allow", Action = ["s3:PutObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/map-results/*" },
+      # PublishTables' ResultWriter: the tables' outcomes go to S3, not into the state. The actions are those of the Step Functions
+      # developer guide's "IAM policies for ResultWriter" (it writes in multipart uploads).
+      { Sid = "WriteTheMapResults", Effect = "Allow", Action = ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"], Resource = "${local.bucket_arn}/${local.control_prefix}/map-results/*" },
+      # "IAM policies for using Distributed Map states": StartExecution on the state machine, Describe/StopExecution on its executions.
       { Sid = "DistributedMapChildren", Effect = "Allow", Action = ["states:StartExecution", "states:DescribeExecution", "states:StopExecution"], Resource = [local.pipeline_arn, "arn:${local.partition}:states:${local.region}:${local.account}:execution:${var.name}-pipeline/*"] },
       { Sid = "NotifyFailures", Effect = "Allow", Action = ["sns:Publish"], Resource = aws_sns_topic.failures.arn },
       merge(local.raw_read_write, { Sid = "RawKeyForPlansAndMapResults" }),

@@ -43,14 +43,17 @@ resource "aws_s3_bucket_policy" "lake" {
 }
 
 locals {
-  # Who may read the raw (exports/) and control (_snaplake/) prefixes:
-  # snaplake's roles (Athena reads exports/ with query-runner's credentials)
-  # and raw_reader_arns, so the deployer need not lock itself out.
+  # Who may read and list the raw (exports/) and control (_snaplake/)
+  # prefixes: snaplake's roles (Athena reads exports/ with query-runner's
+  # credentials) and raw_reader_arns. Nobody else, the deployer's
+  # administrator rights included: an explicit Deny beats every Allow.
   raw_readers = concat([for r in aws_iam_role.fn : r.arn], [aws_iam_role.export.arn, aws_iam_role.pipeline.arn], var.raw_reader_arns)
-  raw_objects = ["${local.bucket_arn}/${local.export_prefix}/*", "${local.bucket_arn}/${local.control_prefix}/*"]
+  # What the account's IAM policies may open to anyone else, fail closed:
+  # a prefix added later is raw until it is listed here. The pinned policy
+  # (a masking policy, no data) is here because Terraform reads it back
+  # (HeadObject needs s3:GetObject) as whoever deploys.
+  open_prefixes = ["${local.curated_prefix}/", "${local.analyst_results_prefix}/", "${local.control_prefix}/policy/"]
 
-  # Every statement has a Condition: the stand-in does not evaluate those
-  # (it stands for TLS and has no principals), so it keeps working.
   bucket_policy = {
     Version = "2012-10-17"
     Statement = [
@@ -63,42 +66,74 @@ locals {
         Condition = { Bool = { "aws:SecureTransport" = "false" } }
       },
       {
-        Sid       = "RawAndControlObjectsOnlyForSnaplakeAndRawReaders"
-        Effect    = "Deny"
-        Principal = "*"
-        Action    = "s3:GetObject"
-        Resource  = local.raw_objects
-        Condition = { ArnNotLike = { "aws:PrincipalArn" = local.raw_readers } }
+        Sid         = "RawAndControlObjectsOnlyForSnaplakeAndRawReaders"
+        Effect      = "Deny"
+        Principal   = "*"
+        Action      = ["s3:GetObject", "s3:GetObjectVersion"]
+        NotResource = [for p in local.open_prefixes : "${local.bucket_arn}/${p}*"]
+        Condition   = { ArnNotLike = { "aws:PrincipalArn" = local.raw_readers } }
       },
       {
+        # Listings that name the raw or control prefix (or the start of
+        # one). A listing without a prefix cannot be denied here: HeadBucket
+        # is s3:ListBucket without a prefix too, and Terraform and the
+        # console need it. Such a listing shows key names (export and table
+        # names), never contents.
         Sid       = "RawAndControlListingOnlyForSnaplakeAndRawReaders"
         Effect    = "Deny"
         Principal = "*"
-        Action    = "s3:ListBucket"
+        Action    = ["s3:ListBucket", "s3:ListBucketVersions"]
         Resource  = local.bucket_arn
         Condition = {
-          StringLike = { "s3:prefix" = ["${local.export_prefix}/*", "${local.control_prefix}/*"] }
+          StringLike = { "s3:prefix" = ["${local.export_prefix}*", "${local.control_prefix}*"] }
           ArnNotLike = { "aws:PrincipalArn" = local.raw_readers }
         }
       },
-      # Writes that name an SSE algorithm must name SSE-KMS, and those that
-      # name a key must name the prefix's key. Who writes what:
-      # - RDS export: exports/ with the raw key it is given (run input);
-      # - the functions: plans, tokens, large results under _snaplake/ with
-      #   no header, so the bucket's default, the raw key;
+      # Who writes what, and with which key:
+      # - RDS export: exports/ with the raw key (the deployment pins it);
+      # - the functions and the state machine: plans, tokens, locks, run
+      #   manifests, Map results under _snaplake/ with no encryption header,
+      #   so the bucket's default, the raw key (UploadPart never carries one);
       # - Athena (snaplake's and the analysts' workgroups): UNLOAD into
       #   curated/ and query results into _snaplake/athena/ and
       #   analyst-results/, with the workgroup's key, the curated key.
-      # `IfExists`: a write naming no key gets the default (raw) key, which
-      # only fails safe, and UploadPart (also s3:PutObject) carries no
-      # encryption header at all.
+      # A write that names an encryption must name SSE-KMS with the prefix's
+      # key. The checks test presence with Null rather than `…IfExists`: a
+      # missing key makes an IfExists condition true, which would deny every
+      # write without a header (IAM condition operators reference).
       {
-        Sid       = "DenyWritesNotSseKms"
+        Sid       = "DenyWritesNamingAnotherEncryptionThanSseKms"
         Effect    = "Deny"
         Principal = "*"
         Action    = "s3:PutObject"
         Resource  = "${local.bucket_arn}/*"
-        Condition = { StringNotEqualsIfExists = { "s3:x-amz-server-side-encryption" = "aws:kms" } }
+        Condition = {
+          Null            = { "s3:x-amz-server-side-encryption" = "false" }
+          StringNotEquals = { "s3:x-amz-server-side-encryption" = "aws:kms" }
+        }
+      },
+      {
+        # S3 encrypts `aws:kms` without a key id with the account's aws/s3
+        # key, which every principal of the account can use through S3.
+        Sid       = "DenyWritesNamingSseKmsWithoutAKey"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:PutObject"
+        Resource  = "${local.bucket_arn}/*"
+        Condition = {
+          Null = {
+            "s3:x-amz-server-side-encryption"                = "false"
+            "s3:x-amz-server-side-encryption-aws-kms-key-id" = "true"
+          }
+        }
+      },
+      {
+        Sid       = "DenyWritesWithCustomerProvidedKeys"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:PutObject"
+        Resource  = "${local.bucket_arn}/*"
+        Condition = { Null = { "s3:x-amz-server-side-encryption-customer-algorithm" = "false" } }
       },
       {
         Sid       = "DenyCuratedWritesWithAnotherKey"
@@ -106,7 +141,10 @@ locals {
         Principal = "*"
         Action    = "s3:PutObject"
         Resource  = [for p in local.curated_key_prefixes : "${local.bucket_arn}/${p}*"]
-        Condition = { StringNotEqualsIfExists = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = local.curated_key_names } }
+        Condition = {
+          Null            = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = "false" }
+          StringNotEquals = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = local.curated_key_names }
+        }
       },
       {
         Sid         = "DenyOtherWritesWithAnotherKeyThanRaw"
@@ -114,7 +152,10 @@ locals {
         Principal   = "*"
         Action      = "s3:PutObject"
         NotResource = [for p in local.curated_key_prefixes : "${local.bucket_arn}/${p}*"]
-        Condition   = { StringNotEqualsIfExists = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = local.raw_key_names } }
+        Condition = {
+          Null            = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = "false" }
+          StringNotEquals = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = local.raw_key_names }
+        }
       },
     ]
   }

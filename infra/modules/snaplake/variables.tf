@@ -52,7 +52,7 @@ variable "curated_kms_key_arn" {
 }
 
 variable "raw_reader_arns" {
-  description = "IAM principals (existing role or user ARNs) besides snaplake's roles that may read the raw exports/ and control _snaplake/ prefixes and decrypt with the raw key: e.g. the deployer and a data engineer role. Everyone else is denied by the bucket policy."
+  description = "IAM principals (existing role or user ARNs) besides snaplake's roles that may read the raw exports/ and control _snaplake/ prefixes and decrypt with the raw key: e.g. an on-call or data engineer role (the deployer need not be one). Everyone else is denied by the bucket policy."
   type        = list(string)
   default     = []
 }

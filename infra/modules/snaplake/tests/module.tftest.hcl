@@ -256,34 +256,56 @@ run "the_bucket_policy_keeps_raw_and_control_prefixes_from_other_principals" {
   }
   assert {
     condition = length([for s in jsondecode(aws_s3_bucket_policy.lake[0].policy).Statement : s
-      if try(s.Effect == "Deny" && s.Principal == "*" && contains(flatten([s.Action]), "s3:GetObject")
-        && contains(flatten([s.Resource]), "arn:aws:s3:::snaplake-lake-123456789012/exports/*")
-        && contains(flatten([s.Resource]), "arn:aws:s3:::snaplake-lake-123456789012/_snaplake/*")
+      if try(s.Effect == "Deny" && s.Principal == "*" && toset(s.Action) == toset(["s3:GetObject", "s3:GetObjectVersion"])
+        && toset(s.NotResource) == toset(["arn:aws:s3:::snaplake-lake-123456789012/curated/*", "arn:aws:s3:::snaplake-lake-123456789012/analyst-results/*", "arn:aws:s3:::snaplake-lake-123456789012/_snaplake/policy/*"])
         && contains(s.Condition.ArnNotLike["aws:PrincipalArn"], "arn:aws:iam::123456789012:role/deployer")
         && contains(s.Condition.ArnNotLike["aws:PrincipalArn"], aws_iam_role.fn["query-runner"].arn)
         && contains(s.Condition.ArnNotLike["aws:PrincipalArn"], aws_iam_role.export.arn)
         && contains(s.Condition.ArnNotLike["aws:PrincipalArn"], aws_iam_role.pipeline.arn)
     && !contains(s.Condition.ArnNotLike["aws:PrincipalArn"], "arn:aws:iam::123456789012:role/analyst"), false)]) == 1
-    error_message = "reading exports/ and _snaplake/ is denied to every principal but snaplake's roles and raw_reader_arns"
+    error_message = "reading any object but curated data, analysts' results and the pinned policy (which the deployer reads back) is denied to every principal but snaplake's roles and raw_reader_arns"
   }
   assert {
     condition = length([for s in jsondecode(aws_s3_bucket_policy.lake[0].policy).Statement : s
-      if try(s.Effect == "Deny" && contains(flatten([s.Action]), "s3:ListBucket")
-        && toset(s.Condition.StringLike["s3:prefix"]) == toset(["exports/*", "_snaplake/*"])
+      if try(s.Effect == "Deny" && toset(s.Action) == toset(["s3:ListBucket", "s3:ListBucketVersions"])
+        && toset(s.Condition.StringLike["s3:prefix"]) == toset(["exports*", "_snaplake*"])
     && contains(s.Condition.ArnNotLike["aws:PrincipalArn"], "arn:aws:iam::123456789012:role/deployer"), false)]) == 1
-    error_message = "listing exports/ and _snaplake/ is denied likewise"
+    error_message = "listing exports/ and _snaplake/ (or the start of either) is denied likewise"
+  }
+  assert {
+    condition     = !strcontains(aws_s3_bucket_policy.lake[0].policy, "IfExists")
+    error_message = "no IfExists operator: a missing header makes it true, which denies every write without one (UploadPart, the bucket default's writes)"
   }
   assert {
     condition = length([for s in jsondecode(aws_s3_bucket_policy.lake[0].policy).Statement : s
-      if try(s.Effect == "Deny" && contains(flatten([s.Action]), "s3:PutObject")
+      if try(s.Effect == "Deny" && s.Action == "s3:PutObject" && s.Condition.Null["s3:x-amz-server-side-encryption"] == "false"
+    && s.Condition.Null["s3:x-amz-server-side-encryption-aws-kms-key-id"] == "true", false)]) == 1
+    error_message = "a write naming aws:kms without a key (the account's aws/s3 key) is denied"
+  }
+  assert {
+    condition = length([for s in jsondecode(aws_s3_bucket_policy.lake[0].policy).Statement : s
+    if try(s.Effect == "Deny" && s.Action == "s3:PutObject" && s.Condition.Null["s3:x-amz-server-side-encryption-customer-algorithm"] == "false", false)]) == 1
+    error_message = "a write with a customer-provided key (SSE-C) is denied"
+  }
+  assert {
+    condition = length([for s in jsondecode(aws_s3_bucket_policy.lake[0].policy).Statement : s
+      if try(s.Effect == "Deny" && s.Action == "s3:PutObject" && s.Condition.Null["s3:x-amz-server-side-encryption"] == "false"
+    && s.Condition.StringNotEquals["s3:x-amz-server-side-encryption"] == "aws:kms", false)]) == 1
+    error_message = "a write naming another encryption than SSE-KMS (AES256, aws:kms:dsse) is denied"
+  }
+  assert {
+    condition = length([for s in jsondecode(aws_s3_bucket_policy.lake[0].policy).Statement : s
+      if try(s.Effect == "Deny" && s.Action == "s3:PutObject"
         && contains(flatten([s.Resource]), "arn:aws:s3:::snaplake-lake-123456789012/curated/*")
-    && contains(s.Condition.StringNotEqualsIfExists["s3:x-amz-server-side-encryption-aws-kms-key-id"], aws_kms_key.curated[0].arn), false)]) == 1
+        && s.Condition.Null["s3:x-amz-server-side-encryption-aws-kms-key-id"] == "false"
+    && contains(s.Condition.StringNotEquals["s3:x-amz-server-side-encryption-aws-kms-key-id"], aws_kms_key.curated[0].arn), false)]) == 1
     error_message = "writes under curated/ that name another key than the curated key are denied"
   }
   assert {
     condition = length([for s in jsondecode(aws_s3_bucket_policy.lake[0].policy).Statement : s
-      if try(s.Effect == "Deny" && contains(flatten([s.Action]), "s3:PutObject") && contains(flatten([s.NotResource]), "arn:aws:s3:::snaplake-lake-123456789012/curated/*")
-    && contains(s.Condition.StringNotEqualsIfExists["s3:x-amz-server-side-encryption-aws-kms-key-id"], aws_kms_key.raw[0].arn), false)]) == 1
+      if try(s.Effect == "Deny" && s.Action == "s3:PutObject" && contains(flatten([s.NotResource]), "arn:aws:s3:::snaplake-lake-123456789012/curated/*")
+        && s.Condition.Null["s3:x-amz-server-side-encryption-aws-kms-key-id"] == "false"
+    && contains(s.Condition.StringNotEquals["s3:x-amz-server-side-encryption-aws-kms-key-id"], aws_kms_key.raw[0].arn), false)]) == 1
     error_message = "writes elsewhere that name another key than the raw key are denied"
   }
 }
