@@ -19,12 +19,14 @@ Rust SDK shows some (HEAD requests) only as "unhandled error".
 Not evaluated (see local/README.md): SCPs, permission boundaries, session
 policies, trust policy conditions, the KMS calls other services than S3 make
 (Secrets Manager, SNS, Lambda, CloudWatch Logs), the Glue and S3 calls Athena
-makes for a query. Requests of moto's Step Functions engine (signed with its
-fixed key `ak`) are not checked: the state machine's role is not enforced.
+makes for a query. moto's Step Functions engine signs with its fixed key
+`ak`; `stepfunctions.py` makes it sign as the execution's role instead, and a
+request still signed `ak` (none of snaplake's) is let through.
 """
 
 import json
 import threading
+from urllib.parse import unquote
 
 from moto import settings
 from moto.core import authorization
@@ -123,6 +125,11 @@ def required(response, service: str, action: str, resource: str, region: str, ac
     if service == "states":
         target = p.get("stateMachineArn") or p.get("executionArn")
         return [Need(action, target or "*")]
+    if service == "lambda" and response.raw_path.endswith("/invocations"):
+        # Invoke: lambda:InvokeFunction on the function (FunctionName is a name or an ARN, maybe qualified).
+        named = unquote(response.raw_path.split("/functions/", 1)[1].rsplit("/invocations", 1)[0])
+        function = named if named.startswith("arn:") else arn.format("lambda", f"function:{named}")
+        return [Need("lambda:InvokeFunction", function)]
     if service == "sts" and "RoleArn" in p:
         return [Need(action, p["RoleArn"])]
     return [Need(action, "*")]

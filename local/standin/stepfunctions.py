@@ -23,13 +23,23 @@ moto 5.2.5:
   finds none. Here the children's outputs are written as AWS writes them:
   `<Prefix>/<map run id>/SUCCEEDED_0.json` (a JSON array of executions with
   their `Output` as a JSON string) listed in `manifest.json`;
+- the engine signs every call it makes (Lambda invoke, the ItemReader's
+  and ResultWriter's S3 calls, SNS publish) with a fixed key that nothing
+  checks; AWS makes them as the state machine's role. Here, with IAM
+  enforced, they are signed with temporary credentials of the execution's
+  role, so its identity policy, the bucket policy and the key policy decide
+  them as on AWS (`engine_client`);
 - the largest input or output of any state is kept
   ("states:max-payload-bytes" in GET /_snaplake/calls), so tests and the
   benchmarks can check how close a run comes to the limit.
 """
 
+import importlib
 import json
+import threading
 import uuid
+
+import boto3
 
 from moto.core.responses import EmptyResult
 from moto.stepfunctions import responses
@@ -43,7 +53,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.
     resource_eval_s3,
 )
 
-from . import control
+from moto.stepfunctions.parser.asl.utils import boto_client
+
+from . import control, iam
 
 
 def send_task_failure_response(self):
@@ -141,7 +153,53 @@ def result_writer_put_object(env, resource_runtime_part, state_credentials):
                       "ResultWriterDetails": {"Bucket": parameters["Bucket"], "Key": f"{folder}manifest.json"}})
 
 
+# Modules of moto's engine that import `boto_client_for` by name.
+ENGINE_CLIENT_USERS = [
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval.resource_eval_s3",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+] + [f"moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_{s}"
+     for s in ("unsupported", "glue", "events", "ecs", "sqs", "sfn", "dynamodb", "batch", "sns", "aws_sdk")]
+_ROLE_SESSIONS: dict[str, object] = {}
+_ROLE_SESSIONS_LOCK = threading.Lock()
+_engine_client = boto_client.boto_client_for
+
+
+def _role_session(role_arn: str):
+    """Temporary credentials of `role_arn`, made in-process as lambdas.py makes
+    a function's, and made again after a reset forgot them."""
+    from .lambdas import credentials_valid
+    from moto.sts.models import sts_backends
+
+    with _ROLE_SESSIONS_LOCK:
+        held = _ROLE_SESSIONS.get(role_arn)
+        if held is None or not credentials_valid(held):
+            account = role_arn.split(":")[4]
+            held = sts_backends[account]["aws"].assume_role(
+                region_name="us-east-1", role_session_name="states", role_arn=role_arn,
+                policy=None, duration=43200, external_id=None)
+            _ROLE_SESSIONS[role_arn] = held
+        return held
+
+
+def engine_client(region: str, service: str, state_credentials=None):
+    """The engine's client for a state's call, signed as the execution's role."""
+    role_arn = getattr(state_credentials, "role_arn", None)
+    if not role_arn or not iam.enforcing():
+        return _engine_client(region, service, state_credentials)
+    held = _role_session(role_arn)
+    fixed = _engine_client(region, service, state_credentials)
+    return boto3.client(
+        service, region_name=region, endpoint_url=fixed.meta.endpoint_url, config=fixed.meta.config,
+        aws_access_key_id=held.access_key_id, aws_secret_access_key=held.secret_access_key,
+        aws_session_token=held.session_token)
+
+
 def install() -> None:
+    for name in ENGINE_CLIENT_USERS:
+        module = importlib.import_module(name)
+        if hasattr(module, "boto_client_for"):
+            module.boto_client_for = engine_client
     EventManager.add_event = counting_add_event
     ErrorEqualsDecl._eval_body = error_equals_as_aws
     resource_eval_s3.ResourceEvalS3._handle_put_object = staticmethod(result_writer_put_object)

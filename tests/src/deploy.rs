@@ -233,12 +233,32 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
         ("publish_concurrency", "4"),
         ("tables_per_batch_concurrency", "2"),
     ]);
+    // The state machine's role, with the policy the module gives it: the
+    // stand-in's engine calls as this role (Lambda, the Map's S3 reads and
+    // writes, SNS).
+    let states_role = role(&iam, &format!("{stack}-states"), "states.amazonaws.com").await;
+    let states_policy = function_policy(
+        "pipeline",
+        &[
+            ("stack", stack),
+            ("bucket", bucket),
+            ("raw_key", &key_arn),
+            ("curated_key", &key_arn),
+        ],
+    );
+    iam.put_role_policy()
+        .role_name(format!("{stack}-states"))
+        .policy_name("run-the-pipeline")
+        .policy_document(states_policy.to_string())
+        .send()
+        .await
+        .unwrap();
     let machine = c
         .sfn
         .create_state_machine()
         .name(format!("{stack}-pipeline"))
         .definition(definition)
-        .role_arn("arn:aws:iam::123456789012:role/snaplake-states")
+        .role_arn(&states_role)
         .send()
         .await
         .unwrap()

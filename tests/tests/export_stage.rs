@@ -593,13 +593,32 @@ async fn waiting_execution(env: &StandIn, ctx: &Env) -> (String, String) {
             "End": true
         }}
     });
+    // The engine sends the message as the state machine's role.
+    let iam = aws_sdk_iam::Client::new(&env.sdk);
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"Service": "states.amazonaws.com"}}]});
+    let role = iam
+        .create_role()
+        .role_name("wait-for-export")
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let send = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]});
+    iam.put_role_policy()
+        .role_name("wait-for-export")
+        .policy_name("send")
+        .policy_document(send.to_string())
+        .send()
+        .await
+        .unwrap();
     let machine = ctx
         .clients
         .sfn
         .create_state_machine()
         .name("wait-for-export")
         .definition(definition.to_string())
-        .role_arn("arn:aws:iam::123456789012:role/snaplake-states")
+        .role_arn(role.role().unwrap().arn())
         .send()
         .await
         .unwrap();

@@ -203,7 +203,76 @@ async fn releasing_a_day_lock_that_is_gone_reads_404_with_the_module_policy_and_
     put_policy(&d, "export-callback", &prefix_only).await;
     let (error, answer) = invoke(release).await;
     put_policy(&d, "export-callback", &module).await;
-    assert!(error.is_some(), "a missing lock read without ListBucket should be refused: {answer}");
+    assert!(
+        error.is_some(),
+        "a missing lock read without ListBucket should be refused: {answer}"
+    );
     let text = answer.to_string();
     assert!(text.contains("AccessDenied") || text.contains("denied"), "{answer}");
+}
+
+/// The state machine's own calls are made as its role, as on AWS: the
+/// stand-in's engine signs them with the role's credentials, so the role's
+/// policy (the module's, from function-policies.json) decides them. Without
+/// the ResultWriter's s3:PutObject, or lambda:InvokeFunction on a function,
+/// the run fails naming the action; with the module's policy it succeeds.
+#[tokio::test]
+async fn the_state_machine_calls_as_its_role_and_a_narrowed_role_fails_the_run() {
+    let d = deploy("snaplake-iam-states", "snaplake-iam-states").await;
+    let mut input = d.run_input.clone();
+    input["logical_time"] = json!("2026-11-20T19:00:00Z");
+    let iam = aws_sdk_iam::Client::new(&d.env.sdk);
+    let role = format!("{}-states", d.stack);
+    let text = iam
+        .get_role_policy()
+        .role_name(&role)
+        .policy_name("run-the-pipeline")
+        .send()
+        .await
+        .unwrap()
+        .policy_document()
+        .to_string();
+    let module: Value = serde_json::from_str(&urlencoding_decode(&text)).unwrap();
+    let put = |policy: Value| {
+        let (iam, role) = (iam.clone(), role.clone());
+        async move {
+            iam.put_role_policy()
+                .role_name(role)
+                .policy_name("run-the-pipeline")
+                .policy_document(policy.to_string())
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let wrong = [
+        (
+            without_action(module.clone(), "WriteTheMapResults", "s3:PutObject"),
+            "s3:PutObject",
+        ),
+        (
+            without_action(module.clone(), "InvokeTheFunctions", "lambda:InvokeFunction"),
+            "lambda:InvokeFunction",
+        ),
+    ];
+    for (i, (policy, action)) in wrong.into_iter().enumerate() {
+        put(policy).await;
+        let (status, detail) = run_execution(
+            &d.env,
+            &d.machine,
+            &format!("states-{i}"),
+            &input,
+            Duration::from_secs(120),
+        )
+        .await;
+        put(module.clone()).await;
+        assert_eq!(status, "FAILED", "the state machine's role without {action}: {detail}");
+        let text = detail.to_string();
+        assert!(
+            text.contains("AccessDenied") || text.contains("not authorized"),
+            "without {action} the run fails for another reason: {detail}"
+        );
+    }
+    let (status, detail) = run_execution(&d.env, &d.machine, "states-module", &input, Duration::from_secs(240)).await;
+    assert_eq!(status, "SUCCEEDED", "with the module's policy: {detail}");
 }
