@@ -15,6 +15,15 @@ database-level warning (an export_tables_info entry naming just the database,
 and a `general` note in WarningMessage). The layout of the part files under a
 table's folder is a setting: numbered sub-folders (the default), lettered ones
 (as Aurora may write) or none (as older exports do).
+
+With IAM enforced, the export writes as RDS does: as the export role it was
+given (`IamRoleArn`), each object encrypted with the export's key
+(`KmsKeyId`), through the stand-in's own S3 endpoint, so the role's policy,
+the bucket policy and the key policy decide every write. A write they refuse
+fails the export with a cause naming the role, the object and the refusal.
+(RDS uses the key through a grant the caller's credentials create; how RDS
+then uses it is not documented, so the stand-in takes the stricter case: the
+export role itself must be allowed to use the key.)
 """
 
 import datetime as dt
@@ -114,7 +123,12 @@ def advance(task) -> None:
             task.status = "IN_PROGRESS"
             task.percent_progress = int(fraction * 100)
         else:
-            _write_export(task)
+            try:
+                _write_export(task)
+            except ExportWriteDenied as denied:
+                task.failure_cause = str(denied)
+                _finish(task, "FAILED")
+                return
             _finish(task, "COMPLETE")
             task.percent_progress = 100
 
@@ -172,8 +186,48 @@ def _part_folder(table_folder: str, layout: str, n: int) -> str:
     return f"{table_folder}/{chr(ord('a') + n - 1) if layout == 'lettered' else n}"
 
 
+class ExportWriteDenied(Exception):
+    """The export role may not write an object of the export."""
+
+
+class _RoleWriter:
+    """Puts the export's objects as the export role, with the export's key."""
+
+    def __init__(self, task):
+        import boto3
+        from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+        from moto.sts.models import sts_backends
+
+        held = sts_backends[task.backend.account_id]["aws"].assume_role(
+            region_name=task.backend.region_name, role_session_name="rds-export", role_arn=task.iam_role_arn,
+            policy=None, duration=3600, external_id=None)
+        endpoint = boto_client_for(task.backend.region_name, "s3").meta.endpoint_url
+        self.client = boto3.client(
+            "s3", region_name=task.backend.region_name, endpoint_url=endpoint,
+            aws_access_key_id=held.access_key_id, aws_secret_access_key=held.secret_access_key,
+            aws_session_token=held.session_token)
+        self.task = task
+
+    def put_object(self, bucket: str, key: str, body: bytes) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.put_object(Bucket=bucket, Key=key, Body=body, ServerSideEncryption="aws:kms",
+                                   SSEKMSKeyId=self.task.kms_key_id)
+        except ClientError as e:
+            raise ExportWriteDenied(
+                f"The export role {self.task.iam_role_arn} could not write s3://{bucket}/{key}: "
+                f"{e.response['Error'].get('Code')}: {e.response['Error'].get('Message')}") from None
+
+
+def _writer(task):
+    from . import iam
+
+    return _RoleWriter(task) if iam.enforcing() else _s3(task)
+
+
 def _write_export(task) -> None:
-    s3 = _s3(task)
+    s3 = _writer(task)
     export_id = task.export_task_identifier
     base = "/".join(p for p in [task.s3_prefix.strip("/"), export_id] if p)
     snapshot_time = task.snapshot_time  # naive UTC, as moto keeps it

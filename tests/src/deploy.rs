@@ -89,9 +89,9 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
 
     let iam = aws_sdk_iam::Client::new(&env.sdk);
     let export_role = role(&iam, &format!("{stack}-rds-export"), "export.rds.amazonaws.com").await;
-    let write = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Action": ["s3:PutObject*", "s3:GetObject*", "s3:ListBucket", "s3:DeleteObject*", "s3:GetBucketLocation"],
-        "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")]}]});
+    // The export role's policy as the module renders it: the stand-in's
+    // export writes as this role, with the export's key.
+    let write = function_policy("rds-export", &[("bucket", bucket), ("raw_key", &key_arn)]);
     iam.put_role_policy()
         .role_name(format!("{stack}-rds-export"))
         .policy_name("write-exports")

@@ -276,3 +276,50 @@ async fn the_state_machine_calls_as_its_role_and_a_narrowed_role_fails_the_run()
     let (status, detail) = run_execution(&d.env, &d.machine, "states-module", &input, Duration::from_secs(240)).await;
     assert_eq!(status, "SUCCEEDED", "with the module's policy: {detail}");
 }
+
+/// RDS's export writes as the export role it was given, with the export's
+/// key: without the role's kms:GenerateDataKey on that key the export fails
+/// and the run with it, its cause naming the role.
+#[tokio::test]
+async fn the_export_writes_as_its_role_and_fails_without_the_key() {
+    let d = deploy("snaplake-iam-export", "snaplake-iam-export").await;
+    let mut input = d.run_input.clone();
+    input["logical_time"] = json!("2026-11-20T19:00:00Z");
+    let iam = aws_sdk_iam::Client::new(&d.env.sdk);
+    let role = format!("{}-rds-export", d.stack);
+    let text = iam
+        .get_role_policy()
+        .role_name(&role)
+        .policy_name("write-exports")
+        .send()
+        .await
+        .unwrap()
+        .policy_document()
+        .to_string();
+    let module: Value = serde_json::from_str(&urlencoding_decode(&text)).unwrap();
+    let put = |policy: &Value| {
+        iam.put_role_policy()
+            .role_name(&role)
+            .policy_name("write-exports")
+            .policy_document(policy.to_string())
+            .send()
+    };
+    put(&without_action(
+        module.clone(),
+        "RawKeyForExports",
+        "kms:GenerateDataKey",
+    ))
+    .await
+    .unwrap();
+    let (status, detail) = run_execution(&d.env, &d.machine, "export-no-key", &input, Duration::from_secs(120)).await;
+    put(&module).await.unwrap();
+    assert_eq!(
+        status, "FAILED",
+        "the export role without kms:GenerateDataKey: {detail}"
+    );
+    let text = detail.to_string();
+    assert!(
+        text.contains(&role) && text.contains("kms:GenerateDataKey"),
+        "the cause names the role and the action: {detail}"
+    );
+}
