@@ -26,7 +26,13 @@ run by DuckDB over the Parquet data in the stand-in's S3:
   as Athena does (`ACTIVE_DML_QUOTA`, env `STANDIN_ATHENA_ACTIVE_DML`,
   default 25, the figure of AWS's own example; regions differ);
 - an untagged workgroup lists no tags (moto says it does not exist, which
-  stops `terraform apply`).
+  stops `terraform apply`);
+- with IAM enforced, a query reads its tables' objects and writes UNLOAD's
+  with the caller's credentials, through the stand-in's own S3, as Athena
+  does ("Athena uses the caller's permissions"), and UNLOAD's objects are
+  encrypted as the workgroup's result configuration says (SSE_KMS with its
+  key, SSE_S3); so the bucket policy and the key policy decide, and a
+  disabled key fails the query naming it.
 
 Faults for tests (control API): a query whose text contains `match` fails
 with `fail`, or takes `delay_seconds` longer while reporting `scanned_bytes`.
@@ -67,10 +73,84 @@ def reset() -> None:
         faults.clear()
 
 
+class Caller:
+    """The credentials a query was started with, to read and write S3 as Athena does for its caller."""
+
+    def __init__(self, region: str, access_key_id: str, secret_access_key: str, session_token: str | None):
+        import boto3
+        from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+        endpoint = boto_client_for(region, "s3").meta.endpoint_url
+        self.s3 = boto3.client("s3", region_name=region, endpoint_url=endpoint, aws_access_key_id=access_key_id,
+                               aws_secret_access_key=secret_access_key, aws_session_token=session_token or None)
+
+    @staticmethod
+    def of(request) -> "Caller | None":
+        """The caller of `request` when IAM is enforced (else None: the stand-in reads and writes itself)."""
+        from moto.iam.models import iam_backends
+        from moto.sts.models import sts_backends
+
+        from . import iam
+
+        if not iam.enforcing():
+            return None
+        header = request.headers.get("Authorization", "")
+        if "Credential=" not in header:
+            return None
+        key_id = header.split("Credential=", 1)[1].split("/", 1)[0]
+        account = request.current_account
+        for role in sts_backends[account]["aws"].assumed_roles:
+            if role.access_key_id == key_id:
+                return Caller(request.region, key_id, role.secret_access_key, role.session_token)
+        for user in iam_backends[account]["global"].users.values():
+            for key in user.access_keys:
+                if key.access_key_id == key_id:
+                    return Caller(request.region, key_id, key.secret_access_key, None)
+        return None
+
+    def read(self, bucket: str, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as e:
+            raise QueryError(f"{_what(e)} when reading s3://{bucket}/{key}: {_said(e)}") from None
+
+    def write(self, bucket: str, key: str, body: bytes, encryption: dict) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.put_object(Bucket=bucket, Key=key, Body=body, **encryption)
+        except ClientError as e:
+            raise QueryError(f"{_what(e)} when writing output to url: s3://{bucket}/{key}: {_said(e)}") from None
+
+
+def _what(e) -> str:
+    return "Access denied" if e.response.get("Error", {}).get("Code") in ("AccessDenied", "403") else "Error"
+
+
+def _said(e) -> str:
+    error = e.response.get("Error", {})
+    return f"{error.get('Code')}: {error.get('Message')}"
+
+
+def _encryption(backend, workgroup: str) -> dict:
+    """The S3 encryption headers of the workgroup's result configuration."""
+    config = (backend.get_work_group(workgroup) or {}).get("Configuration") or {}
+    setting = (config.get("ResultConfiguration") or {}).get("EncryptionConfiguration") or {}
+    option = setting.get("EncryptionOption")
+    if option == "SSE_KMS":
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": setting.get("KmsKey")}
+    if option == "SSE_S3":
+        return {"ServerSideEncryption": "AES256"}
+    return {}
+
+
 class Query:
     def __init__(self, account: str, region: str, sql: str, params: list[str], workgroup: str, database: str,
-                 output: str | None):
+                 output: str | None, caller: Caller | None = None, encryption: dict | None = None):
         self.id = str(uuid.uuid4())
+        self.caller, self.encryption = caller, encryption or {}
         self.account, self.region = account, region
         self.sql, self.params, self.workgroup, self.database, self.output = sql, params, workgroup, database, output
         self.state, self.reason = "QUEUED", None
@@ -164,7 +244,7 @@ def _expose_tables(con, q: Query, tables: list[tuple[str, str]], scratch: Path) 
             if name.startswith(("_", ".")) or not key.value:
                 continue
             path = folder / f"{len(files)}.parquet"
-            path.write_bytes(key.value)
+            path.write_bytes(q.caller.read(bucket, key.name) if q.caller else key.value)
             files.append(str(path))
             scanned += len(key.value)
         if files:
@@ -201,7 +281,11 @@ def _unload(con, q: Query, sql: str, statement: athena_sql.Statement, scratch: P
     compression = opts.get("compression", "snappy")
     con.execute(f"COPY ({sql}) TO '{out}/part.parquet' (FORMAT PARQUET, COMPRESSION {compression})")
     for i, path in enumerate(sorted(out.iterdir())):
-        s3.put_object(bucket, f"{prefix.rstrip('/')}/{q.id}_{i:05d}.{compression}.parquet", path.read_bytes())
+        key = f"{prefix.rstrip('/')}/{q.id}_{i:05d}.{compression}.parquet"
+        if q.caller:
+            q.caller.write(bucket, key, path.read_bytes(), q.encryption)
+        else:
+            s3.put_object(bucket, key, path.read_bytes())
 
 
 def _queries(self) -> dict:
@@ -245,7 +329,8 @@ def start_query_execution(self):
                        "concurrent queries submitted by this account.")
             return json.dumps({"__type": "TooManyRequestsException", "Message": message}), {"status": 400}
         output = (self._get_param("ResultConfiguration") or {}).get("OutputLocation")
-        q = Query(self.current_account, self.region, sql, params, workgroup, database, output)
+        q = Query(self.current_account, self.region, sql, params, workgroup, database, output,
+                  Caller.of(self), _encryption(self.athena_backend, workgroup))
         QUERIES.setdefault((q.account, q.region), {})[q.id] = q
         if token:
             TOKENS[key] = q

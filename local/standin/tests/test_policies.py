@@ -159,3 +159,62 @@ def test_bucket_requests_need_the_actions_aws_names_and_head_bucket_is_a_listing
     assert caught.value.response["Error"]["Code"] in ("403", "AccessDenied")
     encryption_only = _as_role_named(enforced, "encryption", [{"Effect": "Allow", "Action": "s3:GetEncryptionConfiguration", "Resource": "arn:aws:s3:::lake"}])
     encryption_only("s3").get_bucket_encryption(Bucket="lake")
+
+
+def _athena_end(athena, query_id):
+    import time
+
+    for _ in range(300):
+        status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+        if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            return status
+        time.sleep(0.05)
+    raise AssertionError("the query did not end")
+
+
+def test_athena_reads_and_unloads_with_the_callers_rights_and_the_workgroups_key(enforced):
+    # Athena reads the tables and writes UNLOAD's files with the caller's
+    # permissions, encrypted as the workgroup's result configuration says.
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    readers = [f"arn:aws:iam::{ACCOUNT}:role/{r}" for r in ("analyst", "blind")] + [f"arn:aws:iam::{ACCOUNT}:user/snaplake-admin"]
+    s3, kms, raw_key = _lake(enforced, key_policy_for=readers)
+    curated_key = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:*", "Resource": "*"}]}))["KeyMetadata"]["Arn"]
+    out = io.BytesIO()
+    pq.write_table(pa.table({"id": pa.array([1, 2], pa.int64())}), out)
+    s3.put_object(Bucket="lake", Key="exports/t/part-0.parquet", Body=out.getvalue())
+    glue = enforced("glue")
+    glue.create_database(DatabaseInput={"Name": "raw"})
+    glue.create_table(DatabaseName="raw", TableInput={"Name": "t", "StorageDescriptor": {
+        "Columns": [{"Name": "id", "Type": "bigint"}], "Location": "s3://lake/exports/t/"}})
+    enforced("athena").create_work_group(Name="wg", Configuration={"ResultConfiguration": {
+        "OutputLocation": "s3://lake/results/",
+        "EncryptionConfiguration": {"EncryptionOption": "SSE_KMS", "KmsKey": curated_key}}})
+    everything_but_exports = [
+        {"Effect": "Allow", "Action": ["athena:*", "glue:*", "kms:*", "s3:ListBucket"], "Resource": "*"},
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::lake/curated/*"},
+    ]
+    reader = _as_role_named(enforced, "analyst", everything_but_exports + [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lake/exports/*"}])
+    unload = "UNLOAD (SELECT id FROM raw.t) TO 's3://lake/curated/t/v=1/' WITH (format = 'PARQUET')"
+    athena = reader("athena")
+    status = _athena_end(athena, athena.start_query_execution(QueryString=unload, WorkGroup="wg")["QueryExecutionId"])
+    assert status["State"] == "SUCCEEDED", status
+    written = s3.list_objects_v2(Bucket="lake", Prefix="curated/t/v=1/")["Contents"][0]["Key"]
+    assert s3.head_object(Bucket="lake", Key=written)["SSEKMSKeyId"] == curated_key, "UNLOAD writes with the workgroup's key"
+
+    blind = _as_role_named(enforced, "blind", everything_but_exports)
+    athena = blind("athena")
+    again = unload.replace("v=1", "v=2")
+    status = _athena_end(athena, athena.start_query_execution(QueryString=again, WorkGroup="wg")["QueryExecutionId"])
+    assert status["State"] == "FAILED" and "exports/t/part-0.parquet" in status["StateChangeReason"], status
+
+    kms.disable_key(KeyId=curated_key.split("/")[-1])  # moto 5.2.5 takes the id, not the ARN
+    athena = reader("athena")
+    again = unload.replace("v=1", "v=3")
+    status = _athena_end(athena, athena.start_query_execution(QueryString=again, WorkGroup="wg")["QueryExecutionId"])
+    assert status["State"] == "FAILED" and curated_key in status["StateChangeReason"] and "disabled" in status["StateChangeReason"], status

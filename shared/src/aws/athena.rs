@@ -99,6 +99,23 @@ pub async fn status(client: &Client, id: &str) -> Result<Status, Error> {
     })
 }
 
+/// A failed query's reason, with the fix when the cause is one a person
+/// must fix outside the query: a KMS key that cannot be used (UNLOAD writes
+/// with the workgroup's key), or S3 access refused to the caller.
+pub fn with_fix(reason: &str) -> String {
+    let lower = reason.to_ascii_lowercase();
+    let fix = if lower.contains("kms.disabledexception") || (lower.contains("kms") && lower.contains("is disabled")) {
+        "enable the KMS key it names (UNLOAD writes with the workgroup's key, the module's curated key) and run the day again; `snaplake doctor` checks both keys"
+    } else if lower.contains("kmsinvalidstateexception") || lower.contains("pending deletion") {
+        "cancel the deletion of the KMS key it names (aws kms cancel-key-deletion) and enable it, then run the day again"
+    } else if lower.starts_with("access denied when") {
+        "Athena reads and writes with query-runner's role: give it that access (the Terraform module's policy does) and check the bucket and key policies"
+    } else {
+        return reason.to_string();
+    };
+    format!("{reason}; {fix}")
+}
+
 /// Reason texts Athena uses for failures a retry may fix.
 const RETRYABLE: &[&str] = &[
     "throttlingexception",
@@ -202,6 +219,23 @@ pub async fn stop(client: &Client, id: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_or_access_failure_says_what_to_fix_and_others_stay_as_athena_said() {
+        let disabled = "Error when writing output to url: s3://lake/curated/t/x.parquet: KMS.DisabledException: arn:aws:kms:us-east-1:1:key/k is disabled.";
+        assert!(with_fix(disabled).starts_with(disabled));
+        assert!(
+            with_fix(disabled).contains("enable the KMS key"),
+            "{}",
+            with_fix(disabled)
+        );
+        let pending = "KMS.KMSInvalidStateException: arn:aws:kms:us-east-1:1:key/k is pending deletion.";
+        assert!(with_fix(pending).contains("cancel the deletion"));
+        let denied = "Access denied when reading s3://lake/exports/t/p.parquet: AccessDenied: ...";
+        assert!(with_fix(denied).contains("query-runner's role"));
+        let syntax = "SYNTAX_ERROR: line 1:8: Column 'x' cannot be resolved";
+        assert_eq!(with_fix(syntax), syntax);
+    }
     use aws_sdk_athena::operation::get_query_results::GetQueryResultsOutput;
     use aws_sdk_athena::types::{ColumnInfo, Datum, ResultSet, ResultSetMetadata, Row};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};

@@ -54,7 +54,7 @@ pub async fn poll(
         )
         .emit();
     }
-    let reason = || status.reason.clone().unwrap_or_else(|| "Athena gave no reason".into());
+    let reason = || athena::with_fix(status.reason.as_deref().unwrap_or("Athena gave no reason"));
     match status.state.as_str() {
         "FAILED" if athena::is_retryable(&status) => Err(Error::QueryRetryable {
             query_id: id.into(),
