@@ -68,6 +68,10 @@ def prepare(endpoint: str) -> tuple[dict[str, dict], dict]:
     # Long enough that the poller finds it running: one DescribeExportTasks.
     control(endpoint, "POST", "/_snaplake/exports/settings", {"duration_seconds": 3600})
     key = kms.create_key()["KeyMetadata"]["Arn"]
+    # RDS refuses an export role that does not exist (it never writes here: the export runs for an hour).
+    boto3.client("iam", **aws).create_role(RoleName="snaplake-export", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "export.rds.amazonaws.com"}}]}))
     rds.start_export_task(ExportTaskIdentifier=EXPORT_ID, SourceArn=snapshot["arn"], S3BucketName=BUCKET,
                           IamRoleArn="arn:aws:iam::123456789012:role/snaplake-export", KmsKeyId=key, S3Prefix="exports")
     query = athena.start_query_execution(QueryString="SELECT 1", WorkGroup="primary",

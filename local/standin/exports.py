@@ -23,7 +23,9 @@ the bucket policy and the key policy decide every write. A write they refuse
 fails the export with a cause naming the role, the object and the refusal.
 (RDS uses the key through a grant the caller's credentials create; how RDS
 then uses it is not documented, so the stand-in takes the stricter case: the
-export role itself must be allowed to use the key.)
+export role itself must be allowed to use the key.) An export role or a key
+that does not exist is refused by StartExportTask (`IamRoleNotFound`,
+`KMSKeyNotAccessibleFault`).
 """
 
 import datetime as dt
@@ -72,7 +74,25 @@ _original_start = rds_models.RDSBackend.start_export_task
 _original_cancel = rds_models.RDSBackend.cancel_export_task
 
 
+def _refuse_missing_role_or_key(backend, kwargs) -> None:
+    """StartExportTask refuses an export role or a KMS key that does not exist, as RDS does."""
+    from moto.iam.models import iam_backends
+    from moto.kms.models import kms_backends
+    from moto.rds.exceptions import RDSClientError
+
+    role_arn = kwargs.get("iam_role_arn") or ""
+    roles = iam_backends[backend.account_id]["global"].roles.values()
+    if not any(r.arn == role_arn for r in roles):
+        raise RDSClientError("IamRoleNotFound", f"The IAM role {role_arn} does not exist; pass an existing export role.")
+    key_id = kwargs.get("kms_key_id") or ""
+    try:
+        kms_backends[backend.account_id][backend.region_name].describe_key(key_id)
+    except Exception:
+        raise RDSClientError("KMSKeyNotAccessibleFault", f"The KMS key {key_id} does not exist or is not accessible.") from None
+
+
 def start_export_task(self, kwargs):
+    _refuse_missing_role_or_key(self, kwargs)
     task = _original_start(self, kwargs)
     with LOCK:
         fault = dict(faults.get(task.export_task_identifier) or faults.get("*") or {})

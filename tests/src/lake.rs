@@ -48,18 +48,54 @@ pub async fn resources(env: &StandIn, bucket: &str) -> Env {
         let input = aws_sdk_glue::types::DatabaseInput::builder().name(db).build().unwrap();
         c.glue.create_database().database_input(input).send().await.unwrap();
     }
+    // The workgroup encrypts UNLOAD's output and results with its own key,
+    // as the module's does with the curated key (`workgroup_key`).
+    let curated = c.kms.create_key().description("curated").send().await.unwrap();
+    let encryption = aws_sdk_athena::types::EncryptionConfiguration::builder()
+        .encryption_option(aws_sdk_athena::types::EncryptionOption::SseKms)
+        .kms_key(curated.key_metadata().unwrap().arn().unwrap())
+        .build()
+        .unwrap();
+    let results = aws_sdk_athena::types::ResultConfiguration::builder()
+        .encryption_configuration(encryption)
+        .build();
     c.athena
         .create_work_group()
         .name(&ctx.config.athena_workgroup)
+        .configuration(
+            aws_sdk_athena::types::WorkGroupConfiguration::builder()
+                .result_configuration(results)
+                .build(),
+        )
         .send()
         .await
         .unwrap();
     env.sample_cluster("shop-prod").await;
+    env.export_role(bucket).await;
     env.control(
         "/_snaplake/snapshots",
         json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-20-18-00", "create_time": "2026-11-20T18:00:00Z"}),
     );
     ctx
+}
+
+/// The key the workgroup `resources` made encrypts with (the curated key).
+pub async fn workgroup_key(ctx: &Env) -> String {
+    let out = ctx
+        .clients
+        .athena
+        .get_work_group()
+        .work_group(&ctx.config.athena_workgroup)
+        .send()
+        .await
+        .unwrap();
+    out.work_group()
+        .and_then(|w| w.configuration())
+        .and_then(|c| c.result_configuration())
+        .and_then(|r| r.encryption_configuration())
+        .and_then(|e| e.kms_key())
+        .expect("the workgroup resources() made has a key")
+        .to_string()
 }
 
 impl Lake {

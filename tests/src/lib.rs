@@ -24,7 +24,7 @@ pub use deploy::{
     Deployment, FUNCTIONS, deploy, deploy_with_policy, example_input, execution_events, function_policy,
     policy_for_tables, render, run_execution,
 };
-pub use lake::{Lake, keys, resources};
+pub use lake::{Lake, keys, resources, workgroup_key};
 pub use parquet_file::parquet_file;
 
 use std::io::{Read, Write};
@@ -143,6 +143,38 @@ impl StandIn {
             .send()
             .await
             .unwrap_or_else(|e| panic!("creating cluster {id}: {e:?}"));
+    }
+
+    /// The export role the tests that export without `deploy` hand to RDS:
+    /// `snaplake-export`, with the policy the module gives its export role
+    /// for `bucket` (function-policies.json, "rds-export"), and any key. The
+    /// stand-in's export writes as this role. Made once per stand-in reset;
+    /// a second bucket adds its own statement.
+    pub async fn export_role(&self, bucket: &str) -> String {
+        let iam = aws_sdk_iam::Client::new(&self.sdk);
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Action": "sts:AssumeRole", "Principal": {"Service": "export.rds.amazonaws.com"}}]});
+        let made = iam
+            .create_role()
+            .role_name("snaplake-export")
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await;
+        if let Err(e) = made {
+            let exists = e
+                .as_service_error()
+                .is_some_and(|e| e.is_entity_already_exists_exception());
+            assert!(exists, "creating the export role: {e:?}");
+        }
+        let policy = deploy::function_policy("rds-export", &[("bucket", bucket), ("raw_key", "*")]);
+        iam.put_role_policy()
+            .role_name("snaplake-export")
+            .policy_name(format!("write-exports-{bucket}"))
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .unwrap();
+        "arn:aws:iam::123456789012:role/snaplake-export".to_string()
     }
 
     /// Calls the stand-in's control API (see local/standin/control.py).

@@ -40,6 +40,7 @@ async fn setup(export_seconds: f64) -> Setup {
     let ctx = env.context(BUCKET);
     ctx.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     env.sample_cluster(CLUSTER).await;
+    env.export_role(BUCKET).await;
     // The day before, the day itself, and the next day.
     for (id, at) in [
         ("rds:shop-prod-2026-11-19-18-00", "2026-11-19T18:00:00Z"),

@@ -17,6 +17,7 @@ const CLUSTER: &str = "shop-prod";
 
 async fn cluster_with_bucket(env: &StandIn) -> String {
     env.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    env.export_role(BUCKET).await;
     env.sample_cluster(CLUSTER).await;
     let snapshots = env
         .clients
@@ -43,6 +44,9 @@ fn run_export_id() -> String {
 }
 
 async fn start_export(env: &StandIn, id: &str, snapshot_arn: &str, only: &[&str]) {
+    // The export writes as the role, with this key (a key that does not exist is refused).
+    let key = env.clients.kms.create_key().send().await.unwrap();
+    let key = key.key_metadata().unwrap().arn().unwrap();
     env.clients
         .rds
         .start_export_task()
@@ -51,7 +55,7 @@ async fn start_export(env: &StandIn, id: &str, snapshot_arn: &str, only: &[&str]
         .s3_bucket_name(BUCKET)
         .s3_prefix(format!("exports/{CLUSTER}/2026-11-20"))
         .iam_role_arn("arn:aws:iam::123456789012:role/snaplake-export")
-        .kms_key_id("arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000")
+        .kms_key_id(key)
         .set_export_only(if only.is_empty() {
             None
         } else {

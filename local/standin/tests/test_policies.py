@@ -218,3 +218,21 @@ def test_athena_reads_and_unloads_with_the_callers_rights_and_the_workgroups_key
     again = unload.replace("v=1", "v=3")
     status = _athena_end(athena, athena.start_query_execution(QueryString=again, WorkGroup="wg")["QueryExecutionId"])
     assert status["State"] == "FAILED" and curated_key in status["StateChangeReason"] and "disabled" in status["StateChangeReason"], status
+
+
+def test_an_export_to_a_role_or_key_that_does_not_exist_is_refused(enforced):
+    rds, iam, kms = enforced("rds"), enforced("iam"), enforced("kms")
+    enforced("s3").create_bucket(Bucket="lake")
+    rds.create_db_cluster(DBClusterIdentifier="db", Engine="aurora-mysql", MasterUsername="admin", MasterUserPassword="not-a-secret-123")
+    snapshot = rds.describe_db_cluster_snapshots(DBClusterIdentifier="db")["DBClusterSnapshots"][0]["DBClusterSnapshotArn"]
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    role = iam.create_role(RoleName="export", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "export.rds.amazonaws.com"}}]}))["Role"]["Arn"]
+    start = dict(ExportTaskIdentifier="e1", SourceArn=snapshot, S3BucketName="lake")
+    with pytest.raises(ClientError) as caught:
+        rds.start_export_task(**start, IamRoleArn=f"arn:aws:iam::{ACCOUNT}:role/nobody", KmsKeyId=key)
+    assert caught.value.response["Error"]["Code"] == "IamRoleNotFound"
+    with pytest.raises(ClientError) as caught:
+        rds.start_export_task(**start, IamRoleArn=role, KmsKeyId=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000")
+    assert caught.value.response["Error"]["Code"] == "KMSKeyNotAccessibleFault"
+    rds.start_export_task(**start, IamRoleArn=role, KmsKeyId=key)
