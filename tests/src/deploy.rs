@@ -62,6 +62,7 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
     let env = StandIn::acquire().await;
     env.control("/_snaplake/exports/settings", json!({"duration_seconds": 1.0}));
     let ctx = resources(&env, bucket).await;
+    let curated_key = crate::lake::workgroup_key(&ctx).await;
     let c = &ctx.clients;
     let key = c.kms.create_key().send().await.unwrap();
     let key_arn = key.key_metadata().unwrap().arn().unwrap().to_string();
@@ -137,7 +138,7 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
                 ("stack", stack),
                 ("bucket", bucket),
                 ("raw_key", &key_arn),
-                ("curated_key", &key_arn),
+                ("curated_key", &curated_key),
                 ("salt_secret", &salt_secret),
                 ("export_role", &export_role),
             ],
@@ -243,7 +244,7 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
             ("stack", stack),
             ("bucket", bucket),
             ("raw_key", &key_arn),
-            ("curated_key", &key_arn),
+            ("curated_key", &curated_key),
         ],
     );
     iam.put_role_policy()

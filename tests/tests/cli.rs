@@ -649,7 +649,7 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
     let checks = snaplake(&d, &["-o", "json", "doctor", "--date", "2026-11-21"]).json();
     let failed = failed_checks(&checks);
     assert!(failed.is_empty(), "{failed:#?}");
-    assert_eq!(checks.as_array().unwrap().len(), 13);
+    assert_eq!(checks.as_array().unwrap().len(), 14);
     let named = |name: &str| checks.as_array().unwrap().iter().find(|c| c["check"] == name).cloned();
     assert!(
         named("masking policy").unwrap()["detail"]
@@ -668,6 +668,29 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
     assert!(
         !checks.to_string().contains(snaplake_tests::TEST_SALT),
         "the salt is never shown"
+    );
+
+    // A disabled curated key fails every Transform: doctor names it and the fix.
+    let curated = snaplake_tests::workgroup_key(&d.env.context(BUCKET)).await;
+    let kms = &d.env.clients.kms;
+    let key_id = curated.rsplit('/').next().unwrap(); // moto 5.2.5 disables by id, not ARN
+    kms.disable_key().key_id(key_id).send().await.unwrap();
+    let checks = snaplake(&d, &["-o", "json", "doctor", "--date", "2026-11-21"])
+        .expect(1)
+        .json();
+    kms.enable_key().key_id(key_id).send().await.unwrap();
+    let failed = failed_checks(&checks);
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_eq!(failed[0]["check"], "curated key");
+    assert!(
+        failed[0]["detail"].as_str().unwrap().contains(&curated),
+        "{:#}",
+        failed[0]
+    );
+    assert!(
+        failed[0]["fix"].as_str().unwrap().contains("enable the key"),
+        "{:#}",
+        failed[0]
     );
 
     // A bucket that does not send its events to EventBridge never wakes a run.

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use snaplake_tests::{Deployment, deploy, function_policy, run_execution};
+use snaplake_tests::{Deployment, deploy, function_policy, run_execution, workgroup_key};
 
 const BUCKET: &str = "snaplake-iam";
 
@@ -96,7 +96,7 @@ async fn a_missing_action_a_wrong_resource_or_prefix_is_access_denied_and_the_mo
                 ("stack", &d.stack),
                 ("bucket", BUCKET),
                 ("raw_key", input["export"]["kms_key"].as_str().unwrap()),
-                ("curated_key", input["export"]["kms_key"].as_str().unwrap()),
+                ("curated_key", &workgroup_key(&d.env.context(BUCKET)).await),
                 ("salt_secret", "unused"),
                 ("export_role", input["export"]["export_role_arn"].as_str().unwrap()),
             ]

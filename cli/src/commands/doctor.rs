@@ -123,6 +123,7 @@ async fn resources(stack: &Stack, args: &DoctorArgs) -> Result<Vec<Check>, Failu
             Ok(arn) => key_policy(stack, &arn, &request.export_role_arn).await,
             Err(e) => fail("kms key", e.to_string(), "see the fix in the detail"),
         },
+        curated_key(stack).await,
         export_role(stack, &request.export_role_arn, &bucket).await,
         bucket_check(stack, &bucket).await,
         eventbridge_check(stack, &bucket).await,
@@ -224,6 +225,65 @@ async fn source(stack: &Stack, request: &ExportRequest) -> Check {
             "source",
             format!("{id}: {}", engine.err().unwrap_or_else(|| "not found".into())),
             "check source_id and source_kind (cluster for Aurora, instance otherwise) and --region",
+        ),
+    }
+}
+
+/// The curated key: the one snaplake's Athena workgroup encrypts UNLOAD's
+/// output with, enabled. A disabled one fails every Transform.
+async fn curated_key(stack: &Stack) -> Check {
+    let workgroup = &stack.env.config.athena_workgroup;
+    let out = match stack
+        .env
+        .clients
+        .athena
+        .get_work_group()
+        .work_group(workgroup)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) => {
+            return fail(
+                "curated key",
+                format!("workgroup {workgroup}: {}", failure::describe(&e)),
+                "allow athena:GetWorkGroup to whoever runs doctor, or apply the Terraform module again",
+            );
+        }
+    };
+    let key = out
+        .work_group()
+        .and_then(|w| w.configuration())
+        .and_then(|c| c.result_configuration())
+        .and_then(|r| r.encryption_configuration())
+        .and_then(|e| e.kms_key())
+        .map(str::to_string);
+    let Some(key) = key else {
+        return fail(
+            "curated key",
+            format!("workgroup {workgroup} does not encrypt its results and UNLOAD's with a KMS key"),
+            "set the workgroup's encryption to SSE_KMS with the curated key (the Terraform module does)",
+        );
+    };
+    match stack.env.clients.kms.describe_key().key_id(&key).send().await {
+        Ok(out) if out.key_metadata().is_some_and(|m| m.enabled()) => {
+            pass("curated key", format!("{key}: enabled (workgroup {workgroup})"))
+        }
+        Ok(out) => fail(
+            "curated key",
+            format!(
+                "{key} is {} (workgroup {workgroup}): every Transform fails",
+                out.key_metadata()
+                    .and_then(|m| m.key_state())
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|| "not enabled".into())
+            ),
+            "enable the key (aws kms enable-key; cancel-key-deletion first if it is pending deletion)",
+        ),
+        Err(e) => fail(
+            "curated key",
+            format!("{key}: {}", failure::describe(&e)),
+            "allow kms:DescribeKey on the curated key to whoever runs doctor",
         ),
     }
 }
