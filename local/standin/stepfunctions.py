@@ -29,6 +29,13 @@ moto 5.2.5:
   enforced, they are signed with temporary credentials of the execution's
   role, so its identity policy, the bucket policy and the key policy decide
   them as on AWS (`engine_client`);
+- a Map without a `ResultWriter` gathers every child's output into one
+  array before `ResultPath` applies; AWS fails the execution with
+  `States.DataLimitExceeded` (which no Catch takes) when that array passes
+  256 KiB, whatever `ResultPath` says. moto never checks it; here the
+  gathered results are measured and the execution fails as on AWS
+  (`map_results_within_the_limit`; the largest is kept as
+  "states:max-map-results-bytes" in GET /_snaplake/calls);
 - the largest input or output of any state is kept
   ("states:max-payload-bytes" in GET /_snaplake/calls), so tests and the
   benchmarks can check how close a run comes to the limit.
@@ -45,13 +52,19 @@ from moto.core.responses import EmptyResult
 from moto.stepfunctions import responses
 from moto.stepfunctions.parser import models as parser
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
-from moto.stepfunctions.parser.api import ExecutionStatus, InvalidToken
+from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, ExecutionStatus, HistoryEventType, InvalidToken
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map import state_map
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
     resource_eval_s3,
 )
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
 from moto.stepfunctions.parser.asl.utils import boto_client
 
@@ -125,6 +138,33 @@ def error_equals_as_aws(self, env):
     _original_error_equals(self, env)
 
 
+# Step Functions' limit on a state's input, output and a Map's gathered results.
+PAYLOAD_LIMIT = 262_144
+_original_map_execution = state_map.StateMap._eval_execution
+
+
+def map_results_within_the_limit(self, env):
+    """Fails the execution, uncatchably, when a Map without a ResultWriter
+    gathers more than 256 KiB of its children's outputs."""
+    _original_map_execution(self, env)
+    if self.result_writer is not None or not env.stack or not isinstance(env.stack[-1], list):
+        return
+    gathered = len(json.dumps(env.stack[-1], separators=(",", ":")).encode())
+    control.keep_max("states:max-map-results-bytes", gathered)
+    if gathered <= PAYLOAD_LIMIT:
+        return
+    name = env.states.context_object.context_object_data["State"]["Name"]
+    cause = (f"The state/task '{name}' returned a result with a size exceeding the maximum number of bytes "
+             f"service limit ({gathered} bytes gathered from its children, limit {PAYLOAD_LIMIT}).")
+    error = StatesErrorNameType.StatesStatesDataLimitExceeded
+    raise FailureEventException(failure_event=FailureEvent(
+        env=env,
+        error_name=StatesErrorName(typ=error),
+        event_type=HistoryEventType.ExecutionFailed,
+        event_details=EventDetails(executionFailedEventDetails=ExecutionFailedEventDetails(error=error.to_name(), cause=cause)),
+    ))
+
+
 def result_writer_put_object(env, resource_runtime_part, state_credentials):
     """Writes the children's outputs where AWS does, and answers as AWS does."""
     parameters = env.stack.pop()
@@ -196,6 +236,7 @@ def engine_client(region: str, service: str, state_credentials=None):
 
 
 def install() -> None:
+    state_map.StateMap._eval_execution = map_results_within_the_limit
     for name in ENGINE_CLIENT_USERS:
         module = importlib.import_module(name)
         if hasattr(module, "boto_client_for"):

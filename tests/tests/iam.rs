@@ -10,29 +10,45 @@ use snaplake_tests::{Deployment, deploy, function_policy, run_execution, workgro
 
 const BUCKET: &str = "snaplake-iam";
 
-async fn put_policy(d: &Deployment, function: &str, policy: &Value) {
+/// Replaces `role`'s inline policy `name`.
+async fn put_role_policy(d: &Deployment, role: &str, name: &str, policy: &Value) {
     aws_sdk_iam::Client::new(&d.env.sdk)
         .put_role_policy()
-        .role_name(format!("{}-{function}", d.stack))
-        .policy_name(format!("{function}-least-privilege"))
+        .role_name(role)
+        .policy_name(name)
         .policy_document(policy.to_string())
         .send()
         .await
         .unwrap();
 }
 
-/// The module's policy for `function` in deployment `d`.
-async fn module_policy(d: &Deployment, function: &str) -> Value {
+/// `role`'s inline policy `name`.
+async fn role_policy(d: &Deployment, role: &str, name: &str) -> Value {
     let text = aws_sdk_iam::Client::new(&d.env.sdk)
         .get_role_policy()
-        .role_name(format!("{}-{function}", d.stack))
-        .policy_name(format!("{function}-least-privilege"))
+        .role_name(role)
+        .policy_name(name)
         .send()
         .await
         .unwrap()
         .policy_document()
         .to_string();
     serde_json::from_str(&urlencoding_decode(&text)).unwrap()
+}
+
+async fn put_policy(d: &Deployment, function: &str, policy: &Value) {
+    let (role, name) = (format!("{}-{function}", d.stack), format!("{function}-least-privilege"));
+    put_role_policy(d, &role, &name, policy).await;
+}
+
+/// The module's policy for `function` in deployment `d`.
+async fn module_policy(d: &Deployment, function: &str) -> Value {
+    role_policy(
+        d,
+        &format!("{}-{function}", d.stack),
+        &format!("{function}-least-privilege"),
+    )
+    .await
 }
 
 fn urlencoding_decode(text: &str) -> String {
@@ -221,30 +237,8 @@ async fn the_state_machine_calls_as_its_role_and_a_narrowed_role_fails_the_run()
     let d = deploy("snaplake-iam-states", "snaplake-iam-states").await;
     let mut input = d.run_input.clone();
     input["logical_time"] = json!("2026-11-20T19:00:00Z");
-    let iam = aws_sdk_iam::Client::new(&d.env.sdk);
     let role = format!("{}-states", d.stack);
-    let text = iam
-        .get_role_policy()
-        .role_name(&role)
-        .policy_name("run-the-pipeline")
-        .send()
-        .await
-        .unwrap()
-        .policy_document()
-        .to_string();
-    let module: Value = serde_json::from_str(&urlencoding_decode(&text)).unwrap();
-    let put = |policy: Value| {
-        let (iam, role) = (iam.clone(), role.clone());
-        async move {
-            iam.put_role_policy()
-                .role_name(role)
-                .policy_name("run-the-pipeline")
-                .policy_document(policy.to_string())
-                .send()
-                .await
-                .unwrap();
-        }
-    };
+    let module = role_policy(&d, &role, "run-the-pipeline").await;
     let wrong = [
         (
             without_action(module.clone(), "WriteTheMapResults", "s3:PutObject"),
@@ -256,7 +250,7 @@ async fn the_state_machine_calls_as_its_role_and_a_narrowed_role_fails_the_run()
         ),
     ];
     for (i, (policy, action)) in wrong.into_iter().enumerate() {
-        put(policy).await;
+        put_role_policy(&d, &role, "run-the-pipeline", &policy).await;
         let (status, detail) = run_execution(
             &d.env,
             &d.machine,
@@ -265,7 +259,7 @@ async fn the_state_machine_calls_as_its_role_and_a_narrowed_role_fails_the_run()
             Duration::from_secs(120),
         )
         .await;
-        put(module.clone()).await;
+        put_role_policy(&d, &role, "run-the-pipeline", &module).await;
         assert_eq!(status, "FAILED", "the state machine's role without {action}: {detail}");
         let text = detail.to_string();
         assert!(
@@ -285,34 +279,12 @@ async fn the_export_writes_as_its_role_and_fails_without_the_key() {
     let d = deploy("snaplake-iam-export", "snaplake-iam-export").await;
     let mut input = d.run_input.clone();
     input["logical_time"] = json!("2026-11-20T19:00:00Z");
-    let iam = aws_sdk_iam::Client::new(&d.env.sdk);
     let role = format!("{}-rds-export", d.stack);
-    let text = iam
-        .get_role_policy()
-        .role_name(&role)
-        .policy_name("write-exports")
-        .send()
-        .await
-        .unwrap()
-        .policy_document()
-        .to_string();
-    let module: Value = serde_json::from_str(&urlencoding_decode(&text)).unwrap();
-    let put = |policy: &Value| {
-        iam.put_role_policy()
-            .role_name(&role)
-            .policy_name("write-exports")
-            .policy_document(policy.to_string())
-            .send()
-    };
-    put(&without_action(
-        module.clone(),
-        "RawKeyForExports",
-        "kms:GenerateDataKey",
-    ))
-    .await
-    .unwrap();
+    let module = role_policy(&d, &role, "write-exports").await;
+    let narrowed = without_action(module.clone(), "RawKeyForExports", "kms:GenerateDataKey");
+    put_role_policy(&d, &role, "write-exports", &narrowed).await;
     let (status, detail) = run_execution(&d.env, &d.machine, "export-no-key", &input, Duration::from_secs(120)).await;
-    put(&module).await.unwrap();
+    put_role_policy(&d, &role, "write-exports", &module).await;
     assert_eq!(
         status, "FAILED",
         "the export role without kms:GenerateDataKey: {detail}"

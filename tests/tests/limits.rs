@@ -115,3 +115,51 @@ fn poll_loops_wait_as_the_poll_says_and_batches_fit_the_history_budget() {
         );
     }
 }
+
+/// Every Map state of the definition, by name, Map children included.
+fn maps(value: &Value, out: &mut Vec<(String, Value)>) {
+    let Some(object) = value.as_object() else { return };
+    if let Some(states) = object.get("States").and_then(Value::as_object) {
+        for (name, state) in states {
+            if state["Type"] == "Map" {
+                out.push((name.clone(), state.clone()));
+            }
+        }
+    }
+    for child in object.values() {
+        maps(child, out);
+    }
+}
+
+/// A Distributed Map gathers one output per child, and AWS counts the
+/// gathered array against 256 KiB before ResultPath applies (uncatchable
+/// `States.DataLimitExceeded`). So each one either writes its children's
+/// outputs to S3 (`ResultWriter`) or its children end in states that return
+/// nothing (`OutputPath: null`): then the array grows by 2 bytes a child,
+/// not with what each child carries.
+#[test]
+fn every_distributed_map_writes_its_results_to_s3_or_its_children_return_nothing() {
+    let mut found = Vec::new();
+    maps(&definition(), &mut found);
+    let distributed: Vec<_> = found
+        .iter()
+        .filter(|(_, m)| m["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED")
+        .collect();
+    assert!(!distributed.is_empty(), "the definition has Distributed Maps");
+    for (name, map) in distributed {
+        if map.get("ResultWriter").is_some() {
+            continue;
+        }
+        let states = map["ItemProcessor"]["States"].as_object().unwrap();
+        for (child, state) in states {
+            let ends = state.get("End") == Some(&Value::Bool(true)) || state["Type"] == "Succeed";
+            if ends {
+                assert!(
+                    state.get("OutputPath") == Some(&Value::Null),
+                    "{name}: its child state {child} ends the child with an output that grows with what it carries; \
+                     add \"OutputPath\": null, or a ResultWriter to {name}"
+                );
+            }
+        }
+    }
+}

@@ -4,7 +4,8 @@
 //! without its failure notification); snaplake keeps every payload under a
 //! quarter of that, whatever the number of tables, by writing the tables'
 //! outcomes to S3 (the PublishTables Map's `ResultWriter`, then the run's
-//! manifest) and passing counts and a few names in the state.
+//! manifest), by children of RegisterRawTables that return nothing (a Map's
+//! gathered results count too), and passing counts and a few names in the state.
 //!
 //! The same run counts the states entered (what AWS bills a standard
 //! workflow, Distributed Map children included): beyond the run's own
@@ -41,6 +42,15 @@ async fn three_hundred_tables_keep_every_payload_under_64_kib_and_enter_at_most_
     assert!(
         largest <= LIMIT,
         "a state's input or output reached {largest} bytes at {TABLES} tables (limit {LIMIT})"
+    );
+    // A Map without a ResultWriter gathers its children's outputs before
+    // ResultPath applies, and AWS counts that against the limit too.
+    let gathered = calls["states:max-map-results-bytes"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("the stand-in measures what a Map gathers: {calls:#}"));
+    assert!(
+        gathered <= LIMIT,
+        "a Map gathered {gathered} bytes of its children's outputs at {TABLES} tables (limit {LIMIT})"
     );
 
     let entered: u64 = calls

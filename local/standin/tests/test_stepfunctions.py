@@ -117,3 +117,26 @@ def test_the_largest_payload_is_measured_in_bytes(aws):
     assert run["status"] == "SUCCEEDED", run
     calls = json.loads(urlopen(f"{sfn.meta.endpoint_url}/_snaplake/calls").read())
     assert 80_000 <= calls["states:max-payload-bytes"] < 90_000, calls.get("states:max-payload-bytes")
+
+
+def test_a_maps_gathered_results_over_256_kib_end_the_execution_whatever_its_result_path(aws):
+    """AWS gathers every child's output before ResultPath applies: over 256
+    KiB the execution fails with States.DataLimitExceeded, which the Catch
+    does not take (`ResultPath: null` does not help). Children that return
+    nothing (`OutputPath: null`) gather 2 bytes each."""
+    def definition(child_output_path):
+        child = {"Type": "Pass", "Parameters": {"pad": "x" * 1000}, "End": True}
+        if child_output_path is not None:
+            child["OutputPath"] = None
+        return {"StartAt": "Each", "States": {
+            "Each": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": None,
+                     "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                                       "StartAt": "Pad", "States": {"Pad": child}},
+                     "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Recovered"}], "End": True},
+            "Recovered": {"Type": "Pass", "End": True}}}
+    items = {"items": [{"n": n} for n in range(300)]}
+    run = _run(aws("stepfunctions"), definition(None), items, "gathered-too-much")
+    assert run["status"] == "FAILED", run
+    assert run.get("error") == "States.DataLimitExceeded", run.get("cause")
+    run = _run(aws("stepfunctions"), definition("null"), items, "gathered-nothing")
+    assert run["status"] == "SUCCEEDED", run
