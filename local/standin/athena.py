@@ -55,7 +55,7 @@ from moto.athena import responses
 from moto.glue.models import glue_backends
 from moto.s3.models import s3_backends
 
-from . import athena_sql
+from . import athena_sql, sessions
 from .athena_sql import QueryError
 
 LOCK = threading.Lock()
@@ -79,12 +79,7 @@ class Caller:
     """The credentials a query was started with, to read and write S3 as Athena does for its caller."""
 
     def __init__(self, region: str, access_key_id: str, secret_access_key: str, session_token: str | None):
-        import boto3
-        from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
-
-        endpoint = boto_client_for(region, "s3").meta.endpoint_url
-        self.s3 = boto3.client("s3", region_name=region, endpoint_url=endpoint, aws_access_key_id=access_key_id,
-                               aws_secret_access_key=secret_access_key, aws_session_token=session_token or None)
+        self.s3 = sessions.client("s3", region, access_key_id, secret_access_key, session_token)
 
     @staticmethod
     def of(request) -> "Caller | None":

@@ -41,7 +41,7 @@ from moto.rds import responses as rds_responses
 from moto.rds.models import rds_backends
 from moto.s3.models import s3_backends
 
-from . import events, sampledb
+from . import events, sampledb, sessions
 
 LOCK = threading.RLock()
 
@@ -214,18 +214,9 @@ class _RoleWriter:
     """Puts the export's objects as the export role, with the export's key."""
 
     def __init__(self, task):
-        import boto3
-        from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
-        from moto.sts.models import sts_backends
-
-        held = sts_backends[task.backend.account_id]["aws"].assume_role(
-            region_name=task.backend.region_name, role_session_name="rds-export", role_arn=task.iam_role_arn,
-            policy=None, duration=3600, external_id=None)
-        endpoint = boto_client_for(task.backend.region_name, "s3").meta.endpoint_url
-        self.client = boto3.client(
-            "s3", region_name=task.backend.region_name, endpoint_url=endpoint,
-            aws_access_key_id=held.access_key_id, aws_secret_access_key=held.secret_access_key,
-            aws_session_token=held.session_token)
+        region = task.backend.region_name
+        held = sessions.assume(task.backend.account_id, region, task.iam_role_arn, "rds-export", duration=3600)
+        self.client = sessions.client("s3", region, held.access_key_id, held.secret_access_key, held.session_token)
         self.task = task
 
     def put_object(self, bucket: str, key: str, body: bytes) -> None:

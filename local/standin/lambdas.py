@@ -33,7 +33,7 @@ from moto.awslambda import models as lambda_models
 from moto.awslambda.exceptions import LambdaClientError
 from moto.s3 import notifications
 
-from . import control
+from . import control, sessions
 
 LOCK = threading.Lock()
 RUNTIMES: dict[str, "Runtime"] = {}
@@ -169,10 +169,7 @@ def signature(fn, binary: Path) -> tuple:
 
 def role_credentials(fn):
     """Temporary credentials of the function's execution role, as Lambda hands
-    them to the runtime. Made through moto's STS backend in-process: moto
-    answers AssumeRole over HTTP for a service-trusted role with a 500."""
-    from moto.sts.models import sts_backends
-
+    them to the runtime (`sessions.assume`)."""
     if getattr(fn, "role", None) is None:
         # A runtime started outside the server (the cold-start benchmark): the caller's own credentials.
         return types.SimpleNamespace(
@@ -181,22 +178,7 @@ def role_credentials(fn):
             secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
             session_token="",
         )
-    return sts_backends[fn.account_id]["aws"].assume_role(
-        region_name=fn.region,
-        role_session_name=fn.function_name[:64],
-        role_arn=fn.role,
-        policy=None,
-        duration=43200,
-        external_id=None,
-    )
-
-
-def credentials_valid(credentials) -> bool:
-    """False after a reset (which forgets every session) or when it expired."""
-    from moto.sts.models import sts_backends
-
-    backend = sts_backends[credentials.account_id]["aws"]
-    return any(r.access_key_id == credentials.access_key_id for r in backend.assumed_roles)
+    return sessions.assume(fn.account_id, fn.region, fn.role, fn.function_name)
 
 
 def _error(kind: str, message: str) -> tuple[str, bool]:
@@ -218,7 +200,7 @@ def invoke_lambda(self, event=None):
             runtime is None
             or runtime.signature != signature(self, binary)
             or runtime.process.poll() is not None
-            or not credentials_valid(runtime.credentials)
+            or not sessions.valid(runtime.credentials)
         ):
             if runtime is not None:
                 runtime.stop()

@@ -46,7 +46,6 @@ import json
 import threading
 import uuid
 
-import boto3
 
 from moto.core.responses import EmptyResult
 from moto.stepfunctions import responses
@@ -68,7 +67,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
 from moto.stepfunctions.parser.asl.utils import boto_client
 
-from . import control, iam
+from . import control, iam, sessions
 
 
 def send_task_failure_response(self):
@@ -205,19 +204,12 @@ _ROLE_SESSIONS_LOCK = threading.Lock()
 _engine_client = boto_client.boto_client_for
 
 
-def _role_session(role_arn: str):
-    """Temporary credentials of `role_arn`, made in-process as lambdas.py makes
-    a function's, and made again after a reset forgot them."""
-    from .lambdas import credentials_valid
-    from moto.sts.models import sts_backends
-
+def _role_session(role_arn: str, region: str):
+    """Temporary credentials of `role_arn`, made again after a reset forgot them."""
     with _ROLE_SESSIONS_LOCK:
         held = _ROLE_SESSIONS.get(role_arn)
-        if held is None or not credentials_valid(held):
-            account = role_arn.split(":")[4]
-            held = sts_backends[account]["aws"].assume_role(
-                region_name="us-east-1", role_session_name="states", role_arn=role_arn,
-                policy=None, duration=43200, external_id=None)
+        if held is None or not sessions.valid(held):
+            held = sessions.assume(role_arn.split(":")[4], region, role_arn, "states")
             _ROLE_SESSIONS[role_arn] = held
         return held
 
@@ -227,12 +219,9 @@ def engine_client(region: str, service: str, state_credentials=None):
     role_arn = getattr(state_credentials, "role_arn", None)
     if not role_arn or not iam.enforcing():
         return _engine_client(region, service, state_credentials)
-    held = _role_session(role_arn)
-    fixed = _engine_client(region, service, state_credentials)
-    return boto3.client(
-        service, region_name=region, endpoint_url=fixed.meta.endpoint_url, config=fixed.meta.config,
-        aws_access_key_id=held.access_key_id, aws_secret_access_key=held.secret_access_key,
-        aws_session_token=held.session_token)
+    held = _role_session(role_arn, region)
+    config = _engine_client(region, service, state_credentials).meta.config
+    return sessions.client(service, region, held.access_key_id, held.secret_access_key, held.session_token, config)
 
 
 def install() -> None:

@@ -18,18 +18,27 @@ fn definition() -> Value {
     serde_json::from_str(&snaplake_tests::render(&values)).unwrap()
 }
 
-/// Every (state name, retrier) of the definition, Map children included.
-fn retriers(value: &Value, out: &mut Vec<(String, Value)>) {
+/// Every (state name, state) of the definition, Map children included.
+fn states(value: &Value, out: &mut Vec<(String, Value)>) {
     let Some(object) = value.as_object() else { return };
-    if let Some(states) = object.get("States").and_then(Value::as_object) {
-        for (name, state) in states {
-            for retrier in state.get("Retry").and_then(Value::as_array).into_iter().flatten() {
-                out.push((name.clone(), retrier.clone()));
-            }
+    if let Some(found) = object.get("States").and_then(Value::as_object) {
+        for (name, state) in found {
+            out.push((name.clone(), state.clone()));
         }
     }
     for child in object.values() {
-        retriers(child, out);
+        states(child, out);
+    }
+}
+
+/// Every (state name, retrier) of the definition, Map children included.
+fn retriers(value: &Value, out: &mut Vec<(String, Value)>) {
+    let mut all = Vec::new();
+    states(value, &mut all);
+    for (name, state) in all {
+        for retrier in state.get("Retry").and_then(Value::as_array).into_iter().flatten() {
+            out.push((name.clone(), retrier.clone()));
+        }
     }
 }
 
@@ -116,21 +125,6 @@ fn poll_loops_wait_as_the_poll_says_and_batches_fit_the_history_budget() {
     }
 }
 
-/// Every Map state of the definition, by name, Map children included.
-fn maps(value: &Value, out: &mut Vec<(String, Value)>) {
-    let Some(object) = value.as_object() else { return };
-    if let Some(states) = object.get("States").and_then(Value::as_object) {
-        for (name, state) in states {
-            if state["Type"] == "Map" {
-                out.push((name.clone(), state.clone()));
-            }
-        }
-    }
-    for child in object.values() {
-        maps(child, out);
-    }
-}
-
 /// A Distributed Map gathers one output per child, and AWS counts the
 /// gathered array against 256 KiB before ResultPath applies (uncatchable
 /// `States.DataLimitExceeded`). So each one either writes its children's
@@ -140,10 +134,10 @@ fn maps(value: &Value, out: &mut Vec<(String, Value)>) {
 #[test]
 fn every_distributed_map_writes_its_results_to_s3_or_its_children_return_nothing() {
     let mut found = Vec::new();
-    maps(&definition(), &mut found);
+    states(&definition(), &mut found);
     let distributed: Vec<_> = found
         .iter()
-        .filter(|(_, m)| m["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED")
+        .filter(|(_, m)| m["Type"] == "Map" && m["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED")
         .collect();
     assert!(!distributed.is_empty(), "the definition has Distributed Maps");
     for (name, map) in distributed {
