@@ -60,11 +60,16 @@ impl DailySchedule {
     /// the firing whose instant falls on that day there. The schedule's zone
     /// may differ, so the firing can be on the calendar day before or after.
     pub fn logical_time(&self, day: Date, day_zone: &TimeZone) -> Result<LogicalTime, Failure> {
+        if !(1970..=2999).contains(&day.year()) {
+            return Err(Failure::Usage(format!(
+                "{day} is outside the years 1970 to 2999 a run may stand for; give the day of a snapshot"
+            )));
+        }
         [day.yesterday(), Ok(day), day.tomorrow()]
             .into_iter()
             .flatten()
             .filter_map(|d| d.to_datetime(self.at).to_zoned(self.zone.clone()).ok())
-            .map(|z| LogicalTime::from(z.timestamp()))
+            .filter_map(|z| LogicalTime::at(z.timestamp()).ok())
             .find(|t| t.day(day_zone) == day)
             .ok_or_else(|| Failure::Usage(format!("the schedule {} never fires on {day}", self.expression)))
     }
@@ -119,6 +124,15 @@ mod tests {
         let s = DailySchedule::parse("cron(0 4 * * ? *)", "Asia/Tokyo").unwrap();
         let t = s.logical_time(date(2026, 11, 21), &tokyo()).unwrap();
         assert_eq!(t.to_string(), "2026-11-20T19:00:00Z");
+    }
+
+    #[test]
+    fn days_at_the_ends_of_the_calendar_are_refused_not_a_panic() {
+        let s = DailySchedule::parse("cron(0 4 * * ? *)", "Etc/GMT+12").unwrap();
+        for day in [date(9999, 12, 31), date(-9999, 1, 1), date(1969, 12, 31)] {
+            let err = s.logical_time(day, &tokyo()).unwrap_err();
+            assert!(err.to_string().contains("1970 to 2999"), "{day}: {err}");
+        }
     }
 
     #[test]

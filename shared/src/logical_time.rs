@@ -19,7 +19,7 @@ pub struct LogicalTime(Timestamp);
 
 impl LogicalTime {
     pub fn parse(text: &str) -> Result<Self, Error> {
-        text.trim().parse::<Timestamp>().map(Self).map_err(|e| {
+        let t = text.trim().parse::<Timestamp>().map_err(|e| {
             Error::invalid_input(
                 "logical_time",
                 format!(
@@ -27,8 +27,25 @@ impl LogicalTime {
                      scheduled time, e.g. \"2026-11-20T19:00:00Z\""
                 ),
             )
-        })
+        })?;
+        Self::at(t)
     }
+
+    /// A logical time from an instant, refused near the ends of the
+    /// calendar, where a day has no start or end in some zones (and no
+    /// snapshot was ever taken).
+    pub fn at(t: Timestamp) -> Result<Self, Error> {
+        if !(Timestamp::UNIX_EPOCH..Self::LATEST).contains(&t) {
+            return Err(Error::invalid_input(
+                "logical_time",
+                format!("{t} is outside the years 1970 to 2999 a run may stand for; give the day of a snapshot"),
+            ));
+        }
+        Ok(Self(t))
+    }
+
+    /// The first instant no run may stand for: 3000-01-01T00:00:00Z.
+    const LATEST: Timestamp = Timestamp::constant(32_503_680_000, 0);
 
     pub fn timestamp(self) -> Timestamp {
         self.0
@@ -73,12 +90,6 @@ pub fn parse_time_zone(field: &str, name: &str) -> Result<TimeZone, Error> {
     })
 }
 
-impl From<Timestamp> for LogicalTime {
-    fn from(t: Timestamp) -> Self {
-        LogicalTime(t)
-    }
-}
-
 impl fmt::Display for LogicalTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
@@ -101,6 +112,7 @@ impl<'de> Deserialize<'de> for LogicalTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::SignedDuration;
     use jiff::civil::date;
 
     fn tokyo() -> TimeZone {
@@ -186,5 +198,38 @@ mod tests {
         assert_eq!(serde_json::to_string(&t).unwrap(), "\"2026-11-20T19:00:00Z\"");
         let err = serde_json::from_str::<LogicalTime>("\"now\"").unwrap_err().to_string();
         assert!(err.contains("logical_time"), "{err}");
+    }
+
+    #[test]
+    fn times_at_the_ends_of_the_calendar_are_refused_not_a_panic() {
+        for text in [
+            "9999-12-31T23:59:59Z",
+            "9999-12-31T00:00:00Z",
+            "-009999-01-01T00:00:00Z",
+            "0001-01-01T00:00:00Z",
+        ] {
+            let err = LogicalTime::parse(text).unwrap_err();
+            assert!(err.to_string().contains("`logical_time`"), "{text}: {err}");
+        }
+    }
+
+    /// Whatever time parses has a day and a window in every zone, the
+    /// hours at both ends of the accepted range included.
+    #[test]
+    fn every_accepted_time_has_a_day_in_every_zone() {
+        let around = |at: Timestamp| (-96..96).map(move |h| at + SignedDuration::from_hours(h));
+        let mut accepted = 0;
+        for t in around(LogicalTime::LATEST).chain(around(Timestamp::UNIX_EPOCH)) {
+            let Ok(t) = LogicalTime::parse(&t.to_string()) else {
+                continue;
+            };
+            accepted += 1;
+            for zone in ["Pacific/Kiritimati", "Etc/GMT+12", "Asia/Tokyo", "America/Los_Angeles"] {
+                let zone = parse_time_zone("time_zone", zone).unwrap();
+                let (start, end) = t.day_window(&zone);
+                assert!(start <= t.timestamp() && t.timestamp() < end, "{t} in {zone:?}");
+            }
+        }
+        assert_eq!(accepted, 2 * 96, "the hours before 3000 and from 1970 on are accepted");
     }
 }

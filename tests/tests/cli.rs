@@ -497,6 +497,19 @@ async fn publish_takes_an_export_made_elsewhere_through_the_state_machine() {
         .await
         .unwrap();
 
+    // Old data stamped with a later (or a future) day is refused before
+    // anything starts: it would freeze the curated tables.
+    for day in ["2026-11-25", "2030-01-01"] {
+        let out = snaplake(&d, &["publish", "--export-id", "snaplake-console-1", "--date", day]);
+        assert_eq!(out.code, 2, "{day}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("--date {day}")) && out.stderr.contains("2026-11-20T18:00:00Z"),
+            "{day}: {}",
+            out.stderr
+        );
+    }
+    assert!(executions(&d).await.is_empty(), "a refused publish started a run");
+
     let args = [
         "publish",
         "--export-id",

@@ -12,6 +12,7 @@ use snaplake::env::Env;
 use snaplake::export::status::ExportStatus;
 use snaplake::handlers::export_callback;
 use snaplake::handlers::{export_poller, snapshot_export};
+use snaplake::logical_time::LogicalTime;
 use snaplake::{Error, export::plan::OnTableFailure};
 use snaplake_tests::StandIn;
 
@@ -895,4 +896,33 @@ async fn an_existing_export_is_published_as_it_is_and_a_missing_failed_or_foreig
     let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
     assert_eq!(err.name(), "ExportFailed");
     assert!(err.to_string().contains("KMS key disabled (injected)"), "{err}");
+}
+
+#[tokio::test]
+async fn an_existing_export_is_published_only_as_the_day_its_snapshot_was_taken() {
+    let mut s = setup(0.2).await;
+    pin_the_export(&mut s);
+    start_export_by_hand(&s, "snaplake-console-1", &s.snapshot_arn).await;
+    let mut req = request(&s);
+    req.export_id = Some("snaplake-console-1".into());
+    // The snapshot is of 03:00 on the 21st in Tokyo. Stamped as a later day
+    // it would freeze the curated tables (every later run `superseded`).
+    for (logical_time, says) in [
+        ("2026-11-22T19:00:00Z", "outside the run's day"),
+        ("2026-11-19T19:00:00Z", "outside the run's day"),
+        ("2030-01-01T00:00:00Z", "has not begun"),
+    ] {
+        req.logical_time = LogicalTime::parse(logical_time).unwrap();
+        let later = "2026-12-01T00:00:00Z".parse().unwrap();
+        let err = snapshot_export::run(&s.ctx, &req, later).await.unwrap_err();
+        assert_eq!(err.name(), "InvalidInput", "{logical_time}: {err}");
+        assert!(
+            err.to_string().contains("`logical_time`") && err.to_string().contains(says),
+            "{logical_time}: {err}"
+        );
+    }
+    req.logical_time = LogicalTime::parse(LOGICAL_TIME).unwrap();
+    let run = snapshot_export::run(&s.ctx, &req, now()).await.unwrap();
+    assert_eq!(run.logical_day, "2026-11-21");
+    assert_eq!(export_count(&s.ctx).await, 1, "nothing was started");
 }

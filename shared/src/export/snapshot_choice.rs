@@ -74,6 +74,39 @@ pub fn choose(
     })
 }
 
+/// A run that publishes an export made elsewhere stands for the day its
+/// snapshot was taken: the snapshot must lie in the run's day window, the
+/// same window the daily run chooses in, and that day must have begun.
+/// Otherwise old data stamped with a later day would make every later run
+/// `superseded` and freeze the curated tables, rows deleted in production
+/// with them.
+pub fn check_snapshot_day(
+    export_id: &str,
+    snapshot_time: Timestamp,
+    (start, end): (Timestamp, Timestamp),
+    now: Timestamp,
+) -> Result<(), Error> {
+    if start > now {
+        return Err(Error::invalid_input(
+            "logical_time",
+            format!(
+                "the run's day starts at {start}, after now ({now}); a day that has not begun has no snapshot \
+                 to publish: publish export {export_id} as the day its snapshot was taken ({snapshot_time})"
+            ),
+        ));
+    }
+    if snapshot_time < start || snapshot_time >= end {
+        return Err(Error::invalid_input(
+            "logical_time",
+            format!(
+                "export {export_id} is of a snapshot taken at {snapshot_time}, outside the run's day \
+                 [{start}, {end}); publish it as the day its snapshot was taken (leave out --date)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,5 +228,28 @@ mod tests {
             "b"
         );
         assert_eq!(choose("shop", &[b, a], window(), false, now).unwrap().id, "b");
+    }
+
+    #[test]
+    fn an_export_is_published_only_as_the_day_its_snapshot_was_taken() {
+        let w = (window().start, window().end);
+        let now: Timestamp = AFTER_DEADLINE.parse().unwrap();
+        let at = |t: &str| t.parse::<Timestamp>().unwrap();
+        assert!(check_snapshot_day("e", at("2026-11-20T15:00:00Z"), w, now).is_ok());
+        assert!(check_snapshot_day("e", at("2026-11-21T14:59:59Z"), w, now).is_ok());
+        for outside in ["2026-11-20T14:59:59Z", "2026-11-21T15:00:00Z", "2026-11-01T00:00:00Z"] {
+            let err = check_snapshot_day("e", at(outside), w, now).unwrap_err();
+            assert_eq!(err.name(), "InvalidInput");
+            let text = err.to_string();
+            assert!(text.contains("`logical_time`") && text.contains(outside), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_day_that_has_not_begun_is_refused_whatever_the_snapshot() {
+        let w = (window().start, window().end);
+        let before: Timestamp = "2026-11-20T14:00:00Z".parse().unwrap();
+        let err = check_snapshot_day("e", "2026-11-20T18:00:00Z".parse().unwrap(), w, before).unwrap_err();
+        assert!(err.to_string().contains("has not begun"), "{err}");
     }
 }

@@ -38,7 +38,7 @@ pub async fn run(env: &Env, req: &ExportRequest, now: Timestamp) -> Result<Expor
         pinning::check_pinned(env, publish).await?;
     }
     if let Some(id) = &req.export_id {
-        return publish_existing(env, req, id).await;
+        return publish_existing(env, req, id, now).await;
     }
     let cfg = &env.config;
     let day = req.logical_time.day(&cfg.time_zone);
@@ -147,8 +147,9 @@ pub async fn day_snapshot(env: &Env, req: &ExportRequest, now: Timestamp) -> Res
 
 /// `snaplake publish --export-id`: an export made elsewhere is taken as it
 /// is (its snapshot, bucket and prefix) when it is made with what the
-/// deployment pins; nothing is started.
-async fn publish_existing(env: &Env, req: &ExportRequest, id: &str) -> Result<ExportRun, Error> {
+/// deployment pins, and only as the day its snapshot was taken; nothing is
+/// started.
+async fn publish_existing(env: &Env, req: &ExportRequest, id: &str, now: Timestamp) -> Result<ExportRun, Error> {
     let task = rds::find_export(&env.clients.rds, id).await?.ok_or_else(|| {
         Error::invalid_input(
             "export_id",
@@ -156,16 +157,33 @@ async fn publish_existing(env: &Env, req: &ExportRequest, id: &str) -> Result<Ex
         )
     })?;
     // The input's source is the pinned one (checked in `run`).
-    let source_snapshots: Vec<String> = rds::list_snapshots(&env.clients.rds, req.source_kind, &req.source_id, true)
-        .await?
-        .into_iter()
-        .map(|s| s.arn)
-        .collect();
+    let listed = rds::list_snapshots(&env.clients.rds, req.source_kind, &req.source_id, true).await?;
+    let source_snapshots: Vec<String> = listed.iter().map(|s| s.arn.clone()).collect();
     let judged = Judged::Task {
         task: &task,
         source_snapshots: &source_snapshots,
     };
     pinning::check_export(&env.config, judged)?;
+    let taken = task
+        .snapshot_time()
+        .map(to_timestamp)
+        .or_else(|| {
+            listed
+                .iter()
+                .find(|s| Some(s.arn.as_str()) == task.source_arn())
+                .map(|s| s.created)
+        })
+        .ok_or_else(|| {
+            Error::invalid_input(
+                "export_id",
+                format!(
+                    "export {id} does not say when its snapshot was taken and the snapshot is gone, so the day \
+                     it stands for cannot be checked; export a snapshot that still exists"
+                ),
+            )
+        })?;
+    let window = req.logical_time.day_window(&env.config.time_zone);
+    snapshot_choice::check_snapshot_day(id, taken, window, now)?;
     let status = ExportStatus::of(task.status());
     if status.is_failed() {
         return Err(Error::ExportFailed {
@@ -181,10 +199,7 @@ async fn publish_existing(env: &Env, req: &ExportRequest, id: &str) -> Result<Ex
         logical_day: req.logical_time.day(&env.config.time_zone).to_string(),
         source_id: req.source_id.clone(),
         snapshot_arn: task.source_arn().unwrap_or_default().to_string(),
-        snapshot_time: task
-            .snapshot_time()
-            .map(|t| to_timestamp(t).to_string())
-            .unwrap_or_default(),
+        snapshot_time: taken.to_string(),
         bucket: task.s3_bucket().unwrap_or(&env.config.bucket).to_string(),
         export_path: export_path(&s3_prefix, id),
         s3_prefix,
