@@ -220,7 +220,9 @@ impl MaskingPolicy {
         if let Err(e) = sql::ident("transformed_at_column", &self.transformed_at_column) {
             problems.push(e.to_string());
         }
+        problems.extend(same_but_for_case("tables", self.tables.keys()));
         for (source, policy) in &self.tables {
+            problems.extend(same_but_for_case(&format!("tables.{source}.columns"), policy.columns.keys()));
             if let Some(filter) = &policy.row_filter
                 && let Err(e) = sql::check_row_filter(&format!("tables.{source}.row_filter"), filter)
             {
@@ -336,6 +338,23 @@ impl MaskingPolicy {
 const NO_SALT: &str = "hash_salted is used but query-runner has no salt: set SNAPLAKE_HASH_SALT_SECRET to a \
                        Secrets Manager secret holding it (the Terraform module's hash_salt_secret)";
 
+/// Names that differ only in case: Glue and Athena fold names to lower
+/// case, so which one applied would depend on the order they sort in (a
+/// `keep` beside a `hash_salted` could publish a column in clear).
+fn same_but_for_case<'a>(field: &str, names: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for name in names {
+        if let Some(first) = seen.insert(name.to_ascii_lowercase(), name) {
+            problems.push(format!(
+                "{field}: {first} and {name} differ only in case and name the same thing in Glue and Athena; \
+                 keep one of them"
+            ));
+        }
+    }
+    problems
+}
+
 fn into_result(problems: Vec<String>) -> Result<(), Error> {
     if problems.is_empty() {
         Ok(())
@@ -412,6 +431,25 @@ mod tests {
     fn complete() -> serde_json::Value {
         json!({"id": "keep", "email": "hash", "phone": "hash_salted", "full_name": "drop",
                "created_at": "truncate_day", "birth_date": "redact", "is_active": "keep", "credit_limit": "keep"})
+    }
+
+    #[test]
+    fn names_differing_only_in_case_are_refused_not_resolved_by_order() {
+        // "EMAIL" sorts first: resolved by order, email would be published in clear.
+        let mut columns = complete();
+        columns["EMAIL"] = json!("keep");
+        columns["email"] = json!("hash_salted");
+        let p = policy(json!({"tables": {"shop.customers": {"columns": columns}, "shop.Customers": {"columns": complete()}}}));
+        for err in [p.check().unwrap_err(), p.validate(&tables(), true).unwrap_err()] {
+            let text = err.to_string();
+            assert!(
+                text.contains("tables.shop.customers.columns: EMAIL and email"),
+                "{text}"
+            );
+            assert!(text.contains("tables: shop.Customers and shop.customers"), "{text}");
+        }
+        let err = p.column_rules("shop.customers", &customers(), true).unwrap_err();
+        assert!(err.to_string().contains("EMAIL and email"), "{err}");
     }
 
     #[test]
