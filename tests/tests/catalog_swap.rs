@@ -97,6 +97,25 @@ fn only_success(result: &Value) -> &Value {
 }
 
 #[tokio::test]
+async fn register_raw_refuses_an_item_that_points_outside_its_export() {
+    let lake = lake().await;
+    // An input edited to register the curated folder (or any other) as the
+    // raw table: the transform would then read it as the day's export.
+    let mut item = serde_json::to_value(lake.item("shop_customers")).unwrap();
+    item["location"] = json!(format!("s3://{}/curated/shop_orders/", lake.ctx.config.bucket));
+    let err = lake
+        .call_err(json!({"action": "register_raw", "logical_time": "2026-11-20T19:00:00Z",
+                         "export_id": lake.export_id, "Items": [item]}))
+        .await;
+    assert_eq!(err.name(), "InvalidInput", "{err}");
+    assert!(err.to_string().contains("`Items[shop_customers].location`"), "{err}");
+    let raw = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_customers")
+        .await
+        .unwrap();
+    assert!(raw.is_none(), "a refused item registered a table");
+}
+
+#[tokio::test]
 async fn register_raw_reads_the_columns_from_the_real_footer() {
     let lake = lake().await;
     let input = json!({
@@ -591,9 +610,17 @@ async fn a_day_that_finishes_after_a_newer_one_never_moves_a_table_back() {
     let raw_before = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_orders")
         .await
         .unwrap();
+    // The older day's item, at its own export's folder.
+    let mut older_item = serde_json::to_value(lake.item("shop_orders")).unwrap();
+    let older_location = older_item["location"]
+        .as_str()
+        .unwrap()
+        .replace(&lake.export_id, "snaplake-shop-prod-20261120");
+    older_item["location"] = json!(older_location);
+    older_item["sample_key"] = Value::Null;
     let registered = lake
         .call(json!({"action": "register_raw", "logical_time": "2026-11-19T19:00:00Z",
-            "export_id": "snaplake-shop-prod-20261120", "Items": [lake.item("shop_orders")]}))
+            "export_id": "snaplake-shop-prod-20261120", "Items": [older_item]}))
         .await;
     assert_eq!(only_success(&registered)["outcome"], "superseded");
     let raw_after = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_orders")
@@ -665,22 +692,22 @@ async fn gc_prunes_glue_table_versions_beyond_a_hundred_in_batches() {
 #[tokio::test]
 async fn gc_prunes_the_raw_tables_glue_versions_too() {
     let lake = lake().await;
-    // A raw table registered day after day: 130 versions (each day's export
-    // is elsewhere; two locations alternate here).
+    // A raw table registered day after day: 130 versions, each at its
+    // day's export folder. The first reads the columns from the real
+    // footer; the later days' folders hold no file here, so they keep them.
+    register_raw_at(&lake, "shop_customers", "2025-12-31T19:00:00Z").await;
     let mut item = serde_json::to_value(lake.item("shop_customers")).unwrap();
     let location = item["location"].as_str().unwrap().to_string();
+    item["sample_key"] = Value::Null;
     let day0 = jiff::civil::date(2026, 1, 1);
-    for day in 0..130 {
-        item["location"] = json!(if day % 2 == 0 {
-            location.clone()
-        } else {
-            format!("{location}1/")
-        });
+    for day in 0..129 {
         let t = day0 + jiff::Span::new().days(day);
+        let export_id = format!("snaplake-shop-prod-{}", t.strftime("%Y%m%d"));
+        item["location"] = json!(location.replace(&lake.export_id, &export_id));
         let result = lake
             .call(
                 json!({"action": "register_raw", "logical_time": format!("{t}T19:00:00Z"),
-                         "export_id": format!("snaplake-shop-prod-{}", t.strftime("%Y%m%d")), "Items": [item]}),
+                         "export_id": export_id, "Items": [item]}),
             )
             .await;
         assert_eq!(result["failed_tables"], json!([]), "{result:#}");

@@ -401,18 +401,12 @@ fn item(
     files: &Files,
     status: &TableStatus,
 ) -> PlanItem {
-    // MySQL: folder `shop.customers` under db `shop`; PostgreSQL: `public.users` under `appdb`.
-    let (qualifier, table) = folder.split_once('.').unwrap_or(("", folder));
-    let schema = (!qualifier.is_empty() && qualifier != db).then(|| qualifier.to_string());
-    let name = glue_name(&match &schema {
-        Some(schema) => format!("{db}_{schema}_{table}"),
-        None => format!("{db}_{table}"),
-    });
+    let (schema, table, name) = identity(db, folder);
     PlanItem {
         source: source.to_string(),
         database: db.to_string(),
         schema,
-        table: table.to_string(),
+        table,
         name,
         location: format!("s3://{bucket}/{export_path}/{db}/{folder}/"),
         parts: files.parts.clone(),
@@ -424,6 +418,70 @@ fn item(
         } else {
             Vec::new()
         },
+    }
+}
+
+/// A table's schema, table and Glue name from its database and export
+/// folder. MySQL: folder `shop.customers` under db `shop`; PostgreSQL:
+/// `public.users` under `appdb`.
+fn identity(db: &str, folder: &str) -> (Option<String>, String, String) {
+    let (qualifier, table) = folder.split_once('.').unwrap_or(("", folder));
+    let schema = (!qualifier.is_empty() && qualifier != db).then(|| qualifier.to_string());
+    let name = glue_name(&match &schema {
+        Some(schema) => format!("{db}_{schema}_{table}"),
+        None => format!("{db}_{table}"),
+    });
+    (schema, table.to_string(), name)
+}
+
+impl PlanItem {
+    /// A plan item reaches RegisterRaw through the state machine's input,
+    /// so it is checked against the export it claims to come from: its
+    /// names follow from its source, and its location and sample file lie
+    /// in that export's folder for that table, under the deployment's
+    /// bucket and export prefix. An item edited to read another folder (a
+    /// curated table, another export, another bucket) is refused.
+    pub fn check_against(&self, bucket: &str, export_prefix: &str, export_id: &str) -> Result<(), Error> {
+        let (db, folder) = split_target(&self.source);
+        let (schema, table, name) = identity(&db, &folder);
+        let field = |f: &str| format!("Items[{}].{f}", self.name);
+        let fix =
+            "plans are written by snapshot-export from the export itself; run the day again rather than editing one";
+        if (&self.database, &self.schema, &self.table, &self.name) != (&db, &schema, &table, &name) {
+            return Err(Error::invalid_input(
+                field("name"),
+                format!(
+                    "names database {:?}, schema {:?}, table {:?} and Glue table {:?}, but its source {} is \
+                     {db:?}, {schema:?}, {table:?} and {name:?}; {fix}",
+                    self.database, self.schema, self.table, self.name, self.source
+                ),
+            ));
+        }
+        let key = self.location.strip_prefix(&format!("s3://{bucket}/"));
+        let prefix = key.and_then(|k| k.strip_suffix(&format!("/{export_id}/{db}/{folder}/")));
+        let under_export_prefix = |p: &str| {
+            (export_prefix.is_empty() || p == export_prefix || p.starts_with(&format!("{export_prefix}/")))
+                && p.split('/')
+                    .all(|segment| !segment.is_empty() && segment != "." && segment != "..")
+        };
+        if !prefix.is_some_and(under_export_prefix) {
+            return Err(Error::invalid_input(
+                field("location"),
+                format!(
+                    "{} is not the folder of {} in export {export_id} (s3://{bucket}/{export_prefix}/…/{export_id}/{db}/{folder}/); {fix}",
+                    self.location, self.source
+                ),
+            ));
+        }
+        if let (Some(sample), Some(key)) = (&self.sample_key, key)
+            && (!sample.starts_with(key) || sample[key.len()..].split('/').any(|s| s.is_empty() || s == ".."))
+        {
+            return Err(Error::invalid_input(
+                field("sample_key"),
+                format!("{sample} is not a file under {}; {fix}", self.location),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -749,5 +807,62 @@ mod tests {
             err.to_string().contains("export_tables_info_x_from_1_to_2.json"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn every_item_a_plan_makes_passes_its_check_and_an_edited_one_is_refused() {
+        let statuses = [status("shop.orders", "COMPLETE"), status("shop.customers", "COMPLETE")];
+        let plan = build("lake", PATH, &statuses, &mysql_keys(), None, OnTableFailure::Fail, 10).unwrap();
+        let id = "snaplake-shop-prod-20261121";
+        let orders = plan.batches[0].items[1].clone();
+        for item in &plan.batches[0].items {
+            item.check_against("lake", "exports", id).unwrap();
+        }
+        let pg = build(
+            "lake",
+            PATH,
+            &[status("appdb.public.users", "COMPLETE")],
+            &keys(&["appdb/public.users/1/part-00000-a.gz.parquet"]),
+            None,
+            OnTableFailure::Fail,
+            10,
+        )
+        .unwrap();
+        pg.batches[0].items[0].check_against("lake", "exports", id).unwrap();
+
+        type Edit = fn(&mut PlanItem);
+        let edits: [(&str, Edit); 8] = [
+            ("location", |i| {
+                i.location = "s3://lake/curated/shop_customers/v=1/".into()
+            }),
+            ("location", |i| {
+                i.location = i.location.replace("shop.orders", "shop.customers")
+            }),
+            ("location", |i| {
+                i.location = i.location.replace("s3://lake/", "s3://mallory/")
+            }),
+            ("location", |i| {
+                i.location = i
+                    .location
+                    .replace("snaplake-shop-prod-20261121", "snaplake-shop-prod-20261120")
+            }),
+            ("location", |i| {
+                i.location = i.location.replace("exports/", "exports/../curated/")
+            }),
+            ("sample_key", |i| {
+                i.sample_key = Some("curated/shop_customers/v=1/a.parquet".into())
+            }),
+            ("name", |i| i.name = "shop_customers".into()),
+            ("name", |i| i.source = "shop.customers".into()),
+        ];
+        for (field, edit) in edits {
+            let mut item = orders.clone();
+            edit(&mut item);
+            let err = item.check_against("lake", "exports", id).unwrap_err();
+            assert_eq!(err.name(), "InvalidInput");
+            assert!(err.to_string().contains(&format!("].{field}`")), "{field}: {err}");
+        }
+        let err = orders.check_against("lake", "raw-exports", id).unwrap_err();
+        assert!(err.to_string().contains("].location`"), "{err}");
     }
 }

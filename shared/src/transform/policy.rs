@@ -222,7 +222,10 @@ impl MaskingPolicy {
         }
         problems.extend(same_but_for_case("tables", self.tables.keys()));
         for (source, policy) in &self.tables {
-            problems.extend(same_but_for_case(&format!("tables.{source}.columns"), policy.columns.keys()));
+            problems.extend(same_but_for_case(
+                &format!("tables.{source}.columns"),
+                policy.columns.keys(),
+            ));
             if let Some(filter) = &policy.row_filter
                 && let Err(e) = sql::check_row_filter(&format!("tables.{source}.row_filter"), filter)
             {
@@ -439,7 +442,9 @@ mod tests {
         let mut columns = complete();
         columns["EMAIL"] = json!("keep");
         columns["email"] = json!("hash_salted");
-        let p = policy(json!({"tables": {"shop.customers": {"columns": columns}, "shop.Customers": {"columns": complete()}}}));
+        let p = policy(
+            json!({"tables": {"shop.customers": {"columns": columns}, "shop.Customers": {"columns": complete()}}}),
+        );
         for err in [p.check().unwrap_err(), p.validate(&tables(), true).unwrap_err()] {
             let text = err.to_string();
             assert!(

@@ -19,6 +19,7 @@ use crate::logical_time::LogicalTime;
 /// Registers one plan item's raw table.
 pub async fn register_raw(env: &Env, item: &PlanItem, shared: &RegisterRawShared) -> Result<Registered, Error> {
     check_table_name(&item.name)?;
+    item.check_against(&env.config.bucket, &env.config.export_prefix, &shared.export_id)?;
     let location = S3Prefix::parse("location", &item.location)?;
     let database = &env.config.raw_database;
     let existing = glue::get_table(&env.clients.glue, database, &item.name).await?;
