@@ -96,6 +96,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "the ARN of the KMS key exports are encrypted with (the raw key); a run or an export naming another is refused",
     },
     Variable {
+        name: "SNAPLAKE_LOCAL_ONLY_INPUT_POLICY",
+        default: Some(""),
+        meaning: "local tests only: `allow` lets a run without a pinned policy mask with its input's; never set by the Terraform module",
+    },
+    Variable {
         name: "SNAPLAKE_KEEP_VERSIONS",
         default: Some("4"),
         meaning: "curated versions kept per table (2 to 1000: the live one and the one before)",
@@ -123,6 +128,9 @@ pub struct Config {
     pub pinned_export_role_arn: Option<String>,
     /// A key ARN (checked here).
     pub pinned_export_kms_key: Option<String>,
+    /// Local tests only (`SNAPLAKE_LOCAL_ONLY_INPUT_POLICY=allow`): with no
+    /// pinned policy, a run masks with its input's. Otherwise no pin, no run.
+    pub local_only_input_policy: bool,
 }
 
 impl Config {
@@ -167,6 +175,7 @@ impl Config {
         let pinned_source_kind = Some(get("SNAPLAKE_SOURCE_KIND")).filter(|s| !s.is_empty());
         let pinned_export_role_arn = Some(get("SNAPLAKE_EXPORT_ROLE_ARN")).filter(|s| !s.is_empty());
         let pinned_export_kms_key = Some(get("SNAPLAKE_EXPORT_KMS_KEY")).filter(|s| !s.is_empty());
+        let local_only_input_policy = get("SNAPLAKE_LOCAL_ONLY_INPUT_POLICY");
 
         let mut check = |name: &str, value: &str, result: Result<(), String>| {
             // An unset bucket is already reported as missing.
@@ -225,6 +234,11 @@ impl Config {
         {
             problems.push(format!("SNAPLAKE_EXPORT_KMS_KEY={key:?}: {reason}"));
         }
+        if !["", "allow"].contains(&local_only_input_policy.as_str()) {
+            problems.push(format!(
+                "SNAPLAKE_LOCAL_ONLY_INPUT_POLICY={local_only_input_policy:?}: leave it unset (or `allow` in local tests)"
+            ));
+        }
         let keep = keep_versions.parse::<u32>().ok().filter(|n| (2..=1000).contains(n));
         if keep.is_none() {
             problems.push(format!(
@@ -255,6 +269,7 @@ impl Config {
             pinned_source_kind,
             pinned_export_role_arn,
             pinned_export_kms_key,
+            local_only_input_policy: local_only_input_policy == "allow",
         })
     }
 }

@@ -65,7 +65,8 @@ pub fn check_digest(field: &str, value: &str) -> Result<(), String> {
 pub enum Choice {
     /// The deployment's pinned policy (an input policy, if any, must equal it).
     Pinned(String),
-    /// No pin (a deployment made without the module): the input's policy.
+    /// No pin, in local tests only (`SNAPLAKE_LOCAL_ONLY_INPUT_POLICY`): the
+    /// input's policy.
     Input,
 }
 
@@ -86,11 +87,11 @@ pub fn choose(config: &Config, input: &PolicyRef) -> Result<Choice, Error> {
                  deploy with the Terraform module, which pins it"
             ),
         )),
-        (None, None) if input.policy.is_some() => Ok(Choice::Input),
+        (None, None) if input.policy.is_some() && config.local_only_input_policy => Ok(Choice::Input),
         (None, None) => Err(Error::invalid_input(
-            "publish.policy",
-            "there is no masking policy: the deployment pins none (SNAPLAKE_POLICY_DIGEST) and the input carries \
-             none; deploy with the Terraform module and its masking_policy",
+            "SNAPLAKE_POLICY_DIGEST",
+            "is not set, so no masking policy is pinned and nothing is published: a run's input never chooses \
+             its own policy. Deploy with the Terraform module, which pins masking_policy",
         )),
     }
 }
@@ -106,7 +107,7 @@ pub fn choose(config: &Config, input: &PolicyRef) -> Result<Choice, Error> {
 pub async fn check_pinned(env: &Env, input: &PolicyRef) -> Result<(), Error> {
     let digest = match choose(&env.config, input)? {
         Choice::Input => {
-            warn!("no masking policy is pinned (SNAPLAKE_POLICY_DIGEST): the run input's will be used");
+            warn!("local only: no masking policy is pinned; the run input's will be used");
             return Ok(());
         }
         Choice::Pinned(digest) => digest,
@@ -157,7 +158,7 @@ fn sha256_checksum(digest: &str) -> String {
 pub async fn policy(env: &Env, input: &PolicyRef) -> Result<Arc<MaskingPolicy>, Error> {
     let digest = match choose(&env.config, input)? {
         Choice::Input => {
-            warn!("no masking policy is pinned (SNAPLAKE_POLICY_DIGEST): using the run input's");
+            warn!("local only: no masking policy is pinned; using the run input's");
             return Ok(Arc::new(input.policy.clone().expect("chosen because present")));
         }
         Choice::Pinned(digest) => digest,
@@ -208,10 +209,15 @@ mod tests {
     use serde_json::json;
 
     fn config(digest: Option<&str>, source: Option<&str>) -> Config {
+        config_with(digest, source, None)
+    }
+
+    fn config_with(digest: Option<&str>, source: Option<&str>, local: Option<&str>) -> Config {
         Config::from_lookup(|name| match name {
             "SNAPLAKE_BUCKET" => Some("lake".into()),
             "SNAPLAKE_POLICY_DIGEST" => digest.map(str::to_string),
             "SNAPLAKE_SOURCE_ID" => source.map(str::to_string),
+            "SNAPLAKE_LOCAL_ONLY_INPUT_POLICY" => local.map(str::to_string),
             _ => None,
         })
         .unwrap()
@@ -235,14 +241,49 @@ mod tests {
     }
 
     #[test]
-    fn without_a_pin_only_an_input_policy_is_used() {
-        let unpinned = config(None, None);
-        assert!(choose(&unpinned, &PolicyRef::default()).is_err());
+    fn no_pin_no_run_unless_a_local_test_allows_the_input_policy() {
         let given = PolicyRef {
             policy: Some(serde_json::from_value(json!({"tables": {}})).unwrap()),
             policy_digest: None,
         };
-        assert_eq!(choose(&unpinned, &given).unwrap(), Choice::Input);
+        let unpinned = config(None, None);
+        for input in [PolicyRef::default(), given.clone()] {
+            let err = choose(&unpinned, &input).unwrap_err().to_string();
+            assert!(err.contains("`SNAPLAKE_POLICY_DIGEST` is not set"), "{err}");
+        }
+        let local = config_with(None, None, Some("allow"));
+        assert!(choose(&local, &PolicyRef::default()).is_err());
+        assert_eq!(choose(&local, &given).unwrap(), Choice::Input);
+        let typo = Config::from_lookup(|name| match name {
+            "SNAPLAKE_BUCKET" => Some("lake".into()),
+            "SNAPLAKE_LOCAL_ONLY_INPUT_POLICY" => Some("yes".into()),
+            _ => None,
+        });
+        assert!(
+            typo.unwrap_err()
+                .to_string()
+                .contains("SNAPLAKE_LOCAL_ONLY_INPUT_POLICY")
+        );
+    }
+
+    #[test]
+    fn the_module_never_allows_an_input_policy() {
+        for (file, text) in [
+            ("main.tf", include_str!("../../infra/modules/snaplake/main.tf")),
+            (
+                "variables.tf",
+                include_str!("../../infra/modules/snaplake/variables.tf"),
+            ),
+            (
+                "functions.tf",
+                include_str!("../../infra/modules/snaplake/functions.tf"),
+            ),
+        ] {
+            assert!(
+                !text.contains("SNAPLAKE_LOCAL_ONLY"),
+                "infra/modules/snaplake/{file} sets a local-only switch"
+            );
+        }
     }
 
     #[test]

@@ -116,11 +116,15 @@ impl StandIn {
     }
 
     /// A handler context whose configuration names `bucket` (zone Asia/Tokyo,
-    /// every other variable at its default) and whose clients reach the stand-in.
+    /// input policies allowed, every other variable at its default) and whose
+    /// clients reach the stand-in.
     pub fn context(&self, bucket: &str) -> Env {
         let config = Config::from_lookup(|name| match name {
             "SNAPLAKE_BUCKET" => Some(bucket.to_string()),
             "SNAPLAKE_TIME_ZONE" => Some("Asia/Tokyo".to_string()),
+            // The handler tests give each run its policy; deployed functions
+            // (tests/src/deploy.rs) always run with the module's pin.
+            "SNAPLAKE_LOCAL_ONLY_INPUT_POLICY" => Some("allow".to_string()),
             _ => None,
         })
         .expect("a valid test configuration");
