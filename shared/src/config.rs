@@ -48,7 +48,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "SNAPLAKE_EXPORT_ID_PREFIX",
         default: Some("snaplake"),
-        meaning: "first part of every export id (a letter first, at most 20 characters)",
+        meaning: "first part of every export id, the module's `name` (3 to 20 lowercase letters, digits and single hyphens, a letter first)",
     },
     Variable {
         name: "SNAPLAKE_RAW_DATABASE",

@@ -14,6 +14,8 @@ use crate::error::Error;
 pub const MAX_LEN: usize = 60;
 /// The longest configurable prefix: leaves room for a readable source name.
 pub const MAX_PREFIX_LEN: usize = 20;
+/// The shortest configurable prefix (the module's `name`).
+pub const MIN_PREFIX_LEN: usize = 3;
 const HASH_LEN: usize = 8;
 
 /// The export id for one source on one logical day, e.g.
@@ -89,13 +91,19 @@ pub fn validate(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a configured export id prefix.
+/// Checks a configured export id prefix: the module's `name`, by the same
+/// rule its validation applies (3 to 20 lowercase letters, digits and single
+/// hyphens, a letter first, no hyphen last). The module's test runs
+/// `name_*` are the examples both sides are tested with.
 pub fn check_prefix(prefix: &str) -> Result<(), String> {
-    if prefix.len() > MAX_PREFIX_LEN {
+    if !(MIN_PREFIX_LEN..=MAX_PREFIX_LEN).contains(&prefix.len()) {
         return Err(format!(
-            "is {} characters, at most {MAX_PREFIX_LEN} are allowed",
+            "is {} characters; {MIN_PREFIX_LEN} to {MAX_PREFIX_LEN} are allowed",
             prefix.len()
         ));
+    }
+    if prefix.chars().any(|c| c.is_ascii_uppercase()) {
+        return Err("may hold only lowercase letters, digits and hyphens".into());
     }
     validate(prefix)
 }
@@ -195,7 +203,16 @@ mod tests {
 
     #[test]
     fn bad_prefixes_are_refused_with_the_field_name() {
-        for bad in ["", "1abc", "a--b", "abc-", "has space", "a-very-long-prefix-over-20"] {
+        for bad in [
+            "",
+            "ab",
+            "Snaplake",
+            "1abc",
+            "a--b",
+            "abc-",
+            "has space",
+            "a-very-long-prefix-over-20",
+        ] {
             let err = export_id(bad, "shop", DAY).unwrap_err().to_string();
             assert!(err.contains("export_id_prefix"), "{bad:?}: {err}");
         }
@@ -242,7 +259,7 @@ mod tests {
         #[test]
         fn every_attempt_id_is_valid_stable_and_belongs_to_its_day(
             source in "\\PC{0,120}",
-            prefix in "[a-z][a-z0-9]{0,19}",
+            prefix in "[a-z][a-z0-9]{2,19}",
             days in 0i32..20000,
             attempt in 2u32..10000,
         ) {
@@ -271,7 +288,7 @@ mod tests {
         #[test]
         fn every_derived_id_is_valid_and_stable(
             source in "\\PC{0,120}",
-            prefix in "[a-z][a-z0-9]{0,19}",
+            prefix in "[a-z][a-z0-9]{2,19}",
             days in 0i32..20000,
         ) {
             let day = date(2000, 1, 1).checked_add(jiff::Span::new().days(days)).unwrap();

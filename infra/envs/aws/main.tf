@@ -1,6 +1,6 @@
 # Deploy snaplake to AWS: `terraform apply -var-file=my.tfvars` (see example.tfvars).
 terraform {
-  required_version = ">= 1.6"
+  required_version = ">= 1.11"
   required_providers {
     aws = {
       source  = "hashicorp/aws"

@@ -1,7 +1,7 @@
 # The same module, applied to the local stand-in (make demo). The functions'
 # zip is a placeholder: the stand-in runs the handler binaries themselves.
 terraform {
-  required_version = ">= 1.6"
+  required_version = ">= 1.11"
   required_providers {
     aws = {
       source  = "hashicorp/aws"

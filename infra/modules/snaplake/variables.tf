@@ -2,9 +2,12 @@ variable "name" {
   description = "Prefix of every resource name."
   type        = string
   default     = "snaplake"
+  # It is also the first part of every export id (SNAPLAKE_EXPORT_ID_PREFIX),
+  # which the functions check by the same rule (export_id::check_prefix);
+  # tests/module.tftest.hcl's name_* runs are the examples both sides share.
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name))
-    error_message = "name: 3 to 32 lowercase letters, digits and hyphens, starting with a letter."
+    condition     = length(var.name) >= 3 && length(var.name) <= 20 && can(regex("^[a-z]([a-z0-9]|-[a-z0-9])*$", var.name))
+    error_message = "name: 3 to 20 lowercase letters, digits and single hyphens, starting with a letter and not ending with a hyphen (it starts every export id, which RDS limits)."
   }
 }
 

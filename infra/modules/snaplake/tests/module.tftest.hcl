@@ -476,3 +476,76 @@ run "the_masking_policy_is_pinned_by_the_deployment" {
     error_message = "S3 keeps the policy's SHA-256, which snapshot-export compares with the digest without reading the object"
   }
 }
+
+# The names a deployment may take: the same examples are read by the
+# functions' test of SNAPLAKE_EXPORT_ID_PREFIX (tests/tests/terraform.rs), so
+# the module never accepts a name the functions refuse at start-up.
+run "name_accepted_short" {
+  command = plan
+  variables {
+    name = "a1b"
+  }
+  assert {
+    condition     = aws_lambda_function.fn["snapshot-export"].environment[0].variables.SNAPLAKE_EXPORT_ID_PREFIX == "a1b"
+    error_message = "the name is the export id prefix"
+  }
+}
+
+run "name_accepted_twenty_characters" {
+  command = plan
+  variables {
+    name = "analytics-snaplake-p"
+  }
+  assert {
+    condition     = aws_lambda_function.fn["snapshot-export"].environment[0].variables.SNAPLAKE_EXPORT_ID_PREFIX == "analytics-snaplake-p"
+    error_message = "the name is the export id prefix"
+  }
+}
+
+run "name_refused_longer_than_twenty" {
+  command = plan
+  variables {
+    name = "analytics-snaplake-prod"
+  }
+  expect_failures = [var.name]
+}
+
+run "name_refused_double_hyphen" {
+  command = plan
+  variables {
+    name = "snap--lake"
+  }
+  expect_failures = [var.name]
+}
+
+run "name_refused_trailing_hyphen" {
+  command = plan
+  variables {
+    name = "snaplake-"
+  }
+  expect_failures = [var.name]
+}
+
+run "name_refused_leading_digit" {
+  command = plan
+  variables {
+    name = "1snaplake"
+  }
+  expect_failures = [var.name]
+}
+
+run "name_refused_upper_case" {
+  command = plan
+  variables {
+    name = "Snaplake"
+  }
+  expect_failures = [var.name]
+}
+
+run "name_refused_two_characters" {
+  command = plan
+  variables {
+    name = "ab"
+  }
+  expect_failures = [var.name]
+}
