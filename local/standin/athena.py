@@ -14,7 +14,8 @@ run by DuckDB over the Parquet data in the stand-in's S3:
   empty table with the Glue columns;
 - `UNLOAD (SELECT ...) TO 's3://...' WITH (format = 'PARQUET', ...)` runs the
   SELECT and writes Parquet objects under the target prefix, which must be
-  empty (as Athena requires);
+  empty (as Athena requires); an empty result writes no object at all
+  (Athena does not document what it writes then: the stricter case);
 - a SELECT's rows are kept for GetQueryResults (paginated with NextToken);
 - the state moves QUEUED -> RUNNING -> SUCCEEDED, or FAILED with Athena's
   error (or DuckDB's) as the StateChangeReason, or CANCELLED by
@@ -268,7 +269,11 @@ def _unload(con, q: Query, sql: str, statement: athena_sql.Statement, scratch: P
     out = scratch / "unload"
     out.mkdir()
     compression = opts.get("compression", "snappy")
-    con.execute(f"COPY ({sql}) TO '{out}/part.parquet' (FORMAT PARQUET, COMPRESSION {compression})")
+    written = con.execute(f"COPY ({sql}) TO '{out}/part.parquet' (FORMAT PARQUET, COMPRESSION {compression})").fetchone()
+    if written and written[0] == 0:
+        # Whether Athena writes a file for an empty result is not documented:
+        # the stricter case, none.
+        return
     for i, path in enumerate(sorted(out.iterdir())):
         key = f"{prefix.rstrip('/')}/{q.id}_{i:05d}.{compression}.parquet"
         if q.caller:

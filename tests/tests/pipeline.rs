@@ -696,6 +696,40 @@ async fn an_empty_table_of_an_export_in_lettered_folders_is_published_empty() {
     );
     let (location, shown) = curated(&p, "shop_articles").await;
     assert!(location.ends_with("/v=20261120T190000Z/") && shown == "2026-11-20T19:00:00Z");
+    // The UNLOAD of no rows wrote no file (the stand-in takes the stricter
+    // case); query-runner wrote one without rows, with the UNLOAD's columns.
+    let table = snaplake_tests::curated_table(&p.env.clients.glue, "shop_articles").await;
+    let curated_columns: Vec<String> = table
+        .storage_descriptor()
+        .unwrap()
+        .columns()
+        .iter()
+        .map(|c| format!("{} {}", c.name(), c.r#type().unwrap_or_default()))
+        .collect();
+    let expected: Vec<String> = columns
+        .iter()
+        .map(|c| c.replace("author_email varchar", "author_email string"))
+        .filter(|c| !c.starts_with("author_email "))
+        .collect();
+    for column in &expected {
+        assert!(
+            curated_columns.contains(column),
+            "{column} missing from {curated_columns:?}"
+        );
+    }
+    assert!(
+        curated_columns.contains(&"author_email string".to_string()),
+        "{curated_columns:?}"
+    );
+    assert_eq!(
+        curated_columns.last().map(String::as_str),
+        Some("transformed_at timestamp")
+    );
+    let key = location.strip_prefix(&format!("s3://{BUCKET}/")).unwrap();
+    assert_eq!(
+        snaplake_tests::keys(&p.env.clients.s3, BUCKET, key).await,
+        [format!("{key}snaplake-empty.parquet")]
+    );
 }
 
 #[tokio::test]

@@ -183,6 +183,13 @@ def test_unload_writes_parquet_with_lower_case_columns_under_an_empty_target(ath
     assert again["state"] == "FAILED" and "HIVE_PATH_ALREADY_EXISTS" in again["reason"], again
 
 
+def test_unload_of_no_rows_writes_no_object(athena, aws):
+    # Athena does not document it: the stricter case, nothing at all.
+    succeeded(athena, f"UNLOAD (SELECT id FROM {PEOPLE} WHERE id < 0) "
+                      f"TO 's3://{BUCKET}/out/none/' WITH (format = 'PARQUET', compression = 'SNAPPY')")
+    assert aws("s3").list_objects_v2(Bucket=BUCKET, Prefix="out/none/").get("Contents", []) == []
+
+
 def test_integer_division_truncates(athena):
     assert succeeded(athena, f"SELECT amount / 2, 7 / 2 FROM {PEOPLE} WHERE id = 2")["rows"] == [["2", "3"]]
 

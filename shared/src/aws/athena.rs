@@ -206,6 +206,37 @@ pub async fn results(client: &Client, id: &str, max_rows: usize) -> Result<Rows,
     }
 }
 
+/// How the workgroup encrypts what its queries write: `SSE_KMS` with its
+/// key, `SSE_S3`, or nothing said. A file snaplake writes beside an
+/// UNLOAD's output is encrypted the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResultEncryption {
+    Kms(String),
+    S3Managed,
+    Unset,
+}
+
+pub async fn result_encryption(client: &Client, workgroup: &str) -> Result<ResultEncryption, Error> {
+    let out = client
+        .get_work_group()
+        .work_group(workgroup)
+        .send()
+        .await
+        .map_err(|e| Error::sdk("athena", "GetWorkGroup", workgroup, &e))?;
+    let encryption = out
+        .work_group()
+        .and_then(|w| w.configuration())
+        .and_then(|c| c.result_configuration())
+        .and_then(|r| r.encryption_configuration());
+    Ok(match encryption {
+        Some(e) if e.encryption_option().as_str() == "SSE_KMS" => {
+            ResultEncryption::Kms(e.kms_key().unwrap_or_default().to_string())
+        }
+        Some(e) if e.encryption_option().as_str() == "SSE_S3" => ResultEncryption::S3Managed,
+        _ => ResultEncryption::Unset,
+    })
+}
+
 pub async fn stop(client: &Client, id: &str) -> Result<(), Error> {
     client
         .stop_query_execution()

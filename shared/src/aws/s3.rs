@@ -3,10 +3,11 @@
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::ChecksumMode;
+use aws_sdk_s3::types::{ChecksumMode, ServerSideEncryption};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use super::athena::ResultEncryption;
 use crate::error::Error;
 
 /// The bucket exists and we may use it.
@@ -67,6 +68,29 @@ pub async fn put_json(client: &Client, bucket: &str, key: &str, value: &serde_js
         .content_type("application/json")
         .body(ByteStream::from(body))
         .send()
+        .await
+        .map_err(|e| Error::sdk("s3", "PutObject", &format!("s3://{bucket}/{key}"), &e))?;
+    Ok(())
+}
+
+/// Writes bytes encrypted as `encryption` says (the workgroup's result
+/// encryption, for a file written beside an UNLOAD's output).
+pub async fn put_bytes(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+    encryption: &ResultEncryption,
+) -> Result<(), Error> {
+    let mut put = client.put_object().bucket(bucket).key(key).body(ByteStream::from(body));
+    put = match encryption {
+        ResultEncryption::Kms(key_id) => put
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(key_id),
+        ResultEncryption::S3Managed => put.server_side_encryption(ServerSideEncryption::Aes256),
+        ResultEncryption::Unset => put,
+    };
+    put.send()
         .await
         .map_err(|e| Error::sdk("s3", "PutObject", &format!("s3://{bucket}/{key}"), &e))?;
     Ok(())

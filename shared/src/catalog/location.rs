@@ -66,6 +66,14 @@ impl S3Prefix {
     }
 }
 
+/// Whether an object under a table's location is one of its data files:
+/// Athena skips files whose names start with `_` or `.`, and empty objects
+/// (folder markers) hold no rows.
+pub fn is_data_object(key: &str, size: i64) -> bool {
+    let file = key.rsplit('/').next().unwrap_or_default();
+    size > 0 && !file.is_empty() && !file.starts_with('_') && !file.starts_with('.')
+}
+
 impl fmt::Display for S3Prefix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "s3://{}/{}", self.bucket, self.key)

@@ -2,6 +2,7 @@
 //! empty or half-written one, rolling back, and retention.
 
 pub mod compat;
+pub mod empty_file;
 pub mod location;
 pub mod map_results;
 pub mod ops;

@@ -90,6 +90,28 @@ pub fn unload(
     })
 }
 
+/// The columns the masking UNLOAD writes, in its order, with the Glue
+/// types a file of its output reads back as (Trino writes names in lower
+/// case). An empty version is written with them (`catalog::empty_file`).
+pub fn output_columns(rules: &[(Column, Rule)], transformed_at_column: &str) -> Vec<Column> {
+    let mut out: Vec<Column> = rules
+        .iter()
+        .filter(|(_, rule)| *rule != Rule::Drop)
+        .map(|(column, rule)| Column {
+            name: column.name.to_ascii_lowercase(),
+            glue_type: match rule {
+                Rule::Hash | Rule::HashSalted => "string".to_string(),
+                _ => column.glue_type.clone(),
+            },
+        })
+        .collect();
+    out.push(Column {
+        name: transformed_at_column.to_ascii_lowercase(),
+        glue_type: "timestamp".into(),
+    });
+    out
+}
+
 /// A Trino timestamp literal of the logical time (UTC, millisecond precision).
 fn timestamp(t: LogicalTime) -> String {
     format!("TIMESTAMP '{}'", t.timestamp().strftime("%Y-%m-%d %H:%M:%S%.3f"))
@@ -269,6 +291,25 @@ mod tests {
              TO 's3://lake/curated/shop_customers/v=20261120T190000Z/' WITH (format = 'PARQUET', compression = 'SNAPPY')"
         );
         assert_eq!(q.parameters, ["'pepper'"]);
+    }
+
+    #[test]
+    fn the_output_columns_are_the_unloads_select_list_with_hashes_as_strings() {
+        let p = policy(json!({
+            "columns": {"id": "keep", "email": "hash", "phone": "hash_salted", "full_name": "drop",
+                        "birth_date": "redact", "created_at": "truncate_day"}
+        }));
+        assert_eq!(
+            output_columns(&ruled(&customers(), &p), "Transformed_At"),
+            columns(&[
+                ("id", "bigint"),
+                ("email", "string"),
+                ("phone", "string"),
+                ("birth_date", "date"),
+                ("created_at", "timestamp"),
+                ("transformed_at", "timestamp"),
+            ])
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub mod swap;
 
 use crate::aws::glue::TableState;
 use crate::aws::s3;
-use crate::catalog::location::S3Prefix;
+use crate::catalog::location::{S3Prefix, is_data_object};
 use crate::catalog::schema::{self, FileSchema};
 use crate::env::Env;
 use crate::error::Error;
@@ -66,10 +66,7 @@ async fn data_objects(env: &Env, location: &S3Prefix) -> Result<Vec<String>, Err
     let objects = s3::list_objects(&env.clients.s3, &location.bucket, &location.key).await?;
     Ok(objects
         .into_iter()
-        .filter(|(key, size)| {
-            let file = key.rsplit('/').next().unwrap_or_default();
-            *size > 0 && !file.starts_with('_') && !file.starts_with('.') && !file.is_empty()
-        })
+        .filter(|(key, size)| is_data_object(key, *size))
         .map(|(key, _)| key)
         .collect())
 }

@@ -5,6 +5,7 @@
 //! rows, its checks). Each
 //! takes and answers the types of `crate::contract::query_runner`.
 
+pub mod empty;
 pub mod progress;
 pub mod query;
 pub mod start;

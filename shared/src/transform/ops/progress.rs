@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tracing::info;
 
-use super::{query, start};
+use super::{empty, query, start};
 use crate::contract::catalog_swap::{PrepareOutcome, SwapOutcome};
 use crate::contract::query_runner::{
     Polled, Progress, TransformProgress, TransformRequest, VerifyProgress, VerifyRequest,
@@ -63,20 +63,20 @@ pub async fn transform(env: &Env, request: TransformRequest) -> Result<Transform
         request.wait_seconds,
         request.min_wait_seconds,
     )?;
+    let policy = PolicyRef {
+        policy: request.policy.clone(),
+        policy_digest: request.policy_digest.clone(),
+    };
     let progress = match request.resume {
         Some(resume) => resume,
         None if request.target.current => return Ok(already_published(&request)),
         None => {
-            let policy = PolicyRef {
-                policy: request.policy,
-                policy_digest: request.policy_digest,
-            };
             let started = start::start_transform(
                 env,
                 request.run_id,
                 request.logical_time,
-                policy,
-                request.table,
+                policy.clone(),
+                request.table.clone(),
                 request.target.location,
             )
             .await?;
@@ -100,6 +100,11 @@ pub async fn transform(env: &Env, request: TransformRequest) -> Result<Transform
         return Ok(progress);
     };
     let polled = wait_for(env, &id, "transform", waiting).await?;
+    if polled.done
+        && let Some(location) = &progress.new_location
+    {
+        empty::write_if_empty(env, &policy, &request.table, location).await?;
+    }
     Ok(TransformProgress {
         status: if polled.done { Progress::Done } else { Progress::Running },
         scanned_bytes: polled.data_scanned_bytes,
