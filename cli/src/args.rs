@@ -168,6 +168,10 @@ pub struct RollbackArgs {
     /// Roll back the raw table instead of the curated one.
     #[arg(long)]
     pub raw: bool,
+    /// Go back even to a version made under another masking policy than the
+    /// pinned one (it may publish what the pinned policy removes).
+    #[arg(long)]
+    pub allow_other_policy: bool,
     /// Do not ask for confirmation.
     #[arg(long, short)]
     pub yes: bool,

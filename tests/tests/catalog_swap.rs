@@ -818,3 +818,82 @@ async fn a_batch_reads_its_tables_a_page_at_a_time_within_its_budget_and_one_tab
         Some(format!("s3://{BUCKET}/curated/t004/v=1/"))
     );
 }
+
+#[tokio::test]
+async fn a_changed_policy_publishes_the_columns_and_rows_it_removes_and_records_its_digest() {
+    let mut lake = lake().await;
+    let (before, after) = ("a".repeat(64), "b".repeat(64));
+    lake.ctx.config.policy_digest = Some(before.clone());
+    let v1 = lake.version("shop_customers", "shop_customers", "v=1").await;
+    assert_eq!(
+        only_success(&lake.swap("shop_customers", &v1, json!({})).await)["outcome"],
+        "created"
+    );
+
+    // The next version as a policy that drops `email` and filters out every
+    // row would write it: the other columns, no rows.
+    let live = glue::get_table(&lake.ctx.clients.glue, CURATED, "shop_customers")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.parameters["snaplake.policy_digest"], before);
+    let fewer: Vec<_> = live.columns.iter().filter(|c| c.name != "email").cloned().collect();
+    assert!(fewer.len() < live.columns.len(), "{:?}", live.columns);
+    let file = snaplake::catalog::empty_file::write("shop_customers", &fewer).unwrap();
+    lake.ctx
+        .clients
+        .s3
+        .put_object()
+        .bucket(BUCKET)
+        .key("curated/shop_customers/v=2/part-0000.parquet")
+        .body(file.into())
+        .send()
+        .await
+        .unwrap();
+    let v2 = format!("s3://{BUCKET}/curated/shop_customers/v=2/");
+
+    // Under the same policy the drop is held, and forced, the removed column
+    // is refused: the data went missing, the policy did not say so.
+    let held = lake.swap("shop_customers", &v2, json!({})).await;
+    assert_eq!(only_success(&held)["outcome"], "held", "{held:#}");
+    let forced = lake
+        .call_err(swap_input(
+            "shop_customers",
+            &v2,
+            json!({"publish": {"force_tables": ["shop_customers"]}}),
+        ))
+        .await;
+    assert_eq!(forced.name(), "SchemaIncompatible", "{forced}");
+    assert!(forced.to_string().contains("removed: email"), "{forced}");
+    assert_eq!(lake.live("shop_customers").await.as_deref(), Some(v1.as_str()));
+
+    // Under a newly pinned policy both are the policy's doing: published.
+    lake.ctx.config.policy_digest = Some(after.clone());
+    let swapped = lake.swap("shop_customers", &v2, json!({})).await;
+    let outcome = only_success(&swapped);
+    assert_eq!(outcome["outcome"], "swapped", "{swapped:#}");
+    assert!(
+        outcome["schema_changes"].as_str().unwrap().contains("removed: email"),
+        "{outcome:#}"
+    );
+    assert_eq!(lake.live("shop_customers").await.as_deref(), Some(v2.as_str()));
+    let live = glue::get_table(&lake.ctx.clients.glue, CURATED, "shop_customers")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.parameters["snaplake.policy_digest"], after);
+
+    // Going back to the version with `email` would publish what the pinned
+    // policy removes: refused, unless asked for knowingly.
+    let back = json!({"action": "rollback", "Items": [{"table": "shop_customers"}]});
+    let err = lake.call_err(back.clone()).await;
+    assert!(
+        err.to_string().contains("--allow-other-policy") && err.to_string().contains(&before),
+        "{err}"
+    );
+    assert_eq!(lake.live("shop_customers").await.as_deref(), Some(v2.as_str()));
+    let mut knowingly = back;
+    knowingly["Items"][0]["allow_other_policy"] = json!(true);
+    assert_eq!(only_success(&lake.call(knowingly).await)["outcome"], "rolled_back");
+    assert_eq!(lake.live("shop_customers").await.as_deref(), Some(v1.as_str()));
+}

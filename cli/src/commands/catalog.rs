@@ -47,6 +47,7 @@ pub async fn rollback(stack: &Stack, args: &RollbackArgs, format: Format) -> Res
         table: args.table.clone(),
         to_day: args.to.map(|d| d.to_string()),
         database: Some(if args.raw { "raw" } else { "curated" }.into()),
+        allow_other_policy: args.allow_other_policy,
     };
     let outcome = ops::rollback::rollback(&stack.env, &item).await?;
     output::print(format, &json!(outcome), || {

@@ -14,6 +14,19 @@ use serde::Serialize;
 /// written by each swap and read by the next one's gate.
 pub const ROWS_PARAMETER: &str = "snaplake.rows";
 
+/// The curated table's parameter holding the digest of the masking policy
+/// its live version was made under, written by each swap.
+pub const POLICY_PARAMETER: &str = "snaplake.policy_digest";
+
+/// Whether the pinned policy changed since the live version was made: then
+/// its columns and rows differ because the policy says so (a column now
+/// dropped, a tighter row filter), and neither the gate nor the schema
+/// check may keep the old version, with what the policy now removes, live.
+/// A live version that records no digest is not known to differ.
+pub fn policy_changed(live_digest: Option<&str>, pinned: Option<&str>) -> bool {
+    matches!((live_digest, pinned), (Some(live), Some(pin)) if live != pin)
+}
+
 /// The drop accepted when neither the policy nor the run says otherwise.
 pub const DEFAULT_MAX_DROP_PERCENT: u32 = 50;
 
@@ -172,5 +185,13 @@ mod tests {
                 prop_assert!(new < live);
             }
         }
+    }
+
+    #[test]
+    fn the_policy_changed_only_when_both_digests_are_known_and_differ() {
+        assert!(policy_changed(Some("a"), Some("b")));
+        assert!(!policy_changed(Some("a"), Some("a")));
+        assert!(!policy_changed(None, Some("b")));
+        assert!(!policy_changed(Some("a"), None));
     }
 }

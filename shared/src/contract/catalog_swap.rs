@@ -167,6 +167,11 @@ pub struct RollbackItem {
     /// `curated` (default) or `raw`.
     #[serde(default)]
     pub database: Option<String>,
+    /// Go back to a version made under another masking policy than the
+    /// pinned one (`snaplake rollback --allow-other-policy`): it may publish
+    /// what the pinned policy removes. Refused otherwise.
+    #[serde(default)]
+    pub allow_other_policy: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -9,6 +9,7 @@ use super::{check_table_name, conflict, data_objects};
 use crate::aws::glue::{self, TableDef, TableState, Update};
 use crate::catalog::compat::SchemaDiff;
 use crate::catalog::location::S3Prefix;
+use crate::catalog::quality;
 use crate::contract::catalog_swap::{RollbackItem, SwapOutcome, Swapped};
 use crate::env::Env;
 use crate::error::Error;
@@ -31,6 +32,20 @@ pub async fn rollback(env: &Env, item: &RollbackItem) -> Result<Swapped, Error> 
         .ok_or_else(|| Error::invalid_input("table", format!("{qualified} does not exist; nothing to roll back")))?;
     let versions = glue::table_versions(&env.clients.glue, database, &item.table).await?;
     let target = target(&qualified, &current, &versions, item.to_day.as_deref())?;
+    let made_under = target.parameters.get(quality::POLICY_PARAMETER).map(String::as_str);
+    if quality::policy_changed(made_under, env.config.policy_digest.as_deref()) && !item.allow_other_policy {
+        return Err(Error::invalid_input(
+            "table",
+            format!(
+                "{qualified}'s version at {} was made under the masking policy {}, not the pinned {}: going back \
+                 would publish what the pinned policy may remove. Run the day again under the pinned policy, or \
+                 roll back knowingly with --allow-other-policy",
+                target.location.as_deref().unwrap_or("?"),
+                made_under.unwrap_or_default(),
+                env.config.policy_digest.as_deref().unwrap_or_default()
+            ),
+        ));
+    }
     let target_location = S3Prefix::parse("location", target.location.as_deref().unwrap_or_default())?;
     if data_objects(env, &target_location).await?.is_empty() {
         return Err(Error::invalid_input(
@@ -161,6 +176,7 @@ mod mocked {
             table: "shop_customers".into(),
             to_day: None,
             database: None,
+            allow_other_policy: false,
         };
         let err = rollback(&env, &item).await.unwrap_err();
         assert!(err.to_string().contains("does not exist"), "{err}");

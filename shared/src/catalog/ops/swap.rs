@@ -10,7 +10,7 @@ use tracing::{info, warn};
 use super::read_ahead::ReadAhead;
 use super::{check_table_name, conflict, curated_base, data_objects, newer_run, read_schema};
 use crate::aws::glue::{self, TableDef, TableState, Update};
-use crate::catalog::compat::{self, SchemaDiff};
+use crate::catalog::compat::{self, SchemaDiff, SchemaPolicy};
 use crate::catalog::location::S3Prefix;
 use crate::catalog::quality::{self, Bounds, Decision};
 use crate::catalog::run_manifest;
@@ -53,6 +53,9 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared, ahead: &ReadA
         ),
     ]);
     parameters.insert(quality::ROWS_PARAMETER.into(), new_rows.to_string());
+    if let Some(pin) = &env.config.policy_digest {
+        parameters.insert(quality::POLICY_PARAMETER.into(), pin.clone());
+    }
     if let Some(source) = &item.source {
         parameters.insert("snaplake.source".into(), source.clone());
     }
@@ -115,7 +118,15 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared, ahead: &ReadA
             .get(quality::ROWS_PARAMETER)
             .and_then(|r| r.parse().ok());
         let bounds = Bounds::resolve(item.max_row_drop_percent, shared.publish.max_row_drop_percent);
-        let force = shared.publish.force_tables.contains(&item.table);
+        let policy_changed = quality::policy_changed(
+            current.parameters.get(quality::POLICY_PARAMETER).map(String::as_str),
+            env.config.policy_digest.as_deref(),
+        );
+        if policy_changed {
+            info!(table = %qualified, "the pinned masking policy changed since the live version: \
+                  its column and row changes are the policy's and are published");
+        }
+        let force = policy_changed || shared.publish.force_tables.contains(&item.table);
         if let Decision::Held { reason, .. } = quality::decide(&item.table, live_rows, new_rows, bounds, force) {
             warn!(table = %qualified, %reason, "held by the quality gate: the live version stays");
             let mut held = swapped(
@@ -128,7 +139,12 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared, ahead: &ReadA
             held.reason = Some(reason);
             return Ok(held);
         }
-        let diff = compat::check(&qualified, &current.columns, &def.columns, shared.schema_policy)?;
+        let schema_policy = if policy_changed {
+            SchemaPolicy::Accept
+        } else {
+            shared.schema_policy
+        };
+        let diff = compat::check(&qualified, &current.columns, &def.columns, schema_policy)?;
         match glue::update_table(&env.clients.glue, &def, current.version_id.as_deref()).await? {
             Update::Done => {
                 info!(table = %qualified, from = ?current.location, to = %new, changes = %diff.describe(), "swapped");
