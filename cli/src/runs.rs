@@ -109,11 +109,18 @@ pub enum Start {
 
 /// Starts the day's run unless one is running or succeeded; with `retry`,
 /// a failed day gets its next attempt.
+/// A day's next attempt starts only after a failed one (with `retry`), or,
+/// with `retry` and tables forced past the quality gate, after a succeeded
+/// run that held them: the held run's advice is exactly that command.
 pub async fn start(stack: &Stack, export_id: &str, input: &Value, retry: bool) -> Result<Start, Failure> {
     let previous = attempts(stack, export_id).await?;
+    let forced = input["publish"]["force_tables"]
+        .as_array()
+        .is_some_and(|t| !t.is_empty());
     let attempt = match previous.last() {
         None => 1,
-        Some(last) if last.running() || last.succeeded() => return Ok(Start::Already(last.clone())),
+        Some(last) if last.running() => return Ok(Start::Already(last.clone())),
+        Some(last) if last.succeeded() && !(retry && forced) => return Ok(Start::Already(last.clone())),
         Some(last) if !retry => return Ok(Start::PreviousFailed(last.clone())),
         Some(_) if previous.len() as u32 >= MAX_RUNS_PER_DAY => {
             return Err(Failure::Failed(format!(

@@ -302,6 +302,25 @@ async fn a_day_whose_export_failed_is_published_by_a_retry_under_the_next_export
     let again = snaplake(&d, &["run", "--date", "2026-11-21", "--retry"]).expect(0);
     assert!(again.stdout.contains("nothing to do"), "{}", again.stdout);
     assert_eq!(state(&d).await, before, "a third run changes nothing");
+
+    // What a held table's reason advises: a retry forcing it starts the
+    // day's next run even after a succeeded one.
+    let forced = snaplake(
+        &d,
+        &[
+            "run",
+            "--date",
+            "2026-11-21",
+            "--retry",
+            "--force-table",
+            "shop_orders",
+            "--wait",
+            "--poll-seconds",
+            "1",
+        ],
+    )
+    .expect(0);
+    assert!(forced.stdout.contains("-20261121-3: SUCCEEDED"), "{}", forced.stdout);
 }
 
 #[tokio::test]
