@@ -811,19 +811,36 @@ async fn policy_init_writes_a_complete_policy_and_check_names_columns_without_a_
     );
     assert_eq!(customers["columns"]["email"], "hash_salted");
     assert_eq!(customers["columns"]["full_name"], "drop");
-    assert_eq!(customers["columns"]["id"], "keep");
-    assert!(
-        customers["review"]["email"].is_string(),
-        "suggestions are marked for review"
+    // What snaplake cannot classify is never `keep`, and every column is to review.
+    assert_eq!(customers["columns"]["id"], "drop");
+    assert_eq!(
+        customers["review"].as_object().unwrap().len(),
+        9,
+        "every column is marked for review: {customers:#}"
     );
 
     let dir = std::env::temp_dir().join(format!("snaplake-policy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    let unreviewed = dir.join("unreviewed.json");
+    std::fs::write(&unreviewed, init.to_string()).unwrap();
+    let out = snaplake(&d, &["policy", "check", "--file", unreviewed.to_str().unwrap()]).expect(2);
+    assert!(
+        out.stderr.contains("tables.shop.customers.review:") && out.stderr.contains("email"),
+        "{}",
+        out.stderr
+    );
+
+    // Reviewed: every note removed, the rules decided.
+    let mut reviewed = init.clone();
+    for table in reviewed["tables"].as_object_mut().unwrap().values_mut() {
+        table.as_object_mut().unwrap().remove("review");
+        table["columns"]["id"] = json!("keep");
+    }
     let complete = dir.join("complete.json");
-    std::fs::write(&complete, init.to_string()).unwrap();
+    std::fs::write(&complete, reviewed.to_string()).unwrap();
     snaplake(&d, &["policy", "check", "--file", complete.to_str().unwrap()]).expect(0);
 
-    let mut incomplete = init.clone();
+    let mut incomplete = reviewed.clone();
     incomplete["tables"]["shop.customers"]["columns"]
         .as_object_mut()
         .unwrap()

@@ -52,8 +52,9 @@ pub async fn init(stack: &Stack, args: &PolicyInitArgs) -> Result<ExitCode, Fail
             }
             std::fs::write(path, text).map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?;
             eprintln!(
-                "wrote {} ({} tables; {reviews} suggestion(s) marked for review under \"review\"). Review it, then set \
-                 the Terraform module's masking_policy to it and apply.",
+                "wrote {} ({} tables; {reviews} column(s) marked for review under \"review\": columns snaplake cannot \
+                 classify are dropped). Decide each rule and remove its note (`snaplake policy check --file` fails \
+                 while one is open), then set the Terraform module's masking_policy to it and apply.",
                 path.display(),
                 tables.len()
             );

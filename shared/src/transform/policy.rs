@@ -123,8 +123,9 @@ pub struct TablePolicy {
     /// the run's bound, else 50.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_row_drop_percent: Option<u32>,
-    /// Notes for people (`snaplake policy init` marks its suggestions here
-    /// for review); snaplake ignores them.
+    /// Columns still to review (`snaplake policy init` marks every column
+    /// here). A policy with a review open is refused: remove each note once
+    /// its column's rule is decided.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub review: BTreeMap<String, String>,
 }
@@ -226,6 +227,13 @@ impl MaskingPolicy {
                 &format!("tables.{source}.columns"),
                 policy.columns.keys(),
             ));
+            if !policy.review.is_empty() {
+                problems.push(format!(
+                    "tables.{source}.review: {} still marked for review; decide each column's rule, then remove \
+                     its note (a policy with a review open publishes nothing)",
+                    policy.review.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
             if let Some(filter) = &policy.row_filter
                 && let Err(e) = sql::check_row_filter(&format!("tables.{source}.row_filter"), filter)
             {

@@ -1,16 +1,18 @@
 //! A complete starting policy from the raw tables (`snaplake policy init`):
-//! every column listed, so nothing is published by omission. Columns whose
-//! name or type looks like personal data get a protective rule and a note in
-//! the table's `review`, for a person to confirm; the rest are `keep`.
-//! These are guesses from names: the review is the real classification.
+//! every column listed, so nothing is published by omission, and every
+//! column marked in the table's `review` for a person to decide. Columns
+//! whose name or type looks like personal data get a protective rule; the
+//! ones snaplake cannot classify are `drop`, never `keep`. These are guesses
+//! from names: the review is the real classification, and a policy with a
+//! review still open is refused (`policy check`, the pipeline, the module).
 
 use std::collections::BTreeMap;
 
 use super::policy::{MaskingPolicy, Rule, TablePolicy};
 use crate::catalog::schema::Column;
 
-/// The suggested rule for one column and, when it looks personal, why.
-pub fn suggest(column: &Column) -> (Rule, Option<&'static str>) {
+/// The suggested rule for one column and why.
+pub fn suggest(column: &Column) -> (Rule, &'static str) {
     let name = column.name.to_ascii_lowercase();
     let words: Vec<&str> = name
         .split(|c: char| !c.is_ascii_alphanumeric())
@@ -62,17 +64,20 @@ pub fn suggest(column: &Column) -> (Rule, Option<&'static str>) {
     {
         (Rule::Drop, "free text, which can hold any personal data")
     } else {
-        return (Rule::Keep, None);
+        (
+            Rule::Drop,
+            "not classified (nothing in its name says what it holds): dropped until a person decides",
+        )
     };
     // A rule must fit the column's type; drop fits every type.
     if rule.fits(&column.glue_type) {
-        (rule, Some(why))
+        (rule, why)
     } else {
-        (Rule::Drop, Some(why))
+        (Rule::Drop, why)
     }
 }
 
-/// A policy that names every table and every column, suggestions marked for review.
+/// A policy that names every table and every column, each marked for review.
 pub fn initial_policy(tables: &[(String, Vec<Column>)]) -> MaskingPolicy {
     let mut policy = MaskingPolicy::default();
     for (source, columns) in tables {
@@ -80,12 +85,13 @@ pub fn initial_policy(tables: &[(String, Vec<Column>)]) -> MaskingPolicy {
         for column in columns {
             let (rule, why) = suggest(column);
             table.columns.insert(column.name.clone(), rule);
-            if let Some(why) = why {
-                table.review.insert(
-                    column.name.clone(),
-                    format!("{why}: suggested {}; confirm or change", rule.name()),
-                );
-            }
+            table.review.insert(
+                column.name.clone(),
+                format!(
+                    "{why}: suggested {}; confirm or change the rule, then remove this note",
+                    rule.name()
+                ),
+            );
         }
         policy.tables.insert(source.clone(), table);
     }
@@ -128,26 +134,27 @@ mod tests {
             .iter()
             .map(|c| {
                 let (r, why) = suggest(c);
-                (c.name.as_str(), r, why.is_some())
+                (c.name.as_str(), r, why.starts_with("not classified"))
             })
             .collect();
         assert_eq!(
             got,
             [
-                ("id", Rule::Keep, false),
-                ("email", Rule::HashSalted, true),
-                ("contact_e_mail", Rule::HashSalted, true),
-                ("phone", Rule::Redact, true),
-                ("full_name", Rule::Drop, true),
-                ("street_address", Rule::Drop, true),
-                ("birth_date", Rule::Redact, true),
-                ("last_login_ip", Rule::HashSalted, true),
-                ("ssn", Rule::Drop, true),
-                ("body", Rule::Drop, true),
-                ("status", Rule::Keep, false),
-                ("total", Rule::Keep, false),
+                // What snaplake cannot classify is never `keep`.
+                ("id", Rule::Drop, true),
+                ("email", Rule::HashSalted, false),
+                ("contact_e_mail", Rule::HashSalted, false),
+                ("phone", Rule::Redact, false),
+                ("full_name", Rule::Drop, false),
+                ("street_address", Rule::Drop, false),
+                ("birth_date", Rule::Redact, false),
+                ("last_login_ip", Rule::HashSalted, false),
+                ("ssn", Rule::Drop, false),
+                ("body", Rule::Drop, false),
+                ("status", Rule::Drop, true),
+                ("total", Rule::Drop, true),
                 // hash_salted does not fit binary: drop does.
-                ("email_raw", Rule::Drop, true),
+                ("email_raw", Rule::Drop, false),
             ]
         );
     }
@@ -165,12 +172,27 @@ mod tests {
             ),
         ];
         let p = initial_policy(&tables);
-        let found = p.validate(&tables, true).unwrap();
-        assert_eq!(found.published, ["shop.customers", "shop.orders"]);
-        assert!(found.unclassified.is_empty());
-        assert_eq!(open_reviews(&p)["shop.customers"], ["email"]);
+        assert!(p.tables.values().all(|t| t.columns.values().all(|r| *r != Rule::Keep)));
+        assert_eq!(open_reviews(&p)["shop.customers"], ["created_at", "email", "id"]);
+        assert_eq!(open_reviews(&p)["shop.orders"], ["id", "total"]);
+        // Refused while a review is open, by the same check the pipeline runs.
+        let err = p.validate(&tables, true).unwrap_err().to_string();
+        assert!(
+            err.contains("tables.shop.customers.review: created_at, email, id"),
+            "{err}"
+        );
         let text = serde_json::to_string(&p).unwrap();
         let back: MaskingPolicy = serde_json::from_str(&text).unwrap();
         assert_eq!(back, p, "what init writes is what the pipeline reads");
+
+        // Reviewed: every note removed, the rules decided.
+        let mut reviewed = p;
+        for table in reviewed.tables.values_mut() {
+            table.review.clear();
+            table.columns.insert("id".into(), Rule::Keep);
+        }
+        let found = reviewed.validate(&tables, true).unwrap();
+        assert_eq!(found.published, ["shop.customers", "shop.orders"]);
+        assert!(found.unclassified.is_empty());
     }
 }

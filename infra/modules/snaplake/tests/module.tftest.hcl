@@ -549,3 +549,11 @@ run "name_refused_two_characters" {
   }
   expect_failures = [var.name]
 }
+
+run "a_masking_policy_with_a_review_open_is_refused" {
+  command = plan
+  variables {
+    masking_policy = { tables = { "shop.orders" = { columns = { id = "drop" }, review = { id = "not classified: dropped until a person decides" } } } }
+  }
+  expect_failures = [var.masking_policy]
+}
