@@ -2,7 +2,7 @@
 //! curated location, and the checks run on the published table.
 
 use super::policy::{Rule, TablePolicy};
-use super::sql;
+use super::{policy_sql, sql};
 use crate::catalog::location::S3Prefix;
 use crate::catalog::schema::Column;
 use crate::error::Error;
@@ -80,7 +80,7 @@ pub fn unload(
         sql::table(raw_database, raw_table)?
     );
     if let Some(filter) = &policy.row_filter {
-        sql::check_row_filter("row_filter", filter)?;
+        policy_sql::check_row_filter("row_filter", filter)?;
         query.push_str(&format!(" WHERE ({filter})"));
     }
     let target = sql::literal("target", &target.to_string())?;
@@ -160,7 +160,7 @@ pub fn verify(raw: (&str, &str), curated: (&str, &str), policy: &TablePolicy) ->
     let curated_table = sql::table(curated.0, curated.1)?;
     let filter = match &policy.row_filter {
         Some(f) => {
-            sql::check_row_filter("row_filter", f)?;
+            policy_sql::check_row_filter("row_filter", f)?;
             format!(" WHERE ({f})")
         }
         None => String::new(),
@@ -170,7 +170,7 @@ pub fn verify(raw: (&str, &str), curated: (&str, &str), policy: &TablePolicy) ->
         format!("(SELECT count(*) FROM {curated_table}) AS \"actual_rows\""),
     ];
     for (name, assertion) in &policy.assertions {
-        sql::check_assertion(&format!("assertions.{name}"), assertion)?;
+        policy_sql::check_assertion(&format!("assertions.{name}"), assertion)?;
         let body = assertion.replace("{table}", &curated_table);
         checks.push(format!(
             "(SELECT count(*) FROM ({body})) AS {}",

@@ -3,6 +3,7 @@
 pub mod generate;
 pub mod ops;
 pub mod policy;
+pub mod policy_sql;
 pub mod poll_cadence;
 pub mod sql;
 pub mod suggest;

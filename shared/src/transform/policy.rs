@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::sql;
+use super::{policy_sql, sql};
 use crate::catalog::schema::Column;
 use crate::error::Error;
 
@@ -235,12 +235,12 @@ impl MaskingPolicy {
                 ));
             }
             if let Some(filter) = &policy.row_filter
-                && let Err(e) = sql::check_row_filter(&format!("tables.{source}.row_filter"), filter)
+                && let Err(e) = policy_sql::check_row_filter(&format!("tables.{source}.row_filter"), filter)
             {
                 problems.push(e.to_string());
             }
             for (name, query) in &policy.assertions {
-                if let Err(e) = sql::check_assertion(&format!("tables.{source}.assertions.{name}"), query) {
+                if let Err(e) = policy_sql::check_assertion(&format!("tables.{source}.assertions.{name}"), query) {
                     problems.push(e.to_string());
                 }
             }
@@ -331,6 +331,16 @@ impl MaskingPolicy {
                     c.glue_type
                 )),
                 Some(_) => {}
+            }
+        }
+        if let Some(filter) = &policy.row_filter {
+            for name in policy_sql::filter_columns(filter) {
+                if !columns.iter().any(|c| c.name.eq_ignore_ascii_case(&name)) {
+                    problems.push(format!(
+                        "tables.{source}.row_filter: reads {name}, which {source} does not have; a row filter \
+                         reads the table's own columns"
+                    ));
+                }
             }
         }
         if columns
@@ -442,6 +452,24 @@ mod tests {
     fn complete() -> serde_json::Value {
         json!({"id": "keep", "email": "hash", "phone": "hash_salted", "full_name": "drop",
                "created_at": "truncate_day", "birth_date": "redact", "is_active": "keep", "credit_limit": "keep"})
+    }
+
+    #[test]
+    fn a_row_filter_reads_only_the_tables_own_columns() {
+        let p = policy(
+            json!({"tables": {"shop.customers": {"columns": complete(), "row_filter": "is_active = 1 AND salary > 0"}}}),
+        );
+        assert!(
+            p.check().is_ok(),
+            "the form is fine; the columns are known only with the table"
+        );
+        let err = p.validate(&tables(), true).unwrap_err().to_string();
+        assert!(err.contains("tables.shop.customers.row_filter: reads salary"), "{err}");
+        let err = p
+            .column_rules("shop.customers", &customers(), true)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("reads salary"), "{err}");
     }
 
     #[test]
