@@ -23,9 +23,9 @@ $(STAMP): local/requirements.txt local/requirements-tools.txt package-lock.json
 	@scripts/check-toolchain
 	@rm -f $(VENV)/.installed-*
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r local/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r local/requirements.txt
 	python3 -m venv .venv-tools
-	.venv-tools/bin/pip install --quiet --disable-pip-version-check -r local/requirements-tools.txt
+	.venv-tools/bin/pip install --quiet --disable-pip-version-check --require-hashes -r local/requirements-tools.txt
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
@@ -82,5 +82,5 @@ bench: deps $(LAMBDA_STAMP) ## print benchmark figures (BENCHMARKS.md): cold sta
 $(LAMBDA_STAMP): local/requirements-lambda.txt
 	@rm -f $(LAMBDA_VENV)/.installed-*
 	python3 -m venv $(LAMBDA_VENV)
-	$(LAMBDA_VENV)/bin/pip install --quiet --disable-pip-version-check -r local/requirements-lambda.txt
+	$(LAMBDA_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r local/requirements-lambda.txt
 	@touch $@

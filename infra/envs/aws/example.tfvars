@@ -8,8 +8,9 @@ snaplake = {
   # Who besides snaplake may read exports/ and _snaplake/ (existing roles: on call, data engineers; the deployer need not).
   # raw_reader_arns  = ["arn:aws:iam::<account>:role/data-platform-admin"]
   raw_retention_days = 14
-  # With the salt in TF_VAR_hash_salt; raise to write a new salt.
-  hash_salt_version = 0
+  # hash_salted (e-mails below) needs a salt: set TF_VAR_hash_salt to a long
+  # random secret before apply; raise the version to write a new salt.
+  hash_salt_version = 1
   lambda_packages = {
     "snapshot-export" = "../../../target/lambda/snapshot-export/bootstrap.zip"
     "export-callback" = "../../../target/lambda/export-callback/bootstrap.zip"
@@ -20,7 +21,7 @@ snaplake = {
   masking_policy = {
     tables = {
       "shop.customers" = {
-        columns    = { email = "hash", phone = "redact", full_name = "drop" }
+        columns    = { email = "hash_salted", phone = "redact", full_name = "drop" }
         row_filter = "is_active = 1"
       }
     }
