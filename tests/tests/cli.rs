@@ -34,6 +34,12 @@ impl Out {
 
 /// Runs the CLI as an operator would, with no terminal (so no prompt can be answered).
 fn snaplake(d: &Deployment, args: &[&str]) -> Out {
+    let [(_, id), (_, secret)] = d.env.aws_env();
+    snaplake_as(d, (&id, &secret), args)
+}
+
+/// The CLI with another principal's access key.
+fn snaplake_as(d: &Deployment, (id, secret): (&str, &str), args: &[&str]) -> Out {
     let bin = functions_dir().join("snaplake");
     assert!(
         bin.exists(),
@@ -43,7 +49,8 @@ fn snaplake(d: &Deployment, args: &[&str]) -> Out {
     let out = Command::new(bin)
         .args(args)
         .env("AWS_ENDPOINT_URL", &d.env.endpoint)
-        .envs(d.env.aws_env())
+        .env("AWS_ACCESS_KEY_ID", id)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
         .env("AWS_REGION", "us-east-1")
         .env("SNAPLAKE_STACK", &d.stack)
         .env_remove("AWS_PROFILE")
@@ -694,13 +701,43 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
         named("hash salt").unwrap()["detail"]
             .as_str()
             .unwrap()
-            .contains("holds a salt (not shown)"),
+            .contains("has a current value (not read)"),
         "{checks:#}"
     );
     assert!(
         !checks.to_string().contains(snaplake_tests::TEST_SALT),
         "the salt is never shown"
     );
+
+    // An operator who may not read the salt still sees that it is there.
+    let iam = aws_sdk_iam::Client::new(&d.env.sdk);
+    let user = format!("{}-operator", d.stack);
+    iam.create_user().user_name(&user).send().await.unwrap();
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]});
+    iam.put_user_policy()
+        .user_name(&user)
+        .policy_name("no-salt")
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+    let key = iam.create_access_key().user_name(&user).send().await.unwrap();
+    let key = key.access_key().unwrap();
+    let as_operator = snaplake_as(
+        &d,
+        (key.access_key_id(), key.secret_access_key()),
+        &["-o", "json", "doctor", "--date", "2026-11-21"],
+    )
+    .json();
+    let salt = as_operator
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "hash salt")
+        .unwrap();
+    assert_eq!(salt["passed"], json!(true), "{salt:#}");
 
     // A disabled curated key fails every Transform: doctor names it and the fix.
     let curated = snaplake_tests::workgroup_key(&d.env.context(BUCKET)).await;

@@ -40,7 +40,10 @@ fn the_makefile_installs_each_requirements_file_requiring_hashes() {
             .collect();
         assert!(!installs.is_empty(), "the Makefile never installs {file}");
         for line in installs {
-            assert!(line.contains("--require-hashes"), "installs {file} without --require-hashes: {line}");
+            assert!(
+                line.contains("--require-hashes"),
+                "installs {file} without --require-hashes: {line}"
+            );
         }
     }
 }

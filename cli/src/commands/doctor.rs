@@ -490,8 +490,8 @@ async fn eventbridge_check(stack: &Stack, bucket: &str) -> Check {
     }
 }
 
-/// The salt of `hash_salted`: query-runner's secret exists and has a value
-/// (read here to prove it can be; never shown).
+/// The salt of `hash_salted`: query-runner's secret exists and has a
+/// current value. Described, never read: an operator needs no right to it.
 async fn salt(stack: &Stack, needed: bool) -> Check {
     let function = format!("{}-query-runner", stack.name);
     let secret = match stack
@@ -524,9 +524,19 @@ async fn salt(stack: &Stack, needed: bool) -> Check {
             "set the module's hash_salt (TF_VAR_hash_salt) and hash_salt_version = 1, then apply",
         ),
         (Some(id), _) => {
-            match snaplake::aws::secrets::hash_salt(&snaplake::aws::secrets::client(&stack.aws.sdk), &id).await {
-                Ok(_) => pass("hash salt", format!("{id} holds a salt (not shown)")),
-                Err(e) => fail("hash salt", e.to_string(), "see the fix in the detail"),
+            let secrets = snaplake::aws::secrets::client(&stack.aws.sdk);
+            match snaplake::aws::secrets::has_current_value(&secrets, &id).await {
+                Ok(true) => pass("hash salt", format!("{id} has a current value (not read)")),
+                Ok(false) => fail(
+                    "hash salt",
+                    format!("{id} has no current value"),
+                    "set TF_VAR_hash_salt, raise hash_salt_version, then apply",
+                ),
+                Err(e) => fail(
+                    "hash salt",
+                    e.to_string(),
+                    "let this principal call secretsmanager:DescribeSecret on it (never GetSecretValue)",
+                ),
             }
         }
     }

@@ -31,6 +31,21 @@ pub fn client(sdk: &aws_config::SdkConfig) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(sdk)
 }
 
+/// Whether the secret has a current value, without reading it
+/// (DescribeSecret: an operator's `snaplake doctor` needs no right to the
+/// salt itself).
+pub async fn has_current_value(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> Result<bool, Error> {
+    let out = client
+        .describe_secret()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| Error::sdk("secretsmanager", "DescribeSecret", secret_id, &e))?;
+    Ok(out
+        .version_ids_to_stages()
+        .is_some_and(|versions| versions.values().flatten().any(|stage| stage == "AWSCURRENT")))
+}
+
 /// Reads the salt from `secret_id` (an ARN or a name). An empty secret is
 /// refused: a salt of "" is an unsalted hash.
 pub async fn hash_salt(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> Result<Salt, Error> {
