@@ -25,6 +25,7 @@
                                        arrived (time.monotonic(), the machine's clock; null if none)
     POST /_snaplake/latency            {"glue": 50, "s3": 20}: milliseconds added to every call of those
                                        services ({} for none; env STANDIN_LATENCY_MS="glue=50,s3=20")
+    POST /_snaplake/states/settings    {"history_limit": 25000}: events an execution may keep
     POST /_snaplake/iam/admin          {"enforce": true}: an administrator's fresh access key
                                        (IAM user snaplake-admin), then IAM enforced (or not)
     POST /moto-api/reset               moto's reset, plus the stand-in's faults and settings
@@ -93,6 +94,11 @@ def _service(environ) -> str:
     return credential[3] if len(credential) > 3 else "?"
 
 
+# Step Functions' limit on one execution's history (stepfunctions.py enforces it).
+HISTORY_LIMIT = 25_000
+STATES = {"history_limit": HISTORY_LIMIT}
+
+
 def count(operation: str, n: int = 1) -> None:
     with CALLS_LOCK:
         CALLS[operation] = CALLS.get(operation, 0) + n
@@ -143,6 +149,7 @@ class Control:
             result = self.app(environ, start_response)
             exports.reset()
             athena.reset()
+            STATES["history_limit"] = HISTORY_LIMIT
             glue.reset()
             apply_moto_config()
             return result
@@ -168,6 +175,12 @@ class Control:
                 return _json(start_response, 200, set_fault(body))
             if route == ("POST", "/_snaplake/exports/settings"):
                 return _json(start_response, 200, set_settings(body))
+            if route == ("POST", "/_snaplake/states/settings"):
+                limit = int(body.get("history_limit", HISTORY_LIMIT))
+                if limit < 1:
+                    raise ValueError("history_limit must be at least 1")
+                STATES["history_limit"] = limit
+                return _json(start_response, 200, dict(STATES))
             if route == ("POST", "/_snaplake/athena/faults"):
                 return _json(start_response, 200, add_query_fault(body))
             if route == ("POST", "/_snaplake/latency"):

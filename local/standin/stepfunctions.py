@@ -36,6 +36,15 @@ moto 5.2.5:
   gathered results are measured and the execution fails as on AWS
   (`map_results_within_the_limit`; the largest is kept as
   "states:max-map-results-bytes" in GET /_snaplake/calls);
+- an execution's history is not limited; AWS keeps at most 25,000 events
+  per execution (a Distributed Map's children each their own) and fails one
+  that would pass it. Here each execution's events are
+  counted and the first event past the limit fails it with States.Runtime,
+  which no Catch takes (the largest count is "states:max-history-events";
+  moto logs all children of a Distributed Map run in one log, so children
+  are counted together and not held to it;
+  POST /_snaplake/states/settings {"history_limit": n} lowers the limit for
+  a test, moto's reset restores it);
 - the largest input or output of any state is kept
   ("states:max-payload-bytes" in GET /_snaplake/calls), so tests and the
   benchmarks can check how close a run comes to the limit.
@@ -60,6 +69,7 @@ from moto.stepfunctions.parser.asl.component.common.error_name.failure_event imp
     FailureEventException,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_map import state_map
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import distributed_iteration_component
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
     resource_eval_s3,
 )
@@ -112,10 +122,32 @@ def _payload_bytes(event_details) -> int:
     return largest
 
 
+class HistoryLimitExceeded(Exception):
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def counting_add_event(self, context, event_type, event_details=None, *args, **kwargs):
-    control.count(f"states:{getattr(event_type, 'value', event_type)}")
+    name = getattr(event_type, "value", event_type)
+    control.count(f"states:{name}")
     control.keep_max("states:max-payload-bytes", _payload_bytes(event_details))
-    return _original_add_event(self, context, event_type, event_details, *args, **kwargs)
+    result = _original_add_event(self, context, event_type, event_details, *args, **kwargs)
+    events = getattr(self, "_snaplake_events", 0) + 1
+    self._snaplake_events = events
+    if getattr(self, "_snaplake_map_run", False):
+        # moto logs all children of a Distributed Map run in one throw-away
+        # log, where AWS gives each child its own: not held to the limit.
+        return result
+    control.keep_max("states:max-history-events", events)
+    limit = control.STATES["history_limit"]
+    if events > limit and not getattr(self, "_snaplake_over", False) and not str(name).startswith("Execution"):
+        # Once: the failure's own events must not fail it again. The engine
+        # ends an execution on any error inside a state with States.Runtime,
+        # the error's text as the cause: what AWS does at this limit.
+        self._snaplake_over = True
+        raise HistoryLimitExceeded(f"The execution reached the maximum number of history events ({limit}); "
+                                   "AWS ends it, and no Catch takes the failure.")
+    return result
 
 
 _UNCATCHABLE = (StatesErrorNameType.StatesStatesDataLimitExceeded, StatesErrorNameType.StatesRuntime)
@@ -224,7 +256,17 @@ def engine_client(region: str, service: str, state_credentials=None):
     return sessions.client(service, region, held.access_key_id, held.secret_access_key, held.session_token, config)
 
 
+_original_map_run = distributed_iteration_component.DistributedIterationComponent._map_run
+
+
+def map_run_marked(self, env, eval_input):
+    """Marks the log moto gives a Distributed Map run's children."""
+    env.event_manager._snaplake_map_run = True
+    return _original_map_run(self, env=env, eval_input=eval_input)
+
+
 def install() -> None:
+    distributed_iteration_component.DistributedIterationComponent._map_run = map_run_marked
     state_map.StateMap._eval_execution = map_results_within_the_limit
     for name in ENGINE_CLIENT_USERS:
         module = importlib.import_module(name)

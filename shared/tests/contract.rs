@@ -159,6 +159,7 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
             status,
             percent_progress: 100,
             extracted_gb: 1,
+            wait_seconds: 60,
         })),
         ("export_callback", "day_lock") => values(outcomes().into_iter().map(|o| vec![o])),
         // A `.waitForTaskToken` task's result is what the token is answered with.

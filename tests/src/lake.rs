@@ -138,6 +138,7 @@ impl Lake {
             bucket: None,
             on_table_failure: OnTableFailure::Fail,
             batch_size: 10,
+            min_wait_seconds: None,
         };
         let plan = loop {
             if let Some(plan) = export_poller::run(&ctx, &poll).await.unwrap().plan {

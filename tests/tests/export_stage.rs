@@ -171,6 +171,7 @@ fn poll(on_table_failure: OnTableFailure) -> PollRequest {
         bucket: None,
         on_table_failure,
         batch_size: 2,
+        min_wait_seconds: Some(30),
     }
 }
 
@@ -203,6 +204,8 @@ async fn from_snapshot_to_plan() {
 
     let early = export_poller::run(&s.ctx, &poll(OnTableFailure::Fail)).await.unwrap();
     assert!(!early.done && early.plan.is_none(), "{early:?}");
+    // A young export is looked at again after the minimum (poll_cadence).
+    assert_eq!(early.wait_seconds, 30, "{early:?}");
 
     let done = poll_until_done(&s.ctx, &poll(OnTableFailure::Fail)).await.unwrap();
     assert_eq!(done.status, ExportStatus::Complete);

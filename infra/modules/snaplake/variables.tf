@@ -187,7 +187,7 @@ variable "log_retention_days" {
 }
 
 variable "export_wait_seconds" {
-  description = "How long the run waits for the export's S3 event before it polls every minute (a failed export writes no file, so this bounds how late a failure is seen)."
+  description = "How long the run waits for the export's S3 event before it polls: every minute at first, then a tenth of the export's age, at most 15 minutes (a failed export writes no file, so this bounds how late a failure is seen)."
   type        = number
   default     = 900
 }

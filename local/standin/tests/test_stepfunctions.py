@@ -4,6 +4,7 @@ Scheduler's templated target starts them."""
 import json
 import re
 import time
+import urllib.request
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -140,3 +141,42 @@ def test_a_maps_gathered_results_over_256_kib_end_the_execution_whatever_its_res
     assert run.get("error") == "States.DataLimitExceeded", run.get("cause")
     run = _run(aws("stepfunctions"), definition("null"), items, "gathered-nothing")
     assert run["status"] == "SUCCEEDED", run
+
+
+def _settings(endpoint, body: dict) -> None:
+    request = urllib.request.Request(f"{endpoint}/_snaplake/states/settings", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    urllib.request.urlopen(request, timeout=30).read()
+
+
+def test_an_execution_past_its_history_limit_fails(aws, endpoint):
+    """AWS keeps at most 25,000 events per execution and ends one that
+    would pass them; lowered here so a loop reaches it quickly."""
+    _settings(endpoint, {"history_limit": 60})
+    definition = {"StartAt": "Count", "States": {
+        "Count": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, 1)"}, "Next": "Again?"},
+        "Again?": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericLessThan": 1000, "Next": "Count"}],
+                   "Default": "Done"},
+        "Done": {"Type": "Succeed"}}}
+    try:
+        run = _run(aws("stepfunctions"), definition, {"n": 0}, "long-history")
+        assert run["status"] == "FAILED", run
+        assert run.get("error") == "States.Runtime", run
+        assert "maximum number of history events (60)" in run.get("cause", ""), run
+        short = _run(aws("stepfunctions"), {**definition, "States": {**definition["States"], "Again?": {
+            "Type": "Choice", "Choices": [{"Variable": "$.n", "NumericLessThan": 5, "Next": "Count"}],
+            "Default": "Done"}}}, {"n": 0}, "short-history")
+        assert short["status"] == "SUCCEEDED", short
+    finally:
+        _settings(endpoint, {"history_limit": 25000})
+
+
+def test_a_wait_takes_its_seconds_from_the_input(aws):
+    """The pipeline's WaitBeforePolling waits what export-poller answers."""
+    definition = {"StartAt": "Wait", "States": {
+        "Wait": {"Type": "Wait", "SecondsPath": "$.check.poll.wait_seconds", "Next": "Done"},
+        "Done": {"Type": "Succeed"}}}
+    started = time.monotonic()
+    run = _run(aws("stepfunctions"), definition, {"check": {"poll": {"wait_seconds": 2}}}, "wait-path")
+    assert run["status"] == "SUCCEEDED", run
+    assert time.monotonic() - started >= 2

@@ -17,6 +17,10 @@ pub struct PollRequest {
     pub on_table_failure: OnTableFailure,
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
+    /// The shortest wait before the next look (`export_poll_seconds`); the
+    /// answer's `wait_seconds` grows with the export's age from it.
+    #[serde(default)]
+    pub min_wait_seconds: Option<u64>,
 }
 
 fn default_batch_size() -> usize {
@@ -43,6 +47,10 @@ pub struct PollResult {
     /// manifest. Always present (null before RDS answers with it).
     #[serde(default)]
     pub snapshot_arn: Option<String>,
+    /// How long the state machine waits before it looks again
+    /// (`export::poll_cadence`): the Wait state's `SecondsPath`.
+    #[serde(default)]
+    pub wait_seconds: u64,
 }
 
 /// Where the plan is; the plan itself never travels in the state.

@@ -1,6 +1,7 @@
 //! The export stage: which snapshot, which export, and what it produced.
 
 pub mod plan;
+pub mod poll_cadence;
 pub mod snapshot_choice;
 pub mod status;
 pub mod wait;

@@ -10,9 +10,9 @@ use crate::aws::{rds, s3};
 use crate::contract::export_poller::{PlanRef, PollRequest, PollResult};
 use crate::env::Env;
 use crate::error::Error;
-use crate::export::export_path;
 use crate::export::plan::{self, TableStatus};
 use crate::export::status::ExportStatus;
+use crate::export::{export_path, poll_cadence};
 use crate::metrics;
 
 pub async fn handle(env: &Env, input: serde_json::Value) -> Result<PollResult, Error> {
@@ -38,6 +38,10 @@ pub async fn run(env: &Env, req: &PollRequest) -> Result<PollResult, Error> {
         plan: None,
         completed_at: None,
         snapshot_arn: task.source_arn().map(str::to_string),
+        wait_seconds: poll_cadence::next_wait(
+            age_seconds(task.task_start_time()),
+            req.min_wait_seconds.unwrap_or(DEFAULT_MIN_WAIT_SECONDS),
+        ),
     };
     match status {
         s if s.is_failed() => {
@@ -68,6 +72,15 @@ pub async fn run(env: &Env, req: &PollRequest) -> Result<PollResult, Error> {
         }
         _ => Ok(result),
     }
+}
+
+/// The module's `export_poll_seconds`, for a request that does not say.
+const DEFAULT_MIN_WAIT_SECONDS: u64 = 60;
+
+/// Seconds since RDS started the export, if it says when.
+fn age_seconds(started: Option<&aws_smithy_types::DateTime>) -> Option<u64> {
+    let started = metrics::sdk_time(started?)?;
+    u64::try_from(Timestamp::now().duration_since(started).as_secs()).ok()
 }
 
 async fn write_plan(
