@@ -9,7 +9,9 @@
                                         "layout": "numbered" | "lettered" | "flat",
                                         "extra_columns": {"customers": ["ssn"]},
                                         "keep_fraction": {"orders": 0.1}}: the share of a sample
-                                       table's rows the next exports hold (a source that shrank)
+                                       table's rows the next exports hold (a source that shrank);
+                                        "info_lead_seconds": 3: export_info is written that long
+                                       before the task says COMPLETE (AWS does not document the order)
     POST /_snaplake/athena/faults      {"match": "<text in the query>", "fail": "<reason>",
                                         "delay_seconds": 5, "scanned_bytes": 1000000, "times": 1}
     POST /_snaplake/glue/faults        {"database": "snaplake_raw", "table": "shop_orders",
@@ -263,6 +265,11 @@ def set_settings(body: dict) -> dict:
         if body["layout"] not in exports.LAYOUTS:
             raise ValueError(f"layout must be one of {', '.join(exports.LAYOUTS)}")
         changes["layout"] = body["layout"]
+    if "info_lead_seconds" in body:
+        lead = float(body["info_lead_seconds"])
+        if not 0 <= lead <= 600:
+            raise ValueError("info_lead_seconds must be between 0 and 600")
+        changes["info_lead"] = lead
     extra = body.get("extra_columns")
     if extra is not None:
         if not isinstance(extra, dict) or not all(
@@ -277,7 +284,7 @@ def set_settings(body: dict) -> dict:
         ):
             raise ValueError(f"keep_fraction maps a sample table ({', '.join(sampledb.TABLES)}) to a share from 0 to 1")
     if not changes and extra is None and keep is None:
-        raise KeyError("duration_seconds, sample_tables, layout, extra_columns or keep_fraction")
+        raise KeyError("duration_seconds, sample_tables, layout, info_lead_seconds, extra_columns or keep_fraction")
     with exports.LOCK:
         if keep is not None:
             sampledb.KEEP_FRACTION.clear()

@@ -14,7 +14,10 @@ column names it cannot export), export tables empty (no data file), or add a
 database-level warning (an export_tables_info entry naming just the database,
 and a `general` note in WarningMessage). The layout of the part files under a
 table's folder is a setting: numbered sub-folders (the default), lettered ones
-(as Aurora may write) or none (as older exports do).
+(as Aurora may write) or none (as older exports do). Whether RDS writes
+`export_info` before or after the task turns COMPLETE is not documented: a
+setting (`info_lead_seconds`) keeps the task IN_PROGRESS that long after the
+file is written.
 
 With IAM enforced, the export writes as RDS does: as the export role it was
 given (`IamRoleArn`), each object encrypted with the export's key
@@ -48,7 +51,7 @@ LOCK = threading.RLock()
 # Seconds from start to COMPLETE; tests shorten or lengthen it through the
 # control API. The first fifth is STARTING.
 DEFAULT_DURATION = float(os.environ.get("STANDIN_EXPORT_SECONDS", "3"))
-settings = {"duration": DEFAULT_DURATION, "tables": None, "layout": "numbered"}
+settings = {"duration": DEFAULT_DURATION, "tables": None, "layout": "numbered", "info_lead": 0.0}
 LAYOUTS = ("numbered", "lettered", "flat")
 # export id (or "*") -> {"fail": str | None, "fail_tables": [..], "delay_seconds": float,
 #                        "skip_tables": [..], "empty_tables": [..], "database_warning": str | None}
@@ -61,6 +64,7 @@ def reset() -> None:
         settings["duration"] = DEFAULT_DURATION
         settings["tables"] = None
         settings["layout"] = "numbered"
+        settings["info_lead"] = 0.0
         sampledb.EXTRA_COLUMNS.clear()
         sampledb.KEEP_FRACTION.clear()
 
@@ -110,6 +114,8 @@ def start_export_task(self, kwargs):
         task._fault = fault
         task._table_count = settings["tables"]
         task._layout = settings["layout"]
+        task._info_lead = settings["info_lead"]
+        task._written = None
         if not _bucket_exists(task):
             task._fault["fail"] = (
                 f"The S3 bucket {task.s3_bucket} doesn't exist or the export role cannot reach it."
@@ -143,11 +149,19 @@ def advance(task) -> None:
             task.status = "IN_PROGRESS"
             task.percent_progress = int(fraction * 100)
         else:
-            try:
-                _write_export(task)
-            except ExportWriteDenied as denied:
-                task.failure_cause = str(denied)
-                _finish(task, "FAILED")
+            if getattr(task, "_written", None) is None:
+                try:
+                    _write_export(task)
+                except ExportWriteDenied as denied:
+                    task.failure_cause = str(denied)
+                    _finish(task, "FAILED")
+                    return
+                task._written = time.monotonic()
+            # AWS does not document whether the status turns COMPLETE before
+            # or after export_info is written: with a lead, after.
+            if time.monotonic() - task._written < task._info_lead:
+                task.status = "IN_PROGRESS"
+                task.percent_progress = 99
                 return
             _finish(task, "COMPLETE")
             task.percent_progress = 100

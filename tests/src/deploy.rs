@@ -313,8 +313,9 @@ async fn role(iam: &aws_sdk_iam::Client, name: &str, service: &str) -> String {
 }
 
 /// As the module wires it: the bucket sends its events to EventBridge, where
-/// one rule sends export_info files to export-callback, and another RDS's
-/// export failed/canceled events (by EventID); each with its Lambda permission.
+/// one rule sends export_info files to export-callback, another RDS's export
+/// failed/canceled events and a third its completed events (by EventID);
+/// each with its Lambda permission.
 async fn route_events_to_export_callback(env: &StandIn, stack: &str, bucket: &str, function_arn: &str) {
     use aws_sdk_s3::types::{EventBridgeConfiguration, NotificationConfiguration};
     env.clients
@@ -339,6 +340,11 @@ async fn route_events_to_export_callback(env: &StandIn, stack: &str, bucket: &st
             "export-failed",
             json!({"source": ["aws.rds"], "detail-type": ["RDS DB Snapshot Event", "RDS DB Cluster Snapshot Event"],
                 "detail": {"EventID": ["RDS-EVENT-0159", "RDS-EVENT-0160", "RDS-EVENT-0162", "RDS-EVENT-0163"]}}),
+        ),
+        (
+            "export-completed",
+            json!({"source": ["aws.rds"], "detail-type": ["RDS DB Snapshot Event", "RDS DB Cluster Snapshot Event"],
+                "detail": {"EventID": ["RDS-EVENT-0161", "RDS-EVENT-0164"]}}),
         ),
     ];
     let lambda = aws_sdk_lambda::Client::new(&env.sdk);

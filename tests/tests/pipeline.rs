@@ -64,6 +64,24 @@ impl Pipeline {
 }
 
 #[tokio::test]
+async fn an_export_info_written_before_the_task_says_complete_still_resumes_the_run_at_once() {
+    // The order of RDS's last file and its status is not documented: here
+    // the file comes 3 s first. Its S3 event finds the task IN_PROGRESS;
+    // export-callback looks again, and RDS's completed event resumes too,
+    // instead of the run waiting out export_wait_seconds (20 s here).
+    let p = pipeline().await;
+    p.env
+        .control("/_snaplake/exports/settings", json!({"info_lead_seconds": 3}));
+    let (status, detail) = p.run("run-info-first", p.input().await).await;
+    let history = p.history(detail["arn"].as_str().unwrap()).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}\nhistory: {history:?}");
+    assert!(
+        !history.iter().any(|e| e.contains("TimedOut")),
+        "the wait was resumed, not timed out: {history:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_day_is_exported_masked_and_published_and_running_it_again_changes_nothing() {
     let p = pipeline().await;
     let input = p.input().await;

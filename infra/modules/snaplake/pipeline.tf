@@ -68,6 +68,33 @@ resource "aws_lambda_permission" "events_invoke_export_callback" {
   source_arn    = aws_cloudwatch_event_rule.export_failed.arn
 }
 
+# RDS's "export completed" events (RDS-EVENT-0161 a DB snapshot's, 0164 a
+# cluster snapshot's) resume the waiting run too: whether RDS writes the
+# export's last file (whose S3 event resumes it) before or after the task
+# says COMPLETE is not documented. To export-callback only, not the topic.
+resource "aws_cloudwatch_event_rule" "export_completed" {
+  name        = "${var.name}-export-completed"
+  description = "RDS snapshot export completed"
+  event_pattern = jsonencode({
+    source        = ["aws.rds"]
+    "detail-type" = ["RDS DB Snapshot Event", "RDS DB Cluster Snapshot Event"]
+    detail        = { EventID = ["RDS-EVENT-0161", "RDS-EVENT-0164"] }
+  })
+}
+
+resource "aws_cloudwatch_event_target" "export_completed_resumes_the_run" {
+  rule = aws_cloudwatch_event_rule.export_completed.name
+  arn  = aws_lambda_function.fn["export-callback"].arn
+}
+
+resource "aws_lambda_permission" "events_invoke_export_callback_on_completion" {
+  statement_id  = "rds-export-completed"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.fn["export-callback"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.export_completed.arn
+}
+
 resource "aws_cloudwatch_log_group" "pipeline" {
   name              = "/aws/vendedlogs/states/${var.name}-pipeline"
   retention_in_days = var.log_retention_days

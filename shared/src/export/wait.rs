@@ -34,6 +34,13 @@ impl ExportEnded {
     }
 }
 
+/// RDS-EVENT-0161/0164: a DB or cluster snapshot's export completed. RDS
+/// may write the export's last file (whose S3 event resumes a run) before
+/// the task says COMPLETE; this event then resumes it instead.
+pub fn is_completed_event(event_id: &str) -> bool {
+    matches!(event_id, "RDS-EVENT-0161" | "RDS-EVENT-0164")
+}
+
 /// What a waiting run is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {

@@ -11,7 +11,8 @@
 //! - by EventBridge: RDS's event that an export failed or was canceled,
 //!   known by its `EventID`. A failed export writes no `export_info`, so
 //!   without this event the run would learn of the failure only when its
-//!   wait times out.
+//!   wait times out; and RDS's event that it completed, for an
+//!   `export_info` written before the task said COMPLETE.
 //!
 //! It also keeps the day lock the state machine takes at a run's start and
 //! lets go at its end (`{"day_lock": "acquire" | "release", ..}`, see
@@ -33,7 +34,7 @@ use crate::day_lock;
 use crate::env::Env;
 use crate::error::Error;
 use crate::export::status::ExportStatus;
-use crate::export::wait::{ExportEnded, Reply, export_id_of, notified_objects, reply};
+use crate::export::wait::{ExportEnded, Reply, export_id_of, is_completed_event, notified_objects, reply};
 
 /// Each way in is boxed: nested, their futures are too deep for the
 /// compiler to lay out.
@@ -115,16 +116,42 @@ async fn on_object(env: &Env, field: &str, bucket: &str, key: String) -> Result<
             ),
         ));
     }
-    match export_id_of(&key) {
-        Some(id) => resume(env, id, None).await,
-        None => Ok(vec![Outcome::Ignored { key }]),
+    let Some(id) = export_id_of(&key) else {
+        return Ok(vec![Outcome::Ignored { key }]);
+    };
+    // The file is RDS's last, but the task may not say COMPLETE yet (the
+    // order is not documented): look again shortly before leaving the run
+    // to RDS's completed event or its poll.
+    for _ in 0..LOOKS_AFTER_EXPORT_INFO {
+        let outcomes = resume(env, id, None).await?;
+        if !outcomes.iter().any(|o| matches!(o, Outcome::StillRunning { .. })) {
+            return Ok(outcomes);
+        }
+        info!(
+            export_id = id,
+            "export_info is written but the task is not COMPLETE yet; looking again"
+        );
+        tokio::time::sleep(LOOK_AGAIN_AFTER).await;
     }
+    resume(env, id, None).await
 }
+
+/// How often, and how far apart, a created export_info looks again at a
+/// task that does not say COMPLETE yet: within 20 seconds of the function's 60.
+const LOOKS_AFTER_EXPORT_INFO: u32 = 5;
+const LOOK_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// EventBridge's side: RDS's event that an export failed or was canceled
 /// answers every export of its snapshot that a run waits for. Other RDS
 /// events change nothing.
 pub async fn on_rds_event(env: &Env, detail: &RdsEventDetail) -> Result<Vec<Outcome>, Error> {
+    if is_completed_event(&detail.event_id) {
+        let mut outcomes = Vec::new();
+        for export_id in rds::exports_of(&env.clients.rds, &detail.source_arn).await? {
+            outcomes.extend(resume(env, &export_id, None).await?);
+        }
+        return Ok(outcomes);
+    }
     let Some(ended) = ExportEnded::from_event_id(&detail.event_id) else {
         info!(event_id = detail.event_id, "not an export failure; nothing to resume");
         return Ok(vec![Outcome::IgnoredEvent {

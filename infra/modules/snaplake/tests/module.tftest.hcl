@@ -94,6 +94,12 @@ run "defaults_are_encrypted_private_and_scheduled" {
     error_message = "failed and canceled exports (instance and cluster) are matched by EventID, not by message text"
   }
   assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.export_completed.event_pattern).detail == {
+      EventID = ["RDS-EVENT-0161", "RDS-EVENT-0164"]
+    } && aws_cloudwatch_event_target.export_completed_resumes_the_run.arn == aws_lambda_function.fn["export-callback"].arn
+    error_message = "completed exports (instance and cluster) resume the run through export-callback, by EventID"
+  }
+  assert {
     condition     = aws_sfn_state_machine.pipeline.logging_configuration[0].level == "ERROR" && !aws_sfn_state_machine.pipeline.logging_configuration[0].include_execution_data && aws_sfn_state_machine.pipeline.tracing_configuration[0].enabled
     error_message = "the state machine logs errors only, without execution data (states carry table names and the masking policy), and traces"
   }
