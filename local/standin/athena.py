@@ -14,8 +14,10 @@ run by DuckDB over the Parquet data in the stand-in's S3:
   empty table with the Glue columns;
 - `UNLOAD (SELECT ...) TO 's3://...' WITH (format = 'PARQUET', ...)` runs the
   SELECT and writes Parquet objects under the target prefix, which must be
-  empty (as Athena requires); an empty result writes no object at all
-  (Athena does not document what it writes then: the stricter case);
+  empty (as Athena requires): one, or one per `unload_rows_per_file` rows
+  (`POST /_snaplake/athena/settings`), as Athena writes several in parallel;
+  an empty result writes no object at all (Athena does not document what it
+  writes then: the stricter case);
 - a SELECT's rows are kept for GetQueryResults (paginated with NextToken);
 - the state moves QUEUED -> RUNNING -> SUCCEEDED, or FAILED with Athena's
   error (or DuckDB's) as the StateChangeReason, or CANCELLED by
@@ -69,11 +71,17 @@ PAGE = 1000
 ACTIVE_DML_QUOTA = int(os.environ.get("STANDIN_ATHENA_ACTIVE_DML", "25"))
 
 
+# Rows per file UNLOAD writes (0: all rows in one file). Athena writes
+# "multiple files in parallel"; tests ask for many to see the swap read them.
+settings = {"unload_rows_per_file": 0}
+
+
 def reset() -> None:
     with LOCK:
         QUERIES.clear()
         TOKENS.clear()
         faults.clear()
+        settings["unload_rows_per_file"] = 0
 
 
 class Caller:
@@ -270,10 +278,18 @@ def _unload(con, q: Query, sql: str, statement: athena_sql.Statement, scratch: P
     out.mkdir()
     compression = opts.get("compression", "snappy")
     written = con.execute(f"COPY ({sql}) TO '{out}/part.parquet' (FORMAT PARQUET, COMPRESSION {compression})").fetchone()
-    if written and written[0] == 0:
+    rows = written[0] if written else 0
+    if rows == 0:
         # Whether Athena writes a file for an empty result is not documented:
         # the stricter case, none.
         return
+    per_file = settings["unload_rows_per_file"]
+    if per_file and rows > per_file:
+        whole = out / "part.parquet"
+        for n, offset in enumerate(range(0, rows, per_file)):
+            con.execute(f"COPY (SELECT * FROM read_parquet('{whole}') LIMIT {per_file} OFFSET {offset}) "
+                        f"TO '{out}/part-{n:05d}.parquet' (FORMAT PARQUET, COMPRESSION {compression})")
+        whole.unlink()
     for i, path in enumerate(sorted(out.iterdir())):
         key = f"{prefix.rstrip('/')}/{q.id}_{i:05d}.{compression}.parquet"
         if q.caller:

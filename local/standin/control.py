@@ -12,6 +12,7 @@
                                        table's rows the next exports hold (a source that shrank);
                                         "info_lead_seconds": 3: export_info is written that long
                                        before the task says COMPLETE (AWS does not document the order)
+    POST /_snaplake/athena/settings    {"unload_rows_per_file": 2}: UNLOAD writes a file per 2 rows
     POST /_snaplake/athena/faults      {"match": "<text in the query>", "fail": "<reason>",
                                         "delay_seconds": 5, "scanned_bytes": 1000000, "times": 1}
     POST /_snaplake/glue/faults        {"database": "snaplake_raw", "table": "shop_orders",
@@ -183,6 +184,12 @@ class Control:
                     raise ValueError("history_limit must be at least 1")
                 STATES["history_limit"] = limit
                 return _json(start_response, 200, dict(STATES))
+            if route == ("POST", "/_snaplake/athena/settings"):
+                per_file = int(body["unload_rows_per_file"])
+                if per_file < 0:
+                    raise ValueError("unload_rows_per_file must be 0 (one file) or more")
+                athena.settings["unload_rows_per_file"] = per_file
+                return _json(start_response, 200, dict(athena.settings))
             if route == ("POST", "/_snaplake/athena/faults"):
                 return _json(start_response, 200, add_query_fault(body))
             if route == ("POST", "/_snaplake/latency"):

@@ -897,3 +897,52 @@ async fn a_changed_policy_publishes_the_columns_and_rows_it_removes_and_records_
     assert_eq!(only_success(&lake.call(knowingly).await)["outcome"], "rolled_back");
     assert_eq!(lake.live("shop_customers").await.as_deref(), Some(v1.as_str()));
 }
+
+#[tokio::test]
+async fn a_version_of_three_thousand_files_is_swapped_within_the_functions_timeout() {
+    use futures_util::{StreamExt, TryStreamExt, stream};
+    let lake = lake().await;
+    // Athena writes UNLOAD's output as many files in parallel: 3,000 here
+    // (read one after another, they took 79 s with the latency model below).
+    let source = lake.item("shop_orders").sample_key.clone().unwrap();
+    let s3 = &lake.ctx.clients.s3;
+    stream::iter(0..3000)
+        .map(|n| {
+            s3.copy_object()
+                .bucket(BUCKET)
+                .key(format!("curated/shop_orders/v=many/part-{n:05}.snappy.parquet"))
+                .copy_source(format!("{BUCKET}/{source}"))
+                .send()
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    let (file, _) = snaplake::catalog::ops::read_schema(&lake.ctx, BUCKET, &source)
+        .await
+        .unwrap();
+    let location = format!("s3://{BUCKET}/curated/shop_orders/v=many/");
+
+    // The latency model (Glue 50 ms, S3 20 ms a call): the swap reads all
+    // 3,000 footers (for the quality gate's row count) within its 60 s.
+    lake.env.control("/_snaplake/latency", json!({"glue": 50, "s3": 20}));
+    let started = std::time::Instant::now();
+    let result = lake.swap("shop_orders", &location, json!({})).await;
+    let took = started.elapsed();
+    lake.env.control("/_snaplake/latency", json!({}));
+    assert_eq!(only_success(&result)["outcome"], "created", "{result:#}");
+    let live = glue::get_table(&lake.ctx.clients.glue, CURATED, "shop_orders")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        live.parameters["snaplake.rows"],
+        (3000 * file.num_rows).to_string(),
+        "every footer counted"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(60),
+        "the swap took {took:?}: past the function's timeout"
+    );
+    eprintln!("swapped 3,000 files in {took:?}");
+}

@@ -571,3 +571,21 @@ async fn verify_of_a_table_the_swap_did_not_publish_runs_no_query() {
         assert_eq!(answer["query_execution_id"], Value::Null);
     }
 }
+
+#[tokio::test]
+async fn an_unload_written_as_many_files_is_published_with_every_row_and_verified() {
+    let lake = Lake::exported(BUCKET).await;
+    lake.register_raw().await;
+    // Athena writes UNLOAD's output as several files in parallel.
+    lake.env
+        .control("/_snaplake/athena/settings", json!({"unload_rows_per_file": 1}));
+    let location = publish(&lake, "shop.orders", "v=1", &policy()).await;
+    let key = location.strip_prefix(&format!("s3://{BUCKET}/")).unwrap();
+    let files = snaplake_tests::keys(&lake.ctx.clients.s3, BUCKET, key).await;
+    let table = snaplake_tests::curated_table(&lake.ctx.clients.glue, "shop_orders").await;
+    let rows: usize = table.parameters().unwrap()["snaplake.rows"].parse().unwrap();
+    assert!(files.len() > 1 && files.len() == rows, "{rows} rows in {files:?}");
+    let verified = verify(&lake, "shop.orders", &policy(), "many").await.unwrap();
+    assert_eq!(verified["verified"], true, "{verified:#}");
+    assert_eq!(verified["rows_out"], json!(rows), "{verified:#}");
+}

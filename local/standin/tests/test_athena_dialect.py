@@ -3,6 +3,8 @@ rule has a query DuckDB's dialect would take (or answer differently) that
 Athena refuses or answers as shown."""
 
 import hashlib
+import json
+import urllib.request
 import io
 import time
 
@@ -181,6 +183,20 @@ def test_unload_writes_parquet_with_lower_case_columns_under_an_empty_target(ath
     assert table.to_pylist() == [{"id": 1, "shout": "ADA@EXAMPLE.COM"}]
     again = run(athena, sql)
     assert again["state"] == "FAILED" and "HIVE_PATH_ALREADY_EXISTS" in again["reason"], again
+
+
+def test_unload_writes_a_file_per_n_rows_when_asked(athena, aws, endpoint):
+    request = urllib.request.Request(f"{endpoint}/_snaplake/athena/settings", method="POST",
+                                     data=json.dumps({"unload_rows_per_file": 1}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=30).read()
+    succeeded(athena, f"UNLOAD (SELECT id FROM {PEOPLE}) "
+                      f"TO 's3://{BUCKET}/out/many/' WITH (format = 'PARQUET', compression = 'SNAPPY')")
+    s3 = aws("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="out/many/")["Contents"]]
+    rows = [pq.read_table(io.BytesIO(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read())).num_rows for k in keys]
+    total = int(succeeded(athena, f"SELECT count(*) FROM {PEOPLE}")["rows"][0][0])
+    assert len(keys) == total > 1 and rows == [1] * total, (keys, rows)
 
 
 def test_unload_of_no_rows_writes_no_object(athena, aws):
