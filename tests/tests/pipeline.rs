@@ -602,6 +602,17 @@ async fn a_column_without_a_rule_holds_its_table_back_and_the_others_publish() {
 }
 
 /// The curated table's location and the logical time it shows.
+/// A Glue table's columns as `name type`.
+fn column_list(table: &aws_sdk_glue::types::Table) -> Vec<String> {
+    table
+        .storage_descriptor()
+        .unwrap()
+        .columns()
+        .iter()
+        .map(|c| format!("{} {}", c.name(), c.r#type().unwrap_or_default()))
+        .collect()
+}
+
 async fn curated(p: &Pipeline, table: &str) -> (String, String) {
     let t = snaplake_tests::curated_table(&p.env.clients.glue, table).await;
     (
@@ -699,15 +710,7 @@ async fn an_empty_table_of_an_export_in_lettered_folders_is_published_empty() {
         .send()
         .await
         .unwrap();
-    let columns: Vec<String> = raw
-        .table()
-        .unwrap()
-        .storage_descriptor()
-        .unwrap()
-        .columns()
-        .iter()
-        .map(|c| format!("{} {}", c.name(), c.r#type().unwrap_or_default()))
-        .collect();
+    let columns = column_list(raw.table().unwrap());
     assert!(
         columns.contains(&"id bigint".to_string()) && columns.contains(&"published_at timestamp".to_string()),
         "{columns:?}"
@@ -716,14 +719,7 @@ async fn an_empty_table_of_an_export_in_lettered_folders_is_published_empty() {
     assert!(location.ends_with("/v=20261120T190000Z/") && shown == "2026-11-20T19:00:00Z");
     // The UNLOAD of no rows wrote no file (the stand-in takes the stricter
     // case); query-runner wrote one without rows, with the UNLOAD's columns.
-    let table = snaplake_tests::curated_table(&p.env.clients.glue, "shop_articles").await;
-    let curated_columns: Vec<String> = table
-        .storage_descriptor()
-        .unwrap()
-        .columns()
-        .iter()
-        .map(|c| format!("{} {}", c.name(), c.r#type().unwrap_or_default()))
-        .collect();
+    let curated_columns = column_list(&snaplake_tests::curated_table(&p.env.clients.glue, "shop_articles").await);
     let expected: Vec<String> = columns
         .iter()
         .map(|c| c.replace("author_email varchar", "author_email string"))
