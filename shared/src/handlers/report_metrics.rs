@@ -37,10 +37,41 @@ pub async fn emit(env: &Env, request: &ReportRequest, entries: &[TableReport]) {
     let times = RunTimes {
         now: Some(Timestamp::now()),
         logical_time: request.run.logical_time,
-        export_completed: request.run.export_completed_at.as_deref().and_then(|t| t.parse().ok()),
+        export_completed: export_completed(request.run.export_completed_at.as_deref()),
         oldest_live,
     };
     for doc in metrics::run_report(metrics::source(&env.config), &counts, times) {
         doc.emit();
+    }
+}
+
+/// When the export completed, from the run's state. A value that is not a
+/// time leaves PublishDelay out, said in the log with the value and where it
+/// comes from, never silently.
+fn export_completed(text: Option<&str>) -> Option<Timestamp> {
+    let text = text?;
+    match text.parse() {
+        Ok(t) => Some(t),
+        Err(e) => {
+            warn!(export_completed_at = text, error = %e,
+                  "the run's export_completed_at (export-poller's completed_at) is not an RFC 3339 time; \
+                   the PublishDelay metric is left out of this run");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_completion_time_is_left_out_and_a_good_one_read() {
+        assert_eq!(
+            export_completed(Some("2026-11-21T02:00:00Z")),
+            Some("2026-11-21T02:00:00Z".parse().unwrap())
+        );
+        assert_eq!(export_completed(Some("yesterday")), None);
+        assert_eq!(export_completed(None), None);
     }
 }
