@@ -5,6 +5,7 @@ use aws_sdk_athena::types::{QueryExecutionState, ResultConfiguration};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use sha2::{Digest, Sha256};
 
+use super::s3::ResultEncryption;
 use crate::error::Error;
 
 /// The idempotency token of a query: the same (run, step, table) never runs
@@ -209,13 +210,6 @@ pub async fn results(client: &Client, id: &str, max_rows: usize) -> Result<Rows,
 /// How the workgroup encrypts what its queries write: `SSE_KMS` with its
 /// key, `SSE_S3`, or nothing said. A file snaplake writes beside an
 /// UNLOAD's output is encrypted the same way.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResultEncryption {
-    Kms(String),
-    S3Managed,
-    Unset,
-}
-
 pub async fn result_encryption(client: &Client, workgroup: &str) -> Result<ResultEncryption, Error> {
     let out = client
         .get_work_group()

@@ -7,7 +7,6 @@ use aws_sdk_s3::types::{ChecksumMode, ServerSideEncryption};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::athena::ResultEncryption;
 use crate::error::Error;
 
 /// The bucket exists and we may use it.
@@ -71,6 +70,15 @@ pub async fn put_json(client: &Client, bucket: &str, key: &str, value: &serde_js
         .await
         .map_err(|e| Error::sdk("s3", "PutObject", &format!("s3://{bucket}/{key}"), &e))?;
     Ok(())
+}
+
+/// How an object is encrypted on write: SSE-KMS with a key, SSE-S3, or the
+/// bucket's default (Athena's workgroup says which for what it writes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResultEncryption {
+    Kms(String),
+    S3Managed,
+    Unset,
 }
 
 /// Writes bytes encrypted as `encryption` says (the workgroup's result
