@@ -236,7 +236,7 @@ mod tests {
             "timestamp",
         ];
         for glue in ok(EVERY_TYPE) {
-            let cast = crate::transform::generate::trino_type("c", &glue).unwrap();
+            let cast = crate::transform::trino_types::trino_type("c", &glue).unwrap();
             assert!(!hive_only.contains(&cast.as_str()), "{glue} -> {cast}");
             let base = cast.split('(').next().unwrap();
             assert!(

@@ -2,6 +2,7 @@
 //! curated location, and the checks run on the published table.
 
 use super::policy::{Rule, TablePolicy};
+use super::trino_types::trino_type;
 use super::{policy_sql, sql};
 use crate::catalog::location::S3Prefix;
 use crate::catalog::schema::Column;
@@ -115,42 +116,6 @@ pub fn output_columns(rules: &[(Column, Rule)], transformed_at_column: &str) -> 
 /// A Trino timestamp literal of the logical time (UTC, millisecond precision).
 fn timestamp(t: LogicalTime) -> String {
     format!("TIMESTAMP '{}'", t.timestamp().strftime("%Y-%m-%d %H:%M:%S%.3f"))
-}
-
-/// The Trino (Athena DML) name of a Glue (Hive DDL) column type, for a CAST.
-/// Athena takes Hive names in DDL only: `CAST(NULL AS string)` fails with
-/// "Unknown type: string". Covers every type the schema reader produces
-/// (`catalog::schema`) and Glue's parameterised and nested types.
-pub fn trino_type(column: &str, glue_type: &str) -> Result<String, Error> {
-    let t = glue_type.trim().to_ascii_lowercase();
-    let unsupported = || {
-        Error::invalid_input(
-            "type",
-            format!(
-                "column {column} has type {glue_type:?}, which snaplake cannot write as an Athena (Trino) type; \
-                 use the rule drop for it"
-            ),
-        )
-    };
-    let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == ',' || c == ' ');
-    let mapped = match t.as_str() {
-        "string" => "varchar".to_string(),
-        "float" => "real".to_string(),
-        "binary" => "varbinary".to_string(),
-        "int" | "integer" => "integer".to_string(),
-        "tinyint" | "smallint" | "bigint" | "boolean" | "double" | "date" | "timestamp" | "varchar" => t.clone(),
-        _ => {
-            let (head, args) = t
-                .strip_suffix(')')
-                .and_then(|s| s.split_once('('))
-                .ok_or_else(unsupported)?;
-            match head.trim() {
-                "decimal" | "varchar" | "char" if plain(args) => format!("{}({})", head.trim(), args.replace(' ', "")),
-                _ => return Err(unsupported()),
-            }
-        }
-    };
-    Ok(mapped)
 }
 
 /// One row: `expected_rows`, `actual_rows`, then one column per assertion
@@ -382,61 +347,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(quote_in_salt.parameters, ["'it''s'"]);
-    }
-
-    #[test]
-    fn redact_casts_to_athena_dml_type_names() {
-        let cols = columns(&[
-            ("phone", "string"),
-            ("ratio", "float"),
-            ("blob", "binary"),
-            ("n", "int"),
-            ("code", "char(2)"),
-            ("price", "decimal(10, 2)"),
-        ]);
-        let p = policy(
-            json!({"columns": {"phone": "redact", "ratio": "redact", "blob": "redact", "n": "redact",
-                                          "code": "redact", "price": "redact"}}),
-        );
-        let q = unload(
-            "raw",
-            "t",
-            &ruled(&cols, &p),
-            &p,
-            "transformed_at",
-            t(),
-            &target(),
-            None,
-        )
-        .unwrap();
-        for cast in [
-            "CAST(NULL AS varchar) AS \"phone\"",
-            "CAST(NULL AS real) AS \"ratio\"",
-            "CAST(NULL AS varbinary) AS \"blob\"",
-            "CAST(NULL AS integer) AS \"n\"",
-            "CAST(NULL AS char(2)) AS \"code\"",
-            "CAST(NULL AS decimal(10,2)) AS \"price\"",
-        ] {
-            assert!(q.sql.contains(cast), "{cast} missing in {}", q.sql);
-        }
-        let nested = columns(&[("tags", "array<string>")]);
-        let p = policy(json!({"columns": {"tags": "redact"}}));
-        let err = unload(
-            "raw",
-            "t",
-            &ruled(&nested, &p),
-            &p,
-            "transformed_at",
-            t(),
-            &target(),
-            None,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("tags") && err.contains("array<string>") && err.contains("drop"),
-            "{err}"
-        );
     }
 
     #[test]

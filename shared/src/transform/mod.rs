@@ -7,3 +7,4 @@ pub mod policy_sql;
 pub mod poll_cadence;
 pub mod sql;
 pub mod suggest;
+pub mod trino_types;

@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::trino_types::trino_type;
 use super::{policy_sql, sql};
 use crate::catalog::schema::Column;
 use crate::error::Error;
@@ -67,7 +68,7 @@ impl Rule {
         let t = glue_type.to_ascii_lowercase();
         match self {
             Rule::Keep | Rule::Drop => true,
-            Rule::Redact => super::generate::trino_type("column", glue_type).is_ok(),
+            Rule::Redact => trino_type("column", glue_type).is_ok(),
             Rule::Hash | Rule::HashSalted => {
                 t == "string"
                     || t.starts_with("varchar")
