@@ -22,7 +22,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use crate::config::Config;
-use crate::contract::catalog_swap::{TableOutcome, TableReport};
+use crate::contract::catalog_swap::{RunCounts, TableOutcome, TableReport};
 use crate::logical_time::LogicalTime;
 
 pub const NAMESPACE: &str = "Snaplake";
@@ -210,17 +210,6 @@ pub fn table_rows(source: &str, now: Timestamp, table: &str, header: &[String], 
 /// query-runner, once a query ended: the bytes it scanned.
 pub fn bytes_scanned(source: &str, now: Timestamp, bytes: i64) -> Emf {
     Emf::for_source(now, source, vec![Metric::new(BYTES_SCANNED, Unit::Bytes, bytes as f64)])
-}
-
-/// How a run's tables ended, counted from the report's entries.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RunCounts {
-    pub published: usize,
-    /// Of `published`, the tables this run gave a new version.
-    pub new_versions: usize,
-    pub held: usize,
-    pub failed: usize,
-    pub skipped: usize,
 }
 
 /// Counts the flat entries of a report (`{"table", "outcome"}` or

@@ -15,14 +15,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use snaplake::catalog::run_manifest::RunSummary;
 use snaplake::contract::catalog_swap::*;
 use snaplake::contract::export_callback::{ExportAnswer, Outcome};
 use snaplake::contract::export_poller::{PlanRef, PollResult};
 use snaplake::contract::query_runner::*;
 use snaplake::contract::snapshot_export::ExportRun;
 use snaplake::export::status::ExportStatus;
-use snaplake::metrics::RunCounts;
 
 fn values<T: Serialize>(items: impl IntoIterator<Item = T>) -> Vec<Value> {
     items.into_iter().map(|i| serde_json::to_value(i).unwrap()).collect()

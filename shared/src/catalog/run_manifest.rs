@@ -9,13 +9,7 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::contract::catalog_swap::TableReport;
-use crate::logical_time::LogicalTime;
-use crate::metrics::RunCounts;
-
-/// At most this many failed tables are named in the run's answer, its error
-/// and so the failure notification; the manifest names them all.
-pub const MAX_NAMED: usize = 10;
+use crate::contract::catalog_swap::{RunCounts, RunLineage, TableReport};
 
 /// Where a run's manifest is: one per run (execution), under its logical day.
 pub fn key(control_prefix: &str, day: Date, run_id: &str) -> String {
@@ -24,26 +18,6 @@ pub fn key(control_prefix: &str, day: Date, run_id: &str) -> String {
 
 pub fn uri(bucket: &str, key: &str) -> String {
     format!("s3://{bucket}/{key}")
-}
-
-/// What a run was made of: the state machine hands it to Report, which
-/// records it in the manifest.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RunLineage {
-    #[serde(default)]
-    pub logical_time: Option<LogicalTime>,
-    #[serde(default)]
-    pub export_id: Option<String>,
-    /// The snapshot the export was taken from.
-    #[serde(default)]
-    pub snapshot_arn: Option<String>,
-    /// The digest of the masking policy the run applied.
-    #[serde(default)]
-    pub policy_digest: Option<String>,
-    /// When the export completed: the run's metrics measure the delay to
-    /// the last table published from it.
-    #[serde(default)]
-    pub export_completed_at: Option<String>,
 }
 
 /// The manifest as written.
@@ -58,18 +32,6 @@ pub struct RunManifest {
     /// Every table's entry: the run's tables, then those the export did not
     /// complete (`not_exported`).
     pub tables: Vec<TableReport>,
-}
-
-/// What Report answers: bounded whatever the number of tables.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunSummary {
-    /// `s3://…` of the run's manifest; None when the request named no run
-    /// (an earlier state machine's), and so nothing was written.
-    pub manifest: Option<String>,
-    pub counts: RunCounts,
-    /// The first [`MAX_NAMED`] failed tables; `more_failed` counts the rest.
-    pub failed_tables: Vec<String>,
-    pub more_failed: usize,
 }
 
 /// The first `max` of `names`, and how many more there are.

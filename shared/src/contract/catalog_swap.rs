@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::compat::SchemaPolicy;
 use crate::catalog::location::Layout;
-use crate::catalog::run_manifest::{RunLineage, RunSummary};
 use crate::contract::export_poller::PlanRef;
 use crate::export::plan::{PlanItem, SkippedTable};
 use crate::logical_time::LogicalTime;
@@ -343,6 +342,26 @@ pub struct ReportRequest {
     pub run: RunLineage,
 }
 
+/// What a run was made of: the state machine hands it to Report, which
+/// records it in the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunLineage {
+    #[serde(default)]
+    pub logical_time: Option<LogicalTime>,
+    #[serde(default)]
+    pub export_id: Option<String>,
+    /// The snapshot the export was taken from.
+    #[serde(default)]
+    pub snapshot_arn: Option<String>,
+    /// The digest of the masking policy the run applied.
+    #[serde(default)]
+    pub policy_digest: Option<String>,
+    /// When the export completed: the run's metrics measure the delay to
+    /// the last table published from it.
+    #[serde(default)]
+    pub export_completed_at: Option<String>,
+}
+
 /// The Map's results: written to S3 by its `ResultWriter` (the Map's
 /// `ResultWriterDetails`), or inline (nested per batch) as earlier state
 /// machines and the CLI give them.
@@ -424,6 +443,33 @@ pub struct TableReport {
     pub rows_in: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows_out: Option<i64>,
+}
+
+/// At most this many failed tables are named in the run's answer, its error
+/// and so the failure notification; the manifest names them all.
+pub const MAX_NAMED: usize = 10;
+
+/// What Report answers: bounded whatever the number of tables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// `s3://…` of the run's manifest; None when the request named no run
+    /// (an earlier state machine's), and so nothing was written.
+    pub manifest: Option<String>,
+    pub counts: RunCounts,
+    /// The first [`MAX_NAMED`] failed tables; `more_failed` counts the rest.
+    pub failed_tables: Vec<String>,
+    pub more_failed: usize,
+}
+
+/// How a run's tables ended, counted from the report's entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCounts {
+    pub published: usize,
+    /// Of `published`, the tables this run gave a new version.
+    pub new_versions: usize,
+    pub held: usize,
+    pub failed: usize,
+    pub skipped: usize,
 }
 
 /// Map results nest (batches of tables); reports are flat. `snaplake

@@ -9,8 +9,10 @@ use jiff::Timestamp;
 
 use crate::aws::s3;
 use crate::catalog::map_results;
-use crate::catalog::run_manifest::{self, MAX_NAMED, RunManifest, RunSummary};
-use crate::contract::catalog_swap::{ReportRequest, ReportResults, TableOutcome, TableReport};
+use crate::catalog::run_manifest::{self, RunManifest};
+use crate::contract::catalog_swap::{
+    MAX_NAMED, ReportRequest, ReportResults, RunCounts, RunSummary, TableOutcome, TableReport,
+};
 use crate::env::Env;
 use crate::error::Error;
 use crate::export::plan::{SkippedTable, glue_name};
@@ -109,11 +111,7 @@ pub async fn report(env: &Env, request: ReportRequest, tables: Vec<TableReport>)
 
 /// The answer, or `TablesFailed` naming the first [`MAX_NAMED`] failed
 /// tables with their error (and the message, where it cannot quote data).
-pub fn summarize(
-    tables: &[TableReport],
-    counts: metrics::RunCounts,
-    manifest: Option<String>,
-) -> Result<RunSummary, Error> {
+pub fn summarize(tables: &[TableReport], counts: RunCounts, manifest: Option<String>) -> Result<RunSummary, Error> {
     let failed: Vec<&TableReport> = tables.iter().filter(|t| t.failed).collect();
     let (named, more) = run_manifest::first(
         failed.iter().map(|t| {
