@@ -214,7 +214,7 @@ impl Config {
             names::check_workgroup(&athena_workgroup),
         );
         if let Some(d) = &policy_digest
-            && let Err(reason) = crate::pinning::check_digest("SNAPLAKE_POLICY_DIGEST", d)
+            && let Err(reason) = check_digest("SNAPLAKE_POLICY_DIGEST", d)
         {
             problems.push(format!("SNAPLAKE_POLICY_DIGEST={d:?}: {reason}"));
         }
@@ -271,6 +271,17 @@ impl Config {
             pinned_export_kms_key,
             local_only_input_policy: local_only_input_policy == "allow",
         })
+    }
+}
+
+/// Checks a digest's form (64 lowercase hex characters).
+pub fn check_digest(field: &str, value: &str) -> Result<(), String> {
+    if value.len() == 64 && value.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field} must be the 64-character lowercase hex SHA-256 of the policy"
+        ))
     }
 }
 

@@ -19,25 +19,15 @@ pub use export::{Judged, check_export};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::warn;
 
 use crate::aws::s3;
 use crate::config::Config;
+use crate::contract::snapshot_export::PolicyRef;
 use crate::env::Env;
 use crate::error::Error;
 use crate::transform::policy::MaskingPolicy;
-
-/// The part of a run's `publish` settings the pins concern. A run input
-/// carries the policy's digest; an older one may carry the policy itself.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PolicyRef {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy: Option<MaskingPolicy>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy_digest: Option<String>,
-}
 
 /// The hex SHA-256 of a stored policy's bytes.
 pub fn digest(bytes: &[u8]) -> String {
@@ -47,17 +37,6 @@ pub fn digest(bytes: &[u8]) -> String {
 /// Where Terraform stores the policy of a digest.
 pub fn policy_key(control_prefix: &str, digest: &str) -> String {
     format!("{control_prefix}/policy/{digest}.json")
-}
-
-/// Checks a digest's form (64 lowercase hex characters).
-pub fn check_digest(field: &str, value: &str) -> Result<(), String> {
-    if value.len() == 64 && value.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
-        Ok(())
-    } else {
-        Err(format!(
-            "{field} must be the 64-character lowercase hex SHA-256 of the policy"
-        ))
-    }
 }
 
 /// Which policy a run uses, decided from the pins and the input alone.
@@ -206,6 +185,7 @@ async fn load(env: &Env, digest: &str) -> Result<Arc<MaskingPolicy>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::check_digest;
     use serde_json::json;
 
     fn config(digest: Option<&str>, source: Option<&str>) -> Config {

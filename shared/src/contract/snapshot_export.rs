@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::export::status::ExportStatus;
 use crate::logical_time::LogicalTime;
 use crate::names;
+use crate::transform::policy::MaskingPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,7 +89,17 @@ pub struct ExportRequest {
     /// The run's publish settings: their policy must be the one the
     /// deployment pins, checked before anything is exported.
     #[serde(default)]
-    pub publish: Option<crate::pinning::PolicyRef>,
+    pub publish: Option<PolicyRef>,
+}
+
+/// The part of a run's `publish` settings the pins concern. A run input
+/// carries the policy's digest; an older one may carry the policy itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicyRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<MaskingPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_digest: Option<String>,
 }
 
 impl ExportRequest {

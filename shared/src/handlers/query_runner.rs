@@ -10,9 +10,9 @@
 use super::parse;
 use crate::aws::athena;
 use crate::contract::query_runner::*;
+use crate::contract::snapshot_export::PolicyRef;
 use crate::env::Env;
 use crate::error::Error;
-use crate::pinning::PolicyRef;
 use crate::transform::ops::{progress, query, start, validate};
 
 pub async fn handle(env: &Env, input: serde_json::Value) -> Result<QueryResponse, Error> {

@@ -13,9 +13,10 @@ use crate::aws::{athena, s3};
 use crate::catalog::empty_file;
 use crate::catalog::location::{S3Prefix, is_data_object};
 use crate::contract::query_runner::TableNames;
+use crate::contract::snapshot_export::PolicyRef;
 use crate::env::Env;
 use crate::error::Error;
-use crate::pinning::{self, PolicyRef};
+use crate::pinning;
 use crate::transform::generate;
 
 /// The name of the file written into an empty version.

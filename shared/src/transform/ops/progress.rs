@@ -17,9 +17,9 @@ use crate::contract::catalog_swap::{PrepareOutcome, SwapOutcome};
 use crate::contract::query_runner::{
     Polled, Progress, TransformProgress, TransformRequest, VerifyProgress, VerifyRequest,
 };
+use crate::contract::snapshot_export::PolicyRef;
 use crate::env::Env;
 use crate::error::Error;
-use crate::pinning::PolicyRef;
 use crate::transform::poll_cadence::{self, MAX_INLINE_WAIT_SECONDS};
 
 /// The default of `query_wait_seconds` (the module's variable).

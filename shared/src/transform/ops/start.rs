@@ -8,10 +8,11 @@ use tracing::{info, warn};
 use super::{check_run_id, raw_columns, start};
 use crate::catalog::location::S3Prefix;
 use crate::contract::query_runner::{TableNames, TransformStarted, VerifyStarted};
+use crate::contract::snapshot_export::PolicyRef;
 use crate::env::Env;
 use crate::error::Error;
 use crate::logical_time::LogicalTime;
-use crate::pinning::{self, PolicyRef};
+use crate::pinning;
 use crate::transform::generate;
 
 pub async fn start_transform(

@@ -10,9 +10,10 @@ use crate::aws::{glue, s3};
 use crate::catalog::schema::Column;
 use crate::contract::export_poller::PlanRef;
 use crate::contract::query_runner::{TableNames, Validated};
+use crate::contract::snapshot_export::PolicyRef;
 use crate::env::Env;
 use crate::error::Error;
-use crate::pinning::{self, PolicyRef};
+use crate::pinning;
 
 /// Checks the policy against the tables named and every table of the plan.
 pub async fn validate(
