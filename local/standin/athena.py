@@ -58,7 +58,7 @@ from moto.athena import responses
 from moto.glue.models import glue_backends
 from moto.s3.models import s3_backends
 
-from . import athena_sql, sessions
+from . import athena_sql, iam, sessions
 from .athena_sql import QueryError
 
 LOCK = threading.Lock()
@@ -95,8 +95,6 @@ class Caller:
         """The caller of `request` when IAM is enforced (else None: the stand-in reads and writes itself)."""
         from moto.iam.models import iam_backends
         from moto.sts.models import sts_backends
-
-        from . import iam
 
         if not iam.enforcing():
             return None
@@ -310,6 +308,13 @@ def _get(self, exec_id: str) -> "Query":
     return query
 
 
+def workgroup_of(account: str, region: str, query_id: str) -> str | None:
+    """The workgroup a query ran in (None for an unknown query), which IAM decides its calls against."""
+    with LOCK:
+        query = QUERIES.get((account, region), {}).get(query_id)
+    return query.workgroup if query else None
+
+
 def _not_found(self, exec_id):
     return self.error(f"QueryExecution {exec_id} was not found", 400)
 
@@ -415,6 +420,7 @@ def list_tags_for_resource(self):
 
 
 def install() -> None:
+    iam.query_workgroups(workgroup_of)
     responses.AthenaResponse.list_tags_for_resource = list_tags_for_resource
     responses.AthenaResponse.start_query_execution = start_query_execution
     responses.AthenaResponse.get_query_execution = get_query_execution

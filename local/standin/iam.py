@@ -76,6 +76,22 @@ def _params(response) -> dict:
     return {k: (v[0] if isinstance(v, list) and v else v) for k, v in (response.querystring or {}).items()}
 
 
+def _no_query(account: str, region: str, query_id: str) -> str | None:
+    return None
+
+
+# The workgroup of an Athena query, which a call naming the query is decided
+# against. The queries are athena.py's: it registers its lookup at install
+# (`query_workgroups`), since it imports this module to ask `enforcing`.
+_query_workgroup = _no_query
+
+
+def query_workgroups(lookup) -> None:
+    """`lookup(account, region, query_id)` answers a query's workgroup, or None."""
+    global _query_workgroup
+    _query_workgroup = lookup
+
+
 def required(response, service: str, action: str, resource: str, region: str, account: str) -> list[Need]:
     """What AWS evaluates for this request: each (action, resource) with the
     context keys the request sets and the resource's own policy."""
@@ -101,11 +117,7 @@ def required(response, service: str, action: str, resource: str, region: str, ac
     if service == "athena":
         workgroup = p.get("WorkGroup") or p.get("Name")
         if "QueryExecutionId" in p:
-            from . import athena
-
-            with athena.LOCK:
-                query = athena.QUERIES.get((account, region), {}).get(p["QueryExecutionId"])
-            workgroup = query.workgroup if query else None
+            workgroup = _query_workgroup(account, region, p["QueryExecutionId"])
         if name == "StartQueryExecution":
             workgroup = workgroup or "primary"
         return [Need(action, arn.format("athena", f"workgroup/{workgroup}") if workgroup else "*")]
