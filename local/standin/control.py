@@ -41,14 +41,13 @@ against the stand-in does not retry them until it times out.
 import datetime as dt
 import json
 import os
-import threading
 import time
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal.models import moto_api_backend
 from moto.rds.models import rds_backends
 
-from . import athena, exports, glue, iam, sampledb
+from . import athena, calls, exports, glue, iam, sampledb
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
@@ -63,16 +62,6 @@ def apply_moto_config() -> None:
     moto_api_backend.set_config(MOTO_CONFIG)
     LATENCY.clear()
     LATENCY.update(latency_from_env())
-
-
-# Requests per AWS operation since the last reset of the counters, for the
-# benchmarks' "AWS calls per table".
-CALLS: dict[str, int] = {}
-CALLS_LOCK = threading.Lock()
-# When the first of them arrived (time.monotonic(): CLOCK_MONOTONIC, which
-# another process on this machine reads alike), for the cold-start benchmark's
-# "to the first request".
-FIRST_CALL: dict[str, float] = {}
 
 
 # Milliseconds added to each call of a service (the optional latency model:
@@ -102,17 +91,6 @@ HISTORY_LIMIT = 25_000
 STATES = {"history_limit": HISTORY_LIMIT}
 
 
-def count(operation: str, n: int = 1) -> None:
-    with CALLS_LOCK:
-        CALLS[operation] = CALLS.get(operation, 0) + n
-
-
-def keep_max(name: str, value: int) -> None:
-    with CALLS_LOCK:
-        if value > CALLS.get(name, 0):
-            CALLS[name] = value
-
-
 def _operation(environ) -> str:
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target:
@@ -139,9 +117,9 @@ class Control:
         method = environ.get("REQUEST_METHOD", "GET")
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not path.startswith(("/_snaplake/", "/moto-api/")):
-            with CALLS_LOCK:
-                FIRST_CALL.setdefault("monotonic", arrived)
-            count(_operation(environ))
+            with calls.LOCK:
+                calls.FIRST_CALL.setdefault("monotonic", arrived)
+            calls.count(_operation(environ))
             iam.keep_form_body(environ)
             delay = LATENCY.get(_service(environ))
             if delay:
@@ -162,16 +140,16 @@ class Control:
             body = _body(environ)
             route = (method, path)
             if route == ("GET", "/_snaplake/calls"):
-                with CALLS_LOCK:
-                    return _json(start_response, 200, dict(CALLS))
+                with calls.LOCK:
+                    return _json(start_response, 200, dict(calls.CALLS))
             if route == ("POST", "/_snaplake/calls/reset"):
-                with CALLS_LOCK:
-                    CALLS.clear()
-                    FIRST_CALL.clear()
+                with calls.LOCK:
+                    calls.CALLS.clear()
+                    calls.FIRST_CALL.clear()
                 return _json(start_response, 200, {})
             if route == ("GET", "/_snaplake/calls/first"):
-                with CALLS_LOCK:
-                    return _json(start_response, 200, {"monotonic": FIRST_CALL.get("monotonic")})
+                with calls.LOCK:
+                    return _json(start_response, 200, {"monotonic": calls.FIRST_CALL.get("monotonic")})
             if route == ("GET", "/_snaplake/health"):
                 return _json(start_response, 200, {"status": "ok"})
             if route == ("POST", "/_snaplake/exports/faults"):

@@ -33,7 +33,7 @@ from moto.awslambda import models as lambda_models
 from moto.awslambda.exceptions import LambdaClientError
 from moto.s3 import notifications
 
-from . import control, sessions
+from . import calls, sessions
 
 LOCK = threading.Lock()
 RUNTIMES: dict[str, "Runtime"] = {}
@@ -207,11 +207,11 @@ def invoke_lambda(self, event=None):
             runtime = RUNTIMES[self.function_arn] = Runtime(self, binary)
     body = event if isinstance(event, str) else json.dumps(event)
     # Counted here, not as requests: S3 events invoke without one.
-    control.count(f"lambda-run:{self.function_name}")
+    calls.count(f"lambda-run:{self.function_name}")
     started = time.monotonic()
     payload, errored = runtime.invoke(body)
     # Lambda bills each invocation's duration rounded up to the millisecond.
-    control.count(f"lambda-ms:{self.function_name}", math.ceil((time.monotonic() - started) * 1000))
+    calls.count(f"lambda-ms:{self.function_name}", math.ceil((time.monotonic() - started) * 1000))
     return payload, errored, ""
 
 

@@ -77,7 +77,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
 from moto.stepfunctions.parser.asl.utils import boto_client
 
-from . import control, iam, sessions
+from . import calls, control, iam, sessions
 
 
 def send_task_failure_response(self):
@@ -129,8 +129,8 @@ class HistoryLimitExceeded(Exception):
 
 def counting_add_event(self, context, event_type, event_details=None, *args, **kwargs):
     name = getattr(event_type, "value", event_type)
-    control.count(f"states:{name}")
-    control.keep_max("states:max-payload-bytes", _payload_bytes(event_details))
+    calls.count(f"states:{name}")
+    calls.keep_max("states:max-payload-bytes", _payload_bytes(event_details))
     result = _original_add_event(self, context, event_type, event_details, *args, **kwargs)
     events = getattr(self, "_snaplake_events", 0) + 1
     self._snaplake_events = events
@@ -138,7 +138,7 @@ def counting_add_event(self, context, event_type, event_details=None, *args, **k
         # moto logs all children of a Distributed Map run in one throw-away
         # log, where AWS gives each child its own: not held to the limit.
         return result
-    control.keep_max("states:max-history-events", events)
+    calls.keep_max("states:max-history-events", events)
     limit = control.STATES["history_limit"]
     if events > limit and not getattr(self, "_snaplake_over", False) and not str(name).startswith("Execution"):
         # Once: the failure's own events must not fail it again. The engine
@@ -181,7 +181,7 @@ def map_results_within_the_limit(self, env):
     if self.result_writer is not None or not env.stack or not isinstance(env.stack[-1], list):
         return
     gathered = len(json.dumps(env.stack[-1], separators=(",", ":")).encode())
-    control.keep_max("states:max-map-results-bytes", gathered)
+    calls.keep_max("states:max-map-results-bytes", gathered)
     if gathered <= PAYLOAD_LIMIT:
         return
     name = env.states.context_object.context_object_data["State"]["Name"]
