@@ -30,7 +30,7 @@ const SDK_ATTEMPTS_PER_CALL: u32 = 4;
 
 /// One client per service the functions use. Cheap to clone: clients share
 /// their connection pool. Secrets Manager is not among them: only
-/// query-runner reads a secret (the salt, [`crate::aws::secrets`]), and a
+/// query-runner reads a secret (the salt, with a client of its own), and a
 /// client built here would be linked into every function's binary.
 #[derive(Clone, Debug)]
 pub struct Clients {

@@ -121,7 +121,7 @@ pub struct Config {
     pub keep_versions: u32,
     /// The secret holding the salt of `hash_salted`, if any.
     pub hash_salt_secret: Option<String>,
-    /// What the deployment pins (see [`crate::pinning`]).
+    /// What the deployment pins: a run's input may only repeat these.
     pub policy_digest: Option<String>,
     pub pinned_source_id: Option<String>,
     pub pinned_source_kind: Option<SourceKind>,

@@ -47,11 +47,12 @@ fn default_deadline_hours() -> u32 {
 
 /// The input of snapshot-export: one run of one source.
 ///
-/// Where the deployment pins a value (`crate::pinning::check_export`), the
-/// input may only repeat it: `source_id`, `source_kind`, `kms_key`,
-/// `export_role_arn`, `bucket` (always `SNAPLAKE_BUCKET`) and `export_id`
-/// (always under `SNAPLAKE_EXPORT_ID_PREFIX`). The fields stay so that the
-/// schedule's input keeps its shape.
+/// Where the deployment pins a value, the input may only repeat it (and
+/// snapshot-export checks so before anything is exported): `source_id`,
+/// `source_kind`, `kms_key`, `export_role_arn`, `bucket` (always
+/// `SNAPLAKE_BUCKET`) and `export_id` (always under
+/// `SNAPLAKE_EXPORT_ID_PREFIX`). The fields stay so that the schedule's input
+/// keeps its shape.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
