@@ -300,11 +300,6 @@ pub fn run_report(source: &str, counts: &RunCounts, times: RunTimes) -> Vec<Emf>
     docs
 }
 
-/// Converts an SDK time (e.g. an export task's end).
-pub fn sdk_time(t: &aws_smithy_types::DateTime) -> Option<Timestamp> {
-    Timestamp::new(t.secs(), t.subsec_nanos() as i32).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use sha2::{Digest, Sha256};
 
 use super::s3::ResultEncryption;
+use super::to_timestamp;
 use crate::error::Error;
 
 /// The idempotency token of a query: the same (run, step, table) never runs
@@ -94,9 +95,7 @@ pub async fn status(client: &Client, id: &str) -> Result<Status, Error> {
         retryable: st.and_then(|s| s.athena_error()).map(|e| e.retryable()),
         scanned_bytes: stats.and_then(|s| s.data_scanned_in_bytes()).unwrap_or(0),
         engine_ms: stats.and_then(|s| s.engine_execution_time_in_millis()).unwrap_or(0),
-        submitted: st
-            .and_then(|s| s.submission_date_time())
-            .and_then(crate::metrics::sdk_time),
+        submitted: st.and_then(|s| s.submission_date_time()).map(to_timestamp),
     })
 }
 

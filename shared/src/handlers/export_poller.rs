@@ -6,7 +6,7 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use super::parse;
-use crate::aws::{rds, s3};
+use crate::aws::{rds, s3, to_timestamp};
 use crate::contract::export_poller::{PlanRef, PollRequest, PollResult};
 use crate::env::Env;
 use crate::error::Error;
@@ -65,7 +65,7 @@ pub async fn run(env: &Env, req: &PollRequest) -> Result<PollResult, Error> {
             result.plan = Some(write_plan(env, req, &source_bucket, &export_path, warning, &plan_bucket).await?);
             result.done = true;
             let (started, ended) = (task.task_start_time(), task.task_end_time());
-            let (started, ended) = (started.and_then(metrics::sdk_time), ended.and_then(metrics::sdk_time));
+            let (started, ended) = (started.map(to_timestamp), ended.map(to_timestamp));
             result.completed_at = Some(ended.unwrap_or_else(Timestamp::now).to_string());
             metrics::export_duration(metrics::source(&env.config), Timestamp::now(), started, ended).emit();
             Ok(result)
@@ -79,7 +79,7 @@ const DEFAULT_MIN_WAIT_SECONDS: u64 = 60;
 
 /// Seconds since RDS started the export, if it says when.
 fn age_seconds(started: Option<&aws_smithy_types::DateTime>) -> Option<u64> {
-    let started = metrics::sdk_time(started?)?;
+    let started = to_timestamp(started?);
     u64::try_from(Timestamp::now().duration_since(started).as_secs()).ok()
 }
 
