@@ -5,18 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::schema::Column;
+use crate::contract::catalog_swap::SchemaPolicy;
 use crate::error::Error;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SchemaPolicy {
-    /// Refuse a swap that removes or retypes a column (the default: queries
-    /// that worked yesterday keep working).
-    #[default]
-    Fail,
-    /// Swap anyway and report the changes.
-    Accept,
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SchemaDiff {

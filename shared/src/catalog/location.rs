@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::catalog_swap::Layout;
 use crate::error::Error;
 use crate::names;
 
@@ -91,19 +92,6 @@ impl<'de> Deserialize<'de> for S3Prefix {
         let text = String::deserialize(d)?;
         S3Prefix::parse("location", &text).map_err(serde::de::Error::custom)
     }
-}
-
-/// How a curated table's versions are laid out.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Layout {
-    /// `<base>/v=<logical time>/`, one per run (the default): old versions
-    /// stay for rollback until retention removes them.
-    #[default]
-    Versioned,
-    /// `<base>/blue/` and `<base>/green/`, alternating, for tables already
-    /// managed that way: the next run writes the colour readers do not use.
-    BlueGreen,
 }
 
 /// The version folder name for a logical time: `v=20261121T040000Z`

@@ -7,8 +7,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::compat::SchemaPolicy;
-use crate::catalog::location::Layout;
 use crate::contract::export_poller::PlanRef;
 use crate::export::plan::{PlanItem, SkippedTable};
 use crate::logical_time::LogicalTime;
@@ -97,6 +95,19 @@ pub struct TableRef {
     pub table: String,
 }
 
+/// How a curated table's versions are laid out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// `<base>/v=<logical time>/`, one per run (the default): old versions
+    /// stay for rollback until retention removes them.
+    #[default]
+    Versioned,
+    /// `<base>/blue/` and `<base>/green/`, alternating, for tables already
+    /// managed that way: the next run writes the colour readers do not use.
+    BlueGreen,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PrepareShared {
     pub logical_time: LogicalTime,
@@ -120,6 +131,18 @@ pub struct SwapItem {
     /// The masking policy's bound on this table's row drop (quality gate).
     #[serde(default)]
     pub max_row_drop_percent: Option<u32>,
+}
+
+/// What a swap does when the new version removes or retypes a column.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaPolicy {
+    /// Refuse a swap that removes or retypes a column (the default: queries
+    /// that worked yesterday keep working).
+    #[default]
+    Fail,
+    /// Swap anyway and report the changes.
+    Accept,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
