@@ -47,7 +47,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal.models import moto_api_backend
 from moto.rds.models import rds_backends
 
-from . import athena, calls, exports, glue, iam, sampledb
+from . import athena, calls, exports, glue, iam, sampledb, stepfunctions
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
@@ -84,11 +84,6 @@ def parse_latency(body: dict) -> dict[str, float]:
 def _service(environ) -> str:
     credential = environ.get("HTTP_AUTHORIZATION", "").split("/")
     return credential[3] if len(credential) > 3 else "?"
-
-
-# Step Functions' limit on one execution's history (stepfunctions.py enforces it).
-HISTORY_LIMIT = 25_000
-STATES = {"history_limit": HISTORY_LIMIT}
 
 
 def _operation(environ) -> str:
@@ -130,7 +125,7 @@ class Control:
             result = self.app(environ, start_response)
             exports.reset()
             athena.reset()
-            STATES["history_limit"] = HISTORY_LIMIT
+            stepfunctions.settings["history_limit"] = stepfunctions.HISTORY_LIMIT
             glue.reset()
             apply_moto_config()
             return result
@@ -157,11 +152,11 @@ class Control:
             if route == ("POST", "/_snaplake/exports/settings"):
                 return _json(start_response, 200, set_settings(body))
             if route == ("POST", "/_snaplake/states/settings"):
-                limit = int(body.get("history_limit", HISTORY_LIMIT))
+                limit = int(body.get("history_limit", stepfunctions.HISTORY_LIMIT))
                 if limit < 1:
                     raise ValueError("history_limit must be at least 1")
-                STATES["history_limit"] = limit
-                return _json(start_response, 200, dict(STATES))
+                stepfunctions.settings["history_limit"] = limit
+                return _json(start_response, 200, dict(stepfunctions.settings))
             if route == ("POST", "/_snaplake/athena/settings"):
                 per_file = int(body["unload_rows_per_file"])
                 if per_file < 0:

@@ -77,7 +77,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
 from moto.stepfunctions.parser.asl.utils import boto_client
 
-from . import calls, control, iam, sessions
+from . import calls, iam, sessions
 
 
 def send_task_failure_response(self):
@@ -110,6 +110,11 @@ def start_execution_named(self, state_machine_arn, name=None, execution_input=No
 
 _original_add_event = EventManager.add_event
 
+# Step Functions' limit on one execution's history; the control API lowers it
+# for a test (`POST /_snaplake/states/settings`), and a reset restores it.
+HISTORY_LIMIT = 25_000
+settings = {"history_limit": HISTORY_LIMIT}
+
 
 def _payload_bytes(event_details) -> int:
     """The largest `input` or `output` an event carries, in UTF-8 bytes."""
@@ -139,7 +144,7 @@ def counting_add_event(self, context, event_type, event_details=None, *args, **k
         # log, where AWS gives each child its own: not held to the limit.
         return result
     calls.keep_max("states:max-history-events", events)
-    limit = control.STATES["history_limit"]
+    limit = settings["history_limit"]
     if events > limit and not getattr(self, "_snaplake_over", False) and not str(name).startswith("Execution"):
         # Once: the failure's own events must not fail it again. The engine
         # ends an execution on any error inside a state with States.Runtime,
