@@ -112,6 +112,21 @@ class Caller:
                     return Caller(request.region, key_id, key.secret_access_key, None)
         return None
 
+    def read_all(self, bucket: str, prefix: str, wanted) -> list[tuple[str, bytes]]:
+        from botocore.exceptions import ClientError
+
+        found, path = [], f"s3://{bucket}/{prefix}"
+        try:
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for entry in page.get("Contents", []):
+                    if wanted(entry["Key"]) and entry.get("Size"):
+                        path = f"s3://{bucket}/{entry['Key']}"
+                        found.append((entry["Key"], self.s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()))
+        except ClientError as e:
+            raise QueryError(f"Permission denied on S3 path: {path}: {_said(e)}" if _what(e) == "Access denied"
+                             else f"HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split {path}: {_said(e)}") from None
+        return found
+
     def write(self, bucket: str, key: str, body: bytes, encryption: dict) -> None:
         from botocore.exceptions import ClientError
 
@@ -235,14 +250,11 @@ def _expose_tables(con, q: Query, tables: list[tuple[str, str]], scratch: Path) 
         folder = scratch / f"{len(list(scratch.iterdir()))}"
         folder.mkdir()
         files = []
-        for key in _objects(s3, bucket, prefix):
-            name = key.name.rsplit("/", 1)[-1]
-            if name.startswith(("_", ".")) or not key.value:
-                continue
+        for name, body in _table_files(q, s3, bucket, prefix):
             path = folder / f"{len(files)}.parquet"
-            path.write_bytes(key.value)
+            path.write_bytes(body)
             files.append(str(path))
-            scanned += len(key.value)
+            scanned += len(body)
         if files:
             source = f"read_parquet({json.dumps(files)})"
             names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
@@ -258,6 +270,16 @@ def _expose_tables(con, q: Query, tables: list[tuple[str, str]], scratch: Path) 
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(db)}")
         con.execute(f"CREATE VIEW {_quote(db)}.{_quote(table)} AS {view}")
     return columns, scanned
+
+
+def _table_files(q: Query, s3, bucket: str, prefix: str):
+    """The data files under a table's location, as (key, bytes): listed and
+    read with the caller's credentials when IAM is enforced, as Athena reads
+    a table's data as the principal that started the query."""
+    wanted = lambda key: not key.rsplit("/", 1)[-1].startswith(("_", "."))  # noqa: E731
+    if q.caller is None:
+        return [(k.name, k.value) for k in _objects(s3, bucket, prefix) if wanted(k.name) and k.value]
+    return q.caller.read_all(bucket, prefix, wanted)
 
 
 def _quote(name: str) -> str:

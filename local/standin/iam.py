@@ -18,8 +18,8 @@ Rust SDK shows some (HEAD requests) only as "unhandled error".
 
 Not evaluated (see local/README.md): SCPs, permission boundaries, session
 policies, trust policy conditions, the KMS calls other services than S3 make
-(Secrets Manager, SNS, Lambda, CloudWatch Logs), the Glue and S3 calls Athena
-makes for a query. moto's Step Functions engine signs with its fixed key
+(Secrets Manager, SNS, Lambda, CloudWatch Logs), the Glue calls Athena makes
+for a query (its S3 reads and writes are made as the caller: `athena.Caller`). moto's Step Functions engine signs with its fixed key
 `ak`; `stepfunctions.py` makes it sign as the execution's role instead, and a
 request still signed `ak` (none of snaplake's) is let through.
 """

@@ -136,6 +136,8 @@ def needs(response, name: str, resource: str, region: str, account: str) -> list
     headers = response.headers
     if name == "PutObject":
         context = {k: headers[h] for h in SSE_HEADERS for k in [SSE_HEADERS[h]] if headers.get(h) is not None}
+    elif name in ("GetObject", "GetObjectVersion"):
+        context = _existing_tags(account, _object(bucket, key_name))
     else:
         context = {}
     found = [Need(f"s3:{name}", resource, context, policy)]
@@ -166,6 +168,17 @@ def needs(response, name: str, resource: str, region: str, account: str) -> list
         elif kept is not None and response.method == "GET" and getattr(kept, "encryption", None) == "aws:kms":
             found += kms_needs(kept.kms_key_id, "kms:Decrypt", region, account)
     return found
+
+
+def _existing_tags(account: str, kept) -> dict:
+    """`s3:ExistingObjectTag/<key>` for each tag the object has now (S3's
+    condition keys for GetObject): moto keeps tags apart from the object."""
+    if kept is None:
+        return {}
+    from moto.s3.models import s3_backends
+
+    tags = s3_backends[account]["global"].tagger.list_tags_for_resource(kept.arn).get("Tags", [])
+    return {f"s3:ExistingObjectTag/{t['Key']}": t["Value"] for t in tags}
 
 
 def _first(value):

@@ -152,3 +152,70 @@ def test_signatures_of_bodiless_gets_and_form_bodies_with_spaces_are_checked_as_
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
     topic = sns.create_topic(Name="failures")["TopicArn"]
     sns.publish(TopicArn=topic, Message="a message with spaces", Subject="two words")
+
+
+def test_an_object_is_read_by_its_tags_and_tagging_is_its_own_action(enforced):
+    """`s3:ExistingObjectTag/<key>` is the object's tag at the time of the read
+    (S3's condition keys): the analyst policy reads a curated version only once
+    snaplake tagged it audited."""
+    s3 = enforced("s3")
+    s3.create_bucket(Bucket="lake")
+    s3.put_object(Bucket="lake", Key="curated/t/v=1/part.parquet", Body=b"rows")
+    reader = _as_role_named(enforced, "reader", [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lake/curated/*",
+         "Condition": {"StringEquals": {"s3:ExistingObjectTag/snaplake-audit": "passed"}}},
+    ])("s3")
+    _denied(lambda: reader.get_object(Bucket="lake", Key="curated/t/v=1/part.parquet"), "s3:GetObject")
+    _denied(lambda: reader.head_object(Bucket="lake", Key="curated/t/v=1/part.parquet"))
+    tagger = _as_role_named(enforced, "tagger", [
+        {"Effect": "Allow", "Action": "s3:PutObjectTagging", "Resource": "arn:aws:s3:::lake/curated/*"},
+    ])("s3")
+    _denied(lambda: tagger.put_object(Bucket="lake", Key="curated/t/v=1/other", Body=b"x"), "s3:PutObject")
+    tagger.put_object_tagging(Bucket="lake", Key="curated/t/v=1/part.parquet",
+                              Tagging={"TagSet": [{"Key": "snaplake-audit", "Value": "failed"}]})
+    _denied(lambda: reader.get_object(Bucket="lake", Key="curated/t/v=1/part.parquet"), "s3:GetObject")
+    tagger.put_object_tagging(Bucket="lake", Key="curated/t/v=1/part.parquet",
+                              Tagging={"TagSet": [{"Key": "snaplake-audit", "Value": "passed"}]})
+    assert reader.get_object(Bucket="lake", Key="curated/t/v=1/part.parquet")["Body"].read() == b"rows"
+
+
+def test_athena_reads_a_tables_files_as_the_caller(enforced, tmp_path):
+    """Athena reads a table's data with the credentials of whoever started the
+    query: an analyst whose policy requires the audit tag cannot query a
+    version before it is tagged, whatever the catalog says."""
+    import time
+
+    import duckdb
+
+    s3, glue = enforced("s3"), enforced("glue")
+    s3.create_bucket(Bucket="lake")
+    path = tmp_path / "part.parquet"
+    duckdb.connect().execute(f"COPY (SELECT 1::BIGINT AS id) TO '{path}' (FORMAT PARQUET)")
+    s3.put_object(Bucket="lake", Key="curated/t/v=1/part.parquet", Body=path.read_bytes())
+    glue.create_database(DatabaseInput={"Name": "curated"})
+    glue.create_table(DatabaseName="curated", TableInput={
+        "Name": "t", "StorageDescriptor": {"Location": "s3://lake/curated/t/v=1/", "Columns": [{"Name": "id", "Type": "bigint"}]}})
+    athena = _as_role_named(enforced, "analyst", [
+        {"Effect": "Allow", "Action": ["athena:*", "glue:*"], "Resource": "*"},
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::lake"},
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": "arn:aws:s3:::lake/results/*"},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lake/curated/*",
+         "Condition": {"StringEquals": {"s3:ExistingObjectTag/snaplake-audit": "passed"}}},
+    ])("athena")
+
+    def query() -> dict:
+        qid = athena.start_query_execution(QueryString="SELECT count(*) FROM t", QueryExecutionContext={"Database": "curated"},
+                                           ResultConfiguration={"OutputLocation": "s3://lake/results/"})["QueryExecutionId"]
+        for _ in range(100):
+            status = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
+            if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                return status
+            time.sleep(0.1)
+        raise AssertionError("the query did not end")
+
+    refused = query()
+    assert refused["State"] == "FAILED", refused
+    assert "Permission denied on S3 path: s3://lake/curated/t/v=1/part.parquet" in refused["StateChangeReason"], refused
+    s3.put_object_tagging(Bucket="lake", Key="curated/t/v=1/part.parquet",
+                          Tagging={"TagSet": [{"Key": "snaplake-audit", "Value": "passed"}]})
+    assert query()["State"] == "SUCCEEDED"
