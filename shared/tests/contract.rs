@@ -55,9 +55,9 @@ fn prepare_outcomes() -> Vec<PrepareOutcome> {
 
 fn swap_outcomes() -> Vec<SwapOutcome> {
     use SwapOutcome::*;
-    let all = vec![Created, Swapped, Unchanged, Superseded, RolledBack, Held];
+    let all = vec![Staged, Created, Swapped, Unchanged, Superseded, RolledBack, Held];
     all.iter().for_each(|o| match o {
-        Created | Swapped | Unchanged | Superseded | RolledBack | Held => {}
+        Staged | Created | Swapped | Unchanged | Superseded | RolledBack | Held => {}
     });
     all
 }
@@ -193,7 +193,12 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
                 })
             })
         })),
-        ("catalog_swap", "swap" | "rollback") => values(swap_outcomes().into_iter().map(|outcome| {
+        ("catalog_swap", "discard") => values([batch(Discarded {
+            table: s(),
+            location: loc(),
+            deleted_objects: 3,
+        })]),
+        ("catalog_swap", "stage" | "swap" | "rollback") => values(swap_outcomes().into_iter().map(|outcome| {
             batch(Swapped {
                 table: s(),
                 outcome,

@@ -173,7 +173,7 @@ fn every_error_the_code_calls_retried_is_retried_and_no_other_message_promises_i
         // A Catch that loops back to try again (not to a failure) retries too.
         for catch in state["Catch"].as_array().into_iter().flatten() {
             let next = catch["Next"].as_str().unwrap();
-            if !(next.starts_with("FailedAt") || next == "TableFailed" || next == "RollBack") {
+            if !(next.starts_with("FailedAt") || next == "TableFailed" || next == "Discard") {
                 retried.extend(error_names(&Value::Array(vec![catch.clone()])));
             }
         }

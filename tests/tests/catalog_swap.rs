@@ -236,6 +236,102 @@ async fn swap_twice_repeat_is_a_no_op_and_rollback_goes_back() {
     );
 }
 
+/// Write, audit, publish at catalog-swap's level: `stage` makes a version
+/// queryable through the candidate table only (the curated table is not
+/// created, its files stay untagged); `discard` deletes it and the
+/// candidate, and refuses the live location; a rollback never returns to a
+/// version not recorded as audited.
+#[tokio::test]
+async fn stage_touches_no_curated_table_discard_deletes_the_version_and_rollback_wants_an_audit() {
+    let lake = lake().await;
+    let day1 = lake.version("shop_customers", "shop_customers", "v=1").await;
+    let mut stage = swap_input("shop_customers", &day1, json!({}));
+    stage["action"] = json!("stage");
+    assert_eq!(only_success(&lake.call(stage).await)["outcome"], "staged");
+    assert_eq!(
+        lake.live("shop_customers").await,
+        None,
+        "no curated table before the audit"
+    );
+    let candidate = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_customers__candidate")
+        .await
+        .unwrap()
+        .expect("the candidate table");
+    assert_eq!(candidate.location.as_deref(), Some(day1.as_str()));
+    let key = lake.keys("curated/shop_customers/v=1/").await.remove(0);
+    let tags = lake
+        .ctx
+        .clients
+        .s3
+        .get_object_tagging()
+        .bucket(BUCKET)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tag_set().is_empty(),
+        "a staged file is not readable to analysts: {tags:?}"
+    );
+
+    let discard = json!({"action": "discard", "Items": [{"table": "shop_customers", "location": day1}]});
+    assert!(
+        only_success(&lake.call(discard).await)["deleted_objects"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(lake.keys("curated/shop_customers/v=1/").await.is_empty());
+    assert!(
+        glue::get_table(&lake.ctx.clients.glue, RAW, "shop_customers__candidate")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A version published before snaplake audited (no snaplake.audit), then an audited one.
+    let day2 = lake.version("shop_customers", "shop_customers", "v=2").await;
+    let day3 = lake.version("shop_customers", "shop_customers", "v=3").await;
+    lake.swap("shop_customers", &day2, json!({})).await;
+    let mut unaudited = glue::get_table(&lake.ctx.clients.glue, CURATED, "shop_customers")
+        .await
+        .unwrap()
+        .unwrap();
+    unaudited.parameters.remove("snaplake.audit");
+    let def = glue::TableDef {
+        database: CURATED.into(),
+        name: "shop_customers".into(),
+        location: day2.clone(),
+        columns: unaudited.columns.clone(),
+        parameters: unaudited.parameters.clone(),
+        description: "published before audits".into(),
+    };
+    glue::update_table(&lake.ctx.clients.glue, &def, None).await.unwrap();
+    let swapped = lake
+        .swap("shop_customers", &day3, json!({"logical_time": "2026-11-21T19:00:00Z"}))
+        .await;
+    assert_eq!(only_success(&swapped)["outcome"], "swapped");
+    let live = glue::get_table(&lake.ctx.clients.glue, CURATED, "shop_customers")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.parameters["snaplake.audit"], "passed");
+    let err = lake
+        .call_err(json!({"action": "rollback", "Items": [{"table": "shop_customers"}]}))
+        .await;
+    assert!(err.to_string().contains("not recorded as audited"), "{err}");
+    assert_eq!(
+        lake.live("shop_customers").await.as_deref(),
+        Some(day3.as_str()),
+        "unchanged"
+    );
+    let err = lake
+        .call_err(json!({"action": "discard", "Items": [{"table": "shop_customers", "location": day3}]}))
+        .await;
+    assert!(err.to_string().contains("never deletes what analysts read"), "{err}");
+    assert!(!lake.keys("curated/shop_customers/v=3/").await.is_empty());
+}
+
 #[tokio::test]
 async fn rollback_refuses_a_location_without_data() {
     let lake = lake().await;

@@ -859,11 +859,97 @@ async fn a_run_carrying_another_policy_source_bucket_key_or_export_is_refused_be
     );
 }
 
-/// A verification that fails after the swap rolls the table back: readers go
-/// on seeing the previous day, the run fails naming the table, and the other
-/// tables move to the new day.
+/// Write, audit, publish, for a table's first publication: the audit (the
+/// policy's assertion `no_clear_email`, over a policy that keeps e-mails in
+/// clear) fails, so no curated table is ever created, the version's files
+/// are deleted without ever being tagged readable, and the run names the
+/// table and the check; a retry audits again and fails the same way.
 #[tokio::test]
-async fn a_failed_verification_rolls_the_table_back_to_the_previous_day() {
+async fn a_new_table_that_fails_its_audit_is_never_published_and_its_version_is_deleted() {
+    let mut policy: Value = serde_json::from_str(include_str!("../../events/masking-policy.json")).unwrap();
+    policy["tables"]["shop.customers"]["columns"]["email"] = json!("keep");
+    let d = snaplake_tests::deploy_with_policy("snaplake-test", BUCKET, policy.to_string().as_bytes()).await;
+    let p = Pipeline {
+        env: d.env,
+        machine: d.machine,
+        topic_queue: d.topic_queue,
+        run_input: d.run_input,
+    };
+    for attempt in ["run-audit-fails", "run-audit-fails-retry"] {
+        let (status, detail) = p.run(attempt, p.input().await).await;
+        assert_eq!(status, "FAILED", "{detail:#}");
+        assert_eq!(detail["error"], "TablesFailed", "{detail:#}");
+        let cause = detail["cause"].as_str().unwrap();
+        assert!(
+            cause.contains("shop_customers (VerificationFailed") && cause.contains("2 table(s) published"),
+            "{attempt}: {cause}"
+        );
+        let glue = &p.env.clients.glue;
+        let table = glue
+            .get_table()
+            .database_name("snaplake_curated")
+            .name("shop_customers")
+            .send()
+            .await;
+        assert!(
+            table.is_err(),
+            "{attempt}: no curated table before a version passed its audit"
+        );
+        let candidate = glue
+            .get_table()
+            .database_name("snaplake_raw")
+            .name("shop_customers__candidate")
+            .send()
+            .await;
+        assert!(
+            candidate.is_err(),
+            "{attempt}: the candidate table is dropped with its version"
+        );
+        let left = snaplake_tests::keys(&p.env.clients.s3, BUCKET, "curated/shop_customers/").await;
+        assert!(left.is_empty(), "{attempt}: the failed version is deleted: {left:?}");
+    }
+    // The run names the check; the notification too, quoting no data.
+    let messages = p
+        .failure_messages()
+        .await
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(messages.contains("no_clear_email"), "{messages}");
+    assert!(!messages.contains('@'), "no e-mail address reaches SNS: {messages}");
+    // The others passed theirs: published, and their files tagged readable.
+    let (location, _) = curated(&p, "shop_orders").await;
+    let prefix = location.strip_prefix(&format!("s3://{BUCKET}/")).unwrap();
+    let files = snaplake_tests::keys(&p.env.clients.s3, BUCKET, prefix).await;
+    assert!(!files.is_empty());
+    for key in files {
+        let tags = p
+            .env
+            .clients
+            .s3
+            .get_object_tagging()
+            .bucket(BUCKET)
+            .key(&key)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            tags.tag_set()
+                .iter()
+                .any(|t| t.key() == "snaplake-audit" && t.value() == "passed"),
+            "{key} is published but not tagged readable"
+        );
+    }
+    let t = snaplake_tests::curated_table(&p.env.clients.glue, "shop_orders").await;
+    assert_eq!(t.parameters().unwrap()["snaplake.audit"], "passed");
+}
+
+/// A new version whose audit fails is never published: readers go on seeing
+/// the previous day, the version is deleted, the run fails naming the table,
+/// and the other tables move to the new day.
+#[tokio::test]
+async fn an_existing_table_whose_new_version_fails_its_audit_stays_on_the_previous_day() {
     let p = pipeline().await;
     let (status, detail) = p.run("run-day-one", p.input().await).await;
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
@@ -889,7 +975,12 @@ async fn a_failed_verification_rolls_the_table_back_to_the_previous_day() {
     let day_two = live_locations(&p).await;
     assert_eq!(
         day_two["shop_orders"], day_one["shop_orders"],
-        "shop_orders was swapped, failed its verification and is back on day one"
+        "shop_orders failed its audit and stays on day one"
+    );
+    let versions = snaplake_tests::keys(&p.env.clients.s3, BUCKET, "curated/shop_orders/").await;
+    assert!(
+        versions.iter().all(|k| !k.contains("/v=20261121T190000Z/")),
+        "the version that failed its audit is deleted: {versions:?}"
     );
     for table in ["shop_customers", "shop_articles"] {
         assert_ne!(day_two[table], day_one[table], "{table} moved to day two");

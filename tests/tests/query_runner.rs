@@ -553,23 +553,31 @@ async fn transform_waits_in_the_invocation_and_hands_a_slow_query_on() {
     assert!(err.to_string().contains("wait_seconds"), "{err}");
 }
 
-/// The state machine's Verify answers a table the swap did not publish at
-/// once, without a query.
+/// The state machine's Verify answers a table Stage will not publish at
+/// once, without a query, and refuses an outcome Stage never answers.
 #[tokio::test]
-async fn verify_of_a_table_the_swap_did_not_publish_runs_no_query() {
+async fn verify_of_a_table_stage_will_not_publish_runs_no_query() {
     let lake = Lake::exported(BUCKET).await;
     lake.register_raw().await;
     for outcome in ["superseded", "held"] {
         let answer = call(
             &lake,
             json!({"action": "verify", "run_id": RUN, "policy": policy(), "table": names("shop.customers"),
-                   "published": outcome}),
+                   "staged": outcome}),
         )
         .await
         .unwrap();
         assert_eq!(answer["status"], outcome, "{answer:#}");
         assert_eq!(answer["query_execution_id"], Value::Null);
     }
+    let err = call(
+        &lake,
+        json!({"action": "verify", "run_id": RUN, "policy": policy(), "table": names("shop.customers"),
+               "staged": "swapped"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("Verify audits what Stage answered"), "{err}");
 }
 
 #[tokio::test]

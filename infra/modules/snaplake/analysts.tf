@@ -36,10 +36,20 @@ locals {
         Resource = local.bucket_arn
       },
       {
-        Sid      = "ReadCurated"
+        # Write, audit, publish: a curated version is readable only once its
+        # audit passed and snaplake tagged its files (shared/src/catalog/audit.rs),
+        # so a version that failed is never read, even before it is deleted.
+        Sid       = "ReadAuditedCurated"
+        Effect    = "Allow"
+        Action    = "s3:GetObject"
+        Resource  = "${local.bucket_arn}/${local.curated_prefix}/*"
+        Condition = { StringEquals = { "s3:ExistingObjectTag/snaplake-audit" = "passed" } }
+      },
+      {
+        Sid      = "ReadOwnQueryResults"
         Effect   = "Allow"
         Action   = "s3:GetObject"
-        Resource = ["${local.bucket_arn}/${local.curated_prefix}/*", "${local.bucket_arn}/${local.analyst_results_prefix}/*"]
+        Resource = "${local.bucket_arn}/${local.analyst_results_prefix}/*"
       },
       {
         Sid      = "WriteQueryResults"

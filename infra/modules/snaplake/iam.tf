@@ -65,6 +65,9 @@ locals {
       { Sid = "ListTheLake", Effect = "Allow", Action = ["s3:ListBucket"], Resource = local.bucket_arn, Condition = { StringLike = { "s3:prefix" = ["${local.export_prefix}/*", "${local.curated_prefix}/*"] } } },
       { Sid = "ReadFootersAndVersions", Effect = "Allow", Action = ["s3:GetObject"], Resource = ["${local.bucket_arn}/${local.export_prefix}/*", "${local.bucket_arn}/${local.curated_prefix}/*"] },
       { Sid = "RetentionOfCuratedVersions", Effect = "Allow", Action = ["s3:DeleteObject"], Resource = "${local.bucket_arn}/${local.curated_prefix}/*" },
+      # Write, audit, publish (shared/src/catalog/audit.rs): a version's files become readable to analysts by this tag, set once its audit passed.
+      { Sid = "TagAuditedVersionsReadable", Effect = "Allow", Action = ["s3:PutObjectTagging"], Resource = "${local.bucket_arn}/${local.curated_prefix}/*" },
+      { Sid = "DropAuditCandidateTables", Effect = "Allow", Action = ["glue:DeleteTable"], Resource = ["arn:${local.partition}:glue:${local.region}:${local.account}:catalog", "arn:${local.partition}:glue:${local.region}:${local.account}:database/${local.raw_database}", "arn:${local.partition}:glue:${local.region}:${local.account}:table/${local.raw_database}/*__candidate"] },
       # The report reads the PublishTables Map's results and the plan's
       # skipped tables, and writes the run's manifest.
       { Sid = "ReadRunResults", Effect = "Allow", Action = ["s3:GetObject"], Resource = ["${local.bucket_arn}/${local.control_prefix}/map-results/*", "${local.bucket_arn}/${local.control_prefix}/plans/*", "${local.bucket_arn}/${local.control_prefix}/runs/*"] },

@@ -131,6 +131,21 @@ pub async fn create_table(client: &Client, def: &TableDef) -> Result<(), Error> 
     Ok(())
 }
 
+/// Deletes a table; one that is already gone is not an error.
+pub async fn delete_table(client: &Client, database: &str, name: &str) -> Result<(), Error> {
+    match client.delete_table().database_name(database).name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_entity_not_found_exception()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(Error::sdk("glue", "DeleteTable", &resource(database, name), &err)),
+    }
+}
+
 /// How an optimistic update went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Update {

@@ -193,6 +193,35 @@ pub async fn delete(client: &Client, bucket: &str, key: &str) -> Result<(), Erro
     Ok(())
 }
 
+/// Sets one object's tags (all of them: S3 replaces the set). Tagging is its
+/// own action (`s3:PutObjectTagging`) and leaves the object and its
+/// encryption as they are.
+pub async fn put_tag(client: &Client, bucket: &str, key: &str, tag: (&str, &str)) -> Result<(), Error> {
+    use aws_sdk_s3::types::{Tag, Tagging};
+    let tagging = Tag::builder()
+        .key(tag.0)
+        .value(tag.1)
+        .build()
+        .and_then(|t| Tagging::builder().tag_set(t).build())
+        .map_err(|e| Error::invalid_input("tag", e.to_string()))?;
+    client
+        .put_object_tagging()
+        .bucket(bucket)
+        .key(key)
+        .tagging(tagging)
+        .send()
+        .await
+        .map_err(|e| {
+            let err = Error::sdk("s3", "PutObjectTagging", &format!("s3://{bucket}/{key}"), &e);
+            if e.code() == Some("AccessDenied") {
+                err.with_fix("allow s3:PutObjectTagging on the curated prefix to the catalog-swap role")
+            } else {
+                err
+            }
+        })?;
+    Ok(())
+}
+
 /// Every key under a prefix, following continuation tokens.
 pub async fn list_keys(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, Error> {
     Ok(list_objects(client, bucket, prefix)

@@ -1,6 +1,7 @@
 //! The catalog: publishing tables to Glue without readers ever seeing an
 //! empty or half-written one, rolling back, and retention.
 
+pub mod audit;
 pub mod compat;
 pub mod empty_file;
 pub mod location;

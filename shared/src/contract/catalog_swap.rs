@@ -24,8 +24,14 @@ pub enum CatalogRequest {
     /// Where each table's new curated version must be written this run,
     /// cleared of leftovers of an interrupted attempt.
     Prepare(BatchRequest<TableRef, PrepareShared>),
-    /// Point each curated table at the version written this run.
+    /// Judge each table's new version and make it queryable for its audit
+    /// through a candidate table no analyst can read (`catalog::audit`).
+    Stage(BatchRequest<SwapItem, SwapShared>),
+    /// Point each curated table at its version written this run, once it
+    /// passed its audit.
     Swap(BatchRequest<SwapItem, SwapShared>),
+    /// Delete each version that failed its audit, and its candidate table.
+    Discard(BatchRequest<DiscardItem, NoShared>),
     /// Point each table back at its previous version, or a given day's.
     Rollback(BatchRequest<RollbackItem, NoShared>),
     /// Delete versions beyond retention, and surplus Glue table versions.
@@ -54,6 +60,12 @@ impl Item for TableRef {
 }
 
 impl Item for SwapItem {
+    fn table(&self) -> String {
+        self.table.clone()
+    }
+}
+
+impl Item for DiscardItem {
     fn table(&self) -> String {
         self.table.clone()
     }
@@ -179,6 +191,23 @@ pub struct GateSettings {
     pub max_row_drop_percent: Option<u32>,
 }
 
+/// `discard`: a version that failed its audit, to delete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscardItem {
+    pub table: String,
+    /// The version's location (`PrepareTarget`'s), never the live one.
+    pub location: String,
+}
+
+/// What `discard` removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Discarded {
+    pub table: String,
+    pub location: String,
+    pub deleted_objects: usize,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackItem {
@@ -240,6 +269,7 @@ pub enum CatalogResponse {
     Registered(BatchResult<Registered>),
     Prepared(BatchResult<Prepared>),
     Swapped(BatchResult<Swapped>),
+    Discarded(BatchResult<Discarded>),
     Collected(BatchResult<Collected>),
     Reported(RunSummary),
 }
@@ -294,6 +324,8 @@ pub struct Prepared {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SwapOutcome {
+    /// `stage`: written and queryable for its audit; not published.
+    Staged,
     /// The table did not exist; it does now.
     Created,
     Swapped,

@@ -109,10 +109,11 @@ pub struct TransformRequest {
     pub resume: Option<TransformProgress>,
 }
 
-/// The state machine's Verify: starts the checks on the version the swap
-/// published and waits for them as Transform does, then reads them. A
-/// table the swap did not publish (`superseded`, `held`) is answered at
-/// once.
+/// The state machine's Verify, the audit of write-audit-publish: starts the
+/// checks on the version Stage made queryable (`staged`) and waits for them
+/// as Transform does, then reads them; a failed check is the call's error
+/// (`VerificationFailed`), and the state machine discards the version. A
+/// table Stage will not publish (`superseded`, `held`) is answered at once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
@@ -122,8 +123,8 @@ pub struct VerifyRequest {
     #[serde(default)]
     pub policy_digest: Option<String>,
     pub table: TableNames,
-    /// The swap's outcome for the table.
-    pub published: SwapOutcome,
+    /// Stage's outcome for the table.
+    pub staged: SwapOutcome,
     #[serde(default)]
     pub scan_budget_bytes: Option<i64>,
     #[serde(default)]

@@ -9,8 +9,10 @@ use tokio::sync::OnceCell;
 use super::parse;
 use crate::catalog::ops::batch::for_each;
 use crate::catalog::ops::read_ahead::ReadAhead;
-use crate::catalog::ops::{gc, prepare, register_raw, report, rollback, swap};
-use crate::contract::catalog_swap::{CatalogRequest, CatalogResponse};
+use crate::catalog::ops::{discard, gc, prepare, register_raw, report, rollback, stage, swap};
+use crate::contract::catalog_swap::{
+    BatchRequest, BatchResult, CatalogRequest, CatalogResponse, SwapItem, SwapShared, Swapped,
+};
 use crate::env::Env;
 use crate::error::Error;
 
@@ -33,26 +35,16 @@ pub async fn run(env: &Env, request: CatalogRequest) -> Result<CatalogResponse, 
             })
             .await?,
         ),
-        CatalogRequest::Swap(batch) => {
-            // Read ahead by the first table's task, so only once the batch
-            // is checked (a bad request reads nothing); the others wait for it.
-            let tables = batch.items.len();
-            let ahead = Arc::new(OnceCell::new());
-            CatalogResponse::Swapped(
-                for_each(env, batch, |env, item, s| {
-                    let ahead = ahead.clone();
-                    async move {
-                        let ahead = ahead.get_or_init(|| ReadAhead::for_batch(&env, tables)).await;
-                        let mut swapped = swap::swap(&env, &item, &s, ahead).await?;
-                        if let Some(retention) = &s.retention {
-                            swapped.retention = gc::after_swap(&env, &swapped, retention).await;
-                        }
-                        Ok(swapped)
-                    }
-                })
-                .await?,
+        CatalogRequest::Stage(batch) => CatalogResponse::Swapped(judged(env, batch, false).await?),
+        CatalogRequest::Swap(batch) => CatalogResponse::Swapped(judged(env, batch, true).await?),
+        CatalogRequest::Discard(batch) => CatalogResponse::Discarded(
+            for_each(
+                env,
+                batch,
+                |env, item, _| async move { discard::discard(&env, &item).await },
             )
-        }
+            .await?,
+        ),
         CatalogRequest::Rollback(batch) => CatalogResponse::Swapped(
             for_each(env, batch, |env, item, _| async move {
                 rollback::rollback(&env, &item).await
@@ -73,4 +65,32 @@ pub async fn run(env: &Env, request: CatalogRequest) -> Result<CatalogResponse, 
             CatalogResponse::Reported(report::report(env, request, tables).await?)
         }
     })
+}
+
+/// Stage (`publish` false) or Swap each table of the batch, the tables read
+/// ahead by the first table's task, so only once the batch is checked (a
+/// bad request reads nothing); the others wait for it. A swap applies
+/// retention after it, when the request asks.
+async fn judged(
+    env: &Env,
+    batch: BatchRequest<SwapItem, SwapShared>,
+    publish: bool,
+) -> Result<BatchResult<Swapped>, Error> {
+    let tables = batch.items.len();
+    let ahead = Arc::new(OnceCell::new());
+    for_each(env, batch, |env, item, s| {
+        let ahead = ahead.clone();
+        async move {
+            let ahead = ahead.get_or_init(|| ReadAhead::for_batch(&env, tables)).await;
+            if !publish {
+                return stage::stage(&env, &item, &s, ahead).await;
+            }
+            let mut swapped = swap::swap(&env, &item, &s, ahead).await?;
+            if let Some(retention) = &s.retention {
+                swapped.retention = gc::after_swap(&env, &swapped, retention).await;
+            }
+            Ok(swapped)
+        }
+    })
+    .await
 }

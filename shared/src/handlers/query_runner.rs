@@ -54,7 +54,7 @@ pub async fn run(env: &Env, request: QueryRequest) -> Result<QueryResponse, Erro
             table,
         } => {
             let policy = PolicyRef { policy, policy_digest };
-            QueryResponse::VerifyStarted(start::start_verify(env, run_id, policy, table).await?)
+            QueryResponse::VerifyStarted(start::start_verify(env, run_id, policy, table, false).await?)
         }
         QueryRequest::Poll {
             query_execution_id,

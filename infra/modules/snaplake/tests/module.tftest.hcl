@@ -358,6 +358,12 @@ run "the_analyst_policy_grants_nothing_raw" {
     if try(contains(flatten([s.Action]), "s3:ListBucket") && length(s.Condition.StringLike["s3:prefix"]) > 0, false)]) == 1
     error_message = "analysts list only the prefixes they may read"
   }
+  assert {
+    condition = alltrue([for s in jsondecode(output.analyst_policy_json).Statement :
+      try(s.Condition.StringEquals["s3:ExistingObjectTag/snaplake-audit"] == "passed", false)
+    if contains(flatten([s.Action]), "s3:GetObject") && anytrue([for r in flatten([s.Resource]) : strcontains(r, "/curated")])])
+    error_message = "analysts read a curated file only once snaplake tagged it audited (snaplake-audit = passed): write, audit, publish"
+  }
 }
 
 run "no_grant_without_its_condition_and_no_unused_kms_action" {

@@ -11,12 +11,15 @@
 //! points at, or may be rolled back to, is ever deleted.
 
 pub mod batch;
+pub mod discard;
 pub mod gc;
+pub mod judge;
 pub mod prepare;
 pub mod read_ahead;
 pub mod register_raw;
 pub mod report;
 pub mod rollback;
+pub mod stage;
 pub mod swap;
 
 use crate::aws::glue::TableState;

@@ -9,6 +9,7 @@ use tracing::{info, warn};
 use super::{check_table_name, curated_base, newer_run};
 use crate::aws::glue::{self, TableState};
 use crate::aws::s3;
+use crate::catalog::audit;
 use crate::catalog::location::{self, S3Prefix};
 use crate::contract::catalog_swap::{PrepareOutcome, PrepareShared, Prepared};
 use crate::env::Env;
@@ -67,16 +68,20 @@ pub async fn prepare(env: &Env, table: &str, shared: &PrepareShared) -> Result<P
     })
 }
 
-/// Whether the curated table already shows this run's version (`unchanged`)
-/// or either table a newer run's (`superseded`): then there is nothing to
-/// publish.
+/// Whether the curated table already shows this run's audited version
+/// (`unchanged`) or either table a newer run's (`superseded`): then there is
+/// nothing to publish. A version of this run not recorded as audited (one
+/// published before snaplake audited first) is made and audited again.
 pub fn already_published(
     current: Option<&TableState>,
     raw: Option<&TableState>,
     run: LogicalTime,
 ) -> Option<PrepareOutcome> {
     let this_run = run.to_string();
-    if current.and_then(|t| t.parameters.get("snaplake.logical_time")) == Some(&this_run) {
+    if let Some(t) = current
+        && t.parameters.get("snaplake.logical_time") == Some(&this_run)
+        && audit::passed(&t.parameters)
+    {
         return Some(PrepareOutcome::Unchanged);
     }
     [current, raw]
@@ -128,9 +133,15 @@ mod tests {
     #[test]
     fn a_table_showing_this_run_or_a_newer_one_is_already_published() {
         let run = LogicalTime::parse("2026-11-20T19:00:00Z").unwrap();
-        let today = table_at("2026-11-20T19:00:00Z", "e-20261121");
+        let mut today = table_at("2026-11-20T19:00:00Z", "e-20261121");
         let newer = table_at("2026-11-21T19:00:00Z", "e-20261122");
         let older = table_at("2026-11-19T19:00:00Z", "e-20261120");
+        assert_eq!(
+            already_published(Some(&today), Some(&today), run),
+            None,
+            "this run's version, but not recorded as audited: a retry audits it again"
+        );
+        today.parameters.insert(audit::PARAMETER.into(), audit::PASSED.into());
         assert_eq!(
             already_published(Some(&today), Some(&today), run),
             Some(PrepareOutcome::Unchanged)

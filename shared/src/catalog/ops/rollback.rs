@@ -1,12 +1,15 @@
 //! RollBack: points a table back at its previous version (the newest at
-//! another location), or at the version published for a given day. Run by
-//! the state machine when a verification fails, and by `snaplake rollback`.
+//! another location), or at the version published for a given day, if that
+//! version passed its audit (`catalog::audit`). Run by `snaplake rollback`:
+//! the state machine no longer needs it, since a version is audited before
+//! it is published.
 
 use tracing::info;
 
 use super::swap::swapped;
 use super::{check_table_name, conflict, data_objects};
 use crate::aws::glue::{self, TableDef, TableState, Update};
+use crate::catalog::audit;
 use crate::catalog::compat::SchemaDiff;
 use crate::catalog::location::S3Prefix;
 use crate::catalog::quality;
@@ -32,6 +35,19 @@ pub async fn rollback(env: &Env, item: &RollbackItem) -> Result<Swapped, Error> 
         .ok_or_else(|| Error::invalid_input("table", format!("{qualified} does not exist; nothing to roll back")))?;
     let versions = glue::table_versions(&env.clients.glue, database, &item.table).await?;
     let target = target(&qualified, &current, &versions, item.to_day.as_deref())?;
+    if database == &env.config.curated_database && !audit::passed(&target.parameters) {
+        return Err(Error::invalid_input(
+            "table",
+            format!(
+                "{qualified}'s version at {} is not recorded as audited ({} is not {:?}): snaplake never \
+                 publishes a version that did not pass its audit. Run that day again (snaplake run --date D --retry), \
+                 which audits before it publishes",
+                target.location.as_deref().unwrap_or("?"),
+                audit::PARAMETER,
+                audit::PASSED
+            ),
+        ));
+    }
     let made_under = target.parameters.get(quality::POLICY_PARAMETER).map(String::as_str);
     if quality::policy_changed(made_under, env.config.policy_digest.as_deref()) && !item.allow_other_policy {
         return Err(Error::invalid_input(

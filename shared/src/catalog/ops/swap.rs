@@ -1,93 +1,40 @@
-//! Swap: points each curated table at the version written this run, in one
-//! Glue `UpdateTable` carrying the version read before (optimistic lock). On
-//! a concurrent change it reads the table once more and decides again: it
-//! may already point at this run's location.
-
-use std::collections::HashMap;
+//! Swap, the end of write, audit, publish (`catalog::audit`): once a
+//! version passed its audit, its files are tagged readable and each curated
+//! table is pointed at it in one Glue `UpdateTable` carrying the version
+//! read before (optimistic lock). On a concurrent change it reads the table
+//! once more and decides again: it may already point at this run's location.
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use tracing::{info, warn};
 
+use super::conflict;
+use super::judge::{FOOTERS_AT_ONCE, Verdict, Version, judge, read_version};
 use super::read_ahead::ReadAhead;
-use super::{check_table_name, conflict, curated_base, data_objects, newer_run, read_schema};
 use crate::aws::glue::{self, TableDef, TableState, Update};
-use crate::catalog::compat::{self, SchemaDiff};
+use crate::aws::s3;
+use crate::catalog::audit;
+use crate::catalog::compat::SchemaDiff;
 use crate::catalog::location::S3Prefix;
-use crate::catalog::quality::{self, Bounds, Decision};
-use crate::catalog::run_manifest;
-use crate::catalog::schema::Column;
-use crate::contract::catalog_swap::{SchemaPolicy, SwapItem, SwapOutcome, SwapShared, Swapped};
+use crate::contract::catalog_swap::{SwapItem, SwapOutcome, SwapShared, Swapped};
 use crate::env::Env;
 use crate::error::Error;
-use crate::logical_time::LogicalTime;
 
-/// Swaps one table of a batch; `ahead` holds what the batch read of its
-/// tables beforehand (`ReadAhead::default()` reads each table now).
+/// Publishes one table of a batch, once its new version passed its audit
+/// (the state machine comes here only from a passed Verify): tags the
+/// version's files readable ([`audit::TAG`]), then points the table at it,
+/// recording the pass ([`audit::PARAMETER`]). `ahead` holds what the batch
+/// read of its tables beforehand (`ReadAhead::default()` reads each table now).
 pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared, ahead: &ReadAhead) -> Result<Swapped, Error> {
-    check_table_name(&item.table)?;
-    let new = S3Prefix::parse("new_location", &item.new_location)?;
-    let base = curated_base(env, &item.table);
-    if !base.contains(&new) || new == base {
-        return Err(Error::invalid_input(
-            "new_location",
-            format!(
-                "{new} is outside {base}, the prefix snaplake manages for {}",
-                item.table
-            ),
-        ));
-    }
+    let Version {
+        new,
+        mut def,
+        raw_newer,
+        current: first,
+    } = read_version(env, item, shared, ahead).await?;
+    def.parameters.insert(audit::PARAMETER.into(), audit::PASSED.into());
     let database = &env.config.curated_database;
-    // The new version's files and the two tables do not depend on each
-    // other: read them at once, so a swap waits for one round trip to S3
-    // and Glue instead of one after another (billed Lambda time).
-    let ((columns, new_rows), (raw, first)) = tokio::try_join!(new_version(env, &new), async {
-        let raw = ahead.raw(env, &item.table).await?;
-        let current = ahead.curated(env, &item.table).await?;
-        Ok((raw, current))
-    })?;
     let qualified = format!("{database}.{}", item.table);
-    let mut parameters = HashMap::from([
-        ("snaplake.logical_time".to_string(), shared.logical_time.to_string()),
-        (
-            "snaplake.logical_day".to_string(),
-            shared.logical_time.day(&env.config.time_zone).to_string(),
-        ),
-    ]);
-    parameters.insert(quality::ROWS_PARAMETER.into(), new_rows.to_string());
-    if let Some(pin) = &env.config.policy_digest {
-        parameters.insert(quality::POLICY_PARAMETER.into(), pin.clone());
-    }
-    if let Some(source) = &item.source {
-        parameters.insert("snaplake.source".into(), source.clone());
-    }
-    if let Some(run_id) = &shared.run_id {
-        let day = shared.logical_time.day(&env.config.time_zone);
-        let key = run_manifest::key(&env.config.control_prefix, day, run_id);
-        parameters.insert(
-            "snaplake.run_manifest".into(),
-            run_manifest::uri(&env.config.bucket, &key),
-        );
-    }
-    if let Some(export_id) = &shared.export_id {
-        parameters.insert("snaplake.export_id".into(), export_id.clone());
-    }
-    let def = TableDef {
-        database: database.clone(),
-        name: item.table.clone(),
-        location: new.to_string(),
-        columns,
-        parameters,
-        description: format!(
-            "Curated {} (masked; managed by snaplake)",
-            item.source.as_deref().unwrap_or(&item.table)
-        ),
-    };
-
-    // The raw table only moves forward, so if it still shows this run, the
-    // transform read this run's export; if a newer run registered it since,
-    // what was read is uncertain and the newer run publishes anyway.
-    let raw_newer = raw.as_ref().is_some_and(|t| newer_run(t, shared.logical_time));
-
+    let mut tagged = false;
     // Decide on the table as read; on a concurrent change, read once more
     // and decide again (it may already point at our location).
     let mut first = Some(first);
@@ -96,116 +43,74 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared, ahead: &ReadA
             Some(read) => read,
             None => glue::get_table(&env.clients.glue, database, &item.table).await?,
         };
+        let verdict = judge(env, item, shared, current.as_ref(), raw_newer, &new, &def)?;
         let done = |outcome, diff| swapped(&item.table, outcome, current.as_ref(), &def, diff);
-        match decide(current.as_ref(), raw_newer, &new, shared.logical_time) {
-            SwapOutcome::Superseded => {
+        match verdict {
+            Verdict::Superseded => {
                 info!(table = %qualified, "a newer run published this table; it stays on that version");
                 return Ok(done(SwapOutcome::Superseded, SchemaDiff::default()));
             }
-            SwapOutcome::Created => {
-                glue::create_table(&env.clients.glue, &def).await?;
-                info!(table = %qualified, location = %new, "created");
-                return Ok(done(SwapOutcome::Created, SchemaDiff::default()));
+            Verdict::Held(reason) => {
+                let mut held = done(SwapOutcome::Held, SchemaDiff::default());
+                held.reason = Some(reason);
+                return Ok(held);
             }
-            SwapOutcome::Unchanged => {
+            Verdict::Unchanged => {
+                // A retry after a swap whose answer was lost: tag again.
+                tag_version(env, &new).await?;
                 info!(table = %qualified, location = %new, "already points at this run's version; nothing to do");
                 return Ok(done(SwapOutcome::Unchanged, SchemaDiff::default()));
             }
-            SwapOutcome::Swapped | SwapOutcome::RolledBack | SwapOutcome::Held => {}
-        }
-        let current = current.as_ref().expect("decide creates a table that does not exist");
-        let live_rows = current
-            .parameters
-            .get(quality::ROWS_PARAMETER)
-            .and_then(|r| r.parse().ok());
-        let bounds = Bounds::resolve(item.max_row_drop_percent, shared.publish.max_row_drop_percent);
-        let policy_changed = quality::policy_changed(
-            current.parameters.get(quality::POLICY_PARAMETER).map(String::as_str),
-            env.config.policy_digest.as_deref(),
-        );
-        if policy_changed {
-            info!(table = %qualified, "the pinned masking policy changed since the live version: \
-                  its column and row changes are the policy's and are published");
-        }
-        let force = policy_changed || shared.publish.force_tables.contains(&item.table);
-        if let Decision::Held { reason, .. } = quality::decide(&item.table, live_rows, new_rows, bounds, force) {
-            warn!(table = %qualified, %reason, "held by the quality gate: the live version stays");
-            let mut held = swapped(
-                &item.table,
-                SwapOutcome::Held,
-                Some(current),
-                &def,
-                SchemaDiff::default(),
-            );
-            held.reason = Some(reason);
-            return Ok(held);
-        }
-        let schema_policy = if policy_changed {
-            SchemaPolicy::Accept
-        } else {
-            shared.schema_policy
-        };
-        let diff = compat::check(&qualified, &current.columns, &def.columns, schema_policy)?;
-        match glue::update_table(&env.clients.glue, &def, current.version_id.as_deref()).await? {
-            Update::Done => {
-                info!(table = %qualified, from = ?current.location, to = %new, changes = %diff.describe(), "swapped");
-                return Ok(swapped(&item.table, SwapOutcome::Swapped, Some(current), &def, diff));
+            Verdict::Create => {
+                tag_version(env, &new).await?;
+                glue::create_table(&env.clients.glue, &def).await?;
+                info!(table = %qualified, location = %new, "created");
+                drop_candidate(env, &item.table).await;
+                return Ok(done(SwapOutcome::Created, SchemaDiff::default()));
             }
-            Update::Conflict if attempt == 0 => warn!(table = %qualified, "changed while swapping; reading it again"),
-            Update::Conflict => {}
+            Verdict::Update(diff) => {
+                if !tagged {
+                    tag_version(env, &new).await?;
+                    tagged = true;
+                }
+                let current = current.as_ref().expect("judge updates only a table that exists");
+                match glue::update_table(&env.clients.glue, &def, current.version_id.as_deref()).await? {
+                    Update::Done => {
+                        info!(table = %qualified, from = ?current.location, to = %new, changes = %diff.describe(), "swapped");
+                        drop_candidate(env, &item.table).await;
+                        return Ok(swapped(&item.table, SwapOutcome::Swapped, Some(current), &def, diff));
+                    }
+                    Update::Conflict if attempt == 0 => {
+                        warn!(table = %qualified, "changed while swapping; reading it again")
+                    }
+                    Update::Conflict => {}
+                }
+            }
         }
     }
     Err(conflict(database, &item.table))
 }
 
-/// The columns and row count of the version at `new`, from the footers of
-/// its data files (the quality gate's count: no query scans them).
-async fn new_version(env: &Env, new: &S3Prefix) -> Result<(Vec<Column>, u64), Error> {
-    let data = data_objects(env, new).await?;
-    let Some(sample) = data.first() else {
-        return Err(Error::invalid_input(
-            "new_location",
-            format!("{new} holds no data object; the transform wrote nothing, so the table stays where it is"),
-        ));
-    };
-    let (file, _) = read_schema(env, &new.bucket, sample).await?;
-    // Athena writes UNLOAD's output as many files in parallel: their
-    // footers are read FOOTERS_AT_ONCE at a time, so a version of 2,000
-    // files takes about 60 round trips, not 2,000, inside the 60 s timeout.
+/// Tags every file of a version readable to analysts, FOOTERS_AT_ONCE at a
+/// time. Tagging again is harmless, so a retried swap tags again.
+async fn tag_version(env: &Env, new: &S3Prefix) -> Result<(), Error> {
+    let keys = s3::list_keys(&env.clients.s3, &new.bucket, &new.key).await?;
     let bucket = new.bucket.as_str();
-    let rows: Vec<u64> = stream::iter(data.into_iter().skip(1))
-        .map(|key: String| async move {
-            let (other, _) = read_schema(env, bucket, &key).await?;
-            Ok::<u64, Error>(u64::try_from(other.num_rows).unwrap_or(0))
-        })
+    stream::iter(keys)
+        .map(|key| async move { s3::put_tag(&env.clients.s3, bucket, &key, (audit::TAG, audit::PASSED)).await })
         .buffer_unordered(FOOTERS_AT_ONCE)
-        .try_collect()
+        .try_collect::<Vec<()>>()
         .await?;
-    Ok((
-        file.columns,
-        u64::try_from(file.num_rows).unwrap_or(0) + rows.iter().sum::<u64>(),
-    ))
+    Ok(())
 }
 
-/// Footers read at once: S3 serves thousands of GETs a second per prefix,
-/// and each read holds one footer (a few KiB) in memory.
-const FOOTERS_AT_ONCE: usize = 32;
-
-/// What a swap to `new` does to the table as read: nothing when a newer run
-/// published it (or registered its raw table) or it already points there,
-/// create it when it does not exist, else repoint it.
-pub fn decide(current: Option<&TableState>, raw_newer: bool, new: &S3Prefix, run: LogicalTime) -> SwapOutcome {
-    match current {
-        _ if raw_newer => SwapOutcome::Superseded,
-        Some(t) if newer_run(t, run) => SwapOutcome::Superseded,
-        None => SwapOutcome::Created,
-        Some(t) if same_location(t.location.as_deref(), new) => SwapOutcome::Unchanged,
-        Some(_) => SwapOutcome::Swapped,
+/// The candidate table has served once the version is published; one left
+/// behind is replaced by the next stage, so a failure here is only logged.
+async fn drop_candidate(env: &Env, table: &str) {
+    let name = audit::candidate_table(table);
+    if let Err(err) = glue::delete_table(&env.clients.glue, &env.config.raw_database, &name).await {
+        warn!(table, candidate = %name, error = %err, "the candidate table stays; the next run replaces it");
     }
-}
-
-fn same_location(current: Option<&str>, new: &S3Prefix) -> bool {
-    current.and_then(|l| S3Prefix::parse("location", l).ok()).as_ref() == Some(new)
 }
 
 /// The answer of a swap or a rollback.
@@ -228,29 +133,6 @@ pub(super) fn swapped(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::super::table_at;
-    use super::*;
-
-    #[test]
-    fn a_newer_run_wins_then_a_missing_table_is_created_then_the_location_decides() {
-        let run = LogicalTime::parse("2026-11-20T19:00:00Z").unwrap();
-        let new = S3Prefix::new("lake", "curated/t/v=20261120T190000Z");
-        let mut older = table_at("2026-11-19T19:00:00Z", "e");
-        older.location = Some("s3://lake/curated/t/v=20261119T190000Z/".into());
-        let newer = table_at("2026-11-21T19:00:00Z", "e");
-        assert_eq!(decide(None, false, &new, run), SwapOutcome::Created);
-        assert_eq!(decide(None, true, &new, run), SwapOutcome::Superseded);
-        assert_eq!(decide(Some(&older), false, &new, run), SwapOutcome::Swapped);
-        assert_eq!(decide(Some(&older), true, &new, run), SwapOutcome::Superseded);
-        assert_eq!(decide(Some(&newer), false, &new, run), SwapOutcome::Superseded);
-        let mut there = older.clone();
-        there.location = Some(new.to_string());
-        assert_eq!(decide(Some(&there), false, &new, run), SwapOutcome::Unchanged);
-    }
-}
-
 /// Faults the stand-in cannot produce on demand: a concurrent writer between
 /// our read and our update, throttling, a table that vanished.
 #[cfg(test)]
@@ -260,6 +142,7 @@ pub(crate) mod mocked {
     use super::*;
     use crate::clients::Clients;
     use crate::config::Config;
+    use crate::logical_time::LogicalTime;
     use aws_sdk_glue::operation::get_table::GetTableOutput;
     use aws_sdk_glue::operation::get_tables::GetTablesOutput;
     use aws_sdk_glue::operation::update_table::{UpdateTableError, UpdateTableOutput};
@@ -313,7 +196,14 @@ pub(crate) mod mocked {
                     .content_range(format!("bytes 0-{}/{size}", size - 1))
                     .build()
             });
-        vec![list, get_end]
+        // The swap tags the version's files readable before it publishes them.
+        let tag = mock!(aws_sdk_s3::Client::put_object_tagging)
+            .match_requests(|r| {
+                r.tagging()
+                    .is_some_and(|t| t.tag_set().iter().any(|t| t.key() == audit::TAG))
+            })
+            .then_output(|| aws_sdk_s3::operation::put_object_tagging::PutObjectTaggingOutput::builder().build());
+        vec![list, get_end, tag]
     }
 
     fn table(location: &str, version: &str) -> GetTableOutput {
@@ -447,9 +337,15 @@ pub(crate) mod mocked {
         let update = mock!(aws_sdk_glue::Client::update_table)
             .match_requests(|r| r.version_id() == Some("8"))
             .then_output(|| UpdateTableOutput::builder().build());
-        let result = swap_new(&context(&[&raw(), &read, &conflict, &reread, &update], 1))
-            .await
-            .unwrap();
+        let candidate_gone = mock!(aws_sdk_glue::Client::delete_table)
+            .match_requests(|r| r.name() == Some("shop_customers__candidate"))
+            .then_output(|| aws_sdk_glue::operation::delete_table::DeleteTableOutput::builder().build());
+        let result = swap_new(&context(
+            &[&raw(), &read, &conflict, &reread, &update, &candidate_gone],
+            1,
+        ))
+        .await
+        .unwrap();
         assert_eq!(
             (result.outcome, result.previous_version.as_deref()),
             (SwapOutcome::Swapped, Some("8"))
@@ -459,6 +355,11 @@ pub(crate) mod mocked {
             Some("s3://lake/curated/shop_customers/v=0/")
         );
         assert_eq!(update.num_calls(), 1);
+        assert_eq!(
+            candidate_gone.num_calls(),
+            1,
+            "the audit's candidate table is dropped once published"
+        );
     }
 
     #[tokio::test]

@@ -136,19 +136,22 @@ pub async fn verify(env: &Env, request: VerifyRequest) -> Result<VerifyProgress,
         request.wait_seconds,
         request.min_wait_seconds,
     )?;
-    let unpublished = match request.published {
-        SwapOutcome::Superseded => Some(Progress::Superseded),
-        SwapOutcome::Held => Some(Progress::Held),
-        SwapOutcome::RolledBack => {
+    let (unpublished, candidate) = match request.staged {
+        SwapOutcome::Superseded => (Some(Progress::Superseded), false),
+        SwapOutcome::Held => (Some(Progress::Held), false),
+        SwapOutcome::Staged => (None, true),
+        // The curated table already points at this run's version, which
+        // was audited before it was published: checked again where it is.
+        SwapOutcome::Unchanged => (None, false),
+        other @ (SwapOutcome::Created | SwapOutcome::Swapped | SwapOutcome::RolledBack) => {
             return Err(Error::invalid_input(
-                "published",
+                "staged",
                 format!(
-                    "is rolled_back for {}; Verify checks a version the swap published",
+                    "is {other:?} for {}; Verify audits what Stage answered (staged, unchanged, held, superseded)",
                     request.table.name
                 ),
             ));
         }
-        SwapOutcome::Created | SwapOutcome::Swapped | SwapOutcome::Unchanged => None,
     };
     if let Some(status) = unpublished {
         return Ok(VerifyProgress {
@@ -167,15 +170,15 @@ pub async fn verify(env: &Env, request: VerifyRequest) -> Result<VerifyProgress,
                 policy: request.policy,
                 policy_digest: request.policy_digest,
             };
-            let started = start::start_verify(env, request.run_id, policy, request.table.clone()).await?;
+            let started = start::start_verify(env, request.run_id, policy, request.table.clone(), candidate).await?;
             started.query_execution_id.ok_or_else(|| {
-                // Fail closed: the swap published a table the pinned policy
-                // no longer names; RollBack returns it to its previous version.
+                // Fail closed: a version the pinned policy no longer names is
+                // not published; the state machine discards it.
                 Error::invalid_input(
                     "table",
                     format!(
-                        "{} was published but the run's policy does not name {}; \
-                         the state machine rolls it back: check the policy the run pinned",
+                        "{} was written but the run's policy does not name {}; \
+                         it is not published: check the policy the run pinned",
                         request.table.name, request.table.source
                     ),
                 )

@@ -1,11 +1,12 @@
 //! The starts of Transform and Verify (`progress.rs` waits for them; the
 //! `start_transform` and `start_verify` actions call them alone): the
-//! masking UNLOAD of one table into its new location, and the checks on the
-//! published table. A table the policy does not name is skipped.
+//! masking UNLOAD of one table into its new location, and the checks (the
+//! audit) on its staged version, or on the live table. A table the policy does not name is skipped.
 
 use tracing::{info, warn};
 
 use super::{check_run_id, raw_columns, start};
+use crate::catalog::audit;
 use crate::catalog::location::S3Prefix;
 use crate::contract::query_runner::{TableNames, TransformStarted, VerifyStarted};
 use crate::contract::snapshot_export::PolicyRef;
@@ -65,11 +66,14 @@ pub async fn start_transform(
     })
 }
 
+/// The checks on `table`'s live curated version, or, with `candidate`, on
+/// the version staged for its audit (`catalog::audit::candidate_table`).
 pub async fn start_verify(
     env: &Env,
     run_id: String,
     policy: PolicyRef,
     table: TableNames,
+    candidate: bool,
 ) -> Result<VerifyStarted, Error> {
     check_run_id(&run_id)?;
     let policy = pinning::policy(env, &policy).await?;
@@ -80,9 +84,14 @@ pub async fn start_verify(
             query_execution_id: None,
         });
     };
+    let audited = if candidate {
+        (env.config.raw_database.clone(), audit::candidate_table(&table.name))
+    } else {
+        (env.config.curated_database.clone(), table.name.clone())
+    };
     let query = generate::verify(
         (&env.config.raw_database, &table.name),
-        (&env.config.curated_database, &table.name),
+        (&audited.0, &audited.1),
         table_policy,
     )?;
     let id = start(env, &run_id, "verify", &table.name, &query).await?;

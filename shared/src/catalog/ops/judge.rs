@@ -1,0 +1,248 @@
+//! What a new version of a table is and what publishing it would do: read
+//! from its files' footers and the two tables, then judged (newer run,
+//! quality gate, schema policy). Stage and Swap judge alike, so a version
+//! staged for its audit is published by the same rules.
+
+use std::collections::HashMap;
+
+use futures_util::{StreamExt, TryStreamExt, stream};
+use tracing::{info, warn};
+
+use super::read_ahead::ReadAhead;
+use super::{check_table_name, curated_base, data_objects, newer_run, read_schema};
+use crate::aws::glue::{TableDef, TableState};
+use crate::catalog::compat::{self, SchemaDiff};
+use crate::catalog::location::S3Prefix;
+use crate::catalog::quality::{self, Bounds, Decision};
+use crate::catalog::run_manifest;
+use crate::catalog::schema::Column;
+use crate::contract::catalog_swap::{SchemaPolicy, SwapItem, SwapOutcome, SwapShared};
+use crate::env::Env;
+use crate::error::Error;
+use crate::logical_time::LogicalTime;
+
+/// The new version of a table as read: its location, the table it would
+/// become, whether a newer run registered the raw table, the live table.
+pub(super) struct Version {
+    pub(super) new: S3Prefix,
+    pub(super) def: TableDef,
+    pub(super) raw_newer: bool,
+    pub(super) current: Option<TableState>,
+}
+
+pub(super) async fn read_version(
+    env: &Env,
+    item: &SwapItem,
+    shared: &SwapShared,
+    ahead: &ReadAhead,
+) -> Result<Version, Error> {
+    check_table_name(&item.table)?;
+    let new = S3Prefix::parse("new_location", &item.new_location)?;
+    check_under_base(env, &item.table, &new)?;
+    let database = &env.config.curated_database;
+    // The new version's files and the two tables do not depend on each
+    // other: read them at once, so a swap waits for one round trip to S3
+    // and Glue instead of one after another (billed Lambda time).
+    let ((columns, new_rows), (raw, current)) = tokio::try_join!(new_version(env, &new), async {
+        let raw = ahead.raw(env, &item.table).await?;
+        let current = ahead.curated(env, &item.table).await?;
+        Ok((raw, current))
+    })?;
+    let mut parameters = HashMap::from([
+        ("snaplake.logical_time".to_string(), shared.logical_time.to_string()),
+        (
+            "snaplake.logical_day".to_string(),
+            shared.logical_time.day(&env.config.time_zone).to_string(),
+        ),
+    ]);
+    parameters.insert(quality::ROWS_PARAMETER.into(), new_rows.to_string());
+    if let Some(pin) = &env.config.policy_digest {
+        parameters.insert(quality::POLICY_PARAMETER.into(), pin.clone());
+    }
+    if let Some(source) = &item.source {
+        parameters.insert("snaplake.source".into(), source.clone());
+    }
+    if let Some(run_id) = &shared.run_id {
+        let day = shared.logical_time.day(&env.config.time_zone);
+        let key = run_manifest::key(&env.config.control_prefix, day, run_id);
+        parameters.insert(
+            "snaplake.run_manifest".into(),
+            run_manifest::uri(&env.config.bucket, &key),
+        );
+    }
+    if let Some(export_id) = &shared.export_id {
+        parameters.insert("snaplake.export_id".into(), export_id.clone());
+    }
+    let def = TableDef {
+        database: database.clone(),
+        name: item.table.clone(),
+        location: new.to_string(),
+        columns,
+        parameters,
+        description: format!(
+            "Curated {} (masked; managed by snaplake)",
+            item.source.as_deref().unwrap_or(&item.table)
+        ),
+    };
+    // The raw table only moves forward, so if it still shows this run, the
+    // transform read this run's export; if a newer run registered it since,
+    // what was read is uncertain and the newer run publishes anyway.
+    let raw_newer = raw.as_ref().is_some_and(|t| newer_run(t, shared.logical_time));
+    Ok(Version {
+        new,
+        def,
+        raw_newer,
+        current,
+    })
+}
+
+/// A new version must lie in a folder of its own under the table's prefix.
+pub(super) fn check_under_base(env: &Env, table: &str, new: &S3Prefix) -> Result<(), Error> {
+    let base = curated_base(env, table);
+    if !base.contains(new) || *new == base {
+        return Err(Error::invalid_input(
+            "new_location",
+            format!("{new} is outside {base}, the prefix snaplake manages for {table}"),
+        ));
+    }
+    Ok(())
+}
+
+/// What publishing the new version would do to the table as read.
+pub(super) enum Verdict {
+    Superseded,
+    Unchanged,
+    Create,
+    /// Repoint it, with these schema changes.
+    Update(SchemaDiff),
+    /// The quality gate keeps the live version, for this reason.
+    Held(String),
+}
+
+/// The quality gate and the schema policy over [`decide`]'s answer.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn judge(
+    env: &Env,
+    item: &SwapItem,
+    shared: &SwapShared,
+    current: Option<&TableState>,
+    raw_newer: bool,
+    new: &S3Prefix,
+    def: &TableDef,
+) -> Result<Verdict, Error> {
+    let qualified = format!("{}.{}", env.config.curated_database, item.table);
+    match decide(current, raw_newer, new, shared.logical_time) {
+        SwapOutcome::Superseded => return Ok(Verdict::Superseded),
+        SwapOutcome::Created => return Ok(Verdict::Create),
+        SwapOutcome::Unchanged => return Ok(Verdict::Unchanged),
+        _ => {}
+    }
+    let current = current.expect("decide creates a table that does not exist");
+    let new_rows = def
+        .parameters
+        .get(quality::ROWS_PARAMETER)
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
+    let live_rows = current
+        .parameters
+        .get(quality::ROWS_PARAMETER)
+        .and_then(|r| r.parse().ok());
+    let bounds = Bounds::resolve(item.max_row_drop_percent, shared.publish.max_row_drop_percent);
+    let policy_changed = quality::policy_changed(
+        current.parameters.get(quality::POLICY_PARAMETER).map(String::as_str),
+        env.config.policy_digest.as_deref(),
+    );
+    if policy_changed {
+        info!(table = %qualified, "the pinned masking policy changed since the live version: \
+              its column and row changes are the policy's and are published");
+    }
+    let force = policy_changed || shared.publish.force_tables.contains(&item.table);
+    if let Decision::Held { reason, .. } = quality::decide(&item.table, live_rows, new_rows, bounds, force) {
+        warn!(table = %qualified, %reason, "held by the quality gate: the live version stays");
+        return Ok(Verdict::Held(reason));
+    }
+    let schema_policy = if policy_changed {
+        SchemaPolicy::Accept
+    } else {
+        shared.schema_policy
+    };
+    Ok(Verdict::Update(compat::check(
+        &qualified,
+        &current.columns,
+        &def.columns,
+        schema_policy,
+    )?))
+}
+
+/// The columns and row count of the version at `new`, from the footers of
+/// its data files (the quality gate's count: no query scans them).
+async fn new_version(env: &Env, new: &S3Prefix) -> Result<(Vec<Column>, u64), Error> {
+    let data = data_objects(env, new).await?;
+    let Some(sample) = data.first() else {
+        return Err(Error::invalid_input(
+            "new_location",
+            format!("{new} holds no data object; the transform wrote nothing, so the table stays where it is"),
+        ));
+    };
+    let (file, _) = read_schema(env, &new.bucket, sample).await?;
+    // Athena writes UNLOAD's output as many files in parallel: their
+    // footers are read FOOTERS_AT_ONCE at a time, so a version of 2,000
+    // files takes about 60 round trips, not 2,000, inside the 60 s timeout.
+    let bucket = new.bucket.as_str();
+    let rows: Vec<u64> = stream::iter(data.into_iter().skip(1))
+        .map(|key: String| async move {
+            let (other, _) = read_schema(env, bucket, &key).await?;
+            Ok::<u64, Error>(u64::try_from(other.num_rows).unwrap_or(0))
+        })
+        .buffer_unordered(FOOTERS_AT_ONCE)
+        .try_collect()
+        .await?;
+    Ok((
+        file.columns,
+        u64::try_from(file.num_rows).unwrap_or(0) + rows.iter().sum::<u64>(),
+    ))
+}
+
+/// Footers read at once: S3 serves thousands of GETs a second per prefix,
+/// and each read holds one footer (a few KiB) in memory.
+pub(super) const FOOTERS_AT_ONCE: usize = 32;
+
+/// What a swap to `new` does to the table as read: nothing when a newer run
+/// published it (or registered its raw table) or it already points there,
+/// create it when it does not exist, else repoint it.
+pub fn decide(current: Option<&TableState>, raw_newer: bool, new: &S3Prefix, run: LogicalTime) -> SwapOutcome {
+    match current {
+        _ if raw_newer => SwapOutcome::Superseded,
+        Some(t) if newer_run(t, run) => SwapOutcome::Superseded,
+        None => SwapOutcome::Created,
+        Some(t) if same_location(t.location.as_deref(), new) => SwapOutcome::Unchanged,
+        Some(_) => SwapOutcome::Swapped,
+    }
+}
+
+fn same_location(current: Option<&str>, new: &S3Prefix) -> bool {
+    current.and_then(|l| S3Prefix::parse("location", l).ok()).as_ref() == Some(new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::table_at;
+    use super::*;
+
+    #[test]
+    fn a_newer_run_wins_then_a_missing_table_is_created_then_the_location_decides() {
+        let run = LogicalTime::parse("2026-11-20T19:00:00Z").unwrap();
+        let new = S3Prefix::new("lake", "curated/t/v=20261120T190000Z");
+        let mut older = table_at("2026-11-19T19:00:00Z", "e");
+        older.location = Some("s3://lake/curated/t/v=20261119T190000Z/".into());
+        let newer = table_at("2026-11-21T19:00:00Z", "e");
+        assert_eq!(decide(None, false, &new, run), SwapOutcome::Created);
+        assert_eq!(decide(None, true, &new, run), SwapOutcome::Superseded);
+        assert_eq!(decide(Some(&older), false, &new, run), SwapOutcome::Swapped);
+        assert_eq!(decide(Some(&older), true, &new, run), SwapOutcome::Superseded);
+        assert_eq!(decide(Some(&newer), false, &new, run), SwapOutcome::Superseded);
+        let mut there = older.clone();
+        there.location = Some(new.to_string());
+        assert_eq!(decide(Some(&there), false, &new, run), SwapOutcome::Unchanged);
+    }
+}
