@@ -1,6 +1,7 @@
 //! `snaplake rollback` and `snaplake gc`: catalog-swap's operations, run with the
 //! operator's credentials through the same library code the function runs.
 
+use snaplake::catalog::parameters;
 use std::process::ExitCode;
 
 use serde_json::json;
@@ -67,7 +68,7 @@ pub async fn gc(stack: &Stack, args: &GcArgs, format: Format) -> Result<ExitCode
         glue::list_tables(&stack.env.clients.glue, &cfg.curated_database)
             .await?
             .into_iter()
-            .filter(|(_, t)| t.parameters.contains_key("snaplake.logical_time"))
+            .filter(|(_, t)| t.parameters.contains_key(parameters::LOGICAL_TIME))
             .map(|(name, _)| name)
             .collect()
     } else {

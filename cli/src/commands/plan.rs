@@ -2,6 +2,7 @@
 //! from the same request types and decisions the functions use. It only
 //! reads (Describe, List, Get), so it is safe against production.
 
+use snaplake::catalog::parameters;
 use std::process::ExitCode;
 
 use jiff::Timestamp;
@@ -52,7 +53,7 @@ pub async fn plan(stack: &Stack, args: &PlanArgs, format: Format) -> Result<Exit
     // The tables of the last run (the raw catalog) are what the next run
     // will most likely export; a first run only learns them from its export.
     for (name, raw) in glue::list_tables(&stack.env.clients.glue, &cfg.raw_database).await? {
-        let Some(source) = raw.parameters.get("snaplake.source").cloned() else {
+        let Some(source) = raw.parameters.get(parameters::SOURCE).cloned() else {
             continue;
         };
         let live = glue::get_table(&stack.env.clients.glue, &cfg.curated_database, &name).await?;
@@ -71,7 +72,7 @@ pub async fn plan(stack: &Stack, args: &PlanArgs, format: Format) -> Result<Exit
                     live_prefix.as_ref(),
                 )?;
                 let done =
-                    live.as_ref().and_then(|l| l.parameters.get("snaplake.logical_time")) == Some(&t.to_string());
+                    live.as_ref().and_then(|l| l.parameters.get(parameters::LOGICAL_TIME)) == Some(&t.to_string());
                 let masking: Vec<String> = rules
                     .columns
                     .iter()

@@ -4,6 +4,7 @@
 //! holds a policy (the deployment's, or a file about to be applied) against
 //! the raw tables and names every problem and every column with no rule.
 
+use snaplake::catalog::parameters;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -25,7 +26,7 @@ async fn raw_tables(stack: &Stack) -> Result<Vec<(String, Vec<Column>)>, Failure
     let mut tables: Vec<(String, Vec<Column>)> = glue::list_tables(&stack.env.clients.glue, database)
         .await?
         .into_iter()
-        .filter_map(|(_, t)| Some((t.parameters.get("snaplake.source")?.clone(), t.columns)))
+        .filter_map(|(_, t)| Some((t.parameters.get(parameters::SOURCE)?.clone(), t.columns)))
         .collect();
     if tables.is_empty() {
         return Err(Failure::not_found(

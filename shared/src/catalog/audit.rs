@@ -14,16 +14,15 @@
 //!   raw database ([`candidate_table`]), which analysts cannot see, pointing
 //!   at the new location: no curated table exists, or moves, before its
 //!   version passed.
-//! - **Recorded.** The curated table carries [`PARAMETER`] = [`PASSED`]; a
+//! - **Recorded.** The curated table carries [`parameters::AUDIT`] = [`PASSED`]; a
 //!   retry never takes a table without it as done, and a rollback never
 //!   returns to a version without it.
 
+use crate::catalog::parameters;
 use std::collections::HashMap;
 
 /// The S3 object tag that makes a curated file readable to analysts.
 pub const TAG: &str = "snaplake-audit";
-/// The Glue table parameter recording that the version passed its audit.
-pub const PARAMETER: &str = "snaplake.audit";
 /// The value of both once the audit passed.
 pub const PASSED: &str = "passed";
 /// What a candidate table's name adds to its curated table's.
@@ -35,8 +34,8 @@ pub fn candidate_table(table: &str) -> String {
 }
 
 /// Whether a table's parameters say its version passed its audit.
-pub fn passed(parameters: &HashMap<String, String>) -> bool {
-    parameters.get(PARAMETER).map(String::as_str) == Some(PASSED)
+pub fn passed(table_parameters: &HashMap<String, String>) -> bool {
+    table_parameters.get(parameters::AUDIT).map(String::as_str) == Some(PASSED)
 }
 
 #[cfg(test)]
@@ -45,7 +44,7 @@ mod tests {
 
     #[test]
     fn only_the_recorded_pass_counts() {
-        let with = |v: &str| HashMap::from([(PARAMETER.to_string(), v.to_string())]);
+        let with = |v: &str| HashMap::from([(parameters::AUDIT.to_string(), v.to_string())]);
         assert!(passed(&with("passed")));
         assert!(!passed(&with("failed")));
         assert!(!passed(&with("PASSED")));

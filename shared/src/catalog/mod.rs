@@ -7,6 +7,7 @@ pub mod empty_file;
 pub mod location;
 pub mod map_results;
 pub mod ops;
+pub mod parameters;
 pub mod quality;
 pub mod retention;
 pub mod run_manifest;

@@ -10,14 +10,6 @@
 
 use serde::Serialize;
 
-/// The curated table's parameter holding its live version's row count,
-/// written by each swap and read by the next one's gate.
-pub const ROWS_PARAMETER: &str = "snaplake.rows";
-
-/// The curated table's parameter holding the digest of the masking policy
-/// its live version was made under, written by each swap.
-pub const POLICY_PARAMETER: &str = "snaplake.policy_digest";
-
 /// Whether the pinned policy changed since the live version was made: then
 /// its columns and rows differ because the policy says so (a column now
 /// dropped, a tighter row filter), and neither the gate nor the schema

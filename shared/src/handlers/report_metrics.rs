@@ -3,6 +3,7 @@
 //! export's COMPLETE to the report, the age of the oldest live version, and
 //! the run's duration. What they mean: [`crate::metrics`].
 
+use crate::catalog::parameters;
 use jiff::Timestamp;
 use tracing::warn;
 
@@ -23,7 +24,7 @@ pub async fn emit(env: &Env, request: &ReportRequest, entries: &[TableReport]) {
             let live: Vec<(String, Option<LogicalTime>)> = live
                 .into_iter()
                 .map(|(name, t)| {
-                    let time = t.parameters.get("snaplake.logical_time");
+                    let time = t.parameters.get(parameters::LOGICAL_TIME);
                     (name, time.and_then(|t| LogicalTime::parse(t).ok()))
                 })
                 .collect();

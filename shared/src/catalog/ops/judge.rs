@@ -3,6 +3,7 @@
 //! quality gate, schema policy). Stage and Swap judge alike, so a version
 //! staged for its audit is published by the same rules.
 
+use crate::catalog::parameters;
 use std::collections::HashMap;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -49,29 +50,29 @@ pub(super) async fn read_version(
         Ok((raw, current))
     })?;
     let mut parameters = HashMap::from([
-        ("snaplake.logical_time".to_string(), shared.logical_time.to_string()),
+        (parameters::LOGICAL_TIME.to_string(), shared.logical_time.to_string()),
         (
-            "snaplake.logical_day".to_string(),
+            parameters::LOGICAL_DAY.to_string(),
             shared.logical_time.day(&env.config.time_zone).to_string(),
         ),
     ]);
-    parameters.insert(quality::ROWS_PARAMETER.into(), new_rows.to_string());
+    parameters.insert(parameters::ROWS.into(), new_rows.to_string());
     if let Some(pin) = &env.config.policy_digest {
-        parameters.insert(quality::POLICY_PARAMETER.into(), pin.clone());
+        parameters.insert(parameters::POLICY_DIGEST.into(), pin.clone());
     }
     if let Some(source) = &item.source {
-        parameters.insert("snaplake.source".into(), source.clone());
+        parameters.insert(parameters::SOURCE.into(), source.clone());
     }
     if let Some(run_id) = &shared.run_id {
         let day = shared.logical_time.day(&env.config.time_zone);
         let key = run_manifest::key(&env.config.control_prefix, day, run_id);
         parameters.insert(
-            "snaplake.run_manifest".into(),
+            parameters::RUN_MANIFEST.into(),
             run_manifest::uri(&env.config.bucket, &key),
         );
     }
     if let Some(export_id) = &shared.export_id {
-        parameters.insert("snaplake.export_id".into(), export_id.clone());
+        parameters.insert(parameters::EXPORT_ID.into(), export_id.clone());
     }
     let def = TableDef {
         database: database.clone(),
@@ -140,16 +141,13 @@ pub(super) fn judge(
     let current = current.expect("decide creates a table that does not exist");
     let new_rows = def
         .parameters
-        .get(quality::ROWS_PARAMETER)
+        .get(parameters::ROWS)
         .and_then(|r| r.parse().ok())
         .unwrap_or(0);
-    let live_rows = current
-        .parameters
-        .get(quality::ROWS_PARAMETER)
-        .and_then(|r| r.parse().ok());
+    let live_rows = current.parameters.get(parameters::ROWS).and_then(|r| r.parse().ok());
     let bounds = Bounds::resolve(item.max_row_drop_percent, shared.publish.max_row_drop_percent);
     let policy_changed = quality::policy_changed(
-        current.parameters.get(quality::POLICY_PARAMETER).map(String::as_str),
+        current.parameters.get(parameters::POLICY_DIGEST).map(String::as_str),
         env.config.policy_digest.as_deref(),
     );
     if policy_changed {

@@ -25,6 +25,7 @@ pub mod swap;
 use crate::aws::glue::TableState;
 use crate::aws::s3;
 use crate::catalog::location::{S3Prefix, is_data_object};
+use crate::catalog::parameters;
 use crate::catalog::schema::{self, FileSchema};
 use crate::env::Env;
 use crate::error::Error;
@@ -80,7 +81,7 @@ async fn data_objects(env: &Env, location: &S3Prefix) -> Result<Vec<String>, Err
 fn newer_run(table: &TableState, run: LogicalTime) -> bool {
     table
         .parameters
-        .get("snaplake.logical_time")
+        .get(parameters::LOGICAL_TIME)
         .and_then(|t| LogicalTime::parse(t).ok())
         .is_some_and(|t| t > run)
 }
@@ -100,8 +101,8 @@ fn conflict(database: &str, table: &str) -> Error {
 fn table_at(logical_time: &str, export_id: &str) -> TableState {
     TableState {
         parameters: std::collections::HashMap::from([
-            ("snaplake.logical_time".to_string(), logical_time.to_string()),
-            ("snaplake.export_id".to_string(), export_id.to_string()),
+            (parameters::LOGICAL_TIME.to_string(), logical_time.to_string()),
+            (parameters::EXPORT_ID.to_string(), export_id.to_string()),
         ]),
         location: None,
         version_id: None,

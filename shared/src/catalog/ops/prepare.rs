@@ -4,6 +4,7 @@
 //! the table already shows this run's version, or a newer run's, nothing is
 //! touched and the run skips the table's transform and swap.
 
+use crate::catalog::parameters;
 use tracing::{info, warn};
 
 use super::{check_table_name, curated_base, newer_run};
@@ -79,7 +80,7 @@ pub fn already_published(
 ) -> Option<PrepareOutcome> {
     let this_run = run.to_string();
     if let Some(t) = current
-        && t.parameters.get("snaplake.logical_time") == Some(&this_run)
+        && t.parameters.get(parameters::LOGICAL_TIME) == Some(&this_run)
         && audit::passed(&t.parameters)
     {
         return Some(PrepareOutcome::Unchanged);
@@ -109,9 +110,9 @@ pub fn raw_registered(
     };
     let shown = raw
         .parameters
-        .get("snaplake.logical_time")
+        .get(parameters::LOGICAL_TIME)
         .and_then(|t| LogicalTime::parse(t).ok());
-    let shown_export = raw.parameters.get("snaplake.export_id").map(String::as_str);
+    let shown_export = raw.parameters.get(parameters::EXPORT_ID).map(String::as_str);
     match shown {
         Some(t) if t > run => Ok(()),
         Some(t) if t == run && (export_id.is_none() || shown_export == export_id) => Ok(()),
@@ -141,7 +142,7 @@ mod tests {
             None,
             "this run's version, but not recorded as audited: a retry audits it again"
         );
-        today.parameters.insert(audit::PARAMETER.into(), audit::PASSED.into());
+        today.parameters.insert(parameters::AUDIT.into(), audit::PASSED.into());
         assert_eq!(
             already_published(Some(&today), Some(&today), run),
             Some(PrepareOutcome::Unchanged)

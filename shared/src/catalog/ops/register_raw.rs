@@ -2,6 +2,7 @@
 //! columns read from a data file's footer. The raw table is snaplake's own:
 //! the day's export wins, whatever changed, unless a newer run registered it.
 
+use crate::catalog::parameters;
 use std::collections::HashMap;
 
 use tracing::info;
@@ -34,9 +35,9 @@ pub async fn register_raw(env: &Env, item: &PlanItem, shared: &RegisterRawShared
         location: location.to_string(),
         columns,
         parameters: HashMap::from([
-            ("snaplake.source".into(), item.source.clone()),
-            ("snaplake.export_id".into(), shared.export_id.clone()),
-            ("snaplake.logical_time".into(), shared.logical_time.to_string()),
+            (parameters::SOURCE.into(), item.source.clone()),
+            (parameters::EXPORT_ID.into(), shared.export_id.clone()),
+            (parameters::LOGICAL_TIME.into(), shared.logical_time.to_string()),
         ]),
         description: format!("Raw export of {} (restricted; managed by snaplake)", item.source),
     };
@@ -70,7 +71,7 @@ pub fn decide(existing: Option<&TableState>, def: &TableDef, run: LogicalTime) -
         Some(current)
             if current.location.as_deref() == Some(def.location.as_str())
                 && current.columns == def.columns
-                && ["snaplake.logical_time", "snaplake.export_id"]
+                && [parameters::LOGICAL_TIME, parameters::EXPORT_ID]
                     .iter()
                     .all(|k| current.parameters.get(*k) == def.parameters.get(*k)) =>
         {

@@ -4,6 +4,7 @@
 //! the state machine no longer needs it, since a version is audited before
 //! it is published.
 
+use crate::catalog::parameters;
 use tracing::info;
 
 use super::swap::swapped;
@@ -43,12 +44,12 @@ pub async fn rollback(env: &Env, item: &RollbackItem) -> Result<Swapped, Error> 
                  publishes a version that did not pass its audit. Run that day again (snaplake run --date D --retry), \
                  which audits before it publishes",
                 target.location.as_deref().unwrap_or("?"),
-                audit::PARAMETER,
+                parameters::AUDIT,
                 audit::PASSED
             ),
         ));
     }
-    let made_under = target.parameters.get(quality::POLICY_PARAMETER).map(String::as_str);
+    let made_under = target.parameters.get(parameters::POLICY_DIGEST).map(String::as_str);
     if quality::policy_changed(made_under, env.config.policy_digest.as_deref()) && !item.allow_other_policy {
         return Err(Error::invalid_input(
             "table",
@@ -71,7 +72,7 @@ pub async fn rollback(env: &Env, item: &RollbackItem) -> Result<Swapped, Error> 
     }
     let mut parameters = target.parameters.clone();
     parameters.insert(
-        "snaplake.rolled_back_from".into(),
+        parameters::ROLLED_BACK_FROM.into(),
         current.location.clone().unwrap_or_default(),
     );
     let def = TableDef {
@@ -114,7 +115,7 @@ pub fn target<'a>(
     match to_day {
         Some(day) => by_newest
             .into_iter()
-            .find(|v| v.parameters.get("snaplake.logical_day").map(String::as_str) == Some(day))
+            .find(|v| v.parameters.get(parameters::LOGICAL_DAY).map(String::as_str) == Some(day))
             .ok_or_else(|| {
                 Error::invalid_input(
                     "to_day",
@@ -141,7 +142,7 @@ mod tests {
 
     fn version(id: &str, location: &str, day: &str) -> TableState {
         TableState {
-            parameters: HashMap::from([("snaplake.logical_day".to_string(), day.to_string())]),
+            parameters: HashMap::from([(parameters::LOGICAL_DAY.to_string(), day.to_string())]),
             location: Some(location.to_string()),
             version_id: Some(id.to_string()),
             columns: Vec::new(),

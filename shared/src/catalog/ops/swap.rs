@@ -4,6 +4,7 @@
 //! read before (optimistic lock). On a concurrent change it reads the table
 //! once more and decides again: it may already point at this run's location.
 
+use crate::catalog::parameters;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use tracing::{info, warn};
 
@@ -22,7 +23,7 @@ use crate::error::Error;
 /// Publishes one table of a batch, once its new version passed its audit
 /// (the state machine comes here only from a passed Verify): tags the
 /// version's files readable ([`audit::TAG`]), then points the table at it,
-/// recording the pass ([`audit::PARAMETER`]). `ahead` holds what the batch
+/// recording the pass ([`parameters::AUDIT`]). `ahead` holds what the batch
 /// read of its tables beforehand (`ReadAhead::default()` reads each table now).
 pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared, ahead: &ReadAhead) -> Result<Swapped, Error> {
     let Version {
@@ -31,7 +32,7 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared, ahead: &ReadA
         raw_newer,
         current: first,
     } = read_version(env, item, shared, ahead).await?;
-    def.parameters.insert(audit::PARAMETER.into(), audit::PASSED.into());
+    def.parameters.insert(parameters::AUDIT.into(), audit::PASSED.into());
     let database = &env.config.curated_database;
     let qualified = format!("{database}.{}", item.table);
     let mut tagged = false;
