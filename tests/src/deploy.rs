@@ -417,7 +417,7 @@ fn events_call(env: &StandIn, operation: &str, body: Value) -> Value {
 }
 
 /// The daily schedule at 04:00 Tokyo, as the module's defaults set it.
-async fn schedule(env: &StandIn, stack: &str, machine: &str, run_input: &Value) {
+pub async fn schedule(env: &StandIn, stack: &str, machine: &str, run_input: &Value) {
     use aws_sdk_scheduler::types::{FlexibleTimeWindow, FlexibleTimeWindowMode, Target};
     aws_sdk_scheduler::Client::new(&env.sdk)
         .create_schedule()

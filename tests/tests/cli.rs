@@ -688,7 +688,7 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
     let checks = snaplake(&d, &["-o", "json", "doctor", "--date", "2026-11-21"]).json();
     let failed = failed_checks(&checks);
     assert!(failed.is_empty(), "{failed:#?}");
-    assert_eq!(checks.as_array().unwrap().len(), 14);
+    assert_eq!(checks.as_array().unwrap().len(), 15);
     let named = |name: &str| checks.as_array().unwrap().iter().find(|c| c["check"] == name).cloned();
     assert!(
         named("masking policy").unwrap()["detail"]
@@ -796,6 +796,38 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
         .send()
         .await
         .unwrap();
+
+    // A schedule whose input snapshot-export would refuse is named by the
+    // function's own rule, not by whatever RDS answers.
+    let scheduler = aws_sdk_scheduler::Client::new(&d.env.sdk);
+    let replace = |input: Value| {
+        let scheduler = scheduler.clone();
+        let (env, stack, machine) = (&d.env, d.stack.clone(), d.machine.clone());
+        async move {
+            let name = format!("{stack}-daily");
+            scheduler.delete_schedule().name(&name).send().await.unwrap();
+            snaplake_tests::schedule(env, &stack, &machine, &input).await;
+        }
+    };
+    let mut bad = d.run_input.clone();
+    bad["logical_time"] = json!("<aws.scheduler.scheduled-time>");
+    bad["export"]["source_id"] = json!("shop prod;drop");
+    replace(bad).await;
+    let checks = snaplake(&d, &["-o", "json", "doctor", "--date", "2026-11-21"])
+        .expect(1)
+        .json();
+    let failed = failed_checks(&checks);
+    let schedule = failed
+        .iter()
+        .find(|c| c["check"] == "schedule input")
+        .expect("the schedule input fails");
+    assert!(
+        schedule["detail"].as_str().unwrap().contains("source_id"),
+        "{schedule:#}"
+    );
+    let mut good = d.run_input.clone();
+    good["logical_time"] = json!("<aws.scheduler.scheduled-time>");
+    replace(good).await;
 
     let iam = aws_sdk_iam::Client::new(&d.env.sdk);
     let role = "cli-doctor-rds-export";

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use snaplake::aws::kms;
 use snaplake::contract::snapshot_export::{ExportRequest, SourceKind};
 use snaplake::handlers::{parse, snapshot_export};
+use snaplake::pinning::{self, Judged};
 
 use super::exit;
 use crate::args::{DoctorArgs, Format};
@@ -109,7 +110,24 @@ async fn resources(stack: &Stack, args: &DoctorArgs) -> Result<Vec<Check>, Failu
     export["logical_time"] = json!(stack.logical_time(day)?.to_string());
     let request: ExportRequest = parse("schedule input `export`", export)?;
     let bucket = request.bucket.clone().unwrap_or_else(|| cfg.bucket.clone());
+    // The function's own rules for its input, so a malformed source id or a
+    // value the deployment does not pin is named here, not answered by RDS.
+    let schedule = match request
+        .validate()
+        .and_then(|()| pinning::check_export(cfg, Judged::Input(&request)))
+    {
+        Ok(()) => pass(
+            "schedule input",
+            format!("export of {} as snapshot-export checks it", request.source_id),
+        ),
+        Err(e) => fail(
+            "schedule input",
+            e.to_string(),
+            "fix the schedule's input with the Terraform module's variables and apply",
+        ),
+    };
     let mut checks = vec![
+        schedule,
         source(stack, &request).await,
         match snapshot_export::day_snapshot(&stack.env, &request, Timestamp::now()).await {
             Ok(s) => pass("snapshot", format!("{day}: {} (created {})", s.id, s.created)),
