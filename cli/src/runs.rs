@@ -13,7 +13,7 @@ use snaplake::aws::{rds, s3, to_timestamp};
 use snaplake::catalog::run_manifest;
 use snaplake::contract::catalog_swap::flatten;
 use snaplake::export_id::{attempt_id, run_id};
-use snaplake::handlers::snapshot_export::MAX_EXPORT_ATTEMPTS;
+use snaplake::export_ops::start_export::MAX_EXPORT_ATTEMPTS;
 use snaplake::logical_time::LogicalTime;
 
 use crate::failure::{self, Failure};

@@ -9,7 +9,8 @@ use snaplake::contract::export_poller::PollRequest;
 use snaplake::contract::snapshot_export::ExportRequest;
 use snaplake::env::Env;
 use snaplake::export::plan::{OnTableFailure, PlanItem};
-use snaplake::handlers::{catalog_swap, export_poller, snapshot_export};
+use snaplake::export_ops::start_export;
+use snaplake::handlers::{catalog_swap, export_poller};
 
 use crate::StandIn;
 
@@ -130,7 +131,7 @@ impl Lake {
             "export_role_arn": "arn:aws:iam::123456789012:role/snaplake-export",
         }))
         .unwrap();
-        let run = snapshot_export::run(&ctx, &request, "2026-11-21T01:00:00Z".parse().unwrap())
+        let run = start_export::run(&ctx, &request, "2026-11-21T01:00:00Z".parse().unwrap())
             .await
             .unwrap();
         let poll = PollRequest {

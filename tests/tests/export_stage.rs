@@ -10,6 +10,7 @@ use snaplake::contract::export_poller::{PollRequest, PollResult};
 use snaplake::contract::snapshot_export::{ExportRequest, ExportRun};
 use snaplake::env::Env;
 use snaplake::export::status::ExportStatus;
+use snaplake::export_ops::start_export;
 use snaplake::handlers::export_callback;
 use snaplake::handlers::{export_poller, snapshot_export};
 use snaplake::logical_time::LogicalTime;
@@ -191,7 +192,7 @@ async fn read_json(ctx: &Env, key: &str) -> Value {
 #[tokio::test]
 async fn from_snapshot_to_plan() {
     let s = setup(1.0).await;
-    let run: ExportRun = snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    let run: ExportRun = start_export::run(&s.ctx, &request(&s), now()).await.unwrap();
     assert_eq!(run.export_id, EXPORT_ID);
     assert_eq!(run.logical_day, "2026-11-21");
     assert_eq!(
@@ -232,8 +233,8 @@ async fn from_snapshot_to_plan() {
 #[tokio::test]
 async fn a_second_run_adopts_the_first_export() {
     let s = setup(30.0).await;
-    let first = snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
-    let second = snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    let first = start_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    let second = start_export::run(&s.ctx, &request(&s), now()).await.unwrap();
     assert!(!first.adopted && second.adopted);
     assert_eq!(first.export_id, second.export_id);
     assert_eq!(export_count(&s.ctx).await, 1, "exactly one export task");
@@ -243,7 +244,7 @@ async fn a_second_run_adopts_the_first_export() {
 async fn an_export_started_by_hand_with_the_same_id_is_adopted_and_another_source_is_refused() {
     let s = setup(30.0).await;
     start_export_by_hand(&s, EXPORT_ID, &s.snapshot_arn).await;
-    let run = snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    let run = start_export::run(&s.ctx, &request(&s), now()).await.unwrap();
     assert!(run.adopted);
     assert_eq!(run.s3_prefix, "exports/by-hand", "the adopted export's own location");
     assert_eq!(export_count(&s.ctx).await, 1);
@@ -254,7 +255,7 @@ async fn an_export_started_by_hand_with_the_same_id_is_adopted_and_another_sourc
     start_export_by_hand(&s, next_id, other).await;
     let mut next_day = request(&s);
     next_day.logical_time = snaplake::logical_time::LogicalTime::parse("2026-11-21T19:00:00Z").unwrap();
-    let err = snapshot_export::run(&s.ctx, &next_day, "2026-11-22T01:00:00Z".parse().unwrap())
+    let err = start_export::run(&s.ctx, &next_day, "2026-11-22T01:00:00Z".parse().unwrap())
         .await
         .unwrap_err();
     assert_eq!(err.name(), "ExportConflict");
@@ -322,7 +323,7 @@ async fn a_run_naming_another_bucket_key_source_kind_or_export_is_refused_before
     // The same input with the deployment's values exports.
     let mut own = request(&s);
     own.bucket = Some(BUCKET.into());
-    snapshot_export::run(&s.ctx, &own, now()).await.unwrap();
+    start_export::run(&s.ctx, &own, now()).await.unwrap();
     assert_eq!(export_count(&s.ctx).await, 1);
 }
 
@@ -388,7 +389,7 @@ async fn an_export_started_by_hand_with_the_days_id_into_another_bucket_or_with_
         start_export_elsewhere(&s, day.id, &snapshot, day.bucket, day.prefix, day.key).await;
         let mut req = request(&s);
         req.logical_time = snaplake::logical_time::LogicalTime::parse(day.logical_time).unwrap();
-        let err = snapshot_export::run(&s.ctx, &req, "2026-11-23T01:00:00Z".parse().unwrap())
+        let err = start_export::run(&s.ctx, &req, "2026-11-23T01:00:00Z".parse().unwrap())
             .await
             .unwrap_err();
         refused(&err, &day.refused_with);
@@ -405,7 +406,7 @@ async fn injected_export_failure_is_export_failed_with_the_cause() {
         "/_snaplake/exports/faults",
         json!({"export_id": EXPORT_ID, "fail": "S3 write denied (injected)"}),
     );
-    snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    start_export::run(&s.ctx, &request(&s), now()).await.unwrap();
     let err = poll_until_done(&s.ctx, &poll(OnTableFailure::Fail)).await.unwrap_err();
     assert_eq!(err.name(), "ExportFailed");
     assert!(err.to_string().contains("S3 write denied (injected)"), "{err}");
@@ -418,7 +419,7 @@ async fn one_failed_table_follows_the_plan_policy() {
         "/_snaplake/exports/faults",
         json!({"export_id": EXPORT_ID, "fail_tables": ["shop.orders"]}),
     );
-    snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    start_export::run(&s.ctx, &request(&s), now()).await.unwrap();
     let err = poll_until_done(&s.ctx, &poll(OnTableFailure::Fail)).await.unwrap_err();
     assert_eq!(err.name(), "ExportIncomplete");
     assert!(err.to_string().contains("shop.orders (FAILED)"), "{err}");
@@ -444,11 +445,11 @@ async fn snapshot_not_ready_during_the_day_and_not_found_after_the_deadline() {
     let s = setup(1.0).await;
     let mut req = request(&s);
     req.logical_time = snaplake::logical_time::LogicalTime::parse("2026-11-23T19:00:00Z").unwrap();
-    let err = snapshot_export::run(&s.ctx, &req, "2026-11-24T01:00:00Z".parse().unwrap())
+    let err = start_export::run(&s.ctx, &req, "2026-11-24T01:00:00Z".parse().unwrap())
         .await
         .unwrap_err();
     assert_eq!(err.name(), "SnapshotNotReady");
-    let err = snapshot_export::run(&s.ctx, &req, "2026-11-25T01:00:00Z".parse().unwrap())
+    let err = start_export::run(&s.ctx, &req, "2026-11-25T01:00:00Z".parse().unwrap())
         .await
         .unwrap_err();
     assert_eq!(err.name(), "SnapshotNotFound");
@@ -465,7 +466,7 @@ async fn preflight_failures_say_what_to_fix_and_start_nothing() {
     let mut s = setup(1.0).await;
     // A deployment whose bucket is gone.
     s.ctx.config.bucket = "no-such-bucket".into();
-    let err = snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap_err();
+    let err = start_export::run(&s.ctx, &request(&s), now()).await.unwrap_err();
     assert_eq!(err.name(), "PreflightFailed");
     assert!(
         err.to_string().contains("s3://no-such-bucket") && err.to_string().contains("does not exist"),
@@ -481,7 +482,7 @@ async fn preflight_failures_say_what_to_fix_and_start_nothing() {
         .send()
         .await
         .unwrap();
-    let err = snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap_err();
+    let err = start_export::run(&s.ctx, &request(&s), now()).await.unwrap_err();
     assert_eq!(err.name(), "PreflightFailed");
     assert!(
         err.to_string().contains("Disabled") && err.to_string().contains("enable the key"),
@@ -490,7 +491,7 @@ async fn preflight_failures_say_what_to_fix_and_start_nothing() {
 
     let mut req = request(&s);
     req.kms_key = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000".into();
-    let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    let err = start_export::run(&s.ctx, &req, now()).await.unwrap_err();
     assert!(err.to_string().contains("does not exist"), "{err}");
     assert_eq!(export_count(&s.ctx).await, 0);
 }
@@ -522,11 +523,11 @@ async fn the_pinned_policy_is_checked_by_its_stored_checksum_before_anything_is_
     };
     let sha256 = Some(aws_sdk_s3::types::ChecksumAlgorithm::Sha256);
 
-    let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    let err = start_export::run(&s.ctx, &req, now()).await.unwrap_err();
     refused(err, "SNAPLAKE_POLICY_DIGEST", "does not exist");
     // The right bytes, but stored with the SDK's default CRC32: nothing to compare.
     put(policy, None).await.unwrap();
-    let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    let err = start_export::run(&s.ctx, &req, now()).await.unwrap_err();
     refused(err, "SNAPLAKE_POLICY_DIGEST", "without a SHA-256 checksum");
     // Changed outside Terraform: an all-clear policy in its place.
     put(
@@ -535,17 +536,17 @@ async fn the_pinned_policy_is_checked_by_its_stored_checksum_before_anything_is_
     )
     .await
     .unwrap();
-    let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    let err = start_export::run(&s.ctx, &req, now()).await.unwrap_err();
     refused(err, "SNAPLAKE_POLICY_DIGEST", "changed outside Terraform");
     put(policy, sha256).await.unwrap();
     let mut own = request(&s);
     own.publish = Some(serde_json::from_value(json!({"policy_digest": digest, "policy": {"tables": {}}})).unwrap());
-    let err = snapshot_export::run(&s.ctx, &own, now()).await.unwrap_err();
+    let err = start_export::run(&s.ctx, &own, now()).await.unwrap_err();
     refused(err, "publish.policy", "pins");
     assert_eq!(export_count(&s.ctx).await, 0, "nothing was exported");
 
     // As the module stores it: the export starts.
-    let run = snapshot_export::run(&s.ctx, &req, now()).await.unwrap();
+    let run = start_export::run(&s.ctx, &req, now()).await.unwrap();
     assert_eq!(run.export_id, EXPORT_ID);
     assert_eq!(export_count(&s.ctx).await, 1);
 }
@@ -702,7 +703,7 @@ fn s3_event(bucket: &str, key: &str) -> Value {
 #[tokio::test]
 async fn the_s3_event_resumes_the_waiting_execution_and_a_duplicate_is_harmless() {
     let s = setup(1.0).await;
-    let run = snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    let run = start_export::run(&s.ctx, &request(&s), now()).await.unwrap();
     let (execution, token) = waiting_execution(&s.env, &s.ctx).await;
     let parked = export_callback::wait(
         &s.ctx,
@@ -763,7 +764,7 @@ async fn a_fast_export_is_answered_when_the_token_arrives_and_a_failure_fails_th
         "/_snaplake/exports/faults",
         json!({"export_id": EXPORT_ID, "fail": "bucket policy denies RDS"}),
     );
-    snapshot_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    start_export::run(&s.ctx, &request(&s), now()).await.unwrap();
     assert!(poll_until_done(&s.ctx, &poll(OnTableFailure::Fail)).await.is_err());
 
     let (execution, token) = waiting_execution(&s.env, &s.ctx).await;
@@ -835,7 +836,7 @@ async fn an_existing_export_is_published_as_it_is_and_a_missing_failed_or_foreig
     start_export_by_hand(&s, "snaplake-console-1", &s.snapshot_arn).await;
     let mut req = request(&s);
     req.export_id = Some("snaplake-console-1".into());
-    let run = snapshot_export::run(&s.ctx, &req, now()).await.unwrap();
+    let run = start_export::run(&s.ctx, &req, now()).await.unwrap();
     assert_eq!(run.export_id, "snaplake-console-1");
     assert_eq!(run.export_path, "exports/by-hand/snaplake-console-1");
     assert_eq!(run.snapshot_arn, s.snapshot_arn);
@@ -843,7 +844,7 @@ async fn an_existing_export_is_published_as_it_is_and_a_missing_failed_or_foreig
     assert_eq!(export_count(&s.ctx).await, 1, "nothing was started");
 
     req.export_id = Some("snaplake-no-such-export".into());
-    let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    let err = start_export::run(&s.ctx, &req, now()).await.unwrap_err();
     assert_eq!(err.name(), "InvalidInput");
     assert!(
         err.to_string().contains("`export_id`") && err.to_string().contains("snaplake-no-such-export"),
@@ -881,12 +882,12 @@ async fn an_existing_export_is_published_as_it_is_and_a_missing_failed_or_foreig
     for (id, source, bucket, key, words) in elsewhere {
         start_export_elsewhere(&s, id, source, bucket, "exports/by-hand", key).await;
         req.export_id = Some(id.into());
-        let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+        let err = start_export::run(&s.ctx, &req, now()).await.unwrap_err();
         refused(&err, words);
     }
 
     req.export_id = Some("bad_id".into());
-    let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    let err = start_export::run(&s.ctx, &req, now()).await.unwrap_err();
     assert!(err.to_string().contains("`export_id`"), "{err}");
 
     s.env.control(
@@ -896,7 +897,7 @@ async fn an_existing_export_is_published_as_it_is_and_a_missing_failed_or_foreig
     start_export_by_hand(&s, "snaplake-console-2", &s.snapshot_arn).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     req.export_id = Some("snaplake-console-2".into());
-    let err = snapshot_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    let err = start_export::run(&s.ctx, &req, now()).await.unwrap_err();
     assert_eq!(err.name(), "ExportFailed");
     assert!(err.to_string().contains("KMS key disabled (injected)"), "{err}");
 }
@@ -917,7 +918,7 @@ async fn an_existing_export_is_published_only_as_the_day_its_snapshot_was_taken(
     ] {
         req.logical_time = LogicalTime::parse(logical_time).unwrap();
         let later = "2026-12-01T00:00:00Z".parse().unwrap();
-        let err = snapshot_export::run(&s.ctx, &req, later).await.unwrap_err();
+        let err = start_export::run(&s.ctx, &req, later).await.unwrap_err();
         assert_eq!(err.name(), "InvalidInput", "{logical_time}: {err}");
         assert!(
             err.to_string().contains("`logical_time`") && err.to_string().contains(says),
@@ -925,7 +926,7 @@ async fn an_existing_export_is_published_only_as_the_day_its_snapshot_was_taken(
         );
     }
     req.logical_time = LogicalTime::parse(LOGICAL_TIME).unwrap();
-    let run = snapshot_export::run(&s.ctx, &req, now()).await.unwrap();
+    let run = start_export::run(&s.ctx, &req, now()).await.unwrap();
     assert_eq!(run.logical_day, "2026-11-21");
     assert_eq!(export_count(&s.ctx).await, 1, "nothing was started");
 }

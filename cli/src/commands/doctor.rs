@@ -9,7 +9,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use snaplake::aws::kms;
 use snaplake::contract::snapshot_export::{ExportRequest, SourceKind};
-use snaplake::handlers::{parse, snapshot_export};
+use snaplake::export_ops::start_export;
+use snaplake::handlers::parse;
 use snaplake::pinning::{self, Judged};
 
 use super::exit;
@@ -129,7 +130,7 @@ async fn resources(stack: &Stack, args: &DoctorArgs) -> Result<Vec<Check>, Failu
     let mut checks = vec![
         schedule,
         source(stack, &request).await,
-        match snapshot_export::day_snapshot(&stack.env, &request, Timestamp::now()).await {
+        match start_export::day_snapshot(&stack.env, &request, Timestamp::now()).await {
             Ok(s) => pass("snapshot", format!("{day}: {} (created {})", s.id, s.created)),
             Err(e) => fail(
                 "snapshot",

@@ -13,7 +13,8 @@ use snaplake::catalog::ops;
 use snaplake::contract::catalog_swap::Layout;
 use snaplake::contract::snapshot_export::ExportRequest;
 use snaplake::export::{day_prefix, export_path};
-use snaplake::handlers::{parse, snapshot_export};
+use snaplake::export_ops::start_export;
+use snaplake::handlers::parse;
 use snaplake::transform::policy::{Unlisted, unlisted};
 
 use crate::args::{Format, PlanArgs};
@@ -35,8 +36,7 @@ pub async fn plan(stack: &Stack, args: &PlanArgs, format: Format) -> Result<Exit
     let prefix = day_prefix(&cfg.export_prefix, &request.source_id, args.date);
     let bucket = request.bucket.clone().unwrap_or_else(|| cfg.bucket.clone());
 
-    let (snapshot, snapshot_problem) = match snapshot_export::day_snapshot(&stack.env, &request, Timestamp::now()).await
-    {
+    let (snapshot, snapshot_problem) = match start_export::day_snapshot(&stack.env, &request, Timestamp::now()).await {
         Ok(s) => (
             json!({"id": s.id, "arn": s.arn, "created": s.created.to_string(), "kind": s.kind}),
             None,

@@ -16,7 +16,7 @@
 //!
 //! It also keeps the day lock the state machine takes at a run's start and
 //! lets go at its end (`{"day_lock": "acquire" | "release", ..}`, see
-//! [`crate::day_lock`]): it is about which run of a day waits, and the same
+//! [`crate::export_ops::day_lock`]): it is about which run of a day waits, and the same
 //! role already reads and writes the control prefix.
 //!
 //! The decisions (which event ends a wait, how) are `crate::export::wait`.
@@ -30,11 +30,11 @@ use super::parse;
 use crate::aws::sfn::Answer;
 use crate::aws::{rds, s3, sfn};
 use crate::contract::export_callback::*;
-use crate::day_lock;
 use crate::env::Env;
 use crate::error::Error;
 use crate::export::status::ExportStatus;
 use crate::export::wait::{ExportEnded, Reply, export_id_of, is_completed_event, notified_objects, reply};
+use crate::export_ops::day_lock;
 
 /// Each way in is boxed: nested, their futures are too deep for the
 /// compiler to lay out.
