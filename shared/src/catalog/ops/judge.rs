@@ -10,10 +10,11 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use tracing::{info, warn};
 
 use super::read_ahead::ReadAhead;
-use super::{check_table_name, curated_base, data_objects, newer_run, read_schema};
+use super::{check_table_name, curated_base, newer_run, read_schema};
 use crate::aws::glue::{TableDef, TableState};
+use crate::aws::s3;
 use crate::catalog::compat::{self, SchemaDiff};
-use crate::catalog::location::S3Prefix;
+use crate::catalog::location::{S3Prefix, is_data_object};
 use crate::catalog::quality::{self, Bounds, Decision};
 use crate::catalog::run_manifest;
 use crate::catalog::schema::Column;
@@ -22,10 +23,13 @@ use crate::env::Env;
 use crate::error::Error;
 use crate::logical_time::LogicalTime;
 
-/// The new version of a table as read: its location, the table it would
+/// The new version of a table as read: its location, every object there
+/// (the swap tags them all readable), its row count, the table it would
 /// become, whether a newer run registered the raw table, the live table.
 pub(super) struct Version {
     pub(super) new: S3Prefix,
+    pub(super) keys: Vec<String>,
+    pub(super) rows: u64,
     pub(super) def: TableDef,
     pub(super) raw_newer: bool,
     pub(super) current: Option<TableState>,
@@ -44,7 +48,7 @@ pub(super) async fn read_version(
     // The new version's files and the two tables do not depend on each
     // other: read them at once, so a swap waits for one round trip to S3
     // and Glue instead of one after another (billed Lambda time).
-    let ((columns, new_rows), (raw, current)) = tokio::try_join!(new_version(env, &new), async {
+    let ((columns, new_rows, keys), (raw, current)) = tokio::try_join!(new_version(env, &new), async {
         let raw = ahead.raw(env, &item.table).await?;
         let current = ahead.curated(env, &item.table).await?;
         Ok((raw, current))
@@ -91,6 +95,8 @@ pub(super) async fn read_version(
     let raw_newer = raw.as_ref().is_some_and(|t| newer_run(t, shared.logical_time));
     Ok(Version {
         new,
+        keys,
+        rows: new_rows,
         def,
         raw_newer,
         current,
@@ -120,30 +126,23 @@ pub(super) enum Verdict {
     Held(String),
 }
 
-/// The quality gate and the schema policy over [`decide`]'s answer.
-#[allow(clippy::too_many_arguments)]
+/// The quality gate and the schema policy over [`decide`]'s answer, for
+/// `version` against the curated table as read now (`current`).
 pub(super) fn judge(
     env: &Env,
     item: &SwapItem,
     shared: &SwapShared,
+    version: &Version,
     current: Option<&TableState>,
-    raw_newer: bool,
-    new: &S3Prefix,
-    def: &TableDef,
 ) -> Result<Verdict, Error> {
     let qualified = format!("{}.{}", env.config.curated_database, item.table);
-    match decide(current, raw_newer, new, shared.logical_time) {
+    match decide(current, version.raw_newer, &version.new, shared.logical_time) {
         SwapOutcome::Superseded => return Ok(Verdict::Superseded),
         SwapOutcome::Created => return Ok(Verdict::Create),
         SwapOutcome::Unchanged => return Ok(Verdict::Unchanged),
         _ => {}
     }
     let current = current.expect("decide creates a table that does not exist");
-    let new_rows = def
-        .parameters
-        .get(parameters::ROWS)
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(0);
     let live_rows = current.parameters.get(parameters::ROWS).and_then(|r| r.parse().ok());
     let bounds = Bounds::resolve(item.max_row_drop_percent, shared.publish.max_row_drop_percent);
     let policy_changed = quality::policy_changed(
@@ -155,7 +154,7 @@ pub(super) fn judge(
               its column and row changes are the policy's and are published");
     }
     let force = policy_changed || shared.publish.force_tables.contains(&item.table);
-    if let Decision::Held { reason, .. } = quality::decide(&item.table, live_rows, new_rows, bounds, force) {
+    if let Decision::Held { reason, .. } = quality::decide(&item.table, live_rows, version.rows, bounds, force) {
         warn!(table = %qualified, %reason, "held by the quality gate: the live version stays");
         return Ok(Verdict::Held(reason));
     }
@@ -167,15 +166,21 @@ pub(super) fn judge(
     Ok(Verdict::Update(compat::check(
         &qualified,
         &current.columns,
-        &def.columns,
+        &version.def.columns,
         schema_policy,
     )?))
 }
 
 /// The columns and row count of the version at `new`, from the footers of
-/// its data files (the quality gate's count: no query scans them).
-async fn new_version(env: &Env, new: &S3Prefix) -> Result<(Vec<Column>, u64), Error> {
-    let data = data_objects(env, new).await?;
+/// its data files (the quality gate's count: no query scans them), with
+/// every object there. One listing serves both.
+async fn new_version(env: &Env, new: &S3Prefix) -> Result<(Vec<Column>, u64, Vec<String>), Error> {
+    let objects = s3::list_objects(&env.clients.s3, &new.bucket, &new.key).await?;
+    let data: Vec<String> = objects
+        .iter()
+        .filter(|(key, size)| is_data_object(key, *size))
+        .map(|(key, _)| key.clone())
+        .collect();
     let Some(sample) = data.first() else {
         return Err(Error::invalid_input(
             "new_location",
@@ -195,10 +200,8 @@ async fn new_version(env: &Env, new: &S3Prefix) -> Result<(Vec<Column>, u64), Er
         .buffer_unordered(FOOTERS_AT_ONCE)
         .try_collect()
         .await?;
-    Ok((
-        file.columns,
-        u64::try_from(file.num_rows).unwrap_or(0) + rows.iter().sum::<u64>(),
-    ))
+    let total = u64::try_from(file.num_rows).unwrap_or(0) + rows.iter().sum::<u64>();
+    Ok((file.columns, total, objects.into_iter().map(|(key, _)| key).collect()))
 }
 
 /// Footers read at once: S3 serves thousands of GETs a second per prefix,

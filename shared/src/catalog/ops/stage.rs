@@ -6,7 +6,7 @@
 use tracing::info;
 
 use super::conflict;
-use super::judge::{Verdict, Version, judge, read_version};
+use super::judge::{Verdict, judge, read_version};
 use super::read_ahead::ReadAhead;
 use super::swap::swapped;
 use crate::aws::glue::{self, TableDef, Update};
@@ -22,14 +22,10 @@ use crate::error::Error;
 /// the swap would not move (superseded, held, already there) is answered as
 /// such, with no candidate.
 pub async fn stage(env: &Env, item: &SwapItem, shared: &SwapShared, ahead: &ReadAhead) -> Result<Swapped, Error> {
-    let Version {
-        new,
-        def,
-        raw_newer,
-        current,
-    } = read_version(env, item, shared, ahead).await?;
-    let verdict = judge(env, item, shared, current.as_ref(), raw_newer, &new, &def)?;
-    let done = |outcome, diff| swapped(&item.table, outcome, current.as_ref(), &def, diff);
+    let version = read_version(env, item, shared, ahead).await?;
+    let (new, def, current) = (&version.new, &version.def, version.current.as_ref());
+    let verdict = judge(env, item, shared, &version, current)?;
+    let done = |outcome, diff| swapped(&item.table, outcome, current, def, diff);
     match verdict {
         Verdict::Superseded => Ok(done(SwapOutcome::Superseded, SchemaDiff::default())),
         Verdict::Unchanged => Ok(done(SwapOutcome::Unchanged, SchemaDiff::default())),

@@ -15,7 +15,6 @@ use crate::aws::glue::{self, TableDef, TableState, Update};
 use crate::aws::s3;
 use crate::catalog::audit;
 use crate::catalog::compat::SchemaDiff;
-use crate::catalog::location::S3Prefix;
 use crate::contract::catalog_swap::{SwapItem, SwapOutcome, SwapShared, Swapped};
 use crate::env::Env;
 use crate::error::Error;
@@ -26,13 +25,13 @@ use crate::error::Error;
 /// recording the pass ([`parameters::AUDIT`]). `ahead` holds what the batch
 /// read of its tables beforehand (`ReadAhead::default()` reads each table now).
 pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared, ahead: &ReadAhead) -> Result<Swapped, Error> {
-    let Version {
-        new,
-        mut def,
-        raw_newer,
-        current: first,
-    } = read_version(env, item, shared, ahead).await?;
-    def.parameters.insert(parameters::AUDIT.into(), audit::PASSED.into());
+    let mut version = read_version(env, item, shared, ahead).await?;
+    version
+        .def
+        .parameters
+        .insert(parameters::AUDIT.into(), audit::PASSED.into());
+    let first = version.current.take();
+    let (new, def) = (&version.new, &version.def);
     let database = &env.config.curated_database;
     let qualified = format!("{database}.{}", item.table);
     let mut tagged = false;
@@ -44,8 +43,8 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared, ahead: &ReadA
             Some(read) => read,
             None => glue::get_table(&env.clients.glue, database, &item.table).await?,
         };
-        let verdict = judge(env, item, shared, current.as_ref(), raw_newer, &new, &def)?;
-        let done = |outcome, diff| swapped(&item.table, outcome, current.as_ref(), &def, diff);
+        let verdict = judge(env, item, shared, &version, current.as_ref())?;
+        let done = |outcome, diff| swapped(&item.table, outcome, current.as_ref(), def, diff);
         match verdict {
             Verdict::Superseded => {
                 info!(table = %qualified, "a newer run published this table; it stays on that version");
@@ -58,28 +57,28 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared, ahead: &ReadA
             }
             Verdict::Unchanged => {
                 // A retry after a swap whose answer was lost: tag again.
-                tag_version(env, &new).await?;
+                tag_version(env, &version).await?;
                 info!(table = %qualified, location = %new, "already points at this run's version; nothing to do");
                 return Ok(done(SwapOutcome::Unchanged, SchemaDiff::default()));
             }
             Verdict::Create => {
-                tag_version(env, &new).await?;
-                glue::create_table(&env.clients.glue, &def).await?;
+                tag_version(env, &version).await?;
+                glue::create_table(&env.clients.glue, def).await?;
                 info!(table = %qualified, location = %new, "created");
                 drop_candidate(env, &item.table).await;
                 return Ok(done(SwapOutcome::Created, SchemaDiff::default()));
             }
             Verdict::Update(diff) => {
                 if !tagged {
-                    tag_version(env, &new).await?;
+                    tag_version(env, &version).await?;
                     tagged = true;
                 }
                 let current = current.as_ref().expect("judge updates only a table that exists");
-                match glue::update_table(&env.clients.glue, &def, current.version_id.as_deref()).await? {
+                match glue::update_table(&env.clients.glue, def, current.version_id.as_deref()).await? {
                     Update::Done => {
                         info!(table = %qualified, from = ?current.location, to = %new, changes = %diff.describe(), "swapped");
                         drop_candidate(env, &item.table).await;
-                        return Ok(swapped(&item.table, SwapOutcome::Swapped, Some(current), &def, diff));
+                        return Ok(swapped(&item.table, SwapOutcome::Swapped, Some(current), def, diff));
                     }
                     Update::Conflict if attempt == 0 => {
                         warn!(table = %qualified, "changed while swapping; reading it again")
@@ -92,13 +91,13 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared, ahead: &ReadA
     Err(conflict(database, &item.table))
 }
 
-/// Tags every file of a version readable to analysts, FOOTERS_AT_ONCE at a
-/// time. Tagging again is harmless, so a retried swap tags again.
-async fn tag_version(env: &Env, new: &S3Prefix) -> Result<(), Error> {
-    let keys = s3::list_keys(&env.clients.s3, &new.bucket, &new.key).await?;
-    let bucket = new.bucket.as_str();
-    stream::iter(keys)
-        .map(|key| async move { s3::put_tag(&env.clients.s3, bucket, &key, (audit::TAG, audit::PASSED)).await })
+/// Tags every object of a version readable to analysts, FOOTERS_AT_ONCE at
+/// a time (the objects its read listed). Tagging again is harmless, so a
+/// retried swap tags again.
+async fn tag_version(env: &Env, version: &Version) -> Result<(), Error> {
+    let bucket = version.new.bucket.as_str();
+    stream::iter(version.keys.clone())
+        .map(|key: String| async move { s3::put_tag(&env.clients.s3, bucket, &key, (audit::TAG, audit::PASSED)).await })
         .buffer_unordered(FOOTERS_AT_ONCE)
         .try_collect::<Vec<()>>()
         .await?;
