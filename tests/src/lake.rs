@@ -22,6 +22,22 @@ pub struct Lake {
     pub export_id: String,
 }
 
+/// An object's `snaplake-audit` tag (what the analyst policy reads it by),
+/// if it has one.
+pub async fn audit_tag(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<String> {
+    let tags = s3
+        .get_object_tagging()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("tags of s3://{bucket}/{key}: {e:?}"));
+    tags.tag_set()
+        .iter()
+        .find(|t| t.key() == "snaplake-audit")
+        .map(|t| t.value().to_string())
+}
+
 /// What a run needs before it starts: the bucket, the raw and curated Glue
 /// databases, the Athena workgroup, and the sample Aurora cluster `shop-prod`
 /// with its automated snapshot of the Tokyo day 2026-11-21.

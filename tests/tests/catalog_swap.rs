@@ -259,19 +259,10 @@ async fn stage_touches_no_curated_table_discard_deletes_the_version_and_rollback
         .expect("the candidate table");
     assert_eq!(candidate.location.as_deref(), Some(day1.as_str()));
     let key = lake.keys("curated/shop_customers/v=1/").await.remove(0);
-    let tags = lake
-        .ctx
-        .clients
-        .s3
-        .get_object_tagging()
-        .bucket(BUCKET)
-        .key(&key)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        tags.tag_set().is_empty(),
-        "a staged file is not readable to analysts: {tags:?}"
+    assert_eq!(
+        snaplake_tests::audit_tag(&lake.ctx.clients.s3, BUCKET, &key).await,
+        None,
+        "a staged file is not readable to analysts"
     );
 
     let discard = json!({"action": "discard", "Items": [{"table": "shop_customers", "location": day1}]});

@@ -924,25 +924,26 @@ async fn a_new_table_that_fails_its_audit_is_never_published_and_its_version_is_
     let files = snaplake_tests::keys(&p.env.clients.s3, BUCKET, prefix).await;
     assert!(!files.is_empty());
     for key in files {
-        let tags = p
-            .env
-            .clients
-            .s3
-            .get_object_tagging()
-            .bucket(BUCKET)
-            .key(&key)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            tags.tag_set()
-                .iter()
-                .any(|t| t.key() == "snaplake-audit" && t.value() == "passed"),
+        assert_eq!(
+            snaplake_tests::audit_tag(&p.env.clients.s3, BUCKET, &key)
+                .await
+                .as_deref(),
+            Some("passed"),
             "{key} is published but not tagged readable"
         );
     }
     let t = snaplake_tests::curated_table(&p.env.clients.glue, "shop_orders").await;
     assert_eq!(t.parameters().unwrap()["snaplake.audit"], "passed");
+    let candidate = p
+        .env
+        .clients
+        .glue
+        .get_table()
+        .database_name("snaplake_raw")
+        .name("shop_orders__candidate")
+        .send()
+        .await;
+    assert!(candidate.is_err(), "a published table's candidate is dropped");
 }
 
 /// A new version whose audit fails is never published: readers go on seeing
