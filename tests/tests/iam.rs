@@ -175,6 +175,85 @@ async fn a_missing_action_a_wrong_resource_or_prefix_is_access_denied_and_the_mo
     assert_eq!(status, "SUCCEEDED", "with the module's policies: {detail}");
 }
 
+/// Write, audit, publish as catalog-swap's role: without
+/// `s3:PutObjectTagging` the audited version cannot be made readable, so
+/// nothing is published and the run names the refused action; without
+/// `glue:DeleteTable` on `*__candidate` the tables publish but their
+/// candidates stay behind (a logged warning, the next stage replaces them).
+#[tokio::test]
+async fn catalog_swap_without_tagging_publishes_nothing_and_without_delete_table_keeps_its_candidates() {
+    let d = deploy("snaplake-audit-iam", BUCKET).await;
+    let mut input = d.run_input.clone();
+    input["logical_time"] = json!("2026-11-20T19:00:00Z");
+    let module = module_policy(&d, "catalog-swap").await;
+    let glue = &d.env.clients.glue;
+
+    put_policy(
+        &d,
+        "catalog-swap",
+        &without_action(module.clone(), "TagAuditedVersionsReadable", "s3:PutObjectTagging"),
+    )
+    .await;
+    let (status, detail) = run_execution(&d.env, &d.machine, "no-tagging", &input, Duration::from_secs(240)).await;
+    assert_eq!(status, "FAILED", "{detail}");
+    let cause = detail["cause"].as_str().unwrap_or_default().to_string();
+    let manifest = cause
+        .split_once("Every table's outcome and cause: s3://")
+        .unwrap_or_else(|| panic!("no manifest in {cause}"))
+        .1
+        .split(['"', ' ', '\\'])
+        .next()
+        .unwrap();
+    let (bucket, key) = manifest.split_once('/').unwrap();
+    let body = d
+        .env
+        .clients
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let manifest = String::from_utf8(body.body.collect().await.unwrap().to_vec()).unwrap();
+    assert!(
+        manifest.contains("PutObjectTagging") && manifest.contains("AccessDenied"),
+        "the run's manifest names the refused tagging: {manifest}"
+    );
+    for table in ["shop_customers", "shop_orders", "shop_articles"] {
+        let curated = glue
+            .get_table()
+            .database_name("snaplake_curated")
+            .name(table)
+            .send()
+            .await;
+        assert!(curated.is_err(), "{table} was published without being tagged readable");
+    }
+
+    put_policy(
+        &d,
+        "catalog-swap",
+        &without_action(module.clone(), "DropAuditCandidateTables", "glue:DeleteTable"),
+    )
+    .await;
+    let (status, detail) = run_execution(&d.env, &d.machine, "no-delete-table", &input, Duration::from_secs(240)).await;
+    assert_eq!(
+        status, "SUCCEEDED",
+        "dropping a candidate is not the run's failure: {detail}"
+    );
+    let candidate = glue
+        .get_table()
+        .database_name("snaplake_raw")
+        .name("shop_orders__candidate")
+        .send()
+        .await;
+    assert!(
+        candidate.is_ok(),
+        "glue:DeleteTable was refused, so the candidate stays"
+    );
+    put_policy(&d, "catalog-swap", &module).await;
+}
+
 /// S3 answers a GetObject of a missing key with 404 only to a caller that
 /// may list the bucket (without a prefix: a GetObject carries none), else
 /// with 403 AccessDenied; the stand-in does the same. Releasing a day lock
