@@ -211,6 +211,12 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
                     deleted: 1,
                     error: None,
                 }),
+                report: Some(TableReport {
+                    table: s(),
+                    outcome: Some(TableOutcome::Swapped),
+                    location: Some(loc()),
+                    ..TableReport::default()
+                }),
             })
         })),
         ("catalog_swap", "gc") => values([batch(Collected {

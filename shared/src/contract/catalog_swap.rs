@@ -143,6 +143,11 @@ pub struct SwapItem {
     /// The masking policy's bound on this table's row drop (quality gate).
     #[serde(default)]
     pub max_row_drop_percent: Option<u32>,
+    /// The table's line in the run's report as the state machine knows it
+    /// (its queries, rows and bytes); Swap completes it with the outcome and
+    /// answers it, so the table's last state is Swap itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<TableReport>,
 }
 
 /// What a swap does when the new version removes or retypes a column.
@@ -352,6 +357,10 @@ pub struct Swapped {
     /// What retention did after the swap, when the request asked for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<Retention>,
+    /// The request's report line, completed: what the state machine's Swap
+    /// state answers for the table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<TableReport>,
 }
 
 /// Retention run by a swap: the version folders it deleted, or why it did
@@ -453,9 +462,10 @@ pub enum TableOutcome {
     NotExported,
 }
 
-/// One table's entry in a run's report: what the state machine's
-/// TablePublished, TableUnchanged, TableSkipped, TableSuperseded and
-/// TableFailed states write, or a table the export did not complete.
+/// One table's entry in a run's report: what the state machine's Swap
+/// (completing the line it was sent), TableUnchanged, TableSkipped,
+/// TableSuperseded, TableHeld and TableFailed states write, or a table the
+/// export did not complete.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TableReport {
     pub table: String,

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use jiff::Timestamp;
 use tokio::sync::OnceCell;
 
 use super::parse;
@@ -89,6 +90,10 @@ async fn judged(
             if let Some(retention) = &s.retention {
                 swapped.retention = gc::after_swap(&env, &swapped, retention).await;
             }
+            swapped.report = item
+                .report
+                .clone()
+                .map(|line| swap::report_line(line, &swapped, Timestamp::now()));
             Ok(swapped)
         }
     })

@@ -6,6 +6,7 @@
 
 use crate::catalog::parameters;
 use futures_util::{StreamExt, TryStreamExt, stream};
+use jiff::Timestamp;
 use tracing::{info, warn};
 
 use super::conflict;
@@ -15,7 +16,7 @@ use crate::aws::glue::{self, TableDef, TableState, Update};
 use crate::aws::s3;
 use crate::catalog::audit;
 use crate::catalog::compat::SchemaDiff;
-use crate::contract::catalog_swap::{SwapItem, SwapOutcome, SwapShared, Swapped};
+use crate::contract::catalog_swap::{SwapItem, SwapOutcome, SwapShared, Swapped, TableOutcome, TableReport};
 use crate::env::Env;
 use crate::error::Error;
 
@@ -130,11 +131,95 @@ pub(super) fn swapped(
         schema_changes: diff.describe(),
         reason: None,
         retention: None,
+        report: None,
     }
+}
+
+/// Completes a table's report line with what its swap did: the outcome, the
+/// version it left live (the new one once published; the one that stays
+/// when a newer run or the quality gate kept it) and when it ended.
+pub fn report_line(mut line: TableReport, swapped: &Swapped, finished_at: Timestamp) -> TableReport {
+    let outcome = match swapped.outcome {
+        SwapOutcome::Created => TableOutcome::Created,
+        SwapOutcome::Swapped | SwapOutcome::RolledBack => TableOutcome::Swapped,
+        SwapOutcome::Unchanged | SwapOutcome::Staged => TableOutcome::Unchanged,
+        SwapOutcome::Superseded => TableOutcome::Superseded,
+        SwapOutcome::Held => TableOutcome::Held,
+    };
+    let stayed = matches!(outcome, TableOutcome::Superseded | TableOutcome::Held);
+    line.table = swapped.table.clone();
+    line.outcome = Some(outcome);
+    line.location = if stayed {
+        swapped.previous_location.clone()
+    } else {
+        Some(swapped.new_location.clone())
+    };
+    line.previous_location = swapped.previous_location.clone();
+    line.reason = swapped.reason.clone();
+    line.finished_at = Some(finished_at.to_string());
+    line
 }
 
 /// Faults the stand-in cannot produce on demand: a concurrent writer between
 /// our read and our update, throttling, a table that vanished.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered(outcome: SwapOutcome) -> Swapped {
+        Swapped {
+            table: "shop_customers".into(),
+            outcome,
+            previous_location: Some("s3://lake/curated/shop_customers/v=1/".into()),
+            new_location: "s3://lake/curated/shop_customers/v=2/".into(),
+            previous_version: Some("3".into()),
+            schema_changes: String::new(),
+            reason: (outcome == SwapOutcome::Held).then(|| "rows fell 90%".into()),
+            retention: None,
+            report: None,
+        }
+    }
+
+    #[test]
+    fn a_report_line_keeps_what_the_run_knew_and_names_the_version_left_live() {
+        let sent = TableReport {
+            table: "shop_customers".into(),
+            transform_query_id: Some("q1".into()),
+            verify_query_id: Some("q2".into()),
+            rows_out: Some(7),
+            ..TableReport::default()
+        };
+        let at = Timestamp::from_second(1_790_000_000).unwrap();
+        let published = report_line(sent.clone(), &answered(SwapOutcome::Swapped), at);
+        assert_eq!(published.outcome, Some(TableOutcome::Swapped));
+        assert_eq!(
+            published.location.as_deref(),
+            Some("s3://lake/curated/shop_customers/v=2/")
+        );
+        assert_eq!(
+            published.previous_location.as_deref(),
+            Some("s3://lake/curated/shop_customers/v=1/")
+        );
+        assert_eq!(
+            (published.transform_query_id.as_deref(), published.rows_out),
+            (Some("q1"), Some(7))
+        );
+        assert_eq!(published.finished_at, Some(at.to_string()));
+        for kept in [SwapOutcome::Held, SwapOutcome::Superseded] {
+            let line = report_line(sent.clone(), &answered(kept), at);
+            assert_eq!(
+                line.location.as_deref(),
+                Some("s3://lake/curated/shop_customers/v=1/"),
+                "{kept:?}"
+            );
+        }
+        assert_eq!(
+            report_line(sent, &answered(SwapOutcome::Held), at).reason.as_deref(),
+            Some("rows fell 90%")
+        );
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod mocked {
     use std::sync::Arc;
@@ -251,6 +336,7 @@ pub(crate) mod mocked {
             new_location: NEW.into(),
             source: None,
             max_row_drop_percent: None,
+            report: None,
         };
         let shared = SwapShared {
             logical_time: LogicalTime::parse("2026-11-20T19:00:00Z").unwrap(),
