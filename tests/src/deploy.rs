@@ -445,7 +445,7 @@ pub async fn schedule(env: &StandIn, stack: &str, machine: &str, run_input: &Val
 
 /// The definition as Terraform's templatefile renders it.
 pub fn render(vars: &[(&str, &str)]) -> String {
-    let mut text = std::fs::read_to_string(repo_root().join("infra/statemachine/pipeline.asl.json")).unwrap();
+    let mut text = std::fs::read_to_string(repo_root().join("infra/modules/snaplake/pipeline.asl.json")).unwrap();
     for (name, value) in vars {
         text = text.replace(&format!("${{{name}}}"), value);
     }

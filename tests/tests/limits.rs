@@ -6,7 +6,7 @@ use serde_json::Value;
 /// The definition with every placeholder given a value, as Terraform would.
 fn definition() -> Value {
     let template =
-        std::fs::read_to_string(snaplake_tests::repo_root().join("infra/statemachine/pipeline.asl.json")).unwrap();
+        std::fs::read_to_string(snaplake_tests::repo_root().join("infra/modules/snaplake/pipeline.asl.json")).unwrap();
     let mut names = Vec::new();
     let mut rest = template.as_str();
     while let Some(start) = rest.find("${") {

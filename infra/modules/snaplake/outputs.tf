@@ -1,25 +1,31 @@
 output "bucket" {
-  value = local.bucket
+  description = "The lake bucket: exports/ (raw), curated/, _snaplake/ (control), query results."
+  value       = local.bucket
 }
 
 output "state_machine_arn" {
-  value = aws_sfn_state_machine.pipeline.arn
+  description = "The pipeline's Step Functions state machine: the schedule starts it daily; `snaplake run` starts it for a day."
+  value       = aws_sfn_state_machine.pipeline.arn
 }
 
 output "failure_topic_arn" {
-  value = aws_sns_topic.failures.arn
+  description = "The SNS topic a failed run notifies (notification_emails subscribe to it)."
+  value       = aws_sns_topic.failures.arn
 }
 
 output "function_names" {
-  value = { for k, f in aws_lambda_function.fn : k => f.function_name }
+  description = "The Lambda functions' names, by function (snapshot-export, export-callback, export-poller, catalog-swap, query-runner)."
+  value       = { for k, f in aws_lambda_function.fn : k => f.function_name }
 }
 
 output "raw_database" {
-  value = aws_glue_catalog_database.raw.name
+  description = "The Glue database of the raw tables (the exports, unmasked): not for analysts."
+  value       = aws_glue_catalog_database.raw.name
 }
 
 output "curated_database" {
-  value = aws_glue_catalog_database.curated.name
+  description = "The Glue database analysts query: the masked, audited tables."
+  value       = aws_glue_catalog_database.curated.name
 }
 
 output "run_input" {

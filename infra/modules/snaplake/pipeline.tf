@@ -156,7 +156,7 @@ resource "aws_sfn_state_machine" "pipeline" {
   #checkov:skip=CKV_AWS_285:Logs errors only, without execution data (issue 12.4): states carry table names, locations and the masking policy; the execution history keeps them for 90 days and the functions log what they do.
   name     = "${var.name}-pipeline"
   role_arn = aws_iam_role.pipeline.arn
-  definition = templatefile("${path.module}/../../statemachine/pipeline.asl.json", {
+  definition = templatefile("${path.module}/pipeline.asl.json", {
     snapshot_export_arn     = aws_lambda_function.fn["snapshot-export"].arn
     export_callback_arn     = aws_lambda_function.fn["export-callback"].arn
     export_poller_arn       = aws_lambda_function.fn["export-poller"].arn

@@ -14,7 +14,7 @@ pub fn repo_file(path: &str) -> String {
 /// 1, one inside a string (a function's ARN) to its name,
 /// `${catalog_swap_arn}` to `catalog_swap_arn`.
 pub fn definition() -> Value {
-    let mut text = repo_file("infra/statemachine/pipeline.asl.json");
+    let mut text = repo_file("infra/modules/snaplake/pipeline.asl.json");
     while let Some(start) = text.find("${") {
         let end = start + text[start..].find('}').unwrap();
         let value = if text[..start].ends_with('"') {
