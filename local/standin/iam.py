@@ -137,11 +137,20 @@ def required(response, service: str, action: str, resource: str, region: str, ac
     if service == "states":
         target = p.get("stateMachineArn") or p.get("executionArn")
         return [Need(action, target or "*")]
-    if service == "lambda" and response.raw_path.endswith("/invocations"):
-        # Invoke: lambda:InvokeFunction on the function (FunctionName is a name or an ARN, maybe qualified).
-        named = unquote(response.raw_path.split("/functions/", 1)[1].rsplit("/invocations", 1)[0])
+    if service == "lambda" and response.raw_path.split("/functions/", 1)[-1].strip("/") and "/functions/" in response.raw_path:
+        # The function the path names (a name or an ARN, maybe qualified):
+        # Invoke is lambda:InvokeFunction on it, GetFunctionConfiguration and
+        # the others their own action on it.
+        named = unquote(response.raw_path.split("/functions/", 1)[1].split("/", 1)[0])
         function = named if named.startswith("arn:") else arn.format("lambda", f"function:{named}")
-        return [Need("lambda:InvokeFunction", function)]
+        if response.raw_path.endswith("/invocations"):
+            return [Need("lambda:InvokeFunction", function)]
+        return [Need(action, function)]
+    if service == "scheduler" and "/schedules/" in response.raw_path:
+        # A schedule is named within its group (`default` unless the query names one).
+        name_ = unquote(response.raw_path.split("/schedules/", 1)[1].split("/", 1)[0])
+        group = p.get("groupName") or "default"
+        return [Need(action, arn.format("scheduler", f"schedule/{group}/{name_}"))]
     if service == "sts" and "RoleArn" in p:
         return [Need(action, p["RoleArn"])]
     return [Need(action, "*")]
@@ -194,23 +203,31 @@ def authorize(self, iam_request_cls: type, resource: str = "*") -> None:
     if query:
         path += "?" + query
     body = self.raw_body or getattr(_LOCAL, "form_body", None)
-    request = iam_request_cls(
-        account_id=self.current_account,
-        method=self.method,
-        path=path,
-        data=self.data,
-        body=body,
-        headers=self.headers,
-        action=self._get_action(),
-    )
-    if iam_request_cls is not S3IAMRequest:
-        # moto signs `data` when there is no body, and `data` of a GET without a
-        # query string is the request's headers: the payload is the empty body.
-        request._data = {}
+    json_protocol = iam_request_cls is not S3IAMRequest and _json_protocol(self)
     try:
-        request.check_signature()
-    except Exception:
-        log(f"standin: SignatureDoesNotMatch {self.method} {path} ({request._action}; body {len(body or b'')} bytes)")
+        request = iam_request_cls(
+            account_id=self.current_account,
+            method=self.method,
+            path=path,
+            data=self.data,
+            body=body,
+            headers=self.headers,
+            action=self._get_action(),
+        )
+        if iam_request_cls is not S3IAMRequest:
+            # moto signs `data` when there is no body, and `data` of a GET without a
+            # query string is the request's headers: the payload is the empty body.
+            request._data = {}
+        try:
+            request.check_signature()
+        except Exception:
+            log(f"standin: SignatureDoesNotMatch {self.method} {path} ({request._action}; body {len(body or b'')} bytes)")
+            raise
+    except _RESTError as refused:
+        # moto writes these in XML whatever the protocol; a JSON service
+        # (Lambda, Step Functions, Glue, Athena, ...) answers in JSON on AWS.
+        if json_protocol:
+            raise _JsonError(JSON_AUTH_CODES.get(refused.error_type, refused.error_type), refused.message, refused.code)
         raise
     if request._action == "sts:GetCallerIdentity":
         return
@@ -233,27 +250,52 @@ def authorize(self, iam_request_cls: type, resource: str = "*") -> None:
             error = S3AccessDeniedError()
             error.message = message
             raise error
-        raise _Denied(message, json_protocol="json" in self.headers.get("Content-Type", "") or request._service in ("lambda", "scheduler"))
+        if json_protocol:
+            raise _JsonError("AccessDeniedException", message, 403)
+        raise _Denied(message)
+
+
+# What JSON services call moto's (query-protocol) credential errors: Lambda,
+# CloudWatch Logs, ECS, Cognito answer an unknown key with
+# UnrecognizedClientException, a bad signature with InvalidSignatureException.
+JSON_AUTH_CODES = {"InvalidClientTokenId": "UnrecognizedClientException", "SignatureDoesNotMatch": "InvalidSignatureException"}
+
+
+def _json_protocol(handler) -> bool:
+    """JSON services (awsJson, restJson): their requests name a JSON content
+    type, or the service is a restJson one whose GETs carry no body."""
+    service = handler.headers.get("Authorization", "").split("Credential=", 1)[-1].split("/")[3:4]
+    return "json" in handler.headers.get("Content-Type", "") or service in (["lambda"], ["scheduler"])
+
+
+class _JsonError(_RESTError):
+    """An error as a JSON service writes it: `__type` and `message` in the
+    body and the code in `x-amzn-ErrorType`, so the SDKs parse its code and
+    message (moto writes XML, which they read as an "unhandled error")."""
+
+    code = 403
+
+    def __init__(self, error_type: str, message: str, status: int):
+        _RESTError.__init__(self, error_type, message)
+        self.code = status
+        self.error_type = error_type
+        self.description = json.dumps({"__type": error_type, "message": message, "Message": message})
+        self.content_type = "application/json"
 
 
 class _Denied(AccessDeniedError):
-    """AccessDenied as the service's protocol writes it, so the SDKs parse its
-    code and message (moto writes `<Errors>` around the error, which the Rust
-    SDK reads as an "unhandled error")."""
+    """AccessDenied as a query or REST-XML service writes it (moto writes
+    `<Errors>` around the error, which the Rust SDK reads as an "unhandled
+    error")."""
 
-    def __init__(self, message: str, json_protocol: bool):
+    def __init__(self, message: str):
+        from xml.sax.saxutils import escape
+
         _RESTError.__init__(self, "AccessDenied", message)
-        if json_protocol:
-            self.error_type = "AccessDeniedException"
-            self.description = json.dumps({"__type": "AccessDeniedException", "message": message, "Message": message})
-            self.content_type = "application/json"
-        else:
-            from xml.sax.saxutils import escape
-
-            self.description = (
-                "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
-                f"<Message>{escape(message)}</Message></Error><RequestId>standin</RequestId></ErrorResponse>"
-            )
+        self.description = (
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+            f"<Message>{escape(message)}</Message></Error><RequestId>standin</RequestId></ErrorResponse>"
+        )
 
 
 ADMIN_USER = "snaplake-admin"

@@ -71,6 +71,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "query-runner only: the Secrets Manager secret (ARN or name) holding the salt of the `hash_salted` rule; read once at start-up, never logged",
     },
     Variable {
+        name: "SNAPLAKE_CURATED_KMS_KEY",
+        default: Some(""),
+        meaning: "catalog-swap: the curated KMS key (ARN) the run manifests under `<control prefix>/runs/` are written with, so operators read them with curated rights; unset, the bucket's default key",
+    },
+    Variable {
         name: "SNAPLAKE_POLICY_DIGEST",
         default: Some(""),
         meaning: "the SHA-256 of the masking policy the deployment pins (stored at `<control prefix>/policy/<digest>.json`); runs cannot use another",
@@ -121,6 +126,8 @@ pub struct Config {
     pub keep_versions: u32,
     /// The secret holding the salt of `hash_salted`, if any.
     pub hash_salt_secret: Option<String>,
+    /// The key run manifests are written with (`SNAPLAKE_CURATED_KMS_KEY`).
+    pub curated_kms_key: Option<String>,
     /// What the deployment pins: a run's input may only repeat these.
     pub policy_digest: Option<String>,
     pub pinned_source_id: Option<String>,
@@ -170,6 +177,7 @@ impl Config {
         let athena_workgroup = get("SNAPLAKE_ATHENA_WORKGROUP");
         let keep_versions = get("SNAPLAKE_KEEP_VERSIONS");
         let hash_salt_secret = Some(get("SNAPLAKE_HASH_SALT_SECRET")).filter(|s| !s.is_empty());
+        let curated_kms_key = Some(get("SNAPLAKE_CURATED_KMS_KEY")).filter(|s| !s.is_empty());
         let policy_digest = Some(get("SNAPLAKE_POLICY_DIGEST")).filter(|s| !s.is_empty());
         let pinned_source_id = Some(get("SNAPLAKE_SOURCE_ID")).filter(|s| !s.is_empty());
         let pinned_source_kind = Some(get("SNAPLAKE_SOURCE_KIND")).filter(|s| !s.is_empty());
@@ -264,6 +272,7 @@ impl Config {
             athena_workgroup,
             keep_versions: keep.expect("checked above"),
             hash_salt_secret,
+            curated_kms_key,
             policy_digest,
             pinned_source_id,
             pinned_source_kind,

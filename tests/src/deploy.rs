@@ -159,6 +159,7 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
             ("SNAPLAKE_SOURCE_KIND", "cluster"),
             ("SNAPLAKE_EXPORT_ROLE_ARN", &export_role),
             ("SNAPLAKE_EXPORT_KMS_KEY", &key_arn),
+            ("SNAPLAKE_CURATED_KMS_KEY", &curated_key),
         ];
         if f == "query-runner" {
             vars.push(("SNAPLAKE_HASH_SALT_SECRET", &salt_secret));

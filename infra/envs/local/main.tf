@@ -108,6 +108,10 @@ output "analyst_policy_json" {
   value = module.snaplake.analyst_policy_json
 }
 
+output "operator_policy_json" {
+  value = module.snaplake.operator_policy_json
+}
+
 output "hash_salt_secret_arn" {
   value = module.snaplake.hash_salt_secret_arn
 }

@@ -72,8 +72,8 @@ locals {
       # skipped tables, and writes the run's manifest.
       { Sid = "ReadRunResults", Effect = "Allow", Action = ["s3:GetObject"], Resource = ["${local.bucket_arn}/${local.control_prefix}/map-results/*", "${local.bucket_arn}/${local.control_prefix}/plans/*", "${local.bucket_arn}/${local.control_prefix}/runs/*"] },
       { Sid = "WriteRunManifests", Effect = "Allow", Action = ["s3:PutObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/runs/*" },
-      merge(local.raw_read_write, { Sid = "RawKeyForExportFootersAndRunManifests" }),
-      merge(local.curated_read, { Sid = "CuratedKeyForVersionFooters" }),
+      merge(local.raw_read_write, { Sid = "RawKeyForExportFootersPlansAndMapResults" }),
+      merge(local.curated_use, { Sid = "CuratedKeyForVersionFootersAndRunManifests" }),
     ]
     "query-runner" = concat([
       { Sid = "Queries", Effect = "Allow", Action = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"], Resource = local.workgroup_arn },

@@ -17,7 +17,8 @@ locals {
   # results of snaplake's and the analysts' queries (the workgroups' key).
   # (and the pinned masking policy: configuration, not data, written by the
   # deployer, who may not use the raw key).
-  curated_key_prefixes = ["${local.curated_prefix}/", "${local.control_prefix}/athena/", "${local.control_prefix}/policy/", "${local.analyst_results_prefix}/"]
+  runs_prefix          = "${local.control_prefix}/runs/"
+  curated_key_prefixes = ["${local.curated_prefix}/", "${local.control_prefix}/athena/", "${local.control_prefix}/policy/", local.runs_prefix, "${local.analyst_results_prefix}/"]
   salt_secret_name     = "${var.name}/hash-salt"
   raw_database         = replace("${var.name}_raw", "-", "_")
   curated_db           = replace("${var.name}_curated", "-", "_")
@@ -51,6 +52,7 @@ locals {
     SNAPLAKE_SOURCE_KIND      = var.source_kind
     SNAPLAKE_EXPORT_ROLE_ARN  = aws_iam_role.export.arn
     SNAPLAKE_EXPORT_KMS_KEY   = local.raw_key
+    SNAPLAKE_CURATED_KMS_KEY  = local.curated_key
   }
 
   bucket_arn = "arn:${local.partition}:s3:::${local.bucket}"

@@ -43,6 +43,11 @@ output "analyst_policy_json" {
   value       = jsonencode(local.analyst_policy)
 }
 
+output "operator_policy_json" {
+  description = "The IAM policy an operator needs for `snaplake status` (attach it to their role): the functions' configuration, the schedule, the executions, the exports' states, where each curated table points, the run manifests and the curated key. Nothing raw."
+  value       = jsonencode(local.operator_policy)
+}
+
 output "bucket_policy_json" {
   description = "The bucket policy the module sets on a bucket it creates; merge these statements into an existing bucket's policy."
   value       = jsonencode(local.bucket_policy)

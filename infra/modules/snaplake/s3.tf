@@ -51,8 +51,11 @@ locals {
   # What the account's IAM policies may open to anyone else, fail closed:
   # a prefix added later is raw until it is listed here. The pinned policy
   # (a masking policy, no data) is here because Terraform reads it back
-  # (HeadObject needs s3:GetObject) as whoever deploys.
-  open_prefixes = ["${local.curated_prefix}/", "${local.analyst_results_prefix}/", "${local.control_prefix}/policy/"]
+  # (HeadObject needs s3:GetObject) as whoever deploys; the run manifests
+  # (table names, outcomes and counts, no rows; written with the curated
+  # key) are here so operators follow runs without raw access
+  # (operator_policy_json).
+  open_prefixes = ["${local.curated_prefix}/", "${local.analyst_results_prefix}/", "${local.control_prefix}/policy/", local.runs_prefix]
 
   bucket_policy = {
     Version = "2012-10-17"
@@ -85,15 +88,17 @@ locals {
         Action    = ["s3:ListBucket", "s3:ListBucketVersions"]
         Resource  = local.bucket_arn
         Condition = {
-          StringLike = { "s3:prefix" = ["${local.export_prefix}*", "${local.control_prefix}*"] }
-          ArnNotLike = { "aws:PrincipalArn" = local.raw_readers }
+          StringLike    = { "s3:prefix" = ["${local.export_prefix}*", "${local.control_prefix}*"] }
+          StringNotLike = { "s3:prefix" = ["${local.runs_prefix}*"] }
+          ArnNotLike    = { "aws:PrincipalArn" = local.raw_readers }
         }
       },
       # Who writes what, and with which key:
       # - RDS export: exports/ with the raw key (the deployment pins it);
-      # - the functions and the state machine: plans, tokens, locks, run
-      #   manifests, Map results under _snaplake/ with no encryption header,
-      #   so the bucket's default, the raw key (UploadPart never carries one);
+      # - the functions and the state machine: plans, tokens, locks, Map
+      #   results under _snaplake/ with no encryption header, so the
+      #   bucket's default, the raw key (UploadPart never carries one); run
+      #   manifests under _snaplake/runs/ with the curated key;
       # - Athena (snaplake's and the analysts' workgroups): UNLOAD into
       #   curated/ and query results into _snaplake/athena/ and
       #   analyst-results/, with the workgroup's key, the curated key.

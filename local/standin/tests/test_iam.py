@@ -219,3 +219,43 @@ def test_athena_reads_a_tables_files_as_the_caller(enforced, tmp_path):
     s3.put_object_tagging(Bucket="lake", Key="curated/t/v=1/part.parquet",
                           Tagging={"TagSet": [{"Key": "snaplake-audit", "Value": "passed"}]})
     assert query()["State"] == "SUCCEEDED"
+
+
+def test_credential_errors_are_written_in_each_services_protocol(enforced):
+    """An unknown key: JSON services (Lambda's restJson, Glue's and Step
+    Functions' awsJson) answer `__type` UnrecognizedClientException, query
+    services (STS) InvalidClientTokenId in XML, as AWS does; moto wrote XML
+    for all, which the SDKs of JSON services read as an unknown error."""
+    answers = {}
+    for service, call in [
+        ("lambda", lambda c: c.get_function_configuration(FunctionName="f")),
+        ("glue", lambda c: c.get_databases()),
+        ("stepfunctions", lambda c: c.list_state_machines()),
+        ("sts", lambda c: c.get_caller_identity()),
+    ]:
+        with pytest.raises(ClientError) as refused:
+            call(enforced(service, key_id="AKIAUNKNOWNUNKNOWN00", secret="x"))
+        error = refused.value.response["Error"]
+        answers[service] = (error["Code"], error["Message"], refused.value.response["ResponseMetadata"]["HTTPStatusCode"])
+    invalid = "The security token included in the request is invalid."
+    assert answers == {
+        "lambda": ("UnrecognizedClientException", invalid, 403),
+        "glue": ("UnrecognizedClientException", invalid, 403),
+        "stepfunctions": ("UnrecognizedClientException", invalid, 403),
+        "sts": ("InvalidClientTokenId", invalid, 403),
+    }, answers
+
+
+def test_a_policy_naming_a_function_is_tried_against_that_function(enforced):
+    """Lambda calls on a function and Scheduler calls on a schedule are
+    checked against that resource's ARN (not `*`), so a policy scoped to them
+    is tried as AWS tries it."""
+    fn = "arn:aws:lambda:us-east-1:123456789012:function:mine"
+    lam = _as_role(enforced, allow("lambda:GetFunctionConfiguration", fn)["Statement"])("lambda")
+    with pytest.raises(ClientError) as other:
+        lam.get_function_configuration(FunctionName="theirs")
+    assert other.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "function:theirs" in other.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as mine:
+        lam.get_function_configuration(FunctionName="mine")
+    assert mine.value.response["Error"]["Code"] == "ResourceNotFoundException", "allowed, then not found"

@@ -263,13 +263,13 @@ run "the_bucket_policy_keeps_raw_and_control_prefixes_from_other_principals" {
   assert {
     condition = length([for s in jsondecode(aws_s3_bucket_policy.lake[0].policy).Statement : s
       if try(s.Effect == "Deny" && s.Principal == "*" && toset(s.Action) == toset(["s3:GetObject", "s3:GetObjectVersion"])
-        && toset(s.NotResource) == toset(["arn:aws:s3:::snaplake-lake-123456789012/curated/*", "arn:aws:s3:::snaplake-lake-123456789012/analyst-results/*", "arn:aws:s3:::snaplake-lake-123456789012/_snaplake/policy/*"])
+        && toset(s.NotResource) == toset(["arn:aws:s3:::snaplake-lake-123456789012/curated/*", "arn:aws:s3:::snaplake-lake-123456789012/analyst-results/*", "arn:aws:s3:::snaplake-lake-123456789012/_snaplake/policy/*", "arn:aws:s3:::snaplake-lake-123456789012/_snaplake/runs/*"])
         && contains(s.Condition.ArnNotLike["aws:PrincipalArn"], "arn:aws:iam::123456789012:role/deployer")
         && contains(s.Condition.ArnNotLike["aws:PrincipalArn"], aws_iam_role.fn["query-runner"].arn)
         && contains(s.Condition.ArnNotLike["aws:PrincipalArn"], aws_iam_role.export.arn)
         && contains(s.Condition.ArnNotLike["aws:PrincipalArn"], aws_iam_role.pipeline.arn)
     && !contains(s.Condition.ArnNotLike["aws:PrincipalArn"], "arn:aws:iam::123456789012:role/analyst"), false)]) == 1
-    error_message = "reading any object but curated data, analysts' results and the pinned policy (which the deployer reads back) is denied to every principal but snaplake's roles and raw_reader_arns"
+    error_message = "reading any object but curated data, analysts' results and the pinned policy (which the deployer reads back) and the run manifests (operators follow runs) is denied to every principal but snaplake's roles and raw_reader_arns"
   }
   assert {
     condition = length([for s in jsondecode(aws_s3_bucket_policy.lake[0].policy).Statement : s
@@ -363,6 +363,26 @@ run "the_analyst_policy_grants_nothing_raw" {
       try(s.Condition.StringEquals["s3:ExistingObjectTag/snaplake-audit"] == "passed", false)
     if contains(flatten([s.Action]), "s3:GetObject") && anytrue([for r in flatten([s.Resource]) : strcontains(r, "/curated")])])
     error_message = "analysts read a curated file only once snaplake tagged it audited (snaplake-audit = passed): write, audit, publish"
+  }
+}
+
+run "the_operator_policy_follows_runs_without_raw_access" {
+  command = apply
+  assert {
+    condition = alltrue(flatten([for s in jsondecode(output.operator_policy_json).Statement : [
+      [for r in flatten([s.Resource]) : !strcontains(r, "/exports") && (!strcontains(r, "/_snaplake") || endswith(r, "/_snaplake/runs/*")) && !strcontains(r, "_raw") && r != aws_kms_key.raw[0].arn],
+      [for p in flatten([try(s.Condition.StringLike["s3:prefix"], [])]) : p == "_snaplake/runs/*"],
+    ]]))
+    error_message = "the operator policy names nothing raw: of the bucket only the run manifests (_snaplake/runs/), no raw table, not the raw key"
+  }
+  assert {
+    condition = alltrue([for s in jsondecode(output.operator_policy_json).Statement : alltrue([for a in flatten([s.Action]) :
+    can(regex("^(lambda:Get|scheduler:Get|states:(List|Describe|Get)|rds:Describe|glue:Get|s3:(Get|List)|kms:Decrypt$)", a))])])
+    error_message = "the operator policy only reads"
+  }
+  assert {
+    condition     = contains(jsondecode(output.bucket_policy_json).Statement[1].NotResource, "arn:aws:s3:::${output.bucket}/_snaplake/runs/*")
+    error_message = "the bucket policy leaves the run manifests to IAM"
   }
 }
 

@@ -7,7 +7,7 @@
 
 use jiff::Timestamp;
 
-use crate::aws::s3;
+use crate::aws::s3::{self, ResultEncryption};
 use crate::catalog::map_results;
 use crate::catalog::run_manifest::{self, RunManifest};
 use crate::contract::catalog_swap::{
@@ -100,8 +100,14 @@ pub async fn report(env: &Env, request: ReportRequest, tables: Vec<TableReport>)
                 counts: counts.clone(),
                 tables,
             };
-            let body = serde_json::to_value(&manifest).expect("a manifest serializes");
-            s3::put_json(&env.clients.s3, &env.config.bucket, &key, &body).await?;
+            // With the curated key: operators read manifests without raw rights.
+            let body = serde_json::to_vec(&manifest).expect("a manifest serializes");
+            let encryption = env
+                .config
+                .curated_kms_key
+                .clone()
+                .map_or(ResultEncryption::Unset, ResultEncryption::Kms);
+            s3::put_bytes(&env.clients.s3, &env.config.bucket, &key, body, &encryption).await?;
             (Some(run_manifest::uri(&env.config.bucket, &key)), manifest.tables)
         }
         None => (None, tables),
