@@ -29,7 +29,8 @@ $(STAMP): local/requirements.txt local/requirements-tools.txt package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-lint: ## formatting and lints (Rust and the stand-in's Python)
+lint: ## formatting and lints (Rust and the stand-in's Python), and no circle in the import graph
+	python3 scripts/import_graph.py
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	$(PYTHON) -m compileall -q local/standin local/bench
