@@ -87,3 +87,64 @@ where
         .with_fix("check credentials (--profile, AWS_PROFILE or AWS_ACCESS_KEY_ID), --region and --endpoint-url")
         .into()
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    fn answered(code: &str, message: &str) -> SdkError<GetCallerIdentityError, ()> {
+        let metadata = ErrorMetadata::builder().code(code).message(message).build();
+        SdkError::service_error(GetCallerIdentityError::generic(metadata), ())
+    }
+
+    #[test]
+    fn the_common_aws_errors_are_one_line_with_code_message_and_fix() {
+        for (code, message, fix) in [
+            (
+                "ExpiredToken",
+                "The security token included in the request is expired",
+                "sign in again",
+            ),
+            (
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+                "AWS_ACCESS_KEY_ID",
+            ),
+            (
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.",
+                "--region",
+            ),
+            (
+                "AccessDeniedException",
+                "User: arn:aws:sts::1:assumed-role/on-call/me is not authorized to perform: lambda:GetFunctionConfiguration",
+                "operator_policy_json",
+            ),
+            ("ThrottlingException", "Rate exceeded", "lower the concurrency"),
+            (
+                "ResourceNotFoundException",
+                "Function not found: snaplake-catalog-swap",
+                "--stack",
+            ),
+        ] {
+            let failure = aws(
+                "lambda",
+                "GetFunctionConfiguration",
+                "snaplake-catalog-swap",
+                answered(code, message),
+            );
+            let text = failure.to_string();
+            assert!(!text.contains('\n') && text.len() < 500, "{code}: {text}");
+            assert!(text.contains(&format!("({code}): {message}")), "{code}: {text}");
+            assert!(text.contains("Fix: ") && text.contains(fix), "{code}: {text}");
+            assert!(
+                !text.contains("unhandled") && !text.contains("ErrorMetadata"),
+                "{code}: {text}"
+            );
+            assert_eq!(failure.exit_code(), ExitCode::from(4), "{code}: AWS refused");
+        }
+    }
+}

@@ -154,7 +154,11 @@ pub enum Error {
     },
 
     /// AWS asked us to slow down; worth retrying with backoff.
-    #[error("{service} {operation} on {resource} was throttled ({code}): {message}")]
+    #[error(
+        "{service} {operation} on {resource} was throttled ({code}): {message}. Fix: wait and run it again; if it \
+         keeps happening, lower the concurrency (backfill --concurrency, the module's max_concurrency and \
+         athena_max_queries) or raise the service's quota"
+    )]
     Throttled {
         service: String,
         operation: String,
@@ -181,7 +185,7 @@ pub enum Error {
     },
 
     /// Any other AWS error, with the service's code and message.
-    #[error("{service} {operation} on {resource} failed ({code}): {message}{}", fix_suffix(.fix))]
+    #[error("{service} {operation} on {resource} failed ({code}): {}", ending_in_fix(.message, .code, .fix))]
     Aws {
         service: String,
         operation: String,
@@ -192,8 +196,44 @@ pub enum Error {
     },
 }
 
-fn fix_suffix(fix: &Option<String>) -> String {
-    fix.as_ref().map(|f| format!(". Fix: {f}")).unwrap_or_default()
+/// The service's message, then the fix: the caller's, or the common one
+/// for the code.
+fn ending_in_fix(message: &str, code: &str, fix: &Option<String>) -> String {
+    match fix.as_deref().or_else(|| common_fix(code)) {
+        Some(fix) => format!("{}. Fix: {fix}", message.trim_end_matches('.')),
+        None => message.to_string(),
+    }
+}
+
+/// The fix for the errors every AWS service answers alike, when the caller
+/// named none: credentials, permissions, a name that does not exist.
+pub fn common_fix(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
+            "the session's credentials expired: sign in again (aws sso login, or fresh temporary credentials) and repeat"
+        }
+        "InvalidClientTokenId" | "UnrecognizedClientException" | "InvalidAccessKeyId" => {
+            "the access key is not known here: check AWS_PROFILE or AWS_ACCESS_KEY_ID, --region and --endpoint-url"
+        }
+        "SignatureDoesNotMatch" | "InvalidSignatureException" => {
+            "the secret key does not match the access key, or this machine's clock is off: check \
+             AWS_SECRET_ACCESS_KEY and the time"
+        }
+        "AccessDenied" | "AccessDeniedException" => {
+            "the caller lacks this permission: use a role that has it, or grant it (the module's outputs \
+             operator_policy_json and analyst_policy_json list what operators and analysts need)"
+        }
+        "ResourceNotFoundException"
+        | "NoSuchKey"
+        | "NoSuchBucket"
+        | "EntityNotFoundException"
+        | "NotFound"
+        | "StateMachineDoesNotExist"
+        | "ExecutionDoesNotExist" => {
+            "it does not exist in this account and region: check the name, --stack and --region"
+        }
+        _ => return None,
+    })
 }
 
 /// Error codes AWS services use for "slow down"; all are safe to retry.

@@ -408,7 +408,8 @@ async fn backfill_runs_each_day_skips_published_days_and_holds_the_concurrency()
     assert_eq!(
         results,
         [
-            ("2026-11-19", "published"),
+            // Older than the day already published: its tables stay on 11-20.
+            ("2026-11-19", "nothing new"),
             ("2026-11-20", "skipped"),
             ("2026-11-21", "published")
         ]
@@ -491,6 +492,27 @@ async fn status_shows_the_export_and_every_table_of_a_run() {
     assert!(text.contains("2026-11-21") && text.contains("3 ok, 0 failed"), "{text}");
     assert!(
         text.contains("EXPORT TO PUBLISHED") && text.contains(&format!("{}m{:02}s", delay / 60, delay % 60)),
+        "{text}"
+    );
+
+    // After a rollback, a day's status says where each table points now.
+    snapshot(&d, "2026-11-22");
+    snaplake(&d, &["run", "--date", "2026-11-22", "--wait", "--poll-seconds", "1"]).expect(0);
+    snaplake(&d, &["rollback", "--table", "shop_orders", "--yes"]).expect(0);
+    let status = snaplake(&d, &["-o", "json", "status", "--date", "2026-11-22"])
+        .expect(0)
+        .json();
+    for t in status[0]["tables"].as_array().unwrap() {
+        let (left, live) = (t["location"].as_str().unwrap(), t["live"].as_str().unwrap());
+        if t["table"] == "shop_orders" {
+            assert!(live != left && live.ends_with("/v=20261120T190000Z/"), "{t:#}");
+        } else {
+            assert_eq!(live, left, "{t:#}");
+        }
+    }
+    let text = snaplake(&d, &["status", "--date", "2026-11-22"]).expect(0).stdout;
+    assert!(
+        text.contains("NOW") && text.contains("same") && text.contains("v=20261120T190000Z"),
         "{text}"
     );
 }
@@ -851,6 +873,25 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
 
     let text = snaplake(&d, &["--stack", "nope", "doctor"]).expect(1).stdout;
     assert!(text.contains("FAIL  stack"), "{text}");
+}
+
+#[tokio::test]
+async fn a_key_aws_does_not_know_is_named_in_one_line_with_the_fix() {
+    let d = deploy("cli-bad-key", BUCKET).await;
+    let out = snaplake_as(
+        &d,
+        ("AKIAUNKNOWNUNKNOWN00", "not-the-secret"),
+        &["status", "--last", "1"],
+    );
+    assert_eq!(out.code, 4, "AWS refused: {} {}", out.stdout, out.stderr);
+    let line = out.stderr.trim();
+    assert!(!line.contains('\n') && line.len() < 400, "one short line: {line}");
+    assert!(
+        line.contains("(UnrecognizedClientException): The security token included in the request is invalid")
+            || line.contains("(InvalidClientTokenId): The security token included in the request is invalid"),
+        "{line}"
+    );
+    assert!(line.contains("Fix: the access key is not known here"), "{line}");
 }
 
 #[tokio::test]

@@ -10,6 +10,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::civil::Date;
 use serde::Serialize;
+use serde_json::Value;
+use snaplake::contract::catalog_swap::RunCounts;
 
 use super::exit;
 use crate::args::{BackfillArgs, Format};
@@ -85,8 +87,11 @@ pub async fn backfill(stack: &Stack, args: &BackfillArgs, format: Format) -> Res
             match runs::describe(stack, &execution.arn).await? {
                 Some(now) if now.running() => still.push((day, now)),
                 Some(done) => {
-                    let result = if done.succeeded() { "published" } else { "failed" };
-                    let detail = done.error.clone().unwrap_or_default();
+                    let (result, detail) = if done.succeeded() {
+                        what_it_did(done.output.as_ref())
+                    } else {
+                        ("failed", done.error.clone().unwrap_or_default())
+                    };
                     results.push(finished(day, &done, result, &detail));
                     bar.inc(1);
                 }
@@ -97,7 +102,9 @@ pub async fn backfill(stack: &Stack, args: &BackfillArgs, format: Format) -> Res
     }
     bar.finish_and_clear();
     results.sort_by(|a, b| a.day.cmp(&b.day));
-    let ok = results.iter().all(|r| r.result == "published" || r.result == "skipped");
+    let ok = results
+        .iter()
+        .all(|r| r.result != "failed" && r.result != "not started");
     output::print(format, &serde_json::to_value(&results).expect("serializes"), || {
         let mut table = Table::new(&["DAY", "EXECUTION", "RESULT", "TOOK", "DETAIL"]);
         for r in &results {
@@ -121,5 +128,67 @@ fn finished(day: Date, e: &Execution, result: &str, detail: &str) -> DayResult {
         result: result.into(),
         took: runs::duration(e),
         detail: detail.into(),
+    }
+}
+
+/// What a run that succeeded did, from its report's counts: a day older
+/// than the newest published one gives no table a new version (each stays
+/// on the newer day: superseded), and the quality gate may hold tables.
+fn what_it_did(output: Option<&Value>) -> (&'static str, String) {
+    let counts =
+        output.and_then(|o| serde_json::from_value::<RunCounts>(o["report"]["summary"]["counts"].clone()).ok());
+    match counts {
+        Some(c) if c.new_versions > 0 => (
+            "published",
+            format!("{} table(s) got a new version", c.new_versions)
+                + &held(c.held)
+                + &if c.failed > 0 {
+                    format!(", {} failed", c.failed)
+                } else {
+                    String::new()
+                },
+        ),
+        Some(c) if c.held > 0 => ("held", format!("no new version{}", held(c.held))),
+        Some(_) => (
+            "nothing new",
+            "no table got a new version: each stays on a newer day (superseded) or already had this one".into(),
+        ),
+        None => ("succeeded", "its report gave no counts".into()),
+    }
+}
+
+fn held(n: usize) -> String {
+    if n > 0 {
+        format!(", {n} held by the quality gate")
+    } else {
+        String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn run(counts: Value) -> Value {
+        json!({"report": {"summary": {"manifest": null, "failed_tables": [], "more_failed": 0, "counts": counts}}})
+    }
+
+    #[test]
+    fn a_run_is_labelled_by_what_it_did_not_by_its_status() {
+        let counts = |new, held| json!({"published": 3, "new_versions": new, "held": held, "failed": 0, "skipped": 0});
+        assert_eq!(what_it_did(Some(&run(counts(3, 0)))).0, "published");
+        assert_eq!(what_it_did(Some(&run(counts(0, 0)))).0, "nothing new");
+        assert_eq!(
+            what_it_did(Some(&run(counts(0, 1)))),
+            ("held", "no new version, 1 held by the quality gate".into())
+        );
+        assert!(
+            what_it_did(Some(&run(counts(2, 1))))
+                .1
+                .contains("2 table(s) got a new version, 1 held")
+        );
+        assert_eq!(what_it_did(None).0, "succeeded");
     }
 }

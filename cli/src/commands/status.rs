@@ -50,12 +50,16 @@ pub async fn status(stack: &Stack, args: &StatusArgs, format: Format) -> Result<
             found
         }
     };
+    let detailed = args.date.is_some();
     let mut summaries = Vec::new();
     for e in &executions {
-        summaries.push(summary(stack, e).await?);
+        let mut s = summary(stack, e).await?;
+        if detailed {
+            points_now(stack, &mut s).await?;
+        }
+        summaries.push(s);
     }
     let ok = executions.iter().all(|e| e.running() || e.succeeded());
-    let detailed = args.date.is_some();
     output::print(format, &Value::Array(summaries.clone()), || {
         render(&summaries, detailed)
     });
@@ -100,6 +104,31 @@ async fn summary(stack: &Stack, e: &Execution) -> Result<Value, Failure> {
     }))
 }
 
+/// Where each table of the run points now (`live`), read from the catalog:
+/// a rollback, or a later day, may have moved it since the run.
+async fn points_now(stack: &Stack, summary: &mut Value) -> Result<(), Failure> {
+    let database = &stack.env.config.curated_database;
+    for t in summary["tables"].as_array_mut().into_iter().flatten() {
+        let Some(table) = t["table"].as_str().map(str::to_string) else {
+            continue;
+        };
+        let live = snaplake::aws::glue::get_table(&stack.env.clients.glue, database, &table).await?;
+        t["live"] = json!(live.and_then(|l| l.location));
+    }
+    Ok(())
+}
+
+/// What the NOW column says: `same` while the table still points where the
+/// run left it, else where it points (or that it is gone).
+fn now(t: &Value) -> String {
+    match (t["live"].as_str(), t["location"].as_str()) {
+        (Some(live), Some(left)) if live == left => "same".into(),
+        (Some(live), _) => live.to_string(),
+        (None, _) if t.get("live").is_some() => "no table".into(),
+        (None, _) => "-".into(),
+    }
+}
+
 /// Seconds from the export's COMPLETE to the end of a run that gave tables
 /// a new version (its report follows the last table published): the metric
 /// `PublishDelay`. None for a run still going, failed, or that published
@@ -130,7 +159,7 @@ fn render(summaries: &[Value], detailed: bool) -> String {
     ]);
     let mut causes = String::new();
     let mut manifests = String::new();
-    let mut tables = Table::new(&["DAY", "TABLE", "OUTCOME", "DETAIL"]);
+    let mut tables = Table::new(&["DAY", "TABLE", "OUTCOME", "NOW", "DETAIL"]);
     for s in summaries {
         let day = s["day"].as_str().unwrap_or("-").to_string();
         let list = s["tables"].as_array().cloned().unwrap_or_default();
@@ -187,6 +216,7 @@ fn render(summaries: &[Value], detailed: bool) -> String {
                 day.clone(),
                 t["table"].as_str().unwrap_or("?").to_string(),
                 outcome,
+                now(t),
                 detail.lines().next().unwrap_or_default().to_string(),
             ]);
         }
@@ -223,6 +253,18 @@ mod tests {
             error: None,
             cause: None,
         }
+    }
+
+    #[test]
+    fn now_says_same_until_the_table_points_elsewhere() {
+        let left = "s3://lake/curated/t/v=2/";
+        assert_eq!(now(&json!({"location": left, "live": left})), "same");
+        assert_eq!(
+            now(&json!({"location": left, "live": "s3://lake/curated/t/v=1/"})),
+            "s3://lake/curated/t/v=1/"
+        );
+        assert_eq!(now(&json!({"location": left, "live": null})), "no table");
+        assert_eq!(now(&json!({"location": left})), "-", "not read (no --date)");
     }
 
     #[test]
