@@ -4,6 +4,7 @@ pub mod plan;
 pub mod poll_cadence;
 pub mod snapshot_choice;
 pub mod status;
+pub mod tables_info;
 pub mod wait;
 
 /// The `S3Prefix` a day's export is given: `<export prefix>/<source>/<day>`.

@@ -10,8 +10,9 @@ use crate::aws::{rds, s3, to_timestamp};
 use crate::contract::export_poller::{PlanRef, PollRequest, PollResult};
 use crate::env::Env;
 use crate::error::Error;
-use crate::export::plan::{self, TableStatus};
+use crate::export::plan;
 use crate::export::status::ExportStatus;
+use crate::export::tables_info::{self, TableStatus};
 use crate::export::{export_path, poll_cadence};
 use crate::metrics;
 
@@ -109,7 +110,7 @@ async fn write_plan(
         .filter(|k| k.starts_with(&tables_prefix) && k.ends_with(".json"))
     {
         let body = s3::get_bytes(&env.clients.s3, bucket, key).await?.unwrap_or_default();
-        statuses.extend(plan::parse_tables_info(key, &body)?);
+        statuses.extend(tables_info::parse_tables_info(key, &body)?);
     }
     let plan = plan::build(
         bucket,
