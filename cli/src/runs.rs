@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use snaplake::aws::{rds, s3, to_timestamp};
 use snaplake::catalog::run_manifest;
-use snaplake::contract::catalog_swap::flatten;
+use snaplake::contract::run_report::flatten;
 use snaplake::export_id::{attempt_id, run_id};
 use snaplake::export_ops::start_export::MAX_EXPORT_ATTEMPTS;
 use snaplake::logical_time::LogicalTime;

@@ -22,7 +22,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use crate::config::Config;
-use crate::contract::catalog_swap::{RunCounts, TableOutcome, TableReport};
+use crate::contract::run_report::{RunCounts, TableOutcome, TableReport};
 use crate::logical_time::LogicalTime;
 
 pub const NAMESPACE: &str = "Snaplake";

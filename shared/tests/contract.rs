@@ -19,6 +19,7 @@ use snaplake::contract::catalog_swap::*;
 use snaplake::contract::export_callback::{ExportAnswer, Outcome};
 use snaplake::contract::export_poller::{PlanRef, PollResult};
 use snaplake::contract::query_runner::*;
+use snaplake::contract::run_report::{RunCounts, RunSummary, TableOutcome, TableReport};
 use snaplake::contract::snapshot_export::ExportRun;
 use snaplake::export::status::ExportStatus;
 

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use jiff::civil::Date;
 use serde::Serialize;
 use serde_json::Value;
-use snaplake::contract::catalog_swap::RunCounts;
+use snaplake::contract::run_report::RunCounts;
 
 use super::exit;
 use crate::args::{BackfillArgs, Format};

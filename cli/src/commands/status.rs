@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use snaplake::contract::catalog_swap::TableReport;
+use snaplake::contract::run_report::TableReport;
 use snaplake::metrics;
 
 use super::exit;

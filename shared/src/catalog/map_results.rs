@@ -17,7 +17,7 @@
 
 use serde::Deserialize;
 
-use crate::contract::catalog_swap::{TableReport, flatten};
+use crate::contract::run_report::{TableReport, flatten};
 use crate::error::Error;
 
 /// `manifest.json`: the result files, by the status of their executions.
@@ -126,7 +126,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::contract::catalog_swap::TableOutcome;
+    use crate::contract::run_report::TableOutcome;
 
     #[test]
     fn the_manifest_lists_every_result_file() {

@@ -9,7 +9,7 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::contract::catalog_swap::{RunCounts, RunLineage, TableReport};
+use crate::contract::run_report::{RunCounts, RunLineage, TableReport};
 
 /// Where a run's manifest is: one per run (execution), under its logical day.
 pub fn key(control_prefix: &str, day: Date, run_id: &str) -> String {

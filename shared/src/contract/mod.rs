@@ -1,5 +1,6 @@
 //! The wire contract: each function's requests and responses, one file per
-//! function, as the state machine (and `snaplake`) sends and reads them.
+//! function (and `run_report.rs`, catalog-swap's report of a run), as the
+//! state machine (and `snaplake`) sends and reads them.
 //! Examples live in `events/`; `shared/tests/contract.rs` checks that every
 //! field the state machine reads from a response exists here.
 
@@ -7,4 +8,5 @@ pub mod catalog_swap;
 pub mod export_callback;
 pub mod export_poller;
 pub mod query_runner;
+pub mod run_report;
 pub mod snapshot_export;

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use tracing::warn;
 
 use crate::aws::glue;
-use crate::contract::catalog_swap::{ReportRequest, TableReport};
+use crate::contract::run_report::{ReportRequest, TableReport};
 use crate::env::Env;
 use crate::logical_time::LogicalTime;
 use crate::metrics::{self, RunTimes};

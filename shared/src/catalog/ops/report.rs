@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use crate::aws::s3::{self, ResultEncryption};
 use crate::catalog::map_results;
 use crate::catalog::run_manifest::{self, RunManifest};
-use crate::contract::catalog_swap::{
+use crate::contract::run_report::{
     MAX_NAMED, ReportRequest, ReportResults, RunCounts, RunSummary, TableOutcome, TableReport,
 };
 use crate::env::Env;

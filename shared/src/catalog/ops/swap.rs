@@ -16,7 +16,8 @@ use crate::aws::glue::{self, TableDef, TableState, Update};
 use crate::aws::s3;
 use crate::catalog::audit;
 use crate::catalog::compat::SchemaDiff;
-use crate::contract::catalog_swap::{SwapItem, SwapOutcome, SwapShared, Swapped, TableOutcome, TableReport};
+use crate::contract::catalog_swap::{SwapItem, SwapOutcome, SwapShared, Swapped};
+use crate::contract::run_report::{TableOutcome, TableReport};
 use crate::env::Env;
 use crate::error::Error;
 
