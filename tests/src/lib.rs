@@ -187,6 +187,21 @@ impl StandIn {
             .unwrap_or_else(|e| panic!("stand-in control {path}: {e}"));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("stand-in control {path} answered {text:?}: {e}"))
     }
+
+    /// The stand-in's counters since `reset_calls`: requests by operation,
+    /// Step Functions history events (`states:<type>`), Lambda runs
+    /// (`lambda-run:<function>`) and the largest sizes it saw.
+    pub fn calls(&self) -> serde_json::Value {
+        let text =
+            control(&self.endpoint, "GET", "/_snaplake/calls", "").unwrap_or_else(|e| panic!("stand-in calls: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("stand-in calls answered {text:?}: {e}"))
+    }
+
+    /// Sets the stand-in's counters to zero.
+    pub fn reset_calls(&self) {
+        control(&self.endpoint, "POST", "/_snaplake/calls/reset", "")
+            .unwrap_or_else(|e| panic!("stand-in calls reset: {e}"));
+    }
 }
 
 /// A curated table as Glue shows it to analysts; panics if it is missing.

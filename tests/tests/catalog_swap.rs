@@ -732,13 +732,13 @@ async fn a_schema_is_read_in_one_request_unless_the_footer_is_large() {
             .send()
             .await
             .unwrap();
-        reset_calls(&lake);
+        lake.env.reset_calls();
         let (schema, _) = snaplake::catalog::ops::read_schema(&lake.ctx, BUCKET, &key)
             .await
             .unwrap();
         assert_eq!(schema.columns.len(), columns);
         assert_eq!(schema.columns[columns - 1].name, format!("c{}", columns - 1));
-        let calls = calls_since(&lake);
+        let calls = lake.env.calls();
         assert_eq!(calls["s3:GET"], json!(gets), "{columns} columns: {calls}");
     }
 }
@@ -820,15 +820,6 @@ async fn gc_prunes_the_raw_tables_glue_versions_too() {
     assert_eq!(raw_after, raw_before, "the raw table itself is untouched");
 }
 
-fn reset_calls(lake: &Lake) {
-    snaplake_tests::control(&lake.env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
-}
-
-/// The stand-in's request counts since `reset_calls`, by operation.
-fn calls_since(lake: &Lake) -> Value {
-    serde_json::from_str(&snaplake_tests::control(&lake.env.endpoint, "GET", "/_snaplake/calls", "").unwrap()).unwrap()
-}
-
 #[tokio::test]
 async fn a_batch_reads_its_tables_a_page_at_a_time_within_its_budget_and_one_table_reads_them_one_by_one() {
     let lake = lake().await;
@@ -848,10 +839,10 @@ async fn a_batch_reads_its_tables_a_page_at_a_time_within_its_budget_and_one_tab
     // Swaps the batch, checks every table succeeded, and answers the
     // result with the stand-in's request counts of the swap.
     let counted = async |names: &[String], version: &str| {
-        reset_calls(&lake);
+        lake.env.reset_calls();
         let result = lake.call(batch(names, version)).await;
         assert_eq!(result["failed"], json!([]), "{:#}", result["failed"]);
-        (result, calls_since(&lake))
+        (result, lake.env.calls())
     };
     counted(&names, "v=1").await;
 
@@ -886,12 +877,12 @@ async fn a_batch_reads_its_tables_a_page_at_a_time_within_its_budget_and_one_tab
     );
 
     // A batch refused for its concurrency reads nothing ahead.
-    reset_calls(&lake);
+    lake.env.reset_calls();
     let mut bad = batch(&names[..8], "v=2");
     bad["concurrency"] = json!(0);
     let err = lake.call_err(bad).await.to_string();
     assert!(err.contains("concurrency"), "{err}");
-    assert_eq!(calls_since(&lake).get("GetTables"), None, "{err}");
+    assert_eq!(lake.env.calls().get("GetTables"), None, "{err}");
 
     // One table, as the state machine's Swap sends it: nothing read ahead.
     let (_, calls) = counted(&names[4..5], "v=1").await;

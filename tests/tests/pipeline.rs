@@ -511,21 +511,7 @@ async fn two_runs_of_one_day_started_together_publish_it_once_and_readers_never_
 
     let glue = &p.env.clients.glue;
     for table in ["shop_customers", "shop_orders", "shop_articles"] {
-        let t = glue
-            .get_table()
-            .database_name("snaplake_curated")
-            .name(table)
-            .send()
-            .await
-            .unwrap();
-        let location = t
-            .table()
-            .unwrap()
-            .storage_descriptor()
-            .unwrap()
-            .location()
-            .unwrap()
-            .to_string();
+        let location = snaplake_tests::live_location(glue, table).await;
         assert!(location.ends_with("/v=20261121T190000Z/"), "{table} at {location}");
     }
     assert!(count_rows(&p.env, "shop_customers").await.unwrap() > 0);
@@ -601,7 +587,6 @@ async fn a_column_without_a_rule_holds_its_table_back_and_the_others_publish() {
     );
 }
 
-/// The curated table's location and the logical time it shows.
 /// A Glue table's columns as `name type`.
 fn column_list(table: &aws_sdk_glue::types::Table) -> Vec<String> {
     table
@@ -613,6 +598,7 @@ fn column_list(table: &aws_sdk_glue::types::Table) -> Vec<String> {
         .collect()
 }
 
+/// The curated table's location and the logical time it shows.
 async fn curated(p: &Pipeline, table: &str) -> (String, String) {
     let t = snaplake_tests::curated_table(&p.env.clients.glue, table).await;
     (

@@ -34,13 +34,11 @@ async fn three_hundred_tables_keep_every_payload_under_64_kib_and_enter_at_most_
         .control("/_snaplake/exports/settings", json!({"sample_tables": TABLES}));
     let mut input = d.run_input.clone();
     input["logical_time"] = json!("2026-11-20T19:00:00Z");
-    snaplake_tests::control(&d.env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
+    d.env.reset_calls();
     let (status, detail) = run_execution(&d.env, &d.machine, "scale-300", &input, Duration::from_secs(1200)).await;
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
 
-    let calls: Value =
-        serde_json::from_str(&snaplake_tests::control(&d.env.endpoint, "GET", "/_snaplake/calls", "").unwrap())
-            .unwrap();
+    let calls = d.env.calls();
     let largest = calls["states:max-payload-bytes"]
         .as_u64()
         .unwrap_or_else(|| panic!("the stand-in keeps the largest payload: {calls:#}"));

@@ -66,8 +66,7 @@ async fn calls(env: &StandIn) -> (u64, Value) {
 }
 
 fn counters(env: &StandIn) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
-    let text = snaplake_tests::control(&env.endpoint, "GET", "/_snaplake/calls", "").unwrap();
-    let value: BTreeMap<String, u64> = serde_json::from_str(&text).unwrap();
+    let value: BTreeMap<String, u64> = serde_json::from_value(env.calls()).unwrap();
     value
         .into_iter()
         .partition(|(k, _)| !k.starts_with("states:") && !k.starts_with("lambda-"))
@@ -97,7 +96,7 @@ fn swap_event(tables: usize, version: &str, concurrency: usize) -> Value {
 async fn swap_release(env: &StandIn, tables: usize, version: &str, concurrency: usize) -> (f64, f64, Value) {
     let event = std::env::temp_dir().join(format!("snaplake-bench-swap-{}.json", std::process::id()));
     std::fs::write(&event, swap_event(tables, version, concurrency).to_string()).unwrap();
-    snaplake_tests::control(&env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
+    env.reset_calls();
     let binary = release_dir().join("catalog-swap");
     let result = python_bench(
         env,
@@ -322,7 +321,7 @@ async fn schema_io() {
             .send()
             .await
             .unwrap();
-        snaplake_tests::control(&env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
+        env.reset_calls();
         let (_, read) = snaplake::catalog::ops::read_schema(&ctx, BUCKET, &key).await.unwrap();
         let (gets, _) = calls(&env).await;
         println!("  {:>12}  {:>8}  {:>12}  {:>10}", body.len(), columns, read, gets);
@@ -331,7 +330,7 @@ async fn schema_io() {
 
 /// The Python blue/green script swapping tables t0000.. to `version`: seconds and calls per table.
 async fn swap_python(env: &StandIn, tables: usize, version: &str) -> (f64, f64) {
-    snaplake_tests::control(&env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
+    env.reset_calls();
     let location = format!("s3://{BUCKET}/curated/{{table}}/{version}/");
     let result = python_bench(
         env,
@@ -486,7 +485,7 @@ async fn cost_of_a_run() {
             .control("/_snaplake/exports/settings", json!({"sample_tables": tables}));
         let mut input = d.run_input.clone();
         input["logical_time"] = json!("2026-11-20T19:00:00Z");
-        snaplake_tests::control(&d.env.endpoint, "POST", "/_snaplake/calls/reset", "").unwrap();
+        d.env.reset_calls();
         let started = Instant::now();
         let name = format!("bench-{tables}");
         let (status, detail) = run_execution(&d.env, &d.machine, &name, &input, Duration::from_secs(3600)).await;
