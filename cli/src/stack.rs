@@ -8,13 +8,13 @@ use jiff::civil::Date;
 use serde_json::Value;
 use snaplake::clients::Clients;
 use snaplake::config::Config;
+use snaplake::contract::masking_policy::MaskingPolicy;
 use snaplake::contract::snapshot_export::PolicyRef;
 use snaplake::env::Env;
 use snaplake::export_id::export_id;
 use snaplake::handlers::parse;
 use snaplake::logical_time::LogicalTime;
 use snaplake::pinning;
-use snaplake::transform::policy::MaskingPolicy;
 
 use crate::args::Global;
 use crate::failure::{self, Failure};

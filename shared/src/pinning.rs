@@ -24,10 +24,10 @@ use tracing::warn;
 
 use crate::aws::s3;
 use crate::config::Config;
+use crate::contract::masking_policy::MaskingPolicy;
 use crate::contract::snapshot_export::PolicyRef;
 use crate::env::Env;
 use crate::error::Error;
-use crate::transform::policy::MaskingPolicy;
 
 /// The hex SHA-256 of a stored policy's bytes.
 pub fn digest(bytes: &[u8]) -> String {

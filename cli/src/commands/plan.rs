@@ -11,11 +11,12 @@ use snaplake::aws::{glue, rds};
 use snaplake::catalog::location::{S3Prefix, next_location};
 use snaplake::catalog::ops;
 use snaplake::contract::catalog_swap::Layout;
+use snaplake::contract::masking_policy::Unlisted;
 use snaplake::contract::snapshot_export::ExportRequest;
 use snaplake::export::{day_prefix, export_path};
 use snaplake::export_ops::start_export;
 use snaplake::handlers::parse;
-use snaplake::transform::policy::{Unlisted, unlisted};
+use snaplake::transform::policy::unlisted;
 
 use crate::args::{Format, PlanArgs};
 use crate::failure::Failure;

@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 use snaplake::aws::glue;
 use snaplake::catalog::schema::Column;
+use snaplake::contract::masking_policy::MaskingPolicy;
 use snaplake::handlers::parse;
-use snaplake::transform::policy::MaskingPolicy;
 use snaplake::transform::suggest::{initial_policy, open_reviews};
 
 use crate::args::{Format, PolicyCheckArgs, PolicyInitArgs};

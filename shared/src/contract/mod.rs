@@ -7,6 +7,7 @@
 pub mod catalog_swap;
 pub mod export_callback;
 pub mod export_poller;
+pub mod masking_policy;
 pub mod query_runner;
 pub mod run_report;
 pub mod snapshot_export;

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::contract::catalog_swap::{Prepared, SwapOutcome};
+use crate::contract::masking_policy::MaskingPolicy;
 use crate::logical_time::LogicalTime;
-use crate::transform::policy::MaskingPolicy;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]

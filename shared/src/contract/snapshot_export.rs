@@ -3,11 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::masking_policy::MaskingPolicy;
 use crate::error::Error;
 use crate::export::status::ExportStatus;
 use crate::logical_time::LogicalTime;
 use crate::names;
-use crate::transform::policy::MaskingPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

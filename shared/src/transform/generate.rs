@@ -1,11 +1,11 @@
 //! The SQL snaplake sends to Athena: the masking UNLOAD into a table's new
 //! curated location, and the checks run on the published table.
 
-use super::policy::{Rule, TablePolicy};
 use super::trino_types::trino_type;
 use super::{policy_sql, sql};
 use crate::catalog::location::S3Prefix;
 use crate::catalog::schema::Column;
+use crate::contract::masking_policy::{Rule, TablePolicy};
 use crate::error::Error;
 use crate::logical_time::LogicalTime;
 
@@ -195,7 +195,7 @@ pub fn check_verification(table: &str, header: &[String], row: &[Option<String>]
 mod tests {
     use super::*;
     use crate::catalog::schema::columns;
-    use crate::transform::policy::MaskingPolicy;
+    use crate::contract::masking_policy::MaskingPolicy;
     use serde_json::json;
 
     fn customers() -> Vec<Column> {

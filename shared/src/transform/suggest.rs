@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use super::policy::{MaskingPolicy, Rule, TablePolicy};
 use crate::catalog::schema::Column;
+use crate::contract::masking_policy::{MaskingPolicy, Rule, TablePolicy};
 
 /// The suggested rule for one column and why.
 pub fn suggest(column: &Column) -> (Rule, &'static str) {
