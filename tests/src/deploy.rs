@@ -30,7 +30,7 @@ const EMPTY_ZIP: [u8; 22] = [
 ];
 
 pub struct Deployment {
-    pub env: StandIn,
+    pub standin: StandIn,
     pub stack: String,
     pub bucket: String,
     pub machine: String,
@@ -59,11 +59,11 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
             functions_dir().join(f).display()
         );
     }
-    let env = StandIn::acquire().await;
-    env.control("/_snaplake/exports/settings", json!({"duration_seconds": 1.0}));
-    let ctx = resources(&env, bucket).await;
-    let curated_key = crate::lake::workgroup_key(&ctx).await;
-    let c = &ctx.clients;
+    let standin = StandIn::acquire().await;
+    standin.control("/_snaplake/exports/settings", json!({"duration_seconds": 1.0}));
+    let env = resources(&standin, bucket).await;
+    let curated_key = crate::lake::workgroup_key(&env).await;
+    let c = &env.clients;
     let key = c.kms.create_key().send().await.unwrap();
     let key_arn = key.key_metadata().unwrap().arn().unwrap().to_string();
     c.s3.put_bucket_encryption()
@@ -88,7 +88,7 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
         .await
         .unwrap();
 
-    let iam = aws_sdk_iam::Client::new(&env.sdk);
+    let iam = aws_sdk_iam::Client::new(&standin.sdk);
     let export_role = role(&iam, &format!("{stack}-rds-export"), "export.rds.amazonaws.com").await;
     // The export role's policy as the module renders it: the stand-in's
     // export writes as this role, with the export's key.
@@ -103,7 +103,7 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
 
     // The salt of hash_salted, as the module keeps it: a secret only
     // query-runner reads.
-    let salt_secret = snaplake::aws::secrets::client(&env.sdk)
+    let salt_secret = snaplake::aws::secrets::client(&standin.sdk)
         .create_secret()
         .name(format!("{stack}/hash-salt"))
         .secret_string(crate::TEST_SALT)
@@ -127,7 +127,7 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
         .await
         .unwrap();
 
-    let lambda = aws_sdk_lambda::Client::new(&env.sdk);
+    let lambda = aws_sdk_lambda::Client::new(&standin.sdk);
     let mut arns = Vec::new();
     for f in FUNCTIONS {
         // Each function its own role with the policy the module gives it.
@@ -182,10 +182,10 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
             .unwrap();
         arns.push(out.function_arn().unwrap().to_string());
     }
-    route_events_to_export_callback(&env, stack, bucket, &arns[1]).await;
+    route_events_to_export_callback(&standin, stack, bucket, &arns[1]).await;
 
-    let sns = aws_sdk_sns::Client::new(&env.sdk);
-    let sqs = aws_sdk_sqs::Client::new(&env.sdk);
+    let sns = aws_sdk_sns::Client::new(&standin.sdk);
+    let sqs = aws_sdk_sqs::Client::new(&standin.sdk);
     let topic = sns
         .create_topic()
         .name(format!("{stack}-failures"))
@@ -272,9 +272,9 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
     run_input["export"]["kms_key"] = json!(key_arn);
     run_input["export"]["export_role_arn"] = json!(export_role);
     run_input["publish"]["policy_digest"] = json!(digest);
-    schedule(&env, stack, &machine, &run_input).await;
+    schedule(&standin, stack, &machine, &run_input).await;
     Deployment {
-        env,
+        standin,
         stack: stack.to_string(),
         bucket: bucket.to_string(),
         machine,
@@ -317,9 +317,10 @@ async fn role(iam: &aws_sdk_iam::Client, name: &str, service: &str) -> String {
 /// one rule sends export_info files to export-callback, another RDS's export
 /// failed/canceled events and a third its completed events (by EventID);
 /// each with its Lambda permission.
-async fn route_events_to_export_callback(env: &StandIn, stack: &str, bucket: &str, function_arn: &str) {
+async fn route_events_to_export_callback(standin: &StandIn, stack: &str, bucket: &str, function_arn: &str) {
     use aws_sdk_s3::types::{EventBridgeConfiguration, NotificationConfiguration};
-    env.clients
+    standin
+        .clients
         .s3
         .put_bucket_notification_configuration()
         .bucket(bucket)
@@ -348,16 +349,16 @@ async fn route_events_to_export_callback(env: &StandIn, stack: &str, bucket: &st
                 "detail": {"EventID": ["RDS-EVENT-0161", "RDS-EVENT-0164"]}}),
         ),
     ];
-    let lambda = aws_sdk_lambda::Client::new(&env.sdk);
+    let lambda = aws_sdk_lambda::Client::new(&standin.sdk);
     for (rule, pattern) in rules {
         let name = format!("{stack}-{rule}");
         let out = events_call(
-            env,
+            standin,
             "PutRule",
             json!({"Name": name, "EventPattern": pattern.to_string(), "State": "ENABLED"}),
         );
         events_call(
-            env,
+            standin,
             "PutTargets",
             json!({"Rule": name, "Targets": [{"Id": "export-callback", "Arn": function_arn}]}),
         );
@@ -377,12 +378,12 @@ async fn route_events_to_export_callback(env: &StandIn, stack: &str, bucket: &st
 /// One EventBridge API call (JSON 1.1), sent raw and signed as the
 /// administrator (the stand-in enforces IAM): the tests need only two calls,
 /// not another SDK crate.
-fn events_call(env: &StandIn, operation: &str, body: Value) -> Value {
+fn events_call(standin: &StandIn, operation: &str, body: Value) -> Value {
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
     let body = body.to_string();
     let content_type = "application/x-amz-json-1.1";
     let target = format!("AWSEvents.{operation}");
-    let identity = env.credentials.clone().into();
+    let identity = standin.credentials.clone().into();
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
         .region(crate::REGION)
@@ -392,7 +393,7 @@ fn events_call(env: &StandIn, operation: &str, body: Value) -> Value {
         .build()
         .unwrap()
         .into();
-    let host = env
+    let host = standin
         .endpoint
         .trim_start_matches("http://")
         .trim_end_matches('/')
@@ -404,7 +405,7 @@ fn events_call(env: &StandIn, operation: &str, body: Value) -> Value {
     ];
     let request = SignableRequest::new(
         "POST",
-        format!("{}/", env.endpoint.trim_end_matches('/')),
+        format!("{}/", standin.endpoint.trim_end_matches('/')),
         unsigned.into_iter(),
         SignableBody::Bytes(body.as_bytes()),
     )
@@ -412,15 +413,15 @@ fn events_call(env: &StandIn, operation: &str, body: Value) -> Value {
     let (signing, _) = sign(request, &params).unwrap().into_parts();
     let mut headers = vec![("X-Amz-Target", target.clone())];
     headers.extend(signing.headers().map(|(name, value)| (name, value.to_string())));
-    let answer = exchange(&env.endpoint, "POST", "/", content_type, &headers, &body)
+    let answer = exchange(&standin.endpoint, "POST", "/", content_type, &headers, &body)
         .unwrap_or_else(|e| panic!("EventBridge {operation}: {e}"));
     serde_json::from_str(&answer).unwrap_or(Value::Null)
 }
 
 /// The daily schedule at 04:00 Tokyo, as the module's defaults set it.
-pub async fn schedule(env: &StandIn, stack: &str, machine: &str, run_input: &Value) {
+pub async fn schedule(standin: &StandIn, stack: &str, machine: &str, run_input: &Value) {
     use aws_sdk_scheduler::types::{FlexibleTimeWindow, FlexibleTimeWindowMode, Target};
-    aws_sdk_scheduler::Client::new(&env.sdk)
+    aws_sdk_scheduler::Client::new(&standin.sdk)
         .create_schedule()
         .name(format!("{stack}-daily"))
         .schedule_expression("cron(0 4 * * ? *)")
@@ -461,13 +462,13 @@ pub fn render(vars: &[(&str, &str)]) -> String {
 /// Starts an execution of `machine` and waits up to `limit` for it to end:
 /// its status, and its output, error, cause and arn.
 pub async fn run_execution(
-    env: &StandIn,
+    standin: &StandIn,
     machine: &str,
     name: &str,
     input: &Value,
     limit: Duration,
 ) -> (String, Value) {
-    let sfn = &env.clients.sfn;
+    let sfn = &standin.clients.sfn;
     let arn = sfn
         .start_execution()
         .state_machine_arn(machine)
@@ -495,11 +496,11 @@ pub async fn run_execution(
 }
 
 /// Every event of an execution's history, all pages.
-pub async fn execution_events(env: &StandIn, arn: &str) -> Vec<HistoryEvent> {
+pub async fn execution_events(standin: &StandIn, arn: &str) -> Vec<HistoryEvent> {
     let mut events = Vec::new();
     let mut token = None;
     loop {
-        let page = env
+        let page = standin
             .clients
             .sfn
             .get_execution_history()

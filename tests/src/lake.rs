@@ -15,8 +15,8 @@ use snaplake::handlers::{catalog_swap, export_poller};
 use crate::StandIn;
 
 pub struct Lake {
-    pub env: StandIn,
-    pub ctx: Env,
+    pub standin: StandIn,
+    pub env: Env,
     /// The plan's items: one per exported table.
     pub items: Vec<PlanItem>,
     pub export_id: String,
@@ -57,11 +57,11 @@ pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<St
         .collect()
 }
 
-pub async fn resources(env: &StandIn, bucket: &str) -> Env {
-    let ctx = env.context(bucket);
-    let c = &ctx.clients;
+pub async fn resources(standin: &StandIn, bucket: &str) -> Env {
+    let env = standin.context(bucket);
+    let c = &env.clients;
     c.s3.create_bucket().bucket(bucket).send().await.unwrap();
-    for db in [&ctx.config.raw_database, &ctx.config.curated_database] {
+    for db in [&env.config.raw_database, &env.config.curated_database] {
         let input = aws_sdk_glue::types::DatabaseInput::builder().name(db).build().unwrap();
         c.glue.create_database().database_input(input).send().await.unwrap();
     }
@@ -78,7 +78,7 @@ pub async fn resources(env: &StandIn, bucket: &str) -> Env {
         .build();
     c.athena
         .create_work_group()
-        .name(&ctx.config.athena_workgroup)
+        .name(&env.config.athena_workgroup)
         .configuration(
             aws_sdk_athena::types::WorkGroupConfiguration::builder()
                 .result_configuration(results)
@@ -87,22 +87,22 @@ pub async fn resources(env: &StandIn, bucket: &str) -> Env {
         .send()
         .await
         .unwrap();
-    env.sample_cluster("shop-prod").await;
-    env.export_role(bucket).await;
-    env.control(
+    standin.sample_cluster("shop-prod").await;
+    standin.export_role(bucket).await;
+    standin.control(
         "/_snaplake/snapshots",
         json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-20-18-00", "create_time": "2026-11-20T18:00:00Z"}),
     );
-    ctx
+    env
 }
 
 /// The key the workgroup `resources` made encrypts with (the curated key).
-pub async fn workgroup_key(ctx: &Env) -> String {
-    let out = ctx
+pub async fn workgroup_key(env: &Env) -> String {
+    let out = env
         .clients
         .athena
         .get_work_group()
-        .work_group(&ctx.config.athena_workgroup)
+        .work_group(&env.config.athena_workgroup)
         .send()
         .await
         .unwrap();
@@ -123,14 +123,14 @@ impl Lake {
     /// Like [`Lake::exported`], with more export settings of the stand-in
     /// (e.g. `{"extra_columns": {"customers": ["ssn"]}}`).
     pub async fn exported_with(bucket: &str, settings: Value) -> Lake {
-        let env = StandIn::acquire().await;
+        let standin = StandIn::acquire().await;
         let mut all = json!({"duration_seconds": 0.2});
         all.as_object_mut()
             .unwrap()
             .extend(settings.as_object().cloned().unwrap_or_default());
-        env.control("/_snaplake/exports/settings", all);
-        let ctx = resources(&env, bucket).await;
-        let c = &ctx.clients;
+        standin.control("/_snaplake/exports/settings", all);
+        let env = resources(&standin, bucket).await;
+        let c = &env.clients;
         let key = c
             .kms
             .create_key()
@@ -147,7 +147,7 @@ impl Lake {
             "export_role_arn": "arn:aws:iam::123456789012:role/snaplake-export",
         }))
         .unwrap();
-        let run = start_export::run(&ctx, &request, "2026-11-21T01:00:00Z".parse().unwrap())
+        let run = start_export::run(&env, &request, "2026-11-21T01:00:00Z".parse().unwrap())
             .await
             .unwrap();
         let poll = PollRequest {
@@ -158,7 +158,7 @@ impl Lake {
             min_wait_seconds: None,
         };
         let plan = loop {
-            if let Some(plan) = export_poller::run(&ctx, &poll).await.unwrap().plan {
+            if let Some(plan) = export_poller::run(&env, &poll).await.unwrap().plan {
                 break plan;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -167,8 +167,8 @@ impl Lake {
         let batches: Value = serde_json::from_slice(&body.body.collect().await.unwrap().into_bytes()).unwrap();
         let items = serde_json::from_value(batches[0]["Items"].clone()).unwrap();
         Lake {
+            standin,
             env,
-            ctx,
             items,
             export_id: run.export_id,
         }
@@ -187,7 +187,7 @@ impl Lake {
             "action": "register_raw", "logical_time": "2026-11-20T19:00:00Z",
             "export_id": self.export_id, "Items": self.items,
         });
-        let result = serde_json::to_value(catalog_swap::handle(&self.ctx, input).await.unwrap()).unwrap();
+        let result = serde_json::to_value(catalog_swap::handle(&self.env, input).await.unwrap()).unwrap();
         assert_eq!(result["failed"], json!([]), "{result}");
     }
 }

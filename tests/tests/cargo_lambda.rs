@@ -67,13 +67,13 @@ fn text(out: &Output) -> String {
 #[tokio::test]
 async fn cargo_lambda_invoke_runs_an_example_through_the_function_watch_serves() {
     let d = deploy(STACK, BUCKET).await;
-    let config = aws_sdk_lambda::Client::new(&d.env.sdk)
+    let config = aws_sdk_lambda::Client::new(&d.standin.sdk)
         .get_function_configuration()
         .function_name(format!("{STACK}-catalog-swap"))
         .send()
         .await
         .unwrap();
-    let mut env: Vec<(String, String)> = config
+    let mut standin: Vec<(String, String)> = config
         .environment()
         .unwrap()
         .variables()
@@ -81,9 +81,9 @@ async fn cargo_lambda_invoke_runs_an_example_through_the_function_watch_serves()
         .clone()
         .into_iter()
         .collect();
-    env.extend(
+    standin.extend(
         [
-            ("AWS_ENDPOINT_URL", d.env.endpoint.as_str()),
+            ("AWS_ENDPOINT_URL", d.standin.endpoint.as_str()),
             ("AWS_ACCESS_KEY_ID", "test"),
             ("AWS_SECRET_ACCESS_KEY", "test"),
             ("AWS_REGION", "us-east-1"),
@@ -94,7 +94,7 @@ async fn cargo_lambda_invoke_runs_an_example_through_the_function_watch_serves()
     let env_file = std::env::temp_dir().join(format!("snaplake-watch-{}.env", std::process::id()));
     std::fs::write(
         &env_file,
-        env.iter().map(|(k, v)| format!("{k}={v}\n")).collect::<String>(),
+        standin.iter().map(|(k, v)| format!("{k}={v}\n")).collect::<String>(),
     )
     .unwrap();
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

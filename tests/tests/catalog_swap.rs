@@ -33,7 +33,7 @@ impl LakeExt for Lake {
     async fn version(&self, table: &str, from: &str, version: &str) -> String {
         let source = self.item(from).sample_key.clone().unwrap();
         let location = format!("s3://{BUCKET}/curated/{table}/{version}/");
-        self.ctx
+        self.env
             .clients
             .s3
             .copy_object()
@@ -47,11 +47,11 @@ impl LakeExt for Lake {
     }
 
     async fn call(&self, input: Value) -> Value {
-        serde_json::to_value(catalog_swap::handle(&self.ctx, input).await.unwrap()).unwrap()
+        serde_json::to_value(catalog_swap::handle(&self.env, input).await.unwrap()).unwrap()
     }
 
     async fn call_err(&self, input: Value) -> snaplake::Error {
-        catalog_swap::handle(&self.ctx, input).await.unwrap_err()
+        catalog_swap::handle(&self.env, input).await.unwrap_err()
     }
 
     async fn swap(&self, table: &str, location: &str, extra: Value) -> Value {
@@ -59,11 +59,11 @@ impl LakeExt for Lake {
     }
 
     async fn keys(&self, prefix: &str) -> Vec<String> {
-        snaplake_tests::keys(&self.ctx.clients.s3, BUCKET, prefix).await
+        snaplake_tests::keys(&self.env.clients.s3, BUCKET, prefix).await
     }
 
     async fn live(&self, table: &str) -> Option<String> {
-        glue::get_table(&self.ctx.clients.glue, CURATED, table)
+        glue::get_table(&self.env.clients.glue, CURATED, table)
             .await
             .unwrap()
             .and_then(|t| t.location)
@@ -102,14 +102,14 @@ async fn register_raw_refuses_an_item_that_points_outside_its_export() {
     // An input edited to register the curated folder (or any other) as the
     // raw table: the transform would then read it as the day's export.
     let mut item = serde_json::to_value(lake.item("shop_customers")).unwrap();
-    item["location"] = json!(format!("s3://{}/curated/shop_orders/", lake.ctx.config.bucket));
+    item["location"] = json!(format!("s3://{}/curated/shop_orders/", lake.env.config.bucket));
     let err = lake
         .call_err(json!({"action": "register_raw", "logical_time": "2026-11-20T19:00:00Z",
                          "export_id": lake.export_id, "Items": [item]}))
         .await;
     assert_eq!(err.name(), "InvalidInput", "{err}");
     assert!(err.to_string().contains("`Items[shop_customers].location`"), "{err}");
-    let raw = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_customers")
+    let raw = glue::get_table(&lake.env.clients.glue, RAW, "shop_customers")
         .await
         .unwrap();
     assert!(raw.is_none(), "a refused item registered a table");
@@ -133,7 +133,7 @@ async fn register_raw_reads_the_columns_from_the_real_footer() {
             .all(|r| r["outcome"] == "created")
     );
 
-    let table = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_customers")
+    let table = glue::get_table(&lake.env.clients.glue, RAW, "shop_customers")
         .await
         .unwrap()
         .unwrap();
@@ -161,7 +161,7 @@ async fn register_raw_reads_the_columns_from_the_real_footer() {
     assert_eq!(table.parameters["snaplake.source"], "shop.customers");
     assert_eq!(table.parameters["snaplake.export_id"], "snaplake-shop-prod-20261121");
     assert_eq!(table.parameters["classification"], "parquet");
-    let orders = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_orders")
+    let orders = glue::get_table(&lake.env.clients.glue, RAW, "shop_orders")
         .await
         .unwrap()
         .unwrap();
@@ -200,7 +200,7 @@ async fn swap_twice_repeat_is_a_no_op_and_rollback_goes_back() {
         (Some("swapped"), Some(day1.as_str()))
     );
     assert_eq!(lake.live("shop_customers").await.as_deref(), Some(day2.as_str()));
-    let version_after = glue::get_table(&lake.ctx.clients.glue, CURATED, "shop_customers")
+    let version_after = glue::get_table(&lake.env.clients.glue, CURATED, "shop_customers")
         .await
         .unwrap()
         .unwrap()
@@ -210,7 +210,7 @@ async fn swap_twice_repeat_is_a_no_op_and_rollback_goes_back() {
         .swap("shop_customers", &day2, json!({"logical_time": "2026-11-21T19:00:00Z"}))
         .await;
     assert_eq!(only_success(&repeat)["outcome"], "unchanged");
-    let version_now = glue::get_table(&lake.ctx.clients.glue, CURATED, "shop_customers")
+    let version_now = glue::get_table(&lake.env.clients.glue, CURATED, "shop_customers")
         .await
         .unwrap()
         .unwrap()
@@ -253,14 +253,14 @@ async fn stage_touches_no_curated_table_discard_deletes_the_version_and_rollback
         None,
         "no curated table before the audit"
     );
-    let candidate = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_customers__candidate")
+    let candidate = glue::get_table(&lake.env.clients.glue, RAW, "shop_customers__candidate")
         .await
         .unwrap()
         .expect("the candidate table");
     assert_eq!(candidate.location.as_deref(), Some(day1.as_str()));
     let key = lake.keys("curated/shop_customers/v=1/").await.remove(0);
     assert_eq!(
-        snaplake_tests::audit_tag(&lake.ctx.clients.s3, BUCKET, &key).await,
+        snaplake_tests::audit_tag(&lake.env.clients.s3, BUCKET, &key).await,
         None,
         "a staged file is not readable to analysts"
     );
@@ -274,7 +274,7 @@ async fn stage_touches_no_curated_table_discard_deletes_the_version_and_rollback
     );
     assert!(lake.keys("curated/shop_customers/v=1/").await.is_empty());
     assert!(
-        glue::get_table(&lake.ctx.clients.glue, RAW, "shop_customers__candidate")
+        glue::get_table(&lake.env.clients.glue, RAW, "shop_customers__candidate")
             .await
             .unwrap()
             .is_none()
@@ -284,7 +284,7 @@ async fn stage_touches_no_curated_table_discard_deletes_the_version_and_rollback
     let day2 = lake.version("shop_customers", "shop_customers", "v=2").await;
     let day3 = lake.version("shop_customers", "shop_customers", "v=3").await;
     lake.swap("shop_customers", &day2, json!({})).await;
-    let mut unaudited = glue::get_table(&lake.ctx.clients.glue, CURATED, "shop_customers")
+    let mut unaudited = glue::get_table(&lake.env.clients.glue, CURATED, "shop_customers")
         .await
         .unwrap()
         .unwrap();
@@ -297,12 +297,12 @@ async fn stage_touches_no_curated_table_discard_deletes_the_version_and_rollback
         parameters: unaudited.parameters.clone(),
         description: "published before audits".into(),
     };
-    glue::update_table(&lake.ctx.clients.glue, &def, None).await.unwrap();
+    glue::update_table(&lake.env.clients.glue, &def, None).await.unwrap();
     let swapped = lake
         .swap("shop_customers", &day3, json!({"logical_time": "2026-11-21T19:00:00Z"}))
         .await;
     assert_eq!(only_success(&swapped)["outcome"], "swapped");
-    let live = glue::get_table(&lake.ctx.clients.glue, CURATED, "shop_customers")
+    let live = glue::get_table(&lake.env.clients.glue, CURATED, "shop_customers")
         .await
         .unwrap()
         .unwrap();
@@ -330,7 +330,7 @@ async fn rollback_refuses_a_location_without_data() {
     let day2 = lake.version("shop_customers", "shop_customers", "v=2").await;
     lake.swap("shop_customers", &day1, json!({})).await;
     lake.swap("shop_customers", &day2, json!({})).await;
-    lake.ctx
+    lake.env
         .clients
         .s3
         .delete_object()
@@ -520,7 +520,7 @@ async fn bad_input_is_refused_per_table_and_changes_nothing() {
         .call_err(json!({"action": "rollback", "Items": [{"table": "no_such_table"}]}))
         .await;
     assert!(missing.to_string().contains("does not exist"), "{missing}");
-    let err = catalog_swap::handle(&lake.ctx, json!({"action": "publish-everything", "Items": []}))
+    let err = catalog_swap::handle(&lake.env, json!({"action": "publish-everything", "Items": []}))
         .await
         .unwrap_err();
     assert_eq!(err.name(), "InvalidInput");
@@ -557,7 +557,7 @@ async fn a_stale_version_id_is_refused_by_the_optimistic_lock() {
     let v1 = lake.version("shop_customers", "shop_customers", "v=1").await;
     let v2 = lake.version("shop_customers", "shop_customers", "v=2").await;
     lake.swap("shop_customers", &v1, json!({})).await;
-    let stale = glue::get_table(&lake.ctx.clients.glue, CURATED, "shop_customers")
+    let stale = glue::get_table(&lake.env.clients.glue, CURATED, "shop_customers")
         .await
         .unwrap()
         .unwrap();
@@ -570,7 +570,7 @@ async fn a_stale_version_id_is_refused_by_the_optimistic_lock() {
         parameters: Default::default(),
         description: "a writer holding an old version".into(),
     };
-    let update = glue::update_table(&lake.ctx.clients.glue, &def, stale.version_id.as_deref())
+    let update = glue::update_table(&lake.env.clients.glue, &def, stale.version_id.as_deref())
         .await
         .unwrap();
     assert_eq!(update, glue::Update::Conflict);
@@ -592,7 +592,7 @@ async fn readers_never_see_an_empty_or_deleted_location_while_swaps_and_gc_run()
                 let location = lake.live("shop_orders").await.expect("the table always exists");
                 let key = location.trim_start_matches(&format!("s3://{BUCKET}/")).to_string();
                 let listed = lake
-                    .ctx
+                    .env
                     .clients
                     .s3
                     .list_objects_v2()
@@ -627,7 +627,7 @@ async fn readers_never_see_an_empty_or_deleted_location_while_swaps_and_gc_run()
         "the reader ran alongside: {} reads",
         reads.load(Ordering::Relaxed)
     );
-    let _ = &lake.env;
+    let _ = &lake.standin;
 }
 
 #[tokio::test]
@@ -649,7 +649,7 @@ async fn prepare_clears_leftovers_of_an_interrupted_attempt_but_never_the_live_v
         format!("s3://{BUCKET}/curated/shop_orders/v=20261120T190000Z/")
     );
     let left = lake
-        .ctx
+        .env
         .clients
         .s3
         .list_objects_v2()
@@ -694,7 +694,7 @@ async fn a_day_that_finishes_after_a_newer_one_never_moves_a_table_back() {
         (Some(true), Some("superseded"))
     );
 
-    let raw_before = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_orders")
+    let raw_before = glue::get_table(&lake.env.clients.glue, RAW, "shop_orders")
         .await
         .unwrap();
     // The older day's item, at its own export's folder.
@@ -710,7 +710,7 @@ async fn a_day_that_finishes_after_a_newer_one_never_moves_a_table_back() {
             "export_id": "snaplake-shop-prod-20261120", "Items": [older_item]}))
         .await;
     assert_eq!(only_success(&registered)["outcome"], "superseded");
-    let raw_after = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_orders")
+    let raw_after = glue::get_table(&lake.env.clients.glue, RAW, "shop_orders")
         .await
         .unwrap();
     assert_eq!(raw_before, raw_after, "the raw table keeps the newer export");
@@ -722,7 +722,7 @@ async fn a_schema_is_read_in_one_request_unless_the_footer_is_large() {
     for (columns, gets) in [(3usize, 1u64), (2_000, 2)] {
         let key = format!("wide/{columns}.parquet");
         let body = snaplake_tests::parquet_file(10, columns);
-        lake.ctx
+        lake.env
             .clients
             .s3
             .put_object()
@@ -732,13 +732,13 @@ async fn a_schema_is_read_in_one_request_unless_the_footer_is_large() {
             .send()
             .await
             .unwrap();
-        lake.env.reset_calls();
-        let (schema, _) = snaplake::catalog::ops::read_schema(&lake.ctx, BUCKET, &key)
+        lake.standin.reset_calls();
+        let (schema, _) = snaplake::catalog::ops::read_schema(&lake.env, BUCKET, &key)
             .await
             .unwrap();
         assert_eq!(schema.columns.len(), columns);
         assert_eq!(schema.columns[columns - 1].name, format!("c{}", columns - 1));
-        let calls = lake.env.calls();
+        let calls = lake.standin.calls();
         assert_eq!(calls["s3:GET"], json!(gets), "{columns} columns: {calls}");
     }
 }
@@ -753,7 +753,7 @@ async fn gc_prunes_glue_table_versions_beyond_a_hundred_in_batches() {
         let to = if i % 2 == 0 { &a } else { &b };
         lake.swap("shop_customers", to, json!({})).await;
     }
-    let versions = glue::table_versions(&lake.ctx.clients.glue, CURATED, "shop_customers")
+    let versions = glue::table_versions(&lake.env.clients.glue, CURATED, "shop_customers")
         .await
         .unwrap();
     assert_eq!(versions.len(), 230, "the table's history before gc");
@@ -764,7 +764,7 @@ async fn gc_prunes_glue_table_versions_beyond_a_hundred_in_batches() {
         .await;
     // Glue deletes at most 100 versions per call: 130 take two.
     assert_eq!(only_success(&gc)["glue_versions_deleted"], 130, "{gc:#}");
-    let left = glue::table_versions(&lake.ctx.clients.glue, CURATED, "shop_customers")
+    let left = glue::table_versions(&lake.env.clients.glue, CURATED, "shop_customers")
         .await
         .unwrap();
     assert_eq!(left.len(), 100);
@@ -799,12 +799,12 @@ async fn gc_prunes_the_raw_tables_glue_versions_too() {
             .await;
         assert_eq!(result["failed_tables"], json!([]), "{result:#}");
     }
-    let raw_versions = || glue::table_versions(&lake.ctx.clients.glue, RAW, "shop_customers");
+    let raw_versions = || glue::table_versions(&lake.env.clients.glue, RAW, "shop_customers");
     assert_eq!(raw_versions().await.unwrap().len(), 130);
     let v = lake.version("shop_customers", "shop_customers", "v=a").await;
     lake.swap("shop_customers", &v, json!({"logical_time": "2026-06-01T19:00:00Z"}))
         .await;
-    let raw_before = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_customers")
+    let raw_before = glue::get_table(&lake.env.clients.glue, RAW, "shop_customers")
         .await
         .unwrap();
 
@@ -814,7 +814,7 @@ async fn gc_prunes_the_raw_tables_glue_versions_too() {
     assert_eq!(only_success(&gc)["raw_glue_versions_deleted"], 30, "{gc:#}");
     let left = raw_versions().await.unwrap();
     assert_eq!(left.len(), 100);
-    let raw_after = glue::get_table(&lake.ctx.clients.glue, RAW, "shop_customers")
+    let raw_after = glue::get_table(&lake.env.clients.glue, RAW, "shop_customers")
         .await
         .unwrap();
     assert_eq!(raw_after, raw_before, "the raw table itself is untouched");
@@ -839,10 +839,10 @@ async fn a_batch_reads_its_tables_a_page_at_a_time_within_its_budget_and_one_tab
     // Swaps the batch, checks every table succeeded, and answers the
     // result with the stand-in's request counts of the swap.
     let counted = async |names: &[String], version: &str| {
-        lake.env.reset_calls();
+        lake.standin.reset_calls();
         let result = lake.call(batch(names, version)).await;
         assert_eq!(result["failed"], json!([]), "{:#}", result["failed"]);
-        (result, lake.env.calls())
+        (result, lake.standin.calls())
     };
     counted(&names, "v=1").await;
 
@@ -877,12 +877,12 @@ async fn a_batch_reads_its_tables_a_page_at_a_time_within_its_budget_and_one_tab
     );
 
     // A batch refused for its concurrency reads nothing ahead.
-    lake.env.reset_calls();
+    lake.standin.reset_calls();
     let mut bad = batch(&names[..8], "v=2");
     bad["concurrency"] = json!(0);
     let err = lake.call_err(bad).await.to_string();
     assert!(err.contains("concurrency"), "{err}");
-    assert_eq!(lake.env.calls().get("GetTables"), None, "{err}");
+    assert_eq!(lake.standin.calls().get("GetTables"), None, "{err}");
 
     // One table, as the state machine's Swap sends it: nothing read ahead.
     let (_, calls) = counted(&names[4..5], "v=1").await;
@@ -901,7 +901,7 @@ async fn a_batch_reads_its_tables_a_page_at_a_time_within_its_budget_and_one_tab
 async fn a_changed_policy_publishes_the_columns_and_rows_it_removes_and_records_its_digest() {
     let mut lake = lake().await;
     let (before, after) = ("a".repeat(64), "b".repeat(64));
-    lake.ctx.config.policy_digest = Some(before.clone());
+    lake.env.config.policy_digest = Some(before.clone());
     let v1 = lake.version("shop_customers", "shop_customers", "v=1").await;
     assert_eq!(
         only_success(&lake.swap("shop_customers", &v1, json!({})).await)["outcome"],
@@ -910,7 +910,7 @@ async fn a_changed_policy_publishes_the_columns_and_rows_it_removes_and_records_
 
     // The next version as a policy that drops `email` and filters out every
     // row would write it: the other columns, no rows.
-    let live = glue::get_table(&lake.ctx.clients.glue, CURATED, "shop_customers")
+    let live = glue::get_table(&lake.env.clients.glue, CURATED, "shop_customers")
         .await
         .unwrap()
         .unwrap();
@@ -918,7 +918,7 @@ async fn a_changed_policy_publishes_the_columns_and_rows_it_removes_and_records_
     let fewer: Vec<_> = live.columns.iter().filter(|c| c.name != "email").cloned().collect();
     assert!(fewer.len() < live.columns.len(), "{:?}", live.columns);
     let file = snaplake::catalog::empty_file::write("shop_customers", &fewer).unwrap();
-    lake.ctx
+    lake.env
         .clients
         .s3
         .put_object()
@@ -946,7 +946,7 @@ async fn a_changed_policy_publishes_the_columns_and_rows_it_removes_and_records_
     assert_eq!(lake.live("shop_customers").await.as_deref(), Some(v1.as_str()));
 
     // Under a newly pinned policy both are the policy's doing: published.
-    lake.ctx.config.policy_digest = Some(after.clone());
+    lake.env.config.policy_digest = Some(after.clone());
     let swapped = lake.swap("shop_customers", &v2, json!({})).await;
     let outcome = only_success(&swapped);
     assert_eq!(outcome["outcome"], "swapped", "{swapped:#}");
@@ -955,7 +955,7 @@ async fn a_changed_policy_publishes_the_columns_and_rows_it_removes_and_records_
         "{outcome:#}"
     );
     assert_eq!(lake.live("shop_customers").await.as_deref(), Some(v2.as_str()));
-    let live = glue::get_table(&lake.ctx.clients.glue, CURATED, "shop_customers")
+    let live = glue::get_table(&lake.env.clients.glue, CURATED, "shop_customers")
         .await
         .unwrap()
         .unwrap();
@@ -983,7 +983,7 @@ async fn a_version_of_three_thousand_files_is_swapped_within_the_functions_timeo
     // Athena writes UNLOAD's output as many files in parallel: 3,000 here
     // (read one after another, they took 79 s with the latency model below).
     let source = lake.item("shop_orders").sample_key.clone().unwrap();
-    let s3 = &lake.ctx.clients.s3;
+    let s3 = &lake.env.clients.s3;
     stream::iter(0..3000)
         .map(|n| {
             s3.copy_object()
@@ -996,20 +996,21 @@ async fn a_version_of_three_thousand_files_is_swapped_within_the_functions_timeo
         .try_collect::<Vec<_>>()
         .await
         .unwrap();
-    let (file, _) = snaplake::catalog::ops::read_schema(&lake.ctx, BUCKET, &source)
+    let (file, _) = snaplake::catalog::ops::read_schema(&lake.env, BUCKET, &source)
         .await
         .unwrap();
     let location = format!("s3://{BUCKET}/curated/shop_orders/v=many/");
 
     // The latency model (Glue 50 ms, S3 20 ms a call): the swap reads all
     // 3,000 footers (for the quality gate's row count) within its 60 s.
-    lake.env.control("/_snaplake/latency", json!({"glue": 50, "s3": 20}));
+    lake.standin
+        .control("/_snaplake/latency", json!({"glue": 50, "s3": 20}));
     let started = std::time::Instant::now();
     let result = lake.swap("shop_orders", &location, json!({})).await;
     let took = started.elapsed();
-    lake.env.control("/_snaplake/latency", json!({}));
+    lake.standin.control("/_snaplake/latency", json!({}));
     assert_eq!(only_success(&result)["outcome"], "created", "{result:#}");
-    let live = glue::get_table(&lake.ctx.clients.glue, CURATED, "shop_orders")
+    let live = glue::get_table(&lake.env.clients.glue, CURATED, "shop_orders")
         .await
         .unwrap()
         .unwrap();

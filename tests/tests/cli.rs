@@ -34,7 +34,7 @@ impl Out {
 
 /// Runs the CLI as an operator would, with no terminal (so no prompt can be answered).
 fn snaplake(d: &Deployment, args: &[&str]) -> Out {
-    let [(_, id), (_, secret)] = d.env.aws_env();
+    let [(_, id), (_, secret)] = d.standin.aws_env();
     snaplake_as(d, (&id, &secret), args)
 }
 
@@ -48,7 +48,7 @@ fn snaplake_as(d: &Deployment, (id, secret): (&str, &str), args: &[&str]) -> Out
     );
     let out = Command::new(bin)
         .args(args)
-        .env("AWS_ENDPOINT_URL", &d.env.endpoint)
+        .env("AWS_ENDPOINT_URL", &d.standin.endpoint)
         .env("AWS_ACCESS_KEY_ID", id)
         .env("AWS_SECRET_ACCESS_KEY", secret)
         .env("AWS_REGION", "us-east-1")
@@ -69,14 +69,14 @@ fn snaplake_as(d: &Deployment, (id, secret): (&str, &str), args: &[&str]) -> Out
 fn snapshot(d: &Deployment, day: &str) {
     let date: jiff::civil::Date = day.parse().unwrap();
     let utc = date.yesterday().unwrap();
-    d.env.control(
+    d.standin.control(
         "/_snaplake/snapshots",
         json!({"cluster": "shop-prod", "snapshot_id": format!("rds:shop-prod-{day}-03-00"), "create_time": format!("{utc}T18:00:00Z")}),
     );
 }
 
 async fn executions(d: &Deployment) -> Vec<Value> {
-    let sfn = &d.env.clients.sfn;
+    let sfn = &d.standin.clients.sfn;
     let list = sfn
         .list_executions()
         .state_machine_arn(&d.machine)
@@ -103,7 +103,7 @@ async fn executions(d: &Deployment) -> Vec<Value> {
 }
 
 async fn export_ids(d: &Deployment) -> Vec<String> {
-    let out = d.env.clients.rds.describe_export_tasks().send().await.unwrap();
+    let out = d.standin.clients.rds.describe_export_tasks().send().await.unwrap();
     out.export_tasks()
         .iter()
         .filter_map(|t| t.export_task_identifier().map(str::to_string))
@@ -111,13 +111,13 @@ async fn export_ids(d: &Deployment) -> Vec<String> {
 }
 
 async fn location(d: &Deployment, table: &str) -> String {
-    snaplake_tests::live_location(&d.env.clients.glue, table).await
+    snaplake_tests::live_location(&d.standin.clients.glue, table).await
 }
 
 /// A curated table's Glue versions: id, location and logical time.
 async fn history(d: &Deployment, table: &str) -> Vec<String> {
     let versions = d
-        .env
+        .standin
         .clients
         .glue
         .get_table_versions()
@@ -142,7 +142,15 @@ async fn history(d: &Deployment, table: &str) -> Vec<String> {
 }
 
 async fn keys(d: &Deployment) -> Vec<String> {
-    let out = d.env.clients.s3.list_objects_v2().bucket(BUCKET).send().await.unwrap();
+    let out = d
+        .standin
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
     assert!(!out.is_truncated().unwrap_or(false));
     out.contents()
         .iter()
@@ -152,7 +160,7 @@ async fn keys(d: &Deployment) -> Vec<String> {
 
 /// Everything a run can change: executions, exports, catalog, objects.
 async fn state(d: &Deployment) -> Value {
-    let glue = &d.env.clients.glue;
+    let glue = &d.standin.clients.glue;
     let mut catalog = BTreeMap::new();
     for db in ["snaplake_raw", "snaplake_curated"] {
         for t in glue.get_tables().database_name(db).send().await.unwrap().table_list() {
@@ -268,7 +276,7 @@ async fn a_failed_day_is_reported_and_retried_only_when_asked() {
 #[tokio::test]
 async fn a_day_whose_export_failed_is_published_by_a_retry_under_the_next_export_attempt() {
     let d = deploy("cli-export-retry", BUCKET).await;
-    d.env.control(
+    d.standin.control(
         "/_snaplake/exports/faults",
         json!({"export_id": "snaplake-shop-prod-20261121", "fail": "The export ran out of space (injected)"}),
     );
@@ -520,7 +528,7 @@ async fn status_shows_the_export_and_every_table_of_a_run() {
 #[tokio::test]
 async fn publish_takes_an_export_made_elsewhere_through_the_state_machine() {
     let d = deploy("cli-publish", BUCKET).await;
-    let rds = &d.env.clients.rds;
+    let rds = &d.standin.clients.rds;
     let snapshots = rds
         .describe_db_cluster_snapshots()
         .db_cluster_identifier("shop-prod")
@@ -578,7 +586,7 @@ async fn publish_takes_an_export_made_elsewhere_through_the_state_machine() {
         "nothing else was exported"
     );
     let orders = d
-        .env
+        .standin
         .clients
         .glue
         .get_table()
@@ -732,7 +740,7 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
     );
 
     // An operator who may not read the salt still sees that it is there.
-    let iam = aws_sdk_iam::Client::new(&d.env.sdk);
+    let iam = aws_sdk_iam::Client::new(&d.standin.sdk);
     let user = format!("{}-operator", d.stack);
     iam.create_user().user_name(&user).send().await.unwrap();
     let policy = json!({"Version": "2012-10-17", "Statement": [
@@ -762,8 +770,8 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
     assert_eq!(salt["passed"], json!(true), "{salt:#}");
 
     // A disabled curated key fails every Transform: doctor names it and the fix.
-    let curated = snaplake_tests::workgroup_key(&d.env.context(BUCKET)).await;
-    let kms = &d.env.clients.kms;
+    let curated = snaplake_tests::workgroup_key(&d.standin.context(BUCKET)).await;
+    let kms = &d.standin.clients.kms;
     let key_id = curated.rsplit('/').next().unwrap(); // moto 5.2.5 disables by id, not ARN
     kms.disable_key().key_id(key_id).send().await.unwrap();
     let checks = snaplake(&d, &["-o", "json", "doctor", "--date", "2026-11-21"])
@@ -785,7 +793,7 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
     );
 
     // A bucket that does not send its events to EventBridge never wakes a run.
-    d.env
+    d.standin
         .clients
         .s3
         .put_bucket_notification_configuration()
@@ -805,7 +813,7 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
         "{:#}",
         failed[0]
     );
-    d.env
+    d.standin
         .clients
         .s3
         .put_bucket_notification_configuration()
@@ -821,14 +829,14 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
 
     // A schedule whose input snapshot-export would refuse is named by the
     // function's own rule, not by whatever RDS answers.
-    let scheduler = aws_sdk_scheduler::Client::new(&d.env.sdk);
+    let scheduler = aws_sdk_scheduler::Client::new(&d.standin.sdk);
     let replace = |input: Value| {
         let scheduler = scheduler.clone();
-        let (env, stack, machine) = (&d.env, d.stack.clone(), d.machine.clone());
+        let (standin, stack, machine) = (&d.standin, d.stack.clone(), d.machine.clone());
         async move {
             let name = format!("{stack}-daily");
             scheduler.delete_schedule().name(&name).send().await.unwrap();
-            snaplake_tests::schedule(env, &stack, &machine, &input).await;
+            snaplake_tests::schedule(standin, &stack, &machine, &input).await;
         }
     };
     let mut bad = d.run_input.clone();
@@ -851,7 +859,7 @@ async fn doctor_passes_a_good_deployment_and_names_the_fix_for_a_missing_role() 
     good["logical_time"] = json!("<aws.scheduler.scheduled-time>");
     replace(good).await;
 
-    let iam = aws_sdk_iam::Client::new(&d.env.sdk);
+    let iam = aws_sdk_iam::Client::new(&d.standin.sdk);
     let role = "cli-doctor-rds-export";
     iam.delete_role_policy()
         .role_name(role)

@@ -14,7 +14,7 @@ const BUCKET: &str = "snaplake-events-test";
 /// Invokes `<stack>-<function>` with `payload` as sent; returns the function
 /// error (`None` when it succeeded) and the answer.
 async fn invoke(d: &Deployment, function: &str, payload: &str) -> (Option<String>, Value) {
-    let out = aws_sdk_lambda::Client::new(&d.env.sdk)
+    let out = aws_sdk_lambda::Client::new(&d.standin.sdk)
         .invoke()
         .function_name(format!("{}-{function}", d.stack))
         .payload(Blob::new(payload.as_bytes().to_vec()))
@@ -139,7 +139,7 @@ async fn malformed_payloads_come_back_as_invalid_input_naming_what_is_expected()
 #[tokio::test]
 async fn a_payload_that_is_not_json_is_refused_by_lambda() {
     let d = deploy(STACK, BUCKET).await;
-    let err = aws_sdk_lambda::Client::new(&d.env.sdk)
+    let err = aws_sdk_lambda::Client::new(&d.standin.sdk)
         .invoke()
         .function_name(format!("{STACK}-export-poller"))
         .payload(Blob::new(b"hello".to_vec()))

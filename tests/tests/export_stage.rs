@@ -26,35 +26,35 @@ const SNAPSHOT: &str = "rds:shop-prod-2026-11-20-18-00";
 const DURING_THE_DAY: &str = "2026-11-21T01:00:00Z";
 
 struct Setup {
-    env: StandIn,
-    ctx: Env,
+    standin: StandIn,
+    env: Env,
     kms_key: String,
     kms_key_id: String,
     snapshot_arn: String,
 }
 
 async fn setup(export_seconds: f64) -> Setup {
-    let env = StandIn::acquire().await;
-    env.control(
+    let standin = StandIn::acquire().await;
+    standin.control(
         "/_snaplake/exports/settings",
         json!({"duration_seconds": export_seconds}),
     );
-    let ctx = env.context(BUCKET);
-    ctx.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    env.sample_cluster(CLUSTER).await;
-    env.export_role(BUCKET).await;
+    let env = standin.context(BUCKET);
+    env.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    standin.sample_cluster(CLUSTER).await;
+    standin.export_role(BUCKET).await;
     // The day before, the day itself, and the next day.
     for (id, at) in [
         ("rds:shop-prod-2026-11-19-18-00", "2026-11-19T18:00:00Z"),
         (SNAPSHOT, "2026-11-20T18:00:00Z"),
         ("rds:shop-prod-2026-11-21-18-00", "2026-11-21T18:00:00Z"),
     ] {
-        env.control(
+        standin.control(
             "/_snaplake/snapshots",
             json!({"cluster": CLUSTER, "snapshot_id": id, "create_time": at}),
         );
     }
-    let key = ctx
+    let key = env
         .clients
         .kms
         .create_key()
@@ -66,8 +66,8 @@ async fn setup(export_seconds: f64) -> Setup {
     let kms_key_id = key.key_metadata().unwrap().key_id().to_string();
     let snapshot_arn = format!("arn:aws:rds:us-east-1:123456789012:cluster-snapshot:{SNAPSHOT}");
     Setup {
+        standin,
         env,
-        ctx,
         kms_key,
         kms_key_id,
         snapshot_arn,
@@ -88,8 +88,8 @@ fn now() -> Timestamp {
     DURING_THE_DAY.parse().unwrap()
 }
 
-async fn export_count(ctx: &Env) -> usize {
-    ctx.clients
+async fn export_count(env: &Env) -> usize {
+    env.clients
         .rds
         .describe_export_tasks()
         .send()
@@ -109,7 +109,7 @@ async fn start_export_by_hand(s: &Setup, id: &str, snapshot_arn: &str) {
 
 /// An export made by hand with the given bucket, prefix and key.
 async fn start_export_elsewhere(s: &Setup, id: &str, snapshot_arn: &str, bucket: &str, prefix: &str, key: &str) {
-    s.ctx
+    s.env
         .clients
         .rds
         .start_export_task()
@@ -127,7 +127,7 @@ async fn start_export_elsewhere(s: &Setup, id: &str, snapshot_arn: &str, bucket:
 /// Pins the export as the module does: the source, its kind, the export
 /// role and the key (the bucket and the prefixes are always pinned).
 fn pin_the_export(s: &mut Setup) {
-    let config = &mut s.ctx.config;
+    let config = &mut s.env.config;
     config.pinned_source_id = Some(CLUSTER.into());
     config.pinned_source_kind = Some(snaplake::contract::snapshot_export::SourceKind::Cluster);
     config.pinned_export_role_arn = Some(EXPORT_ROLE.into());
@@ -136,7 +136,7 @@ fn pin_the_export(s: &mut Setup) {
 
 /// A bucket and a key of someone who may start runs but not read the lake.
 async fn mallorys_bucket_and_key(s: &Setup) -> (&'static str, String) {
-    let c = &s.ctx.clients;
+    let c = &s.env.clients;
     c.s3.create_bucket().bucket("mallory-lake").send().await.unwrap();
     let key = c.kms.create_key().description("mallory").send().await.unwrap();
     ("mallory-lake", key.key_metadata().unwrap().arn().unwrap().to_string())
@@ -154,10 +154,10 @@ fn refused(err: &Error, words: &[&str]) {
     );
 }
 
-async fn poll_until_done(ctx: &Env, req: &PollRequest) -> Result<PollResult, Error> {
+async fn poll_until_done(env: &Env, req: &PollRequest) -> Result<PollResult, Error> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let result = export_poller::run(ctx, req).await?;
+        let result = export_poller::run(env, req).await?;
         if result.done {
             return Ok(result);
         }
@@ -176,8 +176,8 @@ fn poll(on_table_failure: OnTableFailure) -> PollRequest {
     }
 }
 
-async fn read_json(ctx: &Env, key: &str) -> Value {
-    let out = ctx
+async fn read_json(env: &Env, key: &str) -> Value {
+    let out = env
         .clients
         .s3
         .get_object()
@@ -192,7 +192,7 @@ async fn read_json(ctx: &Env, key: &str) -> Value {
 #[tokio::test]
 async fn from_snapshot_to_plan() {
     let s = setup(1.0).await;
-    let run: ExportRun = start_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    let run: ExportRun = start_export::run(&s.env, &request(&s), now()).await.unwrap();
     assert_eq!(run.export_id, EXPORT_ID);
     assert_eq!(run.logical_day, "2026-11-21");
     assert_eq!(
@@ -203,17 +203,17 @@ async fn from_snapshot_to_plan() {
     assert_eq!(run.export_path, format!("exports/shop-prod/2026-11-21/{EXPORT_ID}"));
     assert!(!run.adopted);
 
-    let early = export_poller::run(&s.ctx, &poll(OnTableFailure::Fail)).await.unwrap();
+    let early = export_poller::run(&s.env, &poll(OnTableFailure::Fail)).await.unwrap();
     assert!(!early.done && early.plan.is_none(), "{early:?}");
     // A young export is looked at again after the minimum (poll_cadence).
     assert_eq!(early.wait_seconds, 30, "{early:?}");
 
-    let done = poll_until_done(&s.ctx, &poll(OnTableFailure::Fail)).await.unwrap();
+    let done = poll_until_done(&s.env, &poll(OnTableFailure::Fail)).await.unwrap();
     assert_eq!(done.status, ExportStatus::Complete);
     let plan = done.plan.unwrap();
     assert_eq!((plan.tables, plan.batches), (3, 2));
     assert_eq!(plan.key, format!("_snaplake/plans/{EXPORT_ID}.json"));
-    let batches = read_json(&s.ctx, &plan.key).await;
+    let batches = read_json(&s.env, &plan.key).await;
     let items: Vec<&Value> = batches
         .as_array()
         .unwrap()
@@ -233,21 +233,21 @@ async fn from_snapshot_to_plan() {
 #[tokio::test]
 async fn a_second_run_adopts_the_first_export() {
     let s = setup(30.0).await;
-    let first = start_export::run(&s.ctx, &request(&s), now()).await.unwrap();
-    let second = start_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    let first = start_export::run(&s.env, &request(&s), now()).await.unwrap();
+    let second = start_export::run(&s.env, &request(&s), now()).await.unwrap();
     assert!(!first.adopted && second.adopted);
     assert_eq!(first.export_id, second.export_id);
-    assert_eq!(export_count(&s.ctx).await, 1, "exactly one export task");
+    assert_eq!(export_count(&s.env).await, 1, "exactly one export task");
 }
 
 #[tokio::test]
 async fn an_export_started_by_hand_with_the_same_id_is_adopted_and_another_source_is_refused() {
     let s = setup(30.0).await;
     start_export_by_hand(&s, EXPORT_ID, &s.snapshot_arn).await;
-    let run = start_export::run(&s.ctx, &request(&s), now()).await.unwrap();
+    let run = start_export::run(&s.env, &request(&s), now()).await.unwrap();
     assert!(run.adopted);
     assert_eq!(run.s3_prefix, "exports/by-hand", "the adopted export's own location");
-    assert_eq!(export_count(&s.ctx).await, 1);
+    assert_eq!(export_count(&s.env).await, 1);
 
     // The next day's run finds an export with its id made from another snapshot.
     let next_id = "snaplake-shop-prod-20261122";
@@ -255,7 +255,7 @@ async fn an_export_started_by_hand_with_the_same_id_is_adopted_and_another_sourc
     start_export_by_hand(&s, next_id, other).await;
     let mut next_day = request(&s);
     next_day.logical_time = snaplake::logical_time::LogicalTime::parse("2026-11-21T19:00:00Z").unwrap();
-    let err = start_export::run(&s.ctx, &next_day, "2026-11-22T01:00:00Z".parse().unwrap())
+    let err = start_export::run(&s.env, &next_day, "2026-11-22T01:00:00Z".parse().unwrap())
         .await
         .unwrap_err();
     assert_eq!(err.name(), "ExportConflict");
@@ -263,7 +263,7 @@ async fn an_export_started_by_hand_with_the_same_id_is_adopted_and_another_sourc
         err.to_string().contains(next_id) && err.to_string().contains(other),
         "{err}"
     );
-    assert_eq!(export_count(&s.ctx).await, 2, "no export was started");
+    assert_eq!(export_count(&s.env).await, 2, "no export was started");
 }
 
 /// Someone allowed states:StartExecution names their own bucket, key, source
@@ -315,16 +315,16 @@ async fn a_run_naming_another_bucket_key_source_kind_or_export_is_refused_before
     for (field, value, words) in cases {
         let mut input = good.clone();
         input[field] = value;
-        let err = snapshot_export::handle(&s.ctx, input).await.unwrap_err();
+        let err = snapshot_export::handle(&s.env, input).await.unwrap_err();
         refused(&err, words);
     }
-    assert_eq!(export_count(&s.ctx).await, 0, "nothing was exported");
+    assert_eq!(export_count(&s.env).await, 0, "nothing was exported");
 
     // The same input with the deployment's values exports.
     let mut own = request(&s);
     own.bucket = Some(BUCKET.into());
-    start_export::run(&s.ctx, &own, now()).await.unwrap();
-    assert_eq!(export_count(&s.ctx).await, 1);
+    start_export::run(&s.env, &own, now()).await.unwrap();
+    assert_eq!(export_count(&s.env).await, 1);
 }
 
 /// An export task made by hand under a day's export id.
@@ -389,25 +389,25 @@ async fn an_export_started_by_hand_with_the_days_id_into_another_bucket_or_with_
         start_export_elsewhere(&s, day.id, &snapshot, day.bucket, day.prefix, day.key).await;
         let mut req = request(&s);
         req.logical_time = snaplake::logical_time::LogicalTime::parse(day.logical_time).unwrap();
-        let err = start_export::run(&s.ctx, &req, "2026-11-23T01:00:00Z".parse().unwrap())
+        let err = start_export::run(&s.env, &req, "2026-11-23T01:00:00Z".parse().unwrap())
             .await
             .unwrap_err();
         refused(&err, &day.refused_with);
         let text = err.to_string();
         assert!(text.contains(day.id) && text.contains("cancel export task"), "{text}");
     }
-    assert_eq!(export_count(&s.ctx).await, 3, "only the tasks made by hand");
+    assert_eq!(export_count(&s.env).await, 3, "only the tasks made by hand");
 }
 
 #[tokio::test]
 async fn injected_export_failure_is_export_failed_with_the_cause() {
     let s = setup(0.5).await;
-    s.env.control(
+    s.standin.control(
         "/_snaplake/exports/faults",
         json!({"export_id": EXPORT_ID, "fail": "S3 write denied (injected)"}),
     );
-    start_export::run(&s.ctx, &request(&s), now()).await.unwrap();
-    let err = poll_until_done(&s.ctx, &poll(OnTableFailure::Fail)).await.unwrap_err();
+    start_export::run(&s.env, &request(&s), now()).await.unwrap();
+    let err = poll_until_done(&s.env, &poll(OnTableFailure::Fail)).await.unwrap_err();
     assert_eq!(err.name(), "ExportFailed");
     assert!(err.to_string().contains("S3 write denied (injected)"), "{err}");
 }
@@ -415,21 +415,21 @@ async fn injected_export_failure_is_export_failed_with_the_cause() {
 #[tokio::test]
 async fn one_failed_table_follows_the_plan_policy() {
     let s = setup(0.5).await;
-    s.env.control(
+    s.standin.control(
         "/_snaplake/exports/faults",
         json!({"export_id": EXPORT_ID, "fail_tables": ["shop.orders"]}),
     );
-    start_export::run(&s.ctx, &request(&s), now()).await.unwrap();
-    let err = poll_until_done(&s.ctx, &poll(OnTableFailure::Fail)).await.unwrap_err();
+    start_export::run(&s.env, &request(&s), now()).await.unwrap();
+    let err = poll_until_done(&s.env, &poll(OnTableFailure::Fail)).await.unwrap_err();
     assert_eq!(err.name(), "ExportIncomplete");
     assert!(err.to_string().contains("shop.orders (FAILED)"), "{err}");
 
-    let done = poll_until_done(&s.ctx, &poll(OnTableFailure::Skip)).await.unwrap();
+    let done = poll_until_done(&s.env, &poll(OnTableFailure::Skip)).await.unwrap();
     let plan = done.plan.unwrap();
     assert_eq!(plan.tables, 2);
     assert_eq!(plan.skipped, 1);
     let key = plan.skipped_key.expect("the skipped tables are listed beside the plan");
-    let body = snaplake::aws::s3::get_bytes(&s.ctx.clients.s3, &plan.bucket, &key)
+    let body = snaplake::aws::s3::get_bytes(&s.env.clients.s3, &plan.bucket, &key)
         .await
         .unwrap()
         .unwrap();
@@ -445,11 +445,11 @@ async fn snapshot_not_ready_during_the_day_and_not_found_after_the_deadline() {
     let s = setup(1.0).await;
     let mut req = request(&s);
     req.logical_time = snaplake::logical_time::LogicalTime::parse("2026-11-23T19:00:00Z").unwrap();
-    let err = start_export::run(&s.ctx, &req, "2026-11-24T01:00:00Z".parse().unwrap())
+    let err = start_export::run(&s.env, &req, "2026-11-24T01:00:00Z".parse().unwrap())
         .await
         .unwrap_err();
     assert_eq!(err.name(), "SnapshotNotReady");
-    let err = start_export::run(&s.ctx, &req, "2026-11-25T01:00:00Z".parse().unwrap())
+    let err = start_export::run(&s.env, &req, "2026-11-25T01:00:00Z".parse().unwrap())
         .await
         .unwrap_err();
     assert_eq!(err.name(), "SnapshotNotFound");
@@ -458,23 +458,23 @@ async fn snapshot_not_ready_during_the_day_and_not_found_after_the_deadline() {
         text.contains("2026-11-23T15:00:00Z") && text.contains("rds:shop-prod-2026-11-21-18-00"),
         "{text}"
     );
-    assert_eq!(export_count(&s.ctx).await, 0);
+    assert_eq!(export_count(&s.env).await, 0);
 }
 
 #[tokio::test]
 async fn preflight_failures_say_what_to_fix_and_start_nothing() {
     let mut s = setup(1.0).await;
     // A deployment whose bucket is gone.
-    s.ctx.config.bucket = "no-such-bucket".into();
-    let err = start_export::run(&s.ctx, &request(&s), now()).await.unwrap_err();
+    s.env.config.bucket = "no-such-bucket".into();
+    let err = start_export::run(&s.env, &request(&s), now()).await.unwrap_err();
     assert_eq!(err.name(), "PreflightFailed");
     assert!(
         err.to_string().contains("s3://no-such-bucket") && err.to_string().contains("does not exist"),
         "{err}"
     );
-    s.ctx.config.bucket = BUCKET.into();
+    s.env.config.bucket = BUCKET.into();
 
-    s.ctx
+    s.env
         .clients
         .kms
         .disable_key()
@@ -482,7 +482,7 @@ async fn preflight_failures_say_what_to_fix_and_start_nothing() {
         .send()
         .await
         .unwrap();
-    let err = start_export::run(&s.ctx, &request(&s), now()).await.unwrap_err();
+    let err = start_export::run(&s.env, &request(&s), now()).await.unwrap_err();
     assert_eq!(err.name(), "PreflightFailed");
     assert!(
         err.to_string().contains("Disabled") && err.to_string().contains("enable the key"),
@@ -491,9 +491,9 @@ async fn preflight_failures_say_what_to_fix_and_start_nothing() {
 
     let mut req = request(&s);
     req.kms_key = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000".into();
-    let err = start_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    let err = start_export::run(&s.env, &req, now()).await.unwrap_err();
     assert!(err.to_string().contains("does not exist"), "{err}");
-    assert_eq!(export_count(&s.ctx).await, 0);
+    assert_eq!(export_count(&s.env).await, 0);
 }
 
 /// The pinned policy is checked by the SHA-256 S3 keeps for its object (the
@@ -505,8 +505,8 @@ async fn the_pinned_policy_is_checked_by_its_stored_checksum_before_anything_is_
     let mut s = setup(1.0).await;
     let policy = br#"{"tables": {}}"#;
     let digest = snaplake::pinning::digest(policy);
-    s.ctx.config.policy_digest = Some(digest.clone());
-    let key = snaplake::pinning::policy_key(&s.ctx.config.control_prefix, &digest);
+    s.env.config.policy_digest = Some(digest.clone());
+    let key = snaplake::pinning::policy_key(&s.env.config.control_prefix, &digest);
     let mut req = request(&s);
     req.publish = Some(serde_json::from_value(json!({"policy_digest": digest})).unwrap());
     let refused = |err: Error, field: &str, text: &str| {
@@ -515,7 +515,7 @@ async fn the_pinned_policy_is_checked_by_its_stored_checksum_before_anything_is_
         assert!(err.contains(field) && err.contains(text), "{field}, {text}: {err}");
     };
     let put = |body: &'static [u8], checksum: Option<aws_sdk_s3::types::ChecksumAlgorithm>| {
-        let request = s.ctx.clients.s3.put_object().bucket(BUCKET).key(&key);
+        let request = s.env.clients.s3.put_object().bucket(BUCKET).key(&key);
         request
             .set_checksum_algorithm(checksum)
             .body(body.to_vec().into())
@@ -523,11 +523,11 @@ async fn the_pinned_policy_is_checked_by_its_stored_checksum_before_anything_is_
     };
     let sha256 = Some(aws_sdk_s3::types::ChecksumAlgorithm::Sha256);
 
-    let err = start_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    let err = start_export::run(&s.env, &req, now()).await.unwrap_err();
     refused(err, "SNAPLAKE_POLICY_DIGEST", "does not exist");
     // The right bytes, but stored with the SDK's default CRC32: nothing to compare.
     put(policy, None).await.unwrap();
-    let err = start_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    let err = start_export::run(&s.env, &req, now()).await.unwrap_err();
     refused(err, "SNAPLAKE_POLICY_DIGEST", "without a SHA-256 checksum");
     // Changed outside Terraform: an all-clear policy in its place.
     put(
@@ -536,19 +536,19 @@ async fn the_pinned_policy_is_checked_by_its_stored_checksum_before_anything_is_
     )
     .await
     .unwrap();
-    let err = start_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    let err = start_export::run(&s.env, &req, now()).await.unwrap_err();
     refused(err, "SNAPLAKE_POLICY_DIGEST", "changed outside Terraform");
     put(policy, sha256).await.unwrap();
     let mut own = request(&s);
     own.publish = Some(serde_json::from_value(json!({"policy_digest": digest, "policy": {"tables": {}}})).unwrap());
-    let err = start_export::run(&s.ctx, &own, now()).await.unwrap_err();
+    let err = start_export::run(&s.env, &own, now()).await.unwrap_err();
     refused(err, "publish.policy", "pins");
-    assert_eq!(export_count(&s.ctx).await, 0, "nothing was exported");
+    assert_eq!(export_count(&s.env).await, 0, "nothing was exported");
 
     // As the module stores it: the export starts.
-    let run = start_export::run(&s.ctx, &req, now()).await.unwrap();
+    let run = start_export::run(&s.env, &req, now()).await.unwrap();
     assert_eq!(run.export_id, EXPORT_ID);
-    assert_eq!(export_count(&s.ctx).await, 1);
+    assert_eq!(export_count(&s.env).await, 1);
 }
 
 #[tokio::test]
@@ -565,30 +565,30 @@ async fn bad_inputs_name_the_field_and_change_nothing() {
     for (field, value) in cases {
         let mut input = good.clone();
         input[field] = value;
-        let err = snapshot_export::handle(&s.ctx, input).await.unwrap_err();
+        let err = snapshot_export::handle(&s.env, input).await.unwrap_err();
         assert_eq!(err.name(), "InvalidInput", "{field}: {err}");
         assert!(err.to_string().contains(field), "{field}: {err}");
     }
-    let err = export_poller::handle(&s.ctx, json!({"export_id": "snaplake-nope-20261121"}))
+    let err = export_poller::handle(&s.env, json!({"export_id": "snaplake-nope-20261121"}))
         .await
         .unwrap_err();
     assert!(
         err.to_string().contains("no export task snaplake-nope-20261121"),
         "{err}"
     );
-    let err = export_callback::handle(&s.ctx, json!({"export_id": EXPORT_ID}))
+    let err = export_callback::handle(&s.env, json!({"export_id": EXPORT_ID}))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("task_token"), "{err}");
-    assert_eq!(export_count(&s.ctx).await, 0);
-    let keys = s.ctx.clients.s3.list_objects_v2().bucket(BUCKET).send().await.unwrap();
+    assert_eq!(export_count(&s.env).await, 0);
+    let keys = s.env.clients.s3.list_objects_v2().bucket(BUCKET).send().await.unwrap();
     assert!(keys.contents().is_empty(), "nothing written: {keys:?}");
 }
 
 /// A state machine that parks on `.waitForTaskToken` and hands its token
 /// out through SQS, as the real one hands it to export-callback.
-async fn waiting_execution(env: &StandIn, ctx: &Env) -> (String, String) {
-    let sqs = &TokenQueue::new(env).await;
+async fn waiting_execution(standin: &StandIn, env: &Env) -> (String, String) {
+    let sqs = &TokenQueue::new(standin).await;
     let definition = json!({
         "StartAt": "WaitForExport",
         "States": {"WaitForExport": {
@@ -600,7 +600,7 @@ async fn waiting_execution(env: &StandIn, ctx: &Env) -> (String, String) {
         }}
     });
     // The engine sends the message as the state machine's role.
-    let iam = aws_sdk_iam::Client::new(&env.sdk);
+    let iam = aws_sdk_iam::Client::new(&standin.sdk);
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
         "Principal": {"Service": "states.amazonaws.com"}}]});
     let role = iam
@@ -618,7 +618,7 @@ async fn waiting_execution(env: &StandIn, ctx: &Env) -> (String, String) {
         .send()
         .await
         .unwrap();
-    let machine = ctx
+    let machine = env
         .clients
         .sfn
         .create_state_machine()
@@ -628,7 +628,7 @@ async fn waiting_execution(env: &StandIn, ctx: &Env) -> (String, String) {
         .send()
         .await
         .unwrap();
-    let execution = ctx
+    let execution = env
         .clients
         .sfn
         .start_execution()
@@ -645,8 +645,8 @@ struct TokenQueue {
 }
 
 impl TokenQueue {
-    async fn new(env: &StandIn) -> Self {
-        let client = aws_sdk_sqs::Client::new(&env.sdk);
+    async fn new(standin: &StandIn) -> Self {
+        let client = aws_sdk_sqs::Client::new(&standin.sdk);
         let url = client
             .create_queue()
             .queue_name("tokens")
@@ -672,10 +672,10 @@ impl TokenQueue {
     }
 }
 
-async fn execution_status(ctx: &Env, arn: &str) -> (String, Option<String>) {
+async fn execution_status(env: &Env, arn: &str) -> (String, Option<String>) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let out = ctx
+        let out = env
             .clients
             .sfn
             .describe_execution()
@@ -703,10 +703,10 @@ fn s3_event(bucket: &str, key: &str) -> Value {
 #[tokio::test]
 async fn the_s3_event_resumes_the_waiting_execution_and_a_duplicate_is_harmless() {
     let s = setup(1.0).await;
-    let run = start_export::run(&s.ctx, &request(&s), now()).await.unwrap();
-    let (execution, token) = waiting_execution(&s.env, &s.ctx).await;
+    let run = start_export::run(&s.env, &request(&s), now()).await.unwrap();
+    let (execution, token) = waiting_execution(&s.standin, &s.env).await;
     let parked = export_callback::wait(
-        &s.ctx,
+        &s.env,
         &WaitRequest {
             task_token: token,
             export_id: run.export_id.clone(),
@@ -721,11 +721,11 @@ async fn the_s3_event_resumes_the_waiting_execution_and_a_duplicate_is_harmless(
             export_id: EXPORT_ID.into()
         }
     );
-    poll_until_done(&s.ctx, &poll(OnTableFailure::Fail)).await.unwrap();
+    poll_until_done(&s.env, &poll(OnTableFailure::Fail)).await.unwrap();
 
     // As S3 sends it: URL-encoded, so `=` would be %3D and a space `+`.
     let key = format!("{}/export_info_{EXPORT_ID}.json", run.export_path).replace('-', "%2D");
-    let outcomes = export_callback::handle(&s.ctx, s3_event(BUCKET, &key)).await.unwrap();
+    let outcomes = export_callback::handle(&s.env, s3_event(BUCKET, &key)).await.unwrap();
     assert_eq!(
         outcomes,
         [Outcome::Answered {
@@ -734,11 +734,11 @@ async fn the_s3_event_resumes_the_waiting_execution_and_a_duplicate_is_harmless(
             delivered: true
         }]
     );
-    let (status, output) = execution_status(&s.ctx, &execution).await;
+    let (status, output) = execution_status(&s.env, &execution).await;
     assert_eq!(status, "SUCCEEDED");
     assert!(output.unwrap().contains(EXPORT_ID));
 
-    let again = export_callback::handle(&s.ctx, s3_event(BUCKET, &key)).await.unwrap();
+    let again = export_callback::handle(&s.env, s3_event(BUCKET, &key)).await.unwrap();
     assert_eq!(
         again,
         [Outcome::NoToken {
@@ -746,12 +746,12 @@ async fn the_s3_event_resumes_the_waiting_execution_and_a_duplicate_is_harmless(
         }]
     );
     let other = export_callback::handle(
-        &s.ctx,
+        &s.env,
         s3_event(BUCKET, "exports/x/export_tables_info_a_from_1_to_3.json"),
     )
     .await;
     assert!(matches!(other.unwrap()[0], Outcome::Ignored { .. }));
-    let err = export_callback::handle(&s.ctx, s3_event("someone-elses-bucket", &key))
+    let err = export_callback::handle(&s.env, s3_event("someone-elses-bucket", &key))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("Records[0].s3.bucket.name"), "{err}");
@@ -760,16 +760,16 @@ async fn the_s3_event_resumes_the_waiting_execution_and_a_duplicate_is_harmless(
 #[tokio::test]
 async fn a_fast_export_is_answered_when_the_token_arrives_and_a_failure_fails_the_execution() {
     let s = setup(0.3).await;
-    s.env.control(
+    s.standin.control(
         "/_snaplake/exports/faults",
         json!({"export_id": EXPORT_ID, "fail": "bucket policy denies RDS"}),
     );
-    start_export::run(&s.ctx, &request(&s), now()).await.unwrap();
-    assert!(poll_until_done(&s.ctx, &poll(OnTableFailure::Fail)).await.is_err());
+    start_export::run(&s.env, &request(&s), now()).await.unwrap();
+    assert!(poll_until_done(&s.env, &poll(OnTableFailure::Fail)).await.is_err());
 
-    let (execution, token) = waiting_execution(&s.env, &s.ctx).await;
+    let (execution, token) = waiting_execution(&s.standin, &s.env).await;
     let outcome = export_callback::wait(
-        &s.ctx,
+        &s.env,
         &WaitRequest {
             task_token: token.clone(),
             export_id: EXPORT_ID.into(),
@@ -786,10 +786,10 @@ async fn a_fast_export_is_answered_when_the_token_arrives_and_a_failure_fails_th
             delivered: true
         }
     );
-    let (status, _) = execution_status(&s.ctx, &execution).await;
+    let (status, _) = execution_status(&s.env, &execution).await;
     assert_eq!(status, "FAILED");
     let history = s
-        .ctx
+        .env
         .clients
         .sfn
         .get_execution_history()
@@ -811,7 +811,7 @@ async fn a_fast_export_is_answered_when_the_token_arrives_and_a_failure_fails_th
 
     // The same token again (a retried state): stale, handled quietly.
     let again = export_callback::wait(
-        &s.ctx,
+        &s.env,
         &WaitRequest {
             task_token: token,
             export_id: EXPORT_ID.into(),
@@ -836,15 +836,15 @@ async fn an_existing_export_is_published_as_it_is_and_a_missing_failed_or_foreig
     start_export_by_hand(&s, "snaplake-console-1", &s.snapshot_arn).await;
     let mut req = request(&s);
     req.export_id = Some("snaplake-console-1".into());
-    let run = start_export::run(&s.ctx, &req, now()).await.unwrap();
+    let run = start_export::run(&s.env, &req, now()).await.unwrap();
     assert_eq!(run.export_id, "snaplake-console-1");
     assert_eq!(run.export_path, "exports/by-hand/snaplake-console-1");
     assert_eq!(run.snapshot_arn, s.snapshot_arn);
     assert!(run.adopted);
-    assert_eq!(export_count(&s.ctx).await, 1, "nothing was started");
+    assert_eq!(export_count(&s.env).await, 1, "nothing was started");
 
     req.export_id = Some("snaplake-no-such-export".into());
-    let err = start_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    let err = start_export::run(&s.env, &req, now()).await.unwrap_err();
     assert_eq!(err.name(), "InvalidInput");
     assert!(
         err.to_string().contains("`export_id`") && err.to_string().contains("snaplake-no-such-export"),
@@ -854,8 +854,8 @@ async fn an_existing_export_is_published_as_it_is_and_a_missing_failed_or_foreig
     // Made by hand into another bucket, with another key, or from another
     // source's snapshot: refused, not published.
     let (bucket, key) = mallorys_bucket_and_key(&s).await;
-    s.env.sample_cluster("payroll").await;
-    let other_source = s.env.control(
+    s.standin.sample_cluster("payroll").await;
+    let other_source = s.standin.control(
         "/_snaplake/snapshots",
         json!({"cluster": "payroll", "snapshot_id": "payroll-2026-11-20", "create_time": "2026-11-20T18:00:00Z"}),
     )["arn"]
@@ -882,22 +882,22 @@ async fn an_existing_export_is_published_as_it_is_and_a_missing_failed_or_foreig
     for (id, source, bucket, key, words) in elsewhere {
         start_export_elsewhere(&s, id, source, bucket, "exports/by-hand", key).await;
         req.export_id = Some(id.into());
-        let err = start_export::run(&s.ctx, &req, now()).await.unwrap_err();
+        let err = start_export::run(&s.env, &req, now()).await.unwrap_err();
         refused(&err, words);
     }
 
     req.export_id = Some("bad_id".into());
-    let err = start_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    let err = start_export::run(&s.env, &req, now()).await.unwrap_err();
     assert!(err.to_string().contains("`export_id`"), "{err}");
 
-    s.env.control(
+    s.standin.control(
         "/_snaplake/exports/faults",
         json!({"export_id": "snaplake-console-2", "fail": "KMS key disabled (injected)"}),
     );
     start_export_by_hand(&s, "snaplake-console-2", &s.snapshot_arn).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     req.export_id = Some("snaplake-console-2".into());
-    let err = start_export::run(&s.ctx, &req, now()).await.unwrap_err();
+    let err = start_export::run(&s.env, &req, now()).await.unwrap_err();
     assert_eq!(err.name(), "ExportFailed");
     assert!(err.to_string().contains("KMS key disabled (injected)"), "{err}");
 }
@@ -918,7 +918,7 @@ async fn an_existing_export_is_published_only_as_the_day_its_snapshot_was_taken(
     ] {
         req.logical_time = LogicalTime::parse(logical_time).unwrap();
         let later = "2026-12-01T00:00:00Z".parse().unwrap();
-        let err = start_export::run(&s.ctx, &req, later).await.unwrap_err();
+        let err = start_export::run(&s.env, &req, later).await.unwrap_err();
         assert_eq!(err.name(), "InvalidInput", "{logical_time}: {err}");
         assert!(
             err.to_string().contains("`logical_time`") && err.to_string().contains(says),
@@ -926,7 +926,7 @@ async fn an_existing_export_is_published_only_as_the_day_its_snapshot_was_taken(
         );
     }
     req.logical_time = LogicalTime::parse(LOGICAL_TIME).unwrap();
-    let run = start_export::run(&s.ctx, &req, now()).await.unwrap();
+    let run = start_export::run(&s.env, &req, now()).await.unwrap();
     assert_eq!(run.logical_day, "2026-11-21");
-    assert_eq!(export_count(&s.ctx).await, 1, "nothing was started");
+    assert_eq!(export_count(&s.env).await, 1, "nothing was started");
 }

@@ -12,7 +12,7 @@ const BUCKET: &str = "snaplake-iam";
 
 /// Replaces `role`'s inline policy `name`.
 async fn put_role_policy(d: &Deployment, role: &str, name: &str, policy: &Value) {
-    aws_sdk_iam::Client::new(&d.env.sdk)
+    aws_sdk_iam::Client::new(&d.standin.sdk)
         .put_role_policy()
         .role_name(role)
         .policy_name(name)
@@ -24,7 +24,7 @@ async fn put_role_policy(d: &Deployment, role: &str, name: &str, policy: &Value)
 
 /// `role`'s inline policy `name`.
 async fn role_policy(d: &Deployment, role: &str, name: &str) -> Value {
-    let text = aws_sdk_iam::Client::new(&d.env.sdk)
+    let text = aws_sdk_iam::Client::new(&d.standin.sdk)
         .get_role_policy()
         .role_name(role)
         .policy_name(name)
@@ -112,7 +112,7 @@ async fn a_missing_action_a_wrong_resource_or_prefix_is_access_denied_and_the_mo
                 ("stack", &d.stack),
                 ("bucket", BUCKET),
                 ("raw_key", input["export"]["kms_key"].as_str().unwrap()),
-                ("curated_key", &workgroup_key(&d.env.context(BUCKET)).await),
+                ("curated_key", &workgroup_key(&d.standin.context(BUCKET)).await),
                 ("salt_secret", "unused"),
                 ("export_role", input["export"]["export_role_arn"].as_str().unwrap()),
             ]
@@ -153,7 +153,7 @@ async fn a_missing_action_a_wrong_resource_or_prefix_is_access_denied_and_the_mo
     for (i, (function, policy, action)) in wrong.iter().enumerate() {
         put_policy(&d, function, policy).await;
         let (status, detail) = run_execution(
-            &d.env,
+            &d.standin,
             &d.machine,
             &format!("wrong-{i}"),
             &input,
@@ -171,7 +171,14 @@ async fn a_missing_action_a_wrong_resource_or_prefix_is_access_denied_and_the_mo
         put_policy(&d, "export-poller", &module_poller).await;
     }
 
-    let (status, detail) = run_execution(&d.env, &d.machine, "module-policies", &input, Duration::from_secs(240)).await;
+    let (status, detail) = run_execution(
+        &d.standin,
+        &d.machine,
+        "module-policies",
+        &input,
+        Duration::from_secs(240),
+    )
+    .await;
     assert_eq!(status, "SUCCEEDED", "with the module's policies: {detail}");
 }
 
@@ -186,7 +193,7 @@ async fn catalog_swap_without_tagging_publishes_nothing_and_without_delete_table
     let mut input = d.run_input.clone();
     input["logical_time"] = json!("2026-11-20T19:00:00Z");
     let module = module_policy(&d, "catalog-swap").await;
-    let glue = &d.env.clients.glue;
+    let glue = &d.standin.clients.glue;
 
     put_policy(
         &d,
@@ -194,7 +201,7 @@ async fn catalog_swap_without_tagging_publishes_nothing_and_without_delete_table
         &without_action(module.clone(), "TagAuditedVersionsReadable", "s3:PutObjectTagging"),
     )
     .await;
-    let (status, detail) = run_execution(&d.env, &d.machine, "no-tagging", &input, Duration::from_secs(240)).await;
+    let (status, detail) = run_execution(&d.standin, &d.machine, "no-tagging", &input, Duration::from_secs(240)).await;
     assert_eq!(status, "FAILED", "{detail}");
     let cause = detail["cause"].as_str().unwrap_or_default().to_string();
     let manifest = cause
@@ -206,7 +213,7 @@ async fn catalog_swap_without_tagging_publishes_nothing_and_without_delete_table
         .unwrap();
     let (bucket, key) = manifest.split_once('/').unwrap();
     let body = d
-        .env
+        .standin
         .clients
         .s3
         .get_object()
@@ -236,7 +243,14 @@ async fn catalog_swap_without_tagging_publishes_nothing_and_without_delete_table
         &without_action(module.clone(), "DropAuditCandidateTables", "glue:DeleteTable"),
     )
     .await;
-    let (status, detail) = run_execution(&d.env, &d.machine, "no-delete-table", &input, Duration::from_secs(240)).await;
+    let (status, detail) = run_execution(
+        &d.standin,
+        &d.machine,
+        "no-delete-table",
+        &input,
+        Duration::from_secs(240),
+    )
+    .await;
     assert_eq!(
         status, "SUCCEEDED",
         "dropping a candidate is not the run's failure: {detail}"
@@ -269,7 +283,7 @@ async fn releasing_a_day_lock_that_is_gone_reads_404_with_the_module_policy_and_
         "execution": format!("arn:aws:states:us-east-1:123456789012:execution:{}-pipeline:gone", d.stack),
     });
     let invoke = |payload: Value| {
-        let lambda = aws_sdk_lambda::Client::new(&d.env.sdk);
+        let lambda = aws_sdk_lambda::Client::new(&d.standin.sdk);
         let name = format!("{}-export-callback", d.stack);
         async move {
             let out = lambda
@@ -331,7 +345,7 @@ async fn the_state_machine_calls_as_its_role_and_a_narrowed_role_fails_the_run()
     for (i, (policy, action)) in wrong.into_iter().enumerate() {
         put_role_policy(&d, &role, "run-the-pipeline", &policy).await;
         let (status, detail) = run_execution(
-            &d.env,
+            &d.standin,
             &d.machine,
             &format!("states-{i}"),
             &input,
@@ -346,7 +360,14 @@ async fn the_state_machine_calls_as_its_role_and_a_narrowed_role_fails_the_run()
             "without {action} the run fails for another reason: {detail}"
         );
     }
-    let (status, detail) = run_execution(&d.env, &d.machine, "states-module", &input, Duration::from_secs(240)).await;
+    let (status, detail) = run_execution(
+        &d.standin,
+        &d.machine,
+        "states-module",
+        &input,
+        Duration::from_secs(240),
+    )
+    .await;
     assert_eq!(status, "SUCCEEDED", "with the module's policy: {detail}");
 }
 
@@ -362,7 +383,14 @@ async fn the_export_writes_as_its_role_and_fails_without_the_key() {
     let module = role_policy(&d, &role, "write-exports").await;
     let narrowed = without_action(module.clone(), "RawKeyForExports", "kms:GenerateDataKey");
     put_role_policy(&d, &role, "write-exports", &narrowed).await;
-    let (status, detail) = run_execution(&d.env, &d.machine, "export-no-key", &input, Duration::from_secs(120)).await;
+    let (status, detail) = run_execution(
+        &d.standin,
+        &d.machine,
+        "export-no-key",
+        &input,
+        Duration::from_secs(120),
+    )
+    .await;
     put_role_policy(&d, &role, "write-exports", &module).await;
     assert_eq!(
         status, "FAILED",

@@ -72,7 +72,7 @@ async fn a_run_writes_its_metrics_as_emf_lines_in_the_functions_logs() {
     let before: Vec<u64> = functions.iter().map(|f| log_len(f)).collect();
     let mut input = d.run_input.clone();
     input["logical_time"] = json!("2026-11-20T19:00:00Z");
-    let (status, detail) = run_execution(&d.env, &d.machine, "run-metrics", &input, Duration::from_secs(240)).await;
+    let (status, detail) = run_execution(&d.standin, &d.machine, "run-metrics", &input, Duration::from_secs(240)).await;
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
     let [poller, queries, swap] = [0, 1, 2].map(|i| emf_lines(functions[i], before[i]));
 

@@ -10,7 +10,7 @@ use snaplake_tests::{StandIn, deploy, execution_events, run_execution};
 const BUCKET: &str = "snaplake-pipeline";
 
 struct Pipeline {
-    env: StandIn,
+    standin: StandIn,
     machine: String,
     topic_queue: String,
     run_input: Value,
@@ -19,7 +19,7 @@ struct Pipeline {
 async fn pipeline() -> Pipeline {
     let d = deploy("snaplake-test", BUCKET).await;
     Pipeline {
-        env: d.env,
+        standin: d.standin,
         machine: d.machine,
         topic_queue: d.topic_queue,
         run_input: d.run_input,
@@ -28,7 +28,7 @@ async fn pipeline() -> Pipeline {
 
 impl Pipeline {
     async fn run(&self, name: &str, input: Value) -> (String, Value) {
-        run_execution(&self.env, &self.machine, name, &input, Duration::from_secs(240)).await
+        run_execution(&self.standin, &self.machine, name, &input, Duration::from_secs(240)).await
     }
 
     /// What the schedule sends, for the example day 2026-11-21 (Tokyo).
@@ -39,7 +39,7 @@ impl Pipeline {
     }
 
     async fn failure_messages(&self) -> Vec<Value> {
-        let sqs = aws_sdk_sqs::Client::new(&self.env.sdk);
+        let sqs = aws_sdk_sqs::Client::new(&self.standin.sdk);
         let out = sqs
             .receive_message()
             .queue_url(&self.topic_queue)
@@ -55,7 +55,7 @@ impl Pipeline {
     }
 
     async fn history(&self, arn: &str) -> Vec<String> {
-        execution_events(&self.env, arn)
+        execution_events(&self.standin, arn)
             .await
             .iter()
             .map(|e| format!("{:?}", e.r#type()))
@@ -70,7 +70,7 @@ async fn an_export_info_written_before_the_task_says_complete_still_resumes_the_
     // export-callback looks again, and RDS's completed event resumes too,
     // instead of the run waiting out export_wait_seconds (20 s here).
     let p = pipeline().await;
-    p.env
+    p.standin
         .control("/_snaplake/exports/settings", json!({"info_lead_seconds": 3}));
     let (status, detail) = p.run("run-info-first", p.input().await).await;
     let history = p.history(detail["arn"].as_str().unwrap()).await;
@@ -99,7 +99,7 @@ async fn a_day_is_exported_masked_and_published_and_running_it_again_changes_not
         "S3's export_info event, through EventBridge, resumed the wait: {history:?}"
     );
 
-    let glue = &p.env.clients.glue;
+    let glue = &p.standin.clients.glue;
     for table in ["shop_customers", "shop_orders", "shop_articles"] {
         let t = glue
             .get_table()
@@ -142,7 +142,7 @@ async fn a_day_is_exported_masked_and_published_and_running_it_again_changes_not
 
     // The run's lineage: one manifest, which the live versions point at.
     let output: Value = serde_json::from_str(detail["output"].as_str().unwrap()).unwrap();
-    let manifest = snaplake_tests::run_manifest(&p.env.sdk, &output).await;
+    let manifest = snaplake_tests::run_manifest(&p.standin.sdk, &output).await;
     let uri = output["report"]["summary"]["manifest"].as_str().unwrap();
     assert_eq!(
         uri,
@@ -187,7 +187,7 @@ async fn a_day_is_exported_masked_and_published_and_running_it_again_changes_not
     let version_before = customers.table().unwrap().version_id().map(str::to_string);
     let (status, detail) = p.run("run-2026-11-21-again", input).await;
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
-    let exports = p.env.clients.rds.describe_export_tasks().send().await.unwrap();
+    let exports = p.standin.clients.rds.describe_export_tasks().send().await.unwrap();
     assert_eq!(exports.export_tasks().len(), 1, "the same day never exports twice");
     let after = glue
         .get_table()
@@ -218,7 +218,7 @@ fn assert_export_failed(status: &str, detail: &Value, cause: &str) {
 #[tokio::test]
 async fn an_export_failure_fails_the_run_with_its_cause_notifies_and_leaves_the_catalog_alone() {
     let p = pipeline().await;
-    p.env.control(
+    p.standin.control(
         "/_snaplake/exports/faults",
         // Failing after export-callback registered the wait (a function's
         // first start, with its role's credentials, can take a second).
@@ -240,7 +240,7 @@ async fn an_export_failure_fails_the_run_with_its_cause_notifies_and_leaves_the_
     assert_eq!(messages[0]["step"], "WaitForExport");
     assert_eq!(messages[0]["error"], "ExportFailed");
     let tables = p
-        .env
+        .standin
         .clients
         .glue
         .get_tables()
@@ -254,7 +254,7 @@ async fn an_export_failure_fails_the_run_with_its_cause_notifies_and_leaves_the_
 #[tokio::test]
 async fn a_failing_query_leaves_that_table_on_its_old_version_and_names_it() {
     let p = pipeline().await;
-    p.env.control(
+    p.standin.control(
         "/_snaplake/athena/faults",
         json!({"match": "\"shop_orders\"", "fail": "SYNTAX_ERROR: injected"}),
     );
@@ -277,7 +277,7 @@ async fn a_failing_query_leaves_that_table_on_its_old_version_and_names_it() {
             "an Athena message reached SNS: {m}"
         );
     }
-    let glue = &p.env.clients.glue;
+    let glue = &p.standin.clients.glue;
     assert!(
         glue.get_table()
             .database_name("snaplake_curated")
@@ -300,7 +300,7 @@ async fn a_failing_query_leaves_that_table_on_its_old_version_and_names_it() {
 #[tokio::test]
 async fn a_retryable_query_failure_runs_the_transform_again_and_the_table_is_published() {
     let p = pipeline().await;
-    p.env.control(
+    p.standin.control(
         "/_snaplake/athena/faults",
         json!({"match": "UNLOAD", "fail": "GENERIC_INTERNAL_ERROR: internal error, please resubmit", "times": 1}),
     );
@@ -309,7 +309,7 @@ async fn a_retryable_query_failure_runs_the_transform_again_and_the_table_is_pub
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
     let history = p.history(detail["arn"].as_str().unwrap()).await;
     assert!(history.len() > 10);
-    let glue = &p.env.clients.glue;
+    let glue = &p.standin.clients.glue;
     for table in ["shop_customers", "shop_orders", "shop_articles"] {
         assert!(
             glue.get_table()
@@ -326,7 +326,7 @@ async fn a_retryable_query_failure_runs_the_transform_again_and_the_table_is_pub
 #[tokio::test]
 async fn a_table_the_export_failed_follows_the_plan_policy() {
     let p = pipeline().await;
-    p.env.control(
+    p.standin.control(
         "/_snaplake/exports/faults",
         json!({"export_id": "*", "fail_tables": ["shop.orders"]}),
     );
@@ -366,13 +366,13 @@ async fn a_table_the_export_failed_follows_the_plan_policy() {
 async fn a_canceled_export_ends_the_run_at_once_through_rds_event() {
     let p = pipeline().await;
     // Long enough that the run is waiting (its token stored) when it is canceled.
-    p.env
+    p.standin
         .control("/_snaplake/exports/settings", json!({"duration_seconds": 12.0}));
     let started = Instant::now();
     let cancel = async {
         loop {
             let tokens = p
-                .env
+                .standin
                 .clients
                 .s3
                 .list_objects_v2()
@@ -387,7 +387,7 @@ async fn a_canceled_export_ends_the_run_at_once_through_rds_event() {
             assert!(started.elapsed() < Duration::from_secs(10), "the run never waited");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        p.env
+        p.standin
             .clients
             .rds
             .cancel_export_task()
@@ -410,8 +410,8 @@ async fn a_canceled_export_ends_the_run_at_once_through_rds_event() {
 
 /// Rows of `SELECT count(*)` on a curated table, as an analyst would run it:
 /// None while the table does not exist yet.
-async fn count_rows(env: &StandIn, table: &str) -> Option<i64> {
-    let athena = &env.clients.athena;
+async fn count_rows(standin: &StandIn, table: &str) -> Option<i64> {
+    let athena = &standin.clients.athena;
     let id = athena
         .start_query_execution()
         .query_string(format!("SELECT count(*) FROM \"snaplake_curated\".\"{table}\""))
@@ -452,7 +452,7 @@ async fn two_runs_of_one_day_started_together_publish_it_once_and_readers_never_
     // The day before is published, so readers have a table throughout.
     let (status, detail) = p.run("day-21", p.input().await).await;
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
-    p.env.control(
+    p.standin.control(
         "/_snaplake/snapshots",
         json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-21-18-00", "create_time": "2026-11-21T18:00:00Z"}),
     );
@@ -465,7 +465,7 @@ async fn two_runs_of_one_day_started_together_publish_it_once_and_readers_never_
     let reader = async {
         let mut reads = 0;
         while !done.load(std::sync::atomic::Ordering::Relaxed) {
-            let rows = count_rows(&p.env, "shop_customers").await;
+            let rows = count_rows(&p.standin, "shop_customers").await;
             assert_ne!(rows, Some(0), "a reader saw an empty table");
             assert!(rows.is_some(), "the published table disappeared");
             reads += 1;
@@ -491,7 +491,7 @@ async fn two_runs_of_one_day_started_together_publish_it_once_and_readers_never_
     let mut exported = 0;
     let mut busy = 0;
     for run in [&a, &b] {
-        let history = execution_events(&p.env, run["arn"].as_str().unwrap()).await;
+        let history = execution_events(&p.standin, run["arn"].as_str().unwrap()).await;
         let entered: Vec<&str> = history
             .iter()
             .filter_map(|e| e.state_entered_event_details().map(|d| d.name()))
@@ -509,14 +509,14 @@ async fn two_runs_of_one_day_started_together_publish_it_once_and_readers_never_
         "one run of the day works, the other ends as already running"
     );
 
-    let glue = &p.env.clients.glue;
+    let glue = &p.standin.clients.glue;
     for table in ["shop_customers", "shop_orders", "shop_articles"] {
         let location = snaplake_tests::live_location(glue, table).await;
         assert!(location.ends_with("/v=20261121T190000Z/"), "{table} at {location}");
     }
-    assert!(count_rows(&p.env, "shop_customers").await.unwrap() > 0);
+    assert!(count_rows(&p.standin, "shop_customers").await.unwrap() > 0);
     let locks = p
-        .env
+        .standin
         .clients
         .s3
         .list_objects_v2()
@@ -531,7 +531,7 @@ async fn two_runs_of_one_day_started_together_publish_it_once_and_readers_never_
 #[tokio::test]
 async fn a_column_without_a_rule_holds_its_table_back_and_the_others_publish() {
     let p = pipeline().await;
-    let glue = &p.env.clients.glue;
+    let glue = &p.standin.clients.glue;
     let live = |table: &'static str| async move {
         glue.get_table()
             .database_name("snaplake_curated")
@@ -547,11 +547,11 @@ async fn a_column_without_a_rule_holds_its_table_back_and_the_others_publish() {
     let orders_before = live("shop_orders").await.expect("published");
 
     // The next day, production has a column the policy has no rule for.
-    p.env.control(
+    p.standin.control(
         "/_snaplake/snapshots",
         json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-21-18-00", "create_time": "2026-11-21T18:00:00Z"}),
     );
-    p.env.control(
+    p.standin.control(
         "/_snaplake/exports/settings",
         json!({"extra_columns": {"customers": ["ssn"]}}),
     );
@@ -600,7 +600,7 @@ fn column_list(table: &aws_sdk_glue::types::Table) -> Vec<String> {
 
 /// The curated table's location and the logical time it shows.
 async fn curated(p: &Pipeline, table: &str) -> (String, String) {
-    let t = snaplake_tests::curated_table(&p.env.clients.glue, table).await;
+    let t = snaplake_tests::curated_table(&p.standin.clients.glue, table).await;
     (
         t.storage_descriptor().unwrap().location().unwrap().to_string(),
         t.parameters().unwrap()["snaplake.logical_time"].clone(),
@@ -610,7 +610,7 @@ async fn curated(p: &Pipeline, table: &str) -> (String, String) {
 #[tokio::test]
 async fn a_table_whose_raw_registration_failed_is_reported_and_not_published_from_the_day_before() {
     let p = pipeline().await;
-    p.env.control(
+    p.standin.control(
         "/_snaplake/snapshots",
         json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-19-18-00", "create_time": "2026-11-19T18:00:00Z"}),
     );
@@ -619,7 +619,7 @@ async fn a_table_whose_raw_registration_failed_is_reported_and_not_published_fro
     let (status, detail) = p.run("run-day-before", day_before).await;
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
 
-    p.env.control(
+    p.standin.control(
         "/_snaplake/glue/faults",
         json!({"database": "snaplake_raw", "table": "shop_customers",
                "fail": "User is not authorized to perform glue:UpdateTable (injected)"}),
@@ -646,7 +646,7 @@ async fn a_table_whose_raw_registration_failed_is_reported_and_not_published_fro
 /// The table outcomes a succeeded run reports: its manifest's tables.
 async fn outcomes(p: &Pipeline, detail: &Value) -> Vec<Value> {
     let output: Value = serde_json::from_str(detail["output"].as_str().unwrap()).unwrap();
-    snaplake_tests::run_manifest(&p.env.sdk, &output).await["tables"]
+    snaplake_tests::run_manifest(&p.standin.sdk, &output).await["tables"]
         .as_array()
         .unwrap()
         .clone()
@@ -661,7 +661,8 @@ fn outcome<'a>(list: &'a [Value], table: &str) -> &'a Value {
 #[tokio::test]
 async fn an_export_with_part_files_directly_in_the_table_folders_is_published() {
     let p = pipeline().await;
-    p.env.control("/_snaplake/exports/settings", json!({"layout": "flat"}));
+    p.standin
+        .control("/_snaplake/exports/settings", json!({"layout": "flat"}));
     let (status, detail) = p.run("run-flat", p.input().await).await;
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
     let list = outcomes(&p, &detail).await;
@@ -673,9 +674,9 @@ async fn an_export_with_part_files_directly_in_the_table_folders_is_published() 
 #[tokio::test]
 async fn an_empty_table_of_an_export_in_lettered_folders_is_published_empty() {
     let p = pipeline().await;
-    p.env
+    p.standin
         .control("/_snaplake/exports/settings", json!({"layout": "lettered"}));
-    p.env.control(
+    p.standin.control(
         "/_snaplake/exports/faults",
         json!({"export_id": "*", "empty_tables": ["shop.articles"]}),
     );
@@ -687,7 +688,7 @@ async fn an_empty_table_of_an_export_in_lettered_folders_is_published_empty() {
     }
     // Its raw columns come from the export's schemaMetadata: no footer to read.
     let raw = p
-        .env
+        .standin
         .clients
         .glue
         .get_table()
@@ -705,7 +706,7 @@ async fn an_empty_table_of_an_export_in_lettered_folders_is_published_empty() {
     assert!(location.ends_with("/v=20261120T190000Z/") && shown == "2026-11-20T19:00:00Z");
     // The UNLOAD of no rows wrote no file (the stand-in takes the stricter
     // case); query-runner wrote one without rows, with the UNLOAD's columns.
-    let curated_columns = column_list(&snaplake_tests::curated_table(&p.env.clients.glue, "shop_articles").await);
+    let curated_columns = column_list(&snaplake_tests::curated_table(&p.standin.clients.glue, "shop_articles").await);
     let expected: Vec<String> = columns
         .iter()
         .map(|c| c.replace("author_email varchar", "author_email string"))
@@ -727,7 +728,7 @@ async fn an_empty_table_of_an_export_in_lettered_folders_is_published_empty() {
     );
     let key = location.strip_prefix(&format!("s3://{BUCKET}/")).unwrap();
     assert_eq!(
-        snaplake_tests::keys(&p.env.clients.s3, BUCKET, key).await,
+        snaplake_tests::keys(&p.standin.clients.s3, BUCKET, key).await,
         [format!("{key}snaplake-empty.parquet")]
     );
 }
@@ -735,7 +736,7 @@ async fn an_empty_table_of_an_export_in_lettered_folders_is_published_empty() {
 #[tokio::test]
 async fn tables_rds_skipped_and_its_database_warnings_are_reported_by_name() {
     let p = pipeline().await;
-    p.env.control(
+    p.standin.control(
         "/_snaplake/exports/faults",
         json!({"export_id": "*", "skip_tables": ["shop.orders"],
                "database_warning": "FAILED_TO_EXTRACT_TABLES_LIST_FOR_DATABASE"}),
@@ -804,7 +805,7 @@ async fn a_run_carrying_another_policy_source_bucket_key_or_export_is_refused_be
     // Or has the raw snapshot exported where they can read it: their bucket,
     // their key (or one the pin cannot tell apart), another kind of source,
     // or an export of their own.
-    let c = &p.env.clients;
+    let c = &p.standin.clients;
     c.s3.create_bucket().bucket("mallory-lake").send().await.unwrap();
     let key = c.kms.create_key().send().await.unwrap();
     let key = key.key_metadata().unwrap();
@@ -829,10 +830,10 @@ async fn a_run_carrying_another_policy_source_bucket_key_or_export_is_refused_be
         );
     }
 
-    let tasks = p.env.clients.rds.describe_export_tasks().send().await.unwrap();
+    let tasks = p.standin.clients.rds.describe_export_tasks().send().await.unwrap();
     assert!(tasks.export_tasks().is_empty(), "nothing was exported");
     let curated = p
-        .env
+        .standin
         .clients
         .glue
         .get_tables()
@@ -856,7 +857,7 @@ async fn a_new_table_that_fails_its_audit_is_never_published_and_its_version_is_
     policy["tables"]["shop.customers"]["columns"]["email"] = json!("keep");
     let d = snaplake_tests::deploy_with_policy("snaplake-test", BUCKET, policy.to_string().as_bytes()).await;
     let p = Pipeline {
-        env: d.env,
+        standin: d.standin,
         machine: d.machine,
         topic_queue: d.topic_queue,
         run_input: d.run_input,
@@ -870,7 +871,7 @@ async fn a_new_table_that_fails_its_audit_is_never_published_and_its_version_is_
             cause.contains("shop_customers (VerificationFailed") && cause.contains("2 table(s) published"),
             "{attempt}: {cause}"
         );
-        let glue = &p.env.clients.glue;
+        let glue = &p.standin.clients.glue;
         let table = glue
             .get_table()
             .database_name("snaplake_curated")
@@ -891,7 +892,7 @@ async fn a_new_table_that_fails_its_audit_is_never_published_and_its_version_is_
             candidate.is_err(),
             "{attempt}: the candidate table is dropped with its version"
         );
-        let left = snaplake_tests::keys(&p.env.clients.s3, BUCKET, "curated/shop_customers/").await;
+        let left = snaplake_tests::keys(&p.standin.clients.s3, BUCKET, "curated/shop_customers/").await;
         assert!(left.is_empty(), "{attempt}: the failed version is deleted: {left:?}");
     }
     // The run names the check; the notification too, quoting no data.
@@ -907,21 +908,21 @@ async fn a_new_table_that_fails_its_audit_is_never_published_and_its_version_is_
     // The others passed theirs: published, and their files tagged readable.
     let (location, _) = curated(&p, "shop_orders").await;
     let prefix = location.strip_prefix(&format!("s3://{BUCKET}/")).unwrap();
-    let files = snaplake_tests::keys(&p.env.clients.s3, BUCKET, prefix).await;
+    let files = snaplake_tests::keys(&p.standin.clients.s3, BUCKET, prefix).await;
     assert!(!files.is_empty());
     for key in files {
         assert_eq!(
-            snaplake_tests::audit_tag(&p.env.clients.s3, BUCKET, &key)
+            snaplake_tests::audit_tag(&p.standin.clients.s3, BUCKET, &key)
                 .await
                 .as_deref(),
             Some("passed"),
             "{key} is published but not tagged readable"
         );
     }
-    let t = snaplake_tests::curated_table(&p.env.clients.glue, "shop_orders").await;
+    let t = snaplake_tests::curated_table(&p.standin.clients.glue, "shop_orders").await;
     assert_eq!(t.parameters().unwrap()["snaplake.audit"], "passed");
     let candidate = p
-        .env
+        .standin
         .clients
         .glue
         .get_table()
@@ -942,12 +943,12 @@ async fn an_existing_table_whose_new_version_fails_its_audit_stays_on_the_previo
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
     let day_one = live_locations(&p).await;
 
-    p.env.control(
+    p.standin.control(
         "/_snaplake/snapshots",
         json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-22-03-00", "create_time": "2026-11-21T18:00:00Z"}),
     );
     // Only the verification of shop_orders reads its raw table into "expected_rows".
-    p.env.control(
+    p.standin.control(
         "/_snaplake/athena/faults",
         json!({"match": "\"shop_orders\") AS \"expected_rows\"", "fail": "HIVE_CURSOR_ERROR: injected"}),
     );
@@ -964,7 +965,7 @@ async fn an_existing_table_whose_new_version_fails_its_audit_stays_on_the_previo
         day_two["shop_orders"], day_one["shop_orders"],
         "shop_orders failed its audit and stays on day one"
     );
-    let versions = snaplake_tests::keys(&p.env.clients.s3, BUCKET, "curated/shop_orders/").await;
+    let versions = snaplake_tests::keys(&p.standin.clients.s3, BUCKET, "curated/shop_orders/").await;
     assert!(
         versions.iter().all(|k| !k.contains("/v=20261121T190000Z/")),
         "the version that failed its audit is deleted: {versions:?}"
@@ -978,7 +979,7 @@ async fn an_existing_table_whose_new_version_fails_its_audit_stays_on_the_previo
 async fn live_locations(p: &Pipeline) -> std::collections::BTreeMap<String, String> {
     let mut out = std::collections::BTreeMap::new();
     for table in ["shop_customers", "shop_orders", "shop_articles"] {
-        let location = snaplake_tests::live_location(&p.env.clients.glue, table).await;
+        let location = snaplake_tests::live_location(&p.standin.clients.glue, table).await;
         out.insert(table.to_string(), location);
     }
     out
@@ -994,11 +995,11 @@ async fn a_table_whose_rows_fall_by_ninety_percent_is_held_until_forced() {
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
     let day_one = live_locations(&p).await;
 
-    p.env.control(
+    p.standin.control(
         "/_snaplake/snapshots",
         json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-21-18-00", "create_time": "2026-11-21T18:00:00Z"}),
     );
-    p.env
+    p.standin
         .control("/_snaplake/exports/settings", json!({"keep_fraction": {"orders": 0.1}}));
     let mut day_two = p.input().await;
     day_two["logical_time"] = json!("2026-11-21T19:00:00Z");
@@ -1026,11 +1027,11 @@ async fn a_table_whose_rows_fall_by_ninety_percent_is_held_until_forced() {
     assert_eq!(outcome(&list, "shop_orders")["outcome"], "swapped", "{list:#?}");
     assert_eq!(outcome(&list, "shop_customers")["outcome"], "unchanged", "{list:#?}");
 
-    p.env.control(
+    p.standin.control(
         "/_snaplake/snapshots",
         json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-22-18-00", "create_time": "2026-11-22T18:00:00Z"}),
     );
-    p.env
+    p.standin
         .control("/_snaplake/exports/settings", json!({"keep_fraction": {}}));
     let mut day_three = p.input().await;
     day_three["logical_time"] = json!("2026-11-22T19:00:00Z");
@@ -1050,7 +1051,7 @@ async fn a_table_whose_rows_fall_by_ninety_percent_is_held_until_forced() {
 #[tokio::test]
 async fn a_slow_query_is_polled_until_done_at_the_pace_its_poll_sets() {
     let p = pipeline().await;
-    p.env.control(
+    p.standin.control(
         "/_snaplake/athena/faults",
         json!({"match": "\"shop_orders\"", "delay_seconds": 4}),
     );

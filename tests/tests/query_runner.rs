@@ -22,7 +22,7 @@ fn names(source: &str) -> Value {
 }
 
 async fn call(lake: &Lake, input: Value) -> Result<Value, Error> {
-    query_runner::handle(&lake.ctx, input)
+    query_runner::handle(&lake.env, input)
         .await
         .map(|r| serde_json::to_value(r).unwrap())
 }
@@ -51,7 +51,7 @@ async fn wait(lake: &Lake, id: &str, budget: Option<i64>) -> Result<Value, Error
 /// Runs a SELECT directly (as an analyst would) and returns its rows.
 async fn select(lake: &Lake, sql: &str) -> Vec<Vec<Option<String>>> {
     let id = run_query(lake, sql).await;
-    snaplake::aws::athena::results(&lake.ctx.clients.athena, &id, 1000)
+    snaplake::aws::athena::results(&lake.env.clients.athena, &id, 1000)
         .await
         .unwrap()
         .rows
@@ -60,12 +60,12 @@ async fn select(lake: &Lake, sql: &str) -> Vec<Vec<Option<String>>> {
 /// Runs a query in the workgroup to its end; its id.
 async fn run_query(lake: &Lake, sql: &str) -> String {
     let id = lake
-        .ctx
+        .env
         .clients
         .athena
         .start_query_execution()
         .query_string(sql)
-        .work_group(&lake.ctx.config.athena_workgroup)
+        .work_group(&lake.env.config.athena_workgroup)
         .send()
         .await
         .unwrap()
@@ -78,7 +78,7 @@ async fn run_query(lake: &Lake, sql: &str) -> String {
 
 /// The columns of a curated table, as the Glue catalog shows analysts.
 async fn curated_columns(lake: &Lake, table: &str) -> Vec<String> {
-    let t = snaplake_tests::curated_table(&lake.ctx.clients.glue, table).await;
+    let t = snaplake_tests::curated_table(&lake.env.clients.glue, table).await;
     let sd = t.storage_descriptor().expect("a storage descriptor");
     sd.columns().iter().map(|c| c.name().to_string()).collect()
 }
@@ -97,7 +97,7 @@ async fn publish(lake: &Lake, source: &str, version: &str, policy: &Value) -> St
         .await
         .unwrap();
     let swapped = catalog_swap::handle(
-        &lake.ctx,
+        &lake.env,
         json!({"action": "swap", "logical_time": LOGICAL_TIME,
         "Items": [{"table": table, "new_location": location, "source": source}]}),
     )
@@ -224,11 +224,11 @@ async fn verification_fails_on_bad_data_naming_the_check() {
 async fn a_failed_query_is_query_failed_and_an_internal_error_is_retryable() {
     let lake = Lake::exported(BUCKET).await;
     lake.register_raw().await;
-    lake.env.control(
+    lake.standin.control(
         "/_snaplake/athena/faults",
         json!({"match": "shop_orders", "fail": "SYNTAX_ERROR: line 1:8: mismatched input"}),
     );
-    lake.env.control(
+    lake.standin.control(
         "/_snaplake/athena/faults",
         json!({"match": "shop_articles", "fail": "GENERIC_INTERNAL_ERROR: internal error, please resubmit"}),
     );
@@ -258,7 +258,7 @@ async fn a_failed_query_is_query_failed_and_an_internal_error_is_retryable() {
 async fn a_query_over_its_scan_budget_is_stopped_with_both_numbers() {
     let lake = Lake::exported(BUCKET).await;
     lake.register_raw().await;
-    lake.env.control(
+    lake.standin.control(
         "/_snaplake/athena/faults",
         json!({"match": "shop_orders", "delay_seconds": 20, "scanned_bytes": 5_000_000}),
     );
@@ -281,7 +281,7 @@ async fn a_query_over_its_scan_budget_is_stopped_with_both_numbers() {
         "{text}"
     );
     let state = lake
-        .ctx
+        .env
         .clients
         .athena
         .get_query_execution()
@@ -317,7 +317,7 @@ async fn a_retried_start_never_runs_the_query_twice() {
         .await
         .unwrap();
     let objects = lake
-        .ctx
+        .env
         .clients
         .s3
         .list_objects_v2()
@@ -365,7 +365,7 @@ async fn a_bad_policy_is_refused_before_any_query_runs() {
     .await
     .unwrap_err();
     assert!(empty.to_string().contains("names no table"), "{empty}");
-    let executions = lake.ctx.clients.athena.list_query_executions().send().await.unwrap();
+    let executions = lake.env.clients.athena.list_query_executions().send().await.unwrap();
     assert!(executions.query_execution_ids().is_empty(), "no query ran");
     let err = call(&lake, json!({"action": "start_transform", "run_id": "bad run id!", "logical_time": LOGICAL_TIME,
         "policy": policy(), "table": names("shop.orders"), "new_location": "s3://snaplake-queries/curated/shop_orders/v=1/"})).await.unwrap_err();
@@ -411,7 +411,7 @@ async fn results_over_a_hundred_rows_go_to_s3_in_full() {
     assert_eq!(results["truncated"], false);
     assert!(results.get("rows").is_none(), "{results:#}");
     let body = lake
-        .ctx
+        .env
         .clients
         .s3
         .get_object()
@@ -459,7 +459,7 @@ async fn a_column_without_a_rule_stops_its_table_and_drop_drops_it() {
         text.contains("tables.shop.customers.columns") && text.contains("ssn") && text.contains("\"ssn\": \"drop\""),
         "{text}"
     );
-    let executions = lake.ctx.clients.athena.list_query_executions().send().await.unwrap();
+    let executions = lake.env.clients.athena.list_query_executions().send().await.unwrap();
     assert!(executions.query_execution_ids().is_empty(), "no query ran");
 
     let mut drop = policy();
@@ -507,7 +507,7 @@ async fn a_salted_hash_of_null_is_null() {
 async fn transform_waits_in_the_invocation_and_hands_a_slow_query_on() {
     let lake = Lake::exported(BUCKET).await;
     lake.register_raw().await;
-    lake.env.control(
+    lake.standin.control(
         "/_snaplake/athena/faults",
         json!({"match": "shop_orders", "delay_seconds": 4}),
     );
@@ -585,12 +585,12 @@ async fn an_unload_written_as_many_files_is_published_with_every_row_and_verifie
     let lake = Lake::exported(BUCKET).await;
     lake.register_raw().await;
     // Athena writes UNLOAD's output as several files in parallel.
-    lake.env
+    lake.standin
         .control("/_snaplake/athena/settings", json!({"unload_rows_per_file": 1}));
     let location = publish(&lake, "shop.orders", "v=1", &policy()).await;
     let key = location.strip_prefix(&format!("s3://{BUCKET}/")).unwrap();
-    let files = snaplake_tests::keys(&lake.ctx.clients.s3, BUCKET, key).await;
-    let table = snaplake_tests::curated_table(&lake.ctx.clients.glue, "shop_orders").await;
+    let files = snaplake_tests::keys(&lake.env.clients.s3, BUCKET, key).await;
+    let table = snaplake_tests::curated_table(&lake.env.clients.glue, "shop_orders").await;
     let rows: usize = table.parameters().unwrap()["snaplake.rows"].parse().unwrap();
     assert!(files.len() > 1 && files.len() == rows, "{rows} rows in {files:?}");
     let verified = verify(&lake, "shop.orders", &policy(), "many").await.unwrap();

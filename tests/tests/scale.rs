@@ -30,15 +30,15 @@ const PER_POLL_ROUND: u64 = 3;
 #[tokio::test]
 async fn three_hundred_tables_keep_every_payload_under_64_kib_and_enter_at_most_8_states_a_table() {
     let d = deploy_with_policy("snaplake-scale", "snaplake-scale", &policy_for_tables(TABLES)).await;
-    d.env
+    d.standin
         .control("/_snaplake/exports/settings", json!({"sample_tables": TABLES}));
     let mut input = d.run_input.clone();
     input["logical_time"] = json!("2026-11-20T19:00:00Z");
-    d.env.reset_calls();
-    let (status, detail) = run_execution(&d.env, &d.machine, "scale-300", &input, Duration::from_secs(1200)).await;
+    d.standin.reset_calls();
+    let (status, detail) = run_execution(&d.standin, &d.machine, "scale-300", &input, Duration::from_secs(1200)).await;
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
 
-    let calls = d.env.calls();
+    let calls = d.standin.calls();
     let largest = calls["states:max-payload-bytes"]
         .as_u64()
         .unwrap_or_else(|| panic!("the stand-in keeps the largest payload: {calls:#}"));
@@ -63,7 +63,7 @@ async fn three_hundred_tables_keep_every_payload_under_64_kib_and_enter_at_most_
         .filter(|(k, _)| k.starts_with("states:") && k.ends_with("StateEntered"))
         .map(|(_, n)| n.as_u64().unwrap())
         .sum();
-    let history = snaplake_tests::execution_events(&d.env, detail["arn"].as_str().unwrap()).await;
+    let history = snaplake_tests::execution_events(&d.standin, detail["arn"].as_str().unwrap()).await;
     let own_states = |suffix: &str| history.iter().filter(|e| e.r#type().as_str().ends_with(suffix)).count() as u64;
     let own = own_states("StateEntered");
     // The children's Wait states are their poll rounds (the run's own
@@ -81,7 +81,7 @@ async fn three_hundred_tables_keep_every_payload_under_64_kib_and_enter_at_most_
     );
 
     let output: Value = serde_json::from_str(detail["output"].as_str().unwrap()).unwrap();
-    let manifest = snaplake_tests::run_manifest(&d.env.sdk, &output).await;
+    let manifest = snaplake_tests::run_manifest(&d.standin.sdk, &output).await;
     assert_eq!(manifest["tables"].as_array().unwrap().len(), TABLES);
     assert_eq!(manifest["counts"]["new_versions"], TABLES, "{:#}", manifest["counts"]);
     assert!(

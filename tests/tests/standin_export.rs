@@ -15,11 +15,11 @@ use snaplake_tests::StandIn;
 const BUCKET: &str = "snaplake-test-lake";
 const CLUSTER: &str = "shop-prod";
 
-async fn cluster_with_bucket(env: &StandIn) -> String {
-    env.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    env.export_role(BUCKET).await;
-    env.sample_cluster(CLUSTER).await;
-    let snapshots = env
+async fn cluster_with_bucket(standin: &StandIn) -> String {
+    standin.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    standin.export_role(BUCKET).await;
+    standin.sample_cluster(CLUSTER).await;
+    let snapshots = standin
         .clients
         .rds
         .describe_db_cluster_snapshots()
@@ -43,11 +43,12 @@ fn run_export_id() -> String {
     export_id("snaplake", CLUSTER, t.day(&jiff::tz::TimeZone::UTC)).unwrap()
 }
 
-async fn start_export(env: &StandIn, id: &str, snapshot_arn: &str, only: &[&str]) {
+async fn start_export(standin: &StandIn, id: &str, snapshot_arn: &str, only: &[&str]) {
     // The export writes as the role, with this key (a key that does not exist is refused).
-    let key = env.clients.kms.create_key().send().await.unwrap();
+    let key = standin.clients.kms.create_key().send().await.unwrap();
     let key = key.key_metadata().unwrap().arn().unwrap();
-    env.clients
+    standin
+        .clients
         .rds
         .start_export_task()
         .export_task_identifier(id)
@@ -67,11 +68,11 @@ async fn start_export(env: &StandIn, id: &str, snapshot_arn: &str, only: &[&str]
 }
 
 /// Polls until the export ends; returns every status seen, in order, and the final task.
-async fn watch(env: &StandIn, id: &str) -> (Vec<String>, ExportTask) {
+async fn watch(standin: &StandIn, id: &str) -> (Vec<String>, ExportTask) {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen: Vec<String> = Vec::new();
     loop {
-        let out = env
+        let out = standin
             .clients
             .rds
             .describe_export_tasks()
@@ -92,8 +93,8 @@ async fn watch(env: &StandIn, id: &str) -> (Vec<String>, ExportTask) {
     }
 }
 
-async fn get(env: &StandIn, key: &str) -> Bytes {
-    let out = env
+async fn get(standin: &StandIn, key: &str) -> Bytes {
+    let out = standin
         .clients
         .s3
         .get_object()
@@ -105,32 +106,33 @@ async fn get(env: &StandIn, key: &str) -> Bytes {
     out.body.collect().await.unwrap().into_bytes()
 }
 
-async fn keys(env: &StandIn, prefix: &str) -> Vec<String> {
-    snaplake_tests::keys(&env.clients.s3, BUCKET, prefix).await
+async fn keys(standin: &StandIn, prefix: &str) -> Vec<String> {
+    snaplake_tests::keys(&standin.clients.s3, BUCKET, prefix).await
 }
 
 #[tokio::test]
 async fn export_progresses_to_complete_and_writes_what_rds_writes() {
-    let env = StandIn::acquire().await;
-    env.control("/_snaplake/exports/settings", json!({"duration_seconds": 1.5}));
-    let snapshot_arn = cluster_with_bucket(&env).await;
+    let standin = StandIn::acquire().await;
+    standin.control("/_snaplake/exports/settings", json!({"duration_seconds": 1.5}));
+    let snapshot_arn = cluster_with_bucket(&standin).await;
     let id = run_export_id();
-    start_export(&env, &id, &snapshot_arn, &[]).await;
+    start_export(&standin, &id, &snapshot_arn, &[]).await;
 
-    let (seen, task) = watch(&env, &id).await;
+    let (seen, task) = watch(&standin, &id).await;
     assert_eq!(seen, ["STARTING", "IN_PROGRESS", "COMPLETE"]);
     assert_eq!(task.percent_progress(), Some(100));
     assert_eq!(task.source_arn(), Some(snapshot_arn.as_str()));
     assert!(task.task_start_time().is_some() && task.task_end_time().is_some() && task.snapshot_time().is_some());
 
     let base = format!("exports/{CLUSTER}/2026-11-20/{id}");
-    let info: Value = serde_json::from_slice(&get(&env, &format!("{base}/export_info_{id}.json")).await).unwrap();
+    let info: Value = serde_json::from_slice(&get(&standin, &format!("{base}/export_info_{id}.json")).await).unwrap();
     assert_eq!(info["exportTaskIdentifier"], id.as_str());
     assert_eq!(info["status"], "COMPLETE");
     assert_eq!(info["sourceArn"], snapshot_arn.as_str());
 
     let tables: Value =
-        serde_json::from_slice(&get(&env, &format!("{base}/export_tables_info_{id}_from_1_to_3.json")).await).unwrap();
+        serde_json::from_slice(&get(&standin, &format!("{base}/export_tables_info_{id}_from_1_to_3.json")).await)
+            .unwrap();
     let mut targets: Vec<&str> = tables["perTableStatus"]
         .as_array()
         .unwrap()
@@ -147,7 +149,7 @@ async fn export_progresses_to_complete_and_writes_what_rds_writes() {
             .all(|t| t["status"] == "COMPLETE")
     );
 
-    let all = keys(&env, &base).await;
+    let all = keys(&standin, &base).await;
     let orders_folders: Vec<&String> = all
         .iter()
         .filter(|k| k.contains("/shop.orders/") && k.ends_with("_SUCCESS"))
@@ -158,7 +160,7 @@ async fn export_progresses_to_complete_and_writes_what_rds_writes() {
         .iter()
         .find(|k| k.starts_with(&format!("{base}/shop/shop.customers/1/part-")) && k.ends_with(".gz.parquet"))
         .unwrap_or_else(|| panic!("no customers part in {all:#?}"));
-    let reader = SerializedFileReader::new(get(&env, part).await).unwrap();
+    let reader = SerializedFileReader::new(get(&standin, part).await).unwrap();
     let meta = reader.metadata();
     assert!(meta.file_metadata().num_rows() > 100, "a few hundred customers");
     let columns: Vec<(String, Physical, Option<LogicalType>)> = meta
@@ -202,56 +204,57 @@ async fn export_progresses_to_complete_and_writes_what_rds_writes() {
 
 #[tokio::test]
 async fn injected_export_failure_ends_failed_with_its_cause() {
-    let env = StandIn::acquire().await;
-    env.control("/_snaplake/exports/settings", json!({"duration_seconds": 1}));
-    let snapshot_arn = cluster_with_bucket(&env).await;
+    let standin = StandIn::acquire().await;
+    standin.control("/_snaplake/exports/settings", json!({"duration_seconds": 1}));
+    let snapshot_arn = cluster_with_bucket(&standin).await;
     let id = run_export_id();
-    env.control(
+    standin.control(
         "/_snaplake/exports/faults",
         json!({"export_id": id, "fail": "The KMS key is disabled (injected)"}),
     );
-    start_export(&env, &id, &snapshot_arn, &[]).await;
+    start_export(&standin, &id, &snapshot_arn, &[]).await;
 
-    let (seen, task) = watch(&env, &id).await;
+    let (seen, task) = watch(&standin, &id).await;
     assert_eq!(seen.last().map(String::as_str), Some("FAILED"));
     assert_eq!(task.failure_cause(), Some("The KMS key is disabled (injected)"));
     assert!(
-        keys(&env, "exports/").await.is_empty(),
+        keys(&standin, "exports/").await.is_empty(),
         "a failed export writes nothing"
     );
 }
 
 #[tokio::test]
 async fn export_into_a_missing_bucket_fails_with_a_cause_naming_it() {
-    let env = StandIn::acquire().await;
-    env.control("/_snaplake/exports/settings", json!({"duration_seconds": 1}));
-    let snapshot_arn = cluster_with_bucket(&env).await;
-    env.clients.s3.delete_bucket().bucket(BUCKET).send().await.unwrap();
+    let standin = StandIn::acquire().await;
+    standin.control("/_snaplake/exports/settings", json!({"duration_seconds": 1}));
+    let snapshot_arn = cluster_with_bucket(&standin).await;
+    standin.clients.s3.delete_bucket().bucket(BUCKET).send().await.unwrap();
     let id = run_export_id();
-    start_export(&env, &id, &snapshot_arn, &[]).await;
+    start_export(&standin, &id, &snapshot_arn, &[]).await;
 
-    let (_, task) = watch(&env, &id).await;
+    let (_, task) = watch(&standin, &id).await;
     assert_eq!(task.status(), Some("FAILED"));
     assert!(task.failure_cause().unwrap_or_default().contains(BUCKET), "{task:?}");
 }
 
 #[tokio::test]
 async fn one_failed_table_is_reported_and_the_rest_exported() {
-    let env = StandIn::acquire().await;
-    env.control("/_snaplake/exports/settings", json!({"duration_seconds": 0.5}));
-    let snapshot_arn = cluster_with_bucket(&env).await;
+    let standin = StandIn::acquire().await;
+    standin.control("/_snaplake/exports/settings", json!({"duration_seconds": 0.5}));
+    let snapshot_arn = cluster_with_bucket(&standin).await;
     let id = run_export_id();
-    env.control(
+    standin.control(
         "/_snaplake/exports/faults",
         json!({"export_id": "*", "fail_tables": ["shop.orders"]}),
     );
-    start_export(&env, &id, &snapshot_arn, &["shop.orders", "shop.customers"]).await;
+    start_export(&standin, &id, &snapshot_arn, &["shop.orders", "shop.customers"]).await;
 
-    let (_, task) = watch(&env, &id).await;
+    let (_, task) = watch(&standin, &id).await;
     assert_eq!(task.status(), Some("COMPLETE"));
     let base = format!("exports/{CLUSTER}/2026-11-20/{id}");
     let tables: Value =
-        serde_json::from_slice(&get(&env, &format!("{base}/export_tables_info_{id}_from_1_to_2.json")).await).unwrap();
+        serde_json::from_slice(&get(&standin, &format!("{base}/export_tables_info_{id}_from_1_to_2.json")).await)
+            .unwrap();
     let status = |target: &str| {
         tables["perTableStatus"]
             .as_array()
@@ -263,7 +266,7 @@ async fn one_failed_table_is_reported_and_the_rest_exported() {
     };
     assert_eq!(status("shop.orders"), "FAILED");
     assert_eq!(status("shop.customers"), "COMPLETE");
-    let all = keys(&env, &base).await;
+    let all = keys(&standin, &base).await;
     assert!(!all.iter().any(|k| k.contains("shop.orders/")), "{all:#?}");
     assert!(
         !all.iter().any(|k| k.contains("shop.articles/")),
@@ -273,12 +276,12 @@ async fn one_failed_table_is_reported_and_the_rest_exported() {
 
 #[tokio::test]
 async fn cancel_moves_through_canceling_to_canceled() {
-    let env = StandIn::acquire().await;
-    env.control("/_snaplake/exports/settings", json!({"duration_seconds": 30}));
-    let snapshot_arn = cluster_with_bucket(&env).await;
+    let standin = StandIn::acquire().await;
+    standin.control("/_snaplake/exports/settings", json!({"duration_seconds": 30}));
+    let snapshot_arn = cluster_with_bucket(&standin).await;
     let id = run_export_id();
-    start_export(&env, &id, &snapshot_arn, &[]).await;
-    let out = env
+    start_export(&standin, &id, &snapshot_arn, &[]).await;
+    let out = standin
         .clients
         .rds
         .cancel_export_task()
@@ -287,20 +290,20 @@ async fn cancel_moves_through_canceling_to_canceled() {
         .await
         .unwrap();
     assert_eq!(out.status(), Some("CANCELING"));
-    let (_, task) = watch(&env, &id).await;
+    let (_, task) = watch(&standin, &id).await;
     assert_eq!(task.status(), Some("CANCELED"));
 }
 
 #[tokio::test]
 async fn snapshots_at_chosen_times_and_source_arn_filter() {
-    let env = StandIn::acquire().await;
-    let automated = cluster_with_bucket(&env).await;
-    let made = env.control(
+    let standin = StandIn::acquire().await;
+    let automated = cluster_with_bucket(&standin).await;
+    let made = standin.control(
         "/_snaplake/snapshots",
         json!({"cluster": CLUSTER, "snapshot_id": "rds:shop-prod-2026-11-19-18-00", "create_time": "2026-11-19T18:00:00Z"}),
     );
     let older = made["arn"].as_str().unwrap().to_string();
-    let out = env
+    let out = standin
         .clients
         .rds
         .describe_db_cluster_snapshots()
@@ -319,9 +322,9 @@ async fn snapshots_at_chosen_times_and_source_arn_filter() {
     );
     assert_eq!(snapshot.snapshot_type(), Some("automated"));
 
-    start_export(&env, "snaplake-a-20261119", &older, &[]).await;
-    start_export(&env, "snaplake-b-20261122", &automated, &[]).await;
-    let out = env
+    start_export(&standin, "snaplake-a-20261119", &older, &[]).await;
+    start_export(&standin, "snaplake-b-20261122", &automated, &[]).await;
+    let out = standin
         .clients
         .rds
         .describe_export_tasks()
@@ -339,22 +342,22 @@ async fn snapshots_at_chosen_times_and_source_arn_filter() {
 
 #[tokio::test]
 async fn reset_forgets_exports_and_faults() {
-    let env = StandIn::acquire().await;
-    let snapshot_arn = cluster_with_bucket(&env).await;
-    env.control(
+    let standin = StandIn::acquire().await;
+    let snapshot_arn = cluster_with_bucket(&standin).await;
+    standin.control(
         "/_snaplake/exports/faults",
         json!({"export_id": "*", "fail": "left over"}),
     );
-    start_export(&env, "snaplake-left-over", &snapshot_arn, &[]).await;
-    drop(env);
+    start_export(&standin, "snaplake-left-over", &snapshot_arn, &[]).await;
+    drop(standin);
 
-    let env = StandIn::acquire().await;
-    let out = env.clients.rds.describe_export_tasks().send().await.unwrap();
+    let standin = StandIn::acquire().await;
+    let out = standin.clients.rds.describe_export_tasks().send().await.unwrap();
     assert!(out.export_tasks().is_empty(), "{out:?}");
-    env.control("/_snaplake/exports/settings", json!({"duration_seconds": 0.3}));
-    let snapshot_arn = cluster_with_bucket(&env).await;
-    start_export(&env, "snaplake-fresh", &snapshot_arn, &[]).await;
-    let (_, task) = watch(&env, "snaplake-fresh").await;
+    standin.control("/_snaplake/exports/settings", json!({"duration_seconds": 0.3}));
+    let snapshot_arn = cluster_with_bucket(&standin).await;
+    start_export(&standin, "snaplake-fresh", &snapshot_arn, &[]).await;
+    let (_, task) = watch(&standin, "snaplake-fresh").await;
     assert_eq!(
         task.status(),
         Some("COMPLETE"),
@@ -364,9 +367,9 @@ async fn reset_forgets_exports_and_faults() {
 
 #[tokio::test]
 async fn control_api_rejects_bad_requests_with_a_reason() {
-    let env = StandIn::acquire().await;
+    let standin = StandIn::acquire().await;
     let err = snaplake_tests::control(
-        &env.endpoint,
+        &standin.endpoint,
         "POST",
         "/_snaplake/exports/settings",
         r#"{"duration_seconds": -1}"#,
@@ -374,7 +377,7 @@ async fn control_api_rejects_bad_requests_with_a_reason() {
     .unwrap_err();
     assert!(err.contains("400") && err.contains("duration_seconds"), "{err}");
     let err = snaplake_tests::control(
-        &env.endpoint,
+        &standin.endpoint,
         "POST",
         "/_snaplake/snapshots",
         r#"{"cluster": "nope", "snapshot_id": "s", "create_time": "2026-11-19T18:00:00Z"}"#,
@@ -382,7 +385,7 @@ async fn control_api_rejects_bad_requests_with_a_reason() {
     .unwrap_err();
     assert!(err.contains("400") && err.contains("nope"), "{err}");
     let err = snaplake_tests::control(
-        &env.endpoint,
+        &standin.endpoint,
         "POST",
         "/_snaplake/exports/settings",
         r#"{"layout": "diagonal"}"#,
@@ -390,13 +393,13 @@ async fn control_api_rejects_bad_requests_with_a_reason() {
     .unwrap_err();
     assert!(err.contains("400") && err.contains("flat"), "{err}");
     let err = snaplake_tests::control(
-        &env.endpoint,
+        &standin.endpoint,
         "POST",
         "/_snaplake/glue/faults",
         r#"{"database": "snaplake_raw", "table": "t", "operations": ["DeleteTable"]}"#,
     )
     .unwrap_err();
     assert!(err.contains("400") && err.contains("DeleteTable"), "{err}");
-    let err = snaplake_tests::control(&env.endpoint, "GET", "/_snaplake/nothing", "").unwrap_err();
+    let err = snaplake_tests::control(&standin.endpoint, "GET", "/_snaplake/nothing", "").unwrap_err();
     assert!(err.contains("404"), "{err}");
 }

@@ -40,9 +40,9 @@ fn target_dir() -> PathBuf {
 }
 
 /// Runs `python -m bench.<module>` (local/bench) and returns the JSON it prints.
-fn python_bench(env: &StandIn, module: &str, args: &[&str]) -> Value {
+fn python_bench(standin: &StandIn, module: &str, args: &[&str]) -> Value {
     let out = Command::new(snaplake_tests::python())
-        .envs(env.aws_env())
+        .envs(standin.aws_env())
         .args(["-m", &format!("bench.{module}")])
         .args(args)
         .current_dir(repo_root().join("local"))
@@ -59,14 +59,14 @@ fn python_bench(env: &StandIn, module: &str, args: &[&str]) -> Value {
 /// The stand-in's counters since the last reset: AWS requests per operation
 /// (their total first), and apart, the Step Functions history events
 /// ("states:<type>") and Lambda runs ("lambda-run:<function>").
-async fn calls(env: &StandIn) -> (u64, Value) {
-    let (requests, _) = counters(env);
+async fn calls(standin: &StandIn) -> (u64, Value) {
+    let (requests, _) = counters(standin);
     let total = requests.values().sum();
     (total, json!(requests))
 }
 
-fn counters(env: &StandIn) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
-    let value: BTreeMap<String, u64> = serde_json::from_value(env.calls()).unwrap();
+fn counters(standin: &StandIn) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
+    let value: BTreeMap<String, u64> = serde_json::from_value(standin.calls()).unwrap();
     value
         .into_iter()
         .partition(|(k, _)| !k.starts_with("states:") && !k.starts_with("lambda-"))
@@ -74,8 +74,8 @@ fn counters(env: &StandIn) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
 
 /// Every table t0000.. moved to `version` in-process (the debug build of the
 /// library): the state each measured run starts from.
-async fn swap_all(env: &StandIn, tables: usize, version: &str) {
-    let result = catalog_swap::handle(&env.context(BUCKET), swap_event(tables, version, 16))
+async fn swap_all(standin: &StandIn, tables: usize, version: &str) {
+    let result = catalog_swap::handle(&standin.context(BUCKET), swap_event(tables, version, 16))
         .await
         .unwrap();
     let result = serde_json::to_value(result).unwrap();
@@ -93,17 +93,17 @@ fn swap_event(tables: usize, version: &str, concurrency: usize) -> Value {
 /// The release catalog-swap binary, run as Lambda runs it, moving tables
 /// t0000.. to `version`: seconds from the event to the answer, AWS calls per
 /// table, and the calls by operation.
-async fn swap_release(env: &StandIn, tables: usize, version: &str, concurrency: usize) -> (f64, f64, Value) {
+async fn swap_release(standin: &StandIn, tables: usize, version: &str, concurrency: usize) -> (f64, f64, Value) {
     let event = std::env::temp_dir().join(format!("snaplake-bench-swap-{}.json", std::process::id()));
     std::fs::write(&event, swap_event(tables, version, concurrency).to_string()).unwrap();
-    env.reset_calls();
+    standin.reset_calls();
     let binary = release_dir().join("catalog-swap");
     let result = python_bench(
-        env,
+        standin,
         "invoke",
         &[
             "--endpoint",
-            &env.endpoint,
+            &standin.endpoint,
             "--binary",
             binary.to_str().unwrap(),
             "--event",
@@ -118,7 +118,7 @@ async fn swap_release(env: &StandIn, tables: usize, version: &str, concurrency: 
     let answer = &result["answer"];
     assert_eq!(result["errored"], json!(false), "{answer}");
     assert_eq!(answer["failed"], json!([]), "{}", answer["failed"][0]);
-    let (total, by_operation) = calls(env).await;
+    let (total, by_operation) = calls(standin).await;
     (
         result["seconds"].as_f64().unwrap(),
         total as f64 / tables as f64,
@@ -146,11 +146,11 @@ async fn cold_start() {
     if FUNCTIONS.iter().any(|f| missing(&release_dir().join(f))) {
         return;
     }
-    let env = StandIn::acquire().await;
+    let standin = StandIn::acquire().await;
     let release = release_dir();
     let mut args = vec![
         "--endpoint".to_string(),
-        env.endpoint.clone(),
+        standin.endpoint.clone(),
         "--functions".to_string(),
         release.to_str().unwrap().to_string(),
         "--runs".to_string(),
@@ -163,7 +163,7 @@ async fn cold_start() {
         args.extend(["--baseline".to_string(), dir.clone()]);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let result = python_bench(&env, "coldstart", &args);
+    let result = python_bench(&standin, "coldstart", &args);
     println!(
         "  {:<16}  {:>7}  {:>7}  {:>7}  {:>6}  {:>7}  {:>7}  {:>7}  {:>6}  {:>7}  {:>6}  {:>7}  answer",
         "function",
@@ -300,9 +300,9 @@ fn package_sizes() {
 }
 
 async fn schema_io() {
-    let env = StandIn::acquire().await;
-    let ctx = env.context(BUCKET);
-    ctx.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    let standin = StandIn::acquire().await;
+    let env = standin.context(BUCKET);
+    env.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     println!("\nschema inference I/O (bytes read from S3 to learn a table's columns)");
     println!(
         "  {:>12}  {:>8}  {:>12}  {:>10}",
@@ -312,7 +312,7 @@ async fn schema_io() {
     for (rows, columns) in [(100usize, 1usize), (2_000_000, 1), (1, 2_000)] {
         let body = parquet_file(rows, columns);
         let key = format!("io/{rows}x{columns}.parquet");
-        ctx.clients
+        env.clients
             .s3
             .put_object()
             .bucket(BUCKET)
@@ -321,30 +321,30 @@ async fn schema_io() {
             .send()
             .await
             .unwrap();
-        env.reset_calls();
-        let (_, read) = snaplake::catalog::ops::read_schema(&ctx, BUCKET, &key).await.unwrap();
-        let (gets, _) = calls(&env).await;
+        standin.reset_calls();
+        let (_, read) = snaplake::catalog::ops::read_schema(&env, BUCKET, &key).await.unwrap();
+        let (gets, _) = calls(&standin).await;
         println!("  {:>12}  {:>8}  {:>12}  {:>10}", body.len(), columns, read, gets);
     }
 }
 
 /// The Python blue/green script swapping tables t0000.. to `version`: seconds and calls per table.
-async fn swap_python(env: &StandIn, tables: usize, version: &str) -> (f64, f64) {
-    env.reset_calls();
+async fn swap_python(standin: &StandIn, tables: usize, version: &str) -> (f64, f64) {
+    standin.reset_calls();
     let location = format!("s3://{BUCKET}/curated/{{table}}/{version}/");
     let result = python_bench(
-        env,
+        standin,
         "bluegreen",
         &[
             "--endpoint",
-            &env.endpoint,
+            &standin.endpoint,
             "--tables",
             &tables.to_string(),
             "--location",
             &location,
         ],
     );
-    let (total, _) = calls(env).await;
+    let (total, _) = calls(standin).await;
     (result["seconds"].as_f64().unwrap(), total as f64 / tables as f64)
 }
 
@@ -355,16 +355,16 @@ async fn swap_throughput() {
     if missing(&release_dir().join("catalog-swap")) {
         return;
     }
-    let env = StandIn::acquire().await;
-    let ctx = env.context(BUCKET);
-    ctx.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    let standin = StandIn::acquire().await;
+    let env = standin.context(BUCKET);
+    env.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     // Both databases, as the module creates them: a swap reads the raw table too.
-    for database in [&ctx.config.raw_database, &ctx.config.curated_database] {
+    for database in [&env.config.raw_database, &env.config.curated_database] {
         let input = aws_sdk_glue::types::DatabaseInput::builder()
             .name(database)
             .build()
             .unwrap();
-        ctx.clients
+        env.clients
             .glue
             .create_database()
             .database_input(input)
@@ -374,7 +374,7 @@ async fn swap_throughput() {
     }
     // AWS answers Glue in tens of milliseconds and S3 in about twenty; the
     // stand-in at once. Without the latency model, concurrency cannot show.
-    env.control("/_snaplake/latency", json!({"glue": 50, "s3": 20}));
+    standin.control("/_snaplake/latency", json!({"glue": 50, "s3": 20}));
     println!(
         "  {:>6}  {:>8}  {:>11}  {:>8}  {:>11}  {:>9}  {:>11}  {:>10}  {:>10}",
         "tables",
@@ -393,7 +393,7 @@ async fn swap_throughput() {
         for i in created..tables {
             for version in ["v=1", "v=2"] {
                 let key = format!("curated/t{i:04}/{version}/part-0.parquet");
-                ctx.clients
+                env.clients
                     .s3
                     .put_object()
                     .bucket(BUCKET)
@@ -405,11 +405,11 @@ async fn swap_throughput() {
             }
         }
         // Every table starts at v=1 (new ones are created there); each measured run moves every table.
-        swap_all(&env, tables, "v=1").await;
+        swap_all(&standin, tables, "v=1").await;
         created = tables;
-        let (batch_s, batch_calls, by_op) = swap_release(&env, tables, "v=2", 16).await;
-        let (serial_s, serial_calls, _) = swap_release(&env, tables, "v=1", 1).await;
-        let (python_s, python_calls) = swap_python(&env, tables, "v=2").await;
+        let (batch_s, batch_calls, by_op) = swap_release(&standin, tables, "v=2", 16).await;
+        let (serial_s, serial_calls, _) = swap_release(&standin, tables, "v=1", 1).await;
+        let (python_s, python_calls) = swap_python(&standin, tables, "v=2").await;
         println!(
             "  {tables:>6}  {batch_s:>8.2}  {batch_calls:>11.1}  {serial_s:>8.2}  {serial_calls:>11.1}  {python_s:>9.2}  {python_calls:>11.1}  {:>9.1}x  {:>9.1}x",
             python_s / batch_s,
@@ -419,7 +419,7 @@ async fn swap_throughput() {
             println!("  calls of the 500-table batch by operation: {by_op}");
         }
     }
-    env.control("/_snaplake/latency", json!({}));
+    standin.control("/_snaplake/latency", json!({}));
 }
 
 /// State transitions (states entered: what AWS bills a standard workflow)
@@ -481,17 +481,17 @@ async fn cost_of_a_run() {
     let mut measured: Vec<(usize, cost::Usage)> = Vec::new();
     for tables in cost_table_counts() {
         let d = deploy_with_policy("snaplake-bench", BUCKET, &snaplake_tests::policy_for_tables(tables)).await;
-        d.env
+        d.standin
             .control("/_snaplake/exports/settings", json!({"sample_tables": tables}));
         let mut input = d.run_input.clone();
         input["logical_time"] = json!("2026-11-20T19:00:00Z");
-        d.env.reset_calls();
+        d.standin.reset_calls();
         let started = Instant::now();
         let name = format!("bench-{tables}");
-        let (status, detail) = run_execution(&d.env, &d.machine, &name, &input, Duration::from_secs(3600)).await;
+        let (status, detail) = run_execution(&d.standin, &d.machine, &name, &input, Duration::from_secs(3600)).await;
         let seconds = started.elapsed().as_secs_f64();
         assert_eq!(status, "SUCCEEDED", "{detail:#}");
-        let (requests, counted) = counters(&d.env);
+        let (requests, counted) = counters(&d.standin);
         let all = transitions(
             counted
                 .iter()
@@ -502,7 +502,7 @@ async fn cost_of_a_run() {
             .filter_map(|(k, n)| Some((k.strip_prefix("lambda-run:snaplake-bench-")?, *n)))
             .collect();
         let lambdas: u64 = runs.values().sum();
-        let history = execution_events(&d.env, detail["arn"].as_str().unwrap()).await;
+        let history = execution_events(&d.standin, detail["arn"].as_str().unwrap()).await;
         let parent = transitions(history.iter().map(|e| (e.r#type().as_str(), 1)));
         // The largest input or output of any state, children included (limit 256 KiB).
         let largest = counted.get("states:max-payload-bytes").copied().unwrap_or(0);
