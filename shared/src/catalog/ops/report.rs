@@ -6,6 +6,7 @@
 //! cause are in the manifest).
 
 use jiff::Timestamp;
+use tracing::warn;
 
 use crate::aws::s3::{self, ResultEncryption};
 use crate::catalog::map_results;
@@ -100,19 +101,31 @@ pub async fn report(env: &Env, request: ReportRequest, tables: Vec<TableReport>)
                 counts: counts.clone(),
                 tables,
             };
-            // With the curated key: operators read manifests without raw rights.
-            let body = serde_json::to_vec(&manifest).expect("a manifest serializes");
-            let encryption = env
-                .config
-                .curated_kms_key
-                .clone()
-                .map_or(ResultEncryption::Unset, ResultEncryption::Kms);
-            s3::put_bytes(&env.clients.s3, &env.config.bucket, &key, body, &encryption).await?;
+            write_manifest(env, &key, serde_json::to_vec(&manifest).expect("a manifest serializes")).await?;
             (Some(run_manifest::uri(&env.config.bucket, &key)), manifest.tables)
         }
         None => (None, tables),
     };
     summarize(&tables, counts, manifest)
+}
+
+/// Writes a run's manifest with the curated key, so operators read it
+/// without raw rights. When the key cannot encrypt (disabled, pending
+/// deletion: S3 answers `KMS.…`), the run is what tells why, so the manifest
+/// is written anyway with the bucket's default, the raw key: readable to raw
+/// readers only, never wider.
+async fn write_manifest(env: &Env, key: &str, body: Vec<u8>) -> Result<(), Error> {
+    let (client, bucket) = (&env.clients.s3, &env.config.bucket);
+    let Some(curated) = env.config.curated_kms_key.clone() else {
+        return s3::put_bytes(client, bucket, key, body, &ResultEncryption::Unset).await;
+    };
+    match s3::put_bytes(client, bucket, key, body.clone(), &ResultEncryption::Kms(curated)).await {
+        Err(err) if err.aws_code().is_some_and(|code| code.starts_with("KMS.")) => {
+            warn!(key, error = %err, "the curated key cannot encrypt the run's manifest; written with the bucket's default key, for raw readers only");
+            s3::put_bytes(client, bucket, key, body, &ResultEncryption::Unset).await
+        }
+        written => written,
+    }
 }
 
 /// The answer, or `TablesFailed` naming the first [`MAX_NAMED`] failed
