@@ -229,7 +229,8 @@ class _RoleWriter:
 
     def __init__(self, task):
         region = task.backend.region_name
-        held = sessions.assume(task.backend.account_id, region, task.iam_role_arn, "rds-export", duration=3600)
+        held = sessions.assume(task.backend.account_id, region, task.iam_role_arn, "rds-export", duration=3600,
+                               service="export.rds.amazonaws.com")
         self.client = sessions.client("s3", region, held.access_key_id, held.secret_access_key, held.session_token)
         self.task = task
 

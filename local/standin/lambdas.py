@@ -178,7 +178,7 @@ def role_credentials(fn):
             secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
             session_token="",
         )
-    return sessions.assume(fn.account_id, fn.region, fn.role, fn.function_name)
+    return sessions.assume(fn.account_id, fn.region, fn.role, fn.function_name, service="lambda.amazonaws.com")
 
 
 def _error(kind: str, message: str) -> tuple[str, bool]:
@@ -204,7 +204,13 @@ def invoke_lambda(self, event=None):
         ):
             if runtime is not None:
                 runtime.stop()
-            runtime = RUNTIMES[self.function_arn] = Runtime(self, binary)
+            try:
+                runtime = RUNTIMES[self.function_arn] = Runtime(self, binary)
+            except sessions.TrustRefused as refused:
+                # As Lambda answers when it cannot assume the execution role.
+                RUNTIMES.pop(self.function_arn, None)
+                payload, errored = _error("Runtime.AssumeRoleFailed", str(refused))
+                return payload, errored, ""
     body = event if isinstance(event, str) else json.dumps(event)
     # Counted here, not as requests: S3 events invoke without one.
     calls.count(f"lambda-run:{self.function_name}")

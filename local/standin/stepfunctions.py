@@ -241,12 +241,26 @@ _ROLE_SESSIONS_LOCK = threading.Lock()
 _engine_client = boto_client.boto_client_for
 
 
+def _state_machine_of(account: str, region: str, role_arn: str) -> str | None:
+    """The state machine that runs as this role: the aws:SourceArn Step
+    Functions sends when it assumes it (one state machine per role here)."""
+    from moto.stepfunctions.models import stepfunctions_backends
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    # The engine that executes (MOTO_CONFIG) keeps its machines in the parser's backend.
+    arns = sorted({m.arn for backends in (stepfunctions_parser_backends, stepfunctions_backends)
+                   for m in backends[account][region].state_machines if m.roleArn == role_arn})
+    return arns[0] if len(arns) == 1 else None
+
+
 def _role_session(role_arn: str, region: str):
     """Temporary credentials of `role_arn`, made again after a reset forgot them."""
     with _ROLE_SESSIONS_LOCK:
         held = _ROLE_SESSIONS.get(role_arn)
         if held is None or not sessions.valid(held):
-            held = sessions.assume(role_arn.split(":")[4], region, role_arn, "states")
+            account = role_arn.split(":")[4]
+            held = sessions.assume(account, region, role_arn, "states", service="states.amazonaws.com",
+                                   source_arn=_state_machine_of(account, region, role_arn))
             _ROLE_SESSIONS[role_arn] = held
         return held
 
