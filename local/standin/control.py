@@ -31,6 +31,8 @@
     POST /_snaplake/states/settings    {"history_limit": 25000}: events an execution may keep
     POST /_snaplake/iam/admin          {"enforce": true}: an administrator's fresh access key
                                        (IAM user snaplake-admin), then IAM enforced (or not)
+    POST /_snaplake/iam/user           {"user": "snaplake-deployer", "policy": {...}}: a user holding exactly
+                                       that inline policy, with a fresh access key (the deployer)
     POST /moto-api/reset               moto's reset, plus the stand-in's faults and settings
 
 and answers the Step Functions calls the Terraform AWS provider makes that
@@ -172,6 +174,8 @@ class Control:
                 return _json(start_response, 200, latency)
             if route == ("POST", "/_snaplake/iam/admin"):
                 return _json(start_response, 200, iam.admin(body))
+            if route == ("POST", "/_snaplake/iam/user"):
+                return _json(start_response, 200, iam.user(body))
             if route == ("POST", "/_snaplake/glue/faults"):
                 return _json(start_response, 200, add_glue_fault(body))
             if route == ("POST", "/_snaplake/snapshots"):

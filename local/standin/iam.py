@@ -6,8 +6,8 @@ body `0`, off with `inf`) but checks every call outside S3 against resource
 evaluates conditions, principals in resource policies, key policies or
 `iam:PassRole`. This module replaces its authorisation step: the signature is
 still checked by moto, then each call is turned into what AWS evaluates
-(`required`: each action and resource, the context keys the request sets, the
-resource's own policy) and decided as AWS decides (`evaluation.decide`):
+(`needs.required`: each action and resource, the context keys the request
+sets, the resource's own policy) and decided as AWS decides (`evaluation.decide`):
 explicit Deny first, identity and resource policies within one account, a KMS
 key policy that must allow. S3's part (bucket policy, encryption headers, the
 KMS key behind an SSE-KMS object, 403 for a missing key) is in `s3_access.py`.
@@ -26,6 +26,7 @@ request still signed `ak` (none of snaplake's) is let through.
 """
 
 import json
+import os
 import threading
 from urllib.parse import unquote
 
@@ -38,8 +39,13 @@ from moto.s3.exceptions import S3AccessDeniedError, S3ClientError
 
 from . import s3_access
 from .evaluation import decide, log
-from .s3_access import Need
+from .needs import query_workgroups, required  # noqa: F401 (athena.py registers through iam)
 
+# Services whose signing name differs from their IAM prefix.
+SIGNING_NAMES = {"monitoring": "cloudwatch"}
+# STANDIN_TRACE_ALLOWED=1 logs every allowed (action, resource) too, to learn
+# what a principal needs (the deployer policy was drawn up so).
+TRACE = os.environ.get("STANDIN_TRACE_ALLOWED") == "1"
 # moto's Step Functions engine signs every call it makes with this key.
 ENGINE_ACCESS_KEY = "ak"
 # The raw body of a form-encoded (query protocol) request, kept by
@@ -60,117 +66,6 @@ def keep_form_body(environ) -> None:
         body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
         environ["wsgi.input"] = io.BytesIO(body)
         _LOCAL.form_body = body
-
-
-# -- what a request needs -------------------------------------------------------
-
-
-def _params(response) -> dict:
-    body = response.body
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    if body and body.lstrip().startswith("{"):
-        try:
-            return json.loads(body)
-        except ValueError:
-            pass
-    return {k: (v[0] if isinstance(v, list) and v else v) for k, v in (response.querystring or {}).items()}
-
-
-def _no_query(account: str, region: str, query_id: str) -> str | None:
-    return None
-
-
-# The workgroup of an Athena query, which a call naming the query is decided
-# against. The queries are athena.py's: it registers its lookup at install
-# (`query_workgroups`), since it imports this module to ask `enforcing`.
-_query_workgroup = _no_query
-
-
-def query_workgroups(lookup) -> None:
-    """`lookup(account, region, query_id)` answers a query's workgroup, or None."""
-    global _query_workgroup
-    _query_workgroup = lookup
-
-
-def required(response, service: str, action: str, resource: str, region: str, account: str) -> list[Need]:
-    """What AWS evaluates for this request: each (action, resource) with the
-    context keys the request sets and the resource's own policy."""
-    name = action.split(":", 1)[1]
-    if service == "s3":
-        return s3_access.needs(response, name, resource, region, account)
-    p = _params(response)
-    arn = f"arn:aws:{{}}:{region}:{account}:{{}}"
-    if service == "glue":
-        catalog = arn.format("glue", "catalog")
-        table_input = p.get("TableInput") or {}
-        db = p.get("DatabaseName") or (p.get("Name") if name in ("GetDatabase", "DeleteDatabase", "UpdateDatabase") else None)
-        db = db or (p.get("DatabaseInput") or {}).get("Name")
-        table = p.get("TableName") or table_input.get("Name") or (p.get("Name") if db and name.endswith("Table") else None)
-        resources = [catalog]
-        if db:
-            resources.append(arn.format("glue", f"database/{db}"))
-        if db and table:
-            resources.append(arn.format("glue", f"table/{db}/{table}"))
-            for version in p.get("VersionsToDelete") or ([p["VersionId"]] if p.get("VersionId") else []):
-                resources.append(arn.format("glue", f"tableVersion/{db}/{table}/{version}"))
-        return [Need(action, r) for r in resources]
-    if service == "athena":
-        workgroup = p.get("WorkGroup") or p.get("Name")
-        if "QueryExecutionId" in p:
-            workgroup = _query_workgroup(account, region, p["QueryExecutionId"])
-        if name == "StartQueryExecution":
-            workgroup = workgroup or "primary"
-        return [Need(action, arn.format("athena", f"workgroup/{workgroup}") if workgroup else "*")]
-    if service == "kms":
-        context = {"kms:GrantIsForAWSResource": "false"} if name == "CreateGrant" else {}
-        key = s3_access._kms_key(p["KeyId"], region, account) if p.get("KeyId") else None
-        if key is None:
-            return [Need(action, _kms_arn(p.get("KeyId"), region, account) or "*", context)]
-        return [Need(action, key.arn, context, json.loads(key.policy), key_policy=True)]
-    if service == "secretsmanager" and "SecretId" in p:
-        return [Need(action, _secret(p["SecretId"], region, account))]
-    if service == "rds" and name == "StartExportTask" and p.get("IamRoleArn"):
-        # Which service RDS names in iam:PassedToService is not documented; the module allows both.
-        return [Need(action, "*"), Need("iam:PassRole", p["IamRoleArn"], {"iam:PassedToService": "export.rds.amazonaws.com"})]
-    if service == "sns" and "TopicArn" in p:
-        return [Need(action, p["TopicArn"])]
-    if service == "states":
-        target = p.get("stateMachineArn") or p.get("executionArn")
-        return [Need(action, target or "*")]
-    if service == "lambda" and response.raw_path.split("/functions/", 1)[-1].strip("/") and "/functions/" in response.raw_path:
-        # The function the path names (a name or an ARN, maybe qualified):
-        # Invoke is lambda:InvokeFunction on it, GetFunctionConfiguration and
-        # the others their own action on it.
-        named = unquote(response.raw_path.split("/functions/", 1)[1].split("/", 1)[0])
-        function = named if named.startswith("arn:") else arn.format("lambda", f"function:{named}")
-        if response.raw_path.endswith("/invocations"):
-            return [Need("lambda:InvokeFunction", function)]
-        return [Need(action, function)]
-    if service == "scheduler" and "/schedules/" in response.raw_path:
-        # A schedule is named within its group (`default` unless the query names one).
-        name_ = unquote(response.raw_path.split("/schedules/", 1)[1].split("/", 1)[0])
-        group = p.get("groupName") or "default"
-        return [Need(action, arn.format("scheduler", f"schedule/{group}/{name_}"))]
-    if service == "sts" and "RoleArn" in p:
-        return [Need(action, p["RoleArn"])]
-    return [Need(action, "*")]
-
-
-def _kms_arn(key_id: str | None, region: str, account: str) -> str | None:
-    """The ARN a key id names when the key does not exist (KMS answers NotFound itself)."""
-    if not key_id:
-        return None
-    return key_id if key_id.startswith("arn:") else f"arn:aws:kms:{region}:{account}:key/{key_id}"
-
-
-def _secret(secret_id: str, region: str, account: str) -> str:
-    from moto.secretsmanager.models import secretsmanager_backends
-
-    try:
-        return secretsmanager_backends[account][region].secrets[secret_id].arn
-    except Exception:
-        return secret_id if secret_id.startswith("arn:") else f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_id}"
 
 
 # -- the hook ------------------------------------------------------------------
@@ -237,13 +132,20 @@ def authorize(self, iam_request_cls: type, resource: str = "*") -> None:
     principal = {"arn": context["aws:PrincipalArn"], "account": account, "account_root": f"arn:aws:iam::{account}:root"}
     documents = [IAMPolicy(p)._policy_json for p in request._access_key.collect_policies()]
     try:
-        needs = required(self, request._service, request._action, resource, region, account)
+        service, action = request._service, request._action
+        if service in SIGNING_NAMES:
+            # CloudWatch signs as `monitoring`; its IAM actions are `cloudwatch:`.
+            service = SIGNING_NAMES[service]
+            action = f"{service}:{action.split(':', 1)[1]}"
+        needs = required(self, service, action, resource, region, account, principal_arn)
     except s3_access.KeyUnusable as unusable:
         log(f"standin: {unusable.code} for {principal_arn}: {unusable.message}")
         raise S3ClientError(unusable.code, unusable.message)
     for need in needs:
         decision, why = decide(documents, need.policy, principal, need.action, need.resource, {**context, **need.context}, need.key_policy)
         if decision == "Allow":
+            if TRACE:
+                log(f"standin: Allow {need.action} on {need.resource} for {principal_arn}")
             continue
         message = need.denial or f"User: {principal_arn} is not authorized to perform: {need.action} on resource: {need.resource} because {why}"
         log(f"standin: AccessDenied {need.action} on {need.resource} for {principal_arn} ({why}; context {need.context or '-'})")
@@ -301,6 +203,28 @@ class _Denied(AccessDeniedError):
 
 ADMIN_USER = "snaplake-admin"
 ADMINISTRATOR = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+
+
+def user(body: dict) -> dict:
+    """An IAM user holding exactly `policy` (a document) as its one inline
+    policy, with a fresh access key: the deployer, drawn up by the module's
+    deployer-policy submodule. Made in-process, like the administrator."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
+
+    name, policy = body.get("user"), body.get("policy")
+    if not name or not isinstance(policy, dict):
+        raise ValueError('iam/user: give {"user": <name>, "policy": <policy document>}')
+    backend = iam_backends[body.get("account_id", DEFAULT_ACCOUNT_ID)]["global"]
+    if name not in backend.users:
+        backend.create_user(region_name="us-east-1", user_name=name)
+    for old in list(backend.list_user_policies(name)):
+        backend.delete_user_policy(name, old)
+    backend.put_user_policy(name, "only-this", json.dumps(policy))
+    for key in list(backend.list_access_keys(name)):
+        backend.delete_access_key(key.access_key_id, name)
+    key = backend.create_access_key(name)
+    return {"user": name, "arn": backend.users[name].arn, "access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key}
 
 
 def admin(body: dict) -> dict:

@@ -259,3 +259,67 @@ def test_a_policy_naming_a_function_is_tried_against_that_function(enforced):
     with pytest.raises(ClientError) as mine:
         lam.get_function_configuration(FunctionName="mine")
     assert mine.value.response["Error"]["Code"] == "ResourceNotFoundException", "allowed, then not found"
+
+
+def _as_user(enforced, endpoint, statements):
+    """A user holding exactly these statements (as the demo's deployer holds
+    the deployer-policy submodule's), through the control route."""
+    policy = {"Version": "2012-10-17", "Statement": statements}
+    keys = json.loads(_post(endpoint, "/_snaplake/iam/user", json.dumps({"user": "deployer", "policy": policy})))
+    return lambda service: enforced(service, keys["access_key_id"], keys["secret_access_key"])
+
+
+def test_a_user_holds_exactly_the_last_policy_it_was_given(enforced, endpoint):
+    topic = "arn:aws:sns:us-east-1:123456789012:snaplake-failures"
+    first = _as_user(enforced, endpoint, allow("sns:CreateTopic", topic)["Statement"])("sns")
+    first.create_topic(Name="snaplake-failures")
+    _denied(lambda: first.create_topic(Name="other-failures"), "sns:CreateTopic", "other-failures")
+    second = _as_user(enforced, endpoint, allow("sns:GetTopicAttributes", topic)["Statement"])("sns")
+    second.get_topic_attributes(TopicArn=topic)
+    _denied(lambda: second.create_topic(Name="snaplake-failures"), "sns:CreateTopic")
+    with pytest.raises(ClientError):
+        first.get_topic_attributes(TopicArn=topic)  # the first key was replaced
+
+
+def test_handing_a_role_to_a_service_needs_pass_role_to_that_service(enforced, endpoint):
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "states.amazonaws.com"}}]}
+    role = enforced("iam").create_role(RoleName="snaplake-pipeline", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:snaplake-pipeline"
+    definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+    create = allow("states:CreateStateMachine", machine)["Statement"]
+
+    def pass_to(service):
+        return allow("iam:PassRole", role, {"StringEquals": {"iam:PassedToService": service}})["Statement"]
+
+    for statements in (create, create + pass_to("lambda.amazonaws.com")):
+        sfn = _as_user(enforced, endpoint, statements)("stepfunctions")
+        _denied(lambda: sfn.create_state_machine(name="snaplake-pipeline", definition=definition, roleArn=role), "iam:PassRole", role)
+    sfn = _as_user(enforced, endpoint, create + pass_to("states.amazonaws.com"))("stepfunctions")
+    _denied(lambda: sfn.create_state_machine(name="other", definition=definition, roleArn=role), "states:CreateStateMachine", "stateMachine:other")
+    assert sfn.create_state_machine(name="snaplake-pipeline", definition=definition, roleArn=role)["stateMachineArn"] == machine
+
+
+def test_cloudwatch_calls_are_named_cloudwatch_and_decided_on_the_alarm(enforced, endpoint):
+    """CloudWatch signs as `monitoring`; IAM names its actions `cloudwatch:`."""
+    alarms = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:snaplake-*"
+    cw = _as_user(enforced, endpoint, allow(["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms"], alarms)["Statement"])("cloudwatch")
+    alarm = dict(MetricName="Failed", Namespace="snaplake", Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+                 ComparisonOperator="GreaterThanOrEqualToThreshold")
+    cw.put_metric_alarm(AlarmName="snaplake-failed", **alarm)
+    _denied(lambda: cw.put_metric_alarm(AlarmName="other-failed", **alarm), "cloudwatch:PutMetricAlarm", "alarm:other-failed")
+    assert [a["AlarmName"] for a in cw.describe_alarms(AlarmNames=["snaplake-failed"])["MetricAlarms"]] == ["snaplake-failed"]
+
+
+def test_a_key_is_created_only_with_the_tag_the_policy_asks_for_and_administered_by_it(enforced, endpoint):
+    tagged = {"StringEquals": {"aws:RequestTag/snaplake": "snaplake-local"}}
+    owned = {"StringEquals": {"aws:ResourceTag/snaplake": "snaplake-local"}}
+    statements = allow("kms:CreateKey", "*", tagged)["Statement"] + allow("kms:DescribeKey", "arn:aws:kms:*:*:key/*", owned)["Statement"]
+    kms = _as_user(enforced, endpoint, statements)("kms")
+    _denied(lambda: kms.create_key(Description="untagged"), "kms:CreateKey")
+    _denied(lambda: kms.create_key(Tags=[{"TagKey": "snaplake", "TagValue": "snaplake-local"}]), "kms:TagResource")
+    kms = _as_user(enforced, endpoint, statements + allow("kms:TagResource", "*", tagged)["Statement"])("kms")
+    _denied(lambda: kms.create_key(Tags=[{"TagKey": "snaplake", "TagValue": "another"}]), "kms:CreateKey")
+    mine = kms.create_key(Tags=[{"TagKey": "snaplake", "TagValue": "snaplake-local"}])["KeyMetadata"]["KeyId"]
+    assert kms.describe_key(KeyId=mine)["KeyMetadata"]["KeyId"] == mine
+    theirs = enforced("kms").create_key(Tags=[{"TagKey": "snaplake", "TagValue": "another"}])["KeyMetadata"]["KeyId"]
+    _denied(lambda: kms.describe_key(KeyId=theirs), "kms:DescribeKey", theirs)
