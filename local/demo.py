@@ -75,16 +75,38 @@ def main() -> int:
             print("stopped the stand-in")
 
 
+# The local root's deployment: its name and the stand-in's account and region.
+DEPLOYMENT = ["-var=name=snaplake-local", "-var=account_id=123456789012", "-var=region=us-east-1"]
+
+
+def deployer_policy(tf_env: dict) -> dict:
+    """The policy the module's deployer-policy submodule draws up for the
+    local deployment (kept in .local/demo/deployer-policy.json, which
+    scripts/check-infra gives the deployer it plans as)."""
+    module = ["terraform", f"-chdir={TOP / 'infra/modules/snaplake/modules/deployer-policy'}"]
+    state = f"-state={STATE / 'deployer-policy.tfstate'}"
+    env = dict(tf_env, TF_DATA_DIR=str(STATE / "deployer-policy.terraform"))
+    sh(*module, "init", "-backend=false", "-input=false", env=env, capture_output=True)
+    sh(*module, "apply", "-auto-approve", "-input=false", state, *DEPLOYMENT, env=env, capture_output=True)
+    policy = json.loads(sh(*module, "output", "-raw", state, "policy_json", env=env, capture_output=True).stdout)
+    (STATE / "deployer-policy.json").write_text(json.dumps(policy, indent=1))
+    return policy
+
+
 def demo(endpoint: str, logical_time: str, day: dt.date) -> int:
-    # IAM is enforced: the deployer is the stand-in's administrator; each
-    # function runs as the role Terraform gives it.
+    # IAM is enforced: Terraform applies as a deployer holding exactly the
+    # policy infra/modules/snaplake/modules/deployer-policy draws up; the demo
+    # then looks as the stand-in's administrator; each function runs as the
+    # role Terraform gives it.
     admin = control(endpoint, "/_snaplake/iam/admin", {"enforce": True})
     keys = dict(AWS_ACCESS_KEY_ID=admin["access_key_id"], AWS_SECRET_ACCESS_KEY=admin["secret_access_key"])
-    tf_env = dict(os.environ, TF_CLI_CONFIG_FILE=sh(str(TOP / "scripts/terraform-env"), capture_output=True).stdout.strip(), **keys)
-    state = STATE / "terraform.tfstate"
+    tf_env = dict(os.environ, TF_CLI_CONFIG_FILE=sh(str(TOP / "scripts/terraform-env"), capture_output=True).stdout.strip())
     STATE.mkdir(parents=True, exist_ok=True)
+    deployer = control(endpoint, "/_snaplake/iam/user", {"user": "snaplake-deployer", "policy": deployer_policy(tf_env)})
+    tf_env.update(AWS_ACCESS_KEY_ID=deployer["access_key_id"], AWS_SECRET_ACCESS_KEY=deployer["secret_access_key"])
+    state = STATE / "terraform.tfstate"
     tf = ["terraform", f"-chdir={TOP / 'infra/envs/local'}"]
-    print("terraform apply infra/envs/local (the module, against the stand-in) ...")
+    print("terraform apply infra/envs/local (the module, against the stand-in, as the deployer) ...")
     sh(*tf, "init", "-backend=false", "-input=false", "-lockfile=readonly", env=tf_env, capture_output=True)
     sh(*tf, "apply", "-auto-approve", "-input=false", f"-state={state}", f"-var=endpoint={endpoint}", env=tf_env,
        capture_output=True)

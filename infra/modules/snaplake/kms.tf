@@ -19,6 +19,8 @@ resource "aws_kms_key" "raw" {
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = jsonencode(local.raw_key_policy)
+  # The deployer policy (modules/deployer-policy) administers the keys so tagged.
+  tags = { snaplake = var.name }
 }
 
 resource "aws_kms_alias" "raw" {
@@ -33,6 +35,8 @@ resource "aws_kms_key" "curated" {
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = jsonencode(local.curated_key_policy)
+  # The deployer policy (modules/deployer-policy) administers the keys so tagged.
+  tags = { snaplake = var.name }
 }
 
 resource "aws_kms_alias" "curated" {

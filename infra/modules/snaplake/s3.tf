@@ -81,7 +81,9 @@ locals {
         # one). A listing without a prefix cannot be denied here: HeadBucket
         # is s3:ListBucket without a prefix too, and Terraform and the
         # console need it. Such a listing shows key names (export and table
-        # names), never contents.
+        # names), never contents. What anyone may read, anyone may list:
+        # Terraform lists the pinned policy's versions (s3:ListBucketVersions
+        # with the key as prefix) when it replaces or destroys it.
         Sid       = "RawAndControlListingOnlyForSnaplakeAndRawReaders"
         Effect    = "Deny"
         Principal = "*"
@@ -89,7 +91,7 @@ locals {
         Resource  = local.bucket_arn
         Condition = {
           StringLike    = { "s3:prefix" = ["${local.export_prefix}*", "${local.control_prefix}*"] }
-          StringNotLike = { "s3:prefix" = ["${local.runs_prefix}*"] }
+          StringNotLike = { "s3:prefix" = [for p in local.open_prefixes : "${p}*"] }
           ArnNotLike    = { "aws:PrincipalArn" = local.raw_readers }
         }
       },

@@ -102,3 +102,23 @@ output "analyst_policy_json" {
   description = "Attach it to the analysts' role."
   value       = module.snaplake.analyst_policy_json
 }
+
+# The deployer's policy: attach it to the role that runs this Terraform
+# (apply it from a stack the deployer cannot change).
+data "aws_caller_identity" "current" {}
+
+module "deployer_policy" {
+  source              = "../../modules/deployer-policy"
+  name                = "lake-shop"
+  account_id          = data.aws_caller_identity.current.account_id
+  region              = var.region
+  bucket_name         = var.bucket_name
+  create_bucket       = false
+  kms_key_arn         = var.raw_kms_key_arn
+  curated_kms_key_arn = var.curated_kms_key_arn
+}
+
+output "deployer_policy_json" {
+  description = "The identity policy of the principal that applies this deployment."
+  value       = module.deployer_policy.policy_json
+}

@@ -68,3 +68,19 @@ output "analyst_policy_json" {
   description = "Attach it to the analysts' role."
   value       = module.snaplake.analyst_policy_json
 }
+
+# The deployer's policy: attach it to the role that runs this Terraform
+# (apply it from a stack the deployer cannot change).
+data "aws_caller_identity" "current" {}
+
+module "deployer_policy" {
+  source     = "../../modules/deployer-policy"
+  name       = "snaplake"
+  account_id = data.aws_caller_identity.current.account_id
+  region     = var.region
+}
+
+output "deployer_policy_json" {
+  description = "The identity policy of the principal that applies this deployment."
+  value       = module.deployer_policy.policy_json
+}
