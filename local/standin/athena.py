@@ -58,7 +58,7 @@ from moto.athena import responses
 from moto.glue.models import glue_backends
 from moto.s3.models import s3_backends
 
-from . import athena_sql, iam, sessions
+from . import athena_sql, iam, needs, sessions
 from .athena_sql import QueryError
 
 LOCK = threading.Lock()
@@ -442,7 +442,7 @@ def list_tags_for_resource(self):
 
 
 def install() -> None:
-    iam.query_workgroups(workgroup_of)
+    needs.query_workgroups(workgroup_of)
     responses.AthenaResponse.list_tags_for_resource = list_tags_for_resource
     responses.AthenaResponse.start_query_execution = start_query_execution
     responses.AthenaResponse.get_query_execution = get_query_execution

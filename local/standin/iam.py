@@ -28,7 +28,6 @@ request still signed `ak` (none of snaplake's) is let through.
 import json
 import os
 import threading
-from urllib.parse import unquote
 
 from moto import settings
 from moto.core import authorization
@@ -39,7 +38,7 @@ from moto.s3.exceptions import S3AccessDeniedError, S3ClientError
 
 from . import s3_access
 from .evaluation import decide, log
-from .needs import query_workgroups, required  # noqa: F401 (athena.py registers through iam)
+from .needs import required
 
 # Services whose signing name differs from their IAM prefix.
 SIGNING_NAMES = {"monitoring": "cloudwatch"}

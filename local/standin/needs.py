@@ -48,7 +48,7 @@ def _no_query(account: str, region: str, query_id: str) -> str | None:
 
 # The workgroup of an Athena query, which a call naming the query is decided
 # against. The queries are athena.py's: it registers its lookup at install
-# (`query_workgroups`), since it imports iam.py to ask `enforcing`.
+# (`query_workgroups`), since it imports this module (and iam.py).
 _query_workgroup = _no_query
 
 
@@ -76,9 +76,7 @@ def required(response, service: str, action: str, resource: str, region: str, ac
     tagged = p.get("ResourceArn") or p.get("ResourceARN") or p.get("resourceArn")
     if name in ("TagResource", "UntagResource", "ListTagsForResource", "GetTags", "ListTags") and tagged:
         return [Need(action, tagged)]
-    if service == "lambda" and "/tags/" in response.raw_path:
-        return [Need(action, unquote(response.raw_path.split("/tags/", 1)[1]))]
-    if service == "scheduler" and "/tags/" in response.raw_path:
+    if service in ("lambda", "scheduler") and "/tags/" in response.raw_path:
         return [Need(action, unquote(response.raw_path.split("/tags/", 1)[1]))]
     if service == "glue":
         catalog = arn.format("glue", "catalog")
