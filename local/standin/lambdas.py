@@ -12,7 +12,10 @@ machine's Retry and Catch match on snaplake's error names.
 
 One process per function handles one invocation at a time, as one Lambda
 execution environment does; it is started on first use and restarted when
-the function's configuration changes. S3 notifications invoke functions
+the function's configuration changes. Its timeout and memory size hold as on
+AWS: past the timeout the invocation is `Sandbox.Timedout`; a process whose
+resident set grows past the memory size is killed and the invocation fails
+with `Runtime.ExitError` ("signal: killed"). S3 notifications invoke functions
 asynchronously, as on AWS.
 """
 
@@ -67,6 +70,7 @@ class Runtime:
         self.signature = signature(fn, binary)
         self.credentials = role_credentials(fn)
         self.timeout = float(fn.timeout or 3)
+        self.memory_mb = int(fn.memory_size or 128)
         self.events: queue.Queue = queue.Queue()
         self.results: dict[str, queue.Queue] = {}
         self.turn = threading.Lock()
@@ -148,14 +152,46 @@ class Runtime:
             results: queue.Queue = queue.Queue()
             self.results[request_id] = results
             self.events.put((request_id, body))
+            deadline = time.monotonic() + self.timeout
             try:
-                payload, errored = results.get(timeout=self.timeout)
-            except queue.Empty:
-                self.stop()
-                return _error("Sandbox.Timedout", f"Task timed out after {self.timeout:.2f} seconds")
+                while True:
+                    try:
+                        payload, errored = results.get(timeout=0.05)
+                        break
+                    except queue.Empty:
+                        if self.over_memory():
+                            return self.killed(request_id)
+                        if time.monotonic() >= deadline:
+                            self.stop()
+                            return _error("Sandbox.Timedout", f"Task timed out after {self.timeout:.2f} seconds")
             finally:
                 self.results.pop(request_id, None)
+            # The kernel's high-water mark: a peak between two looks counts too.
+            if self.over_memory():
+                return self.killed(request_id)
             return payload, errored
+
+    def peak_mb(self) -> float:
+        """The process's largest resident set so far (what Lambda reports as
+        Max Memory Used: an environment keeps its memory between invocations)."""
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return 0.0
+        line = next((l for l in status.splitlines() if l.startswith("VmHWM:")), "VmHWM: 0 kB")
+        return int(line.split()[1]) / 1024
+
+    def over_memory(self) -> bool:
+        return self.peak_mb() > self.memory_mb
+
+    def killed(self, request_id: str) -> tuple[str, bool]:
+        """As Lambda ends a function past its memory size: the process is
+        killed and the invocation fails, whatever it answered."""
+        peak = self.peak_mb()
+        self.stop()
+        print(f"standin: {self.name} used {peak:.0f} MB of its {self.memory_mb} MB; killed", flush=True)
+        return _error("Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited with error: signal: killed "
+                                           f"(Max Memory Used: {peak:.0f} MB, Memory Size: {self.memory_mb} MB)")
 
     def stop(self) -> None:
         self.process.kill()
@@ -164,7 +200,8 @@ class Runtime:
 
 
 def signature(fn, binary: Path) -> tuple:
-    return (str(binary), json.dumps(fn.environment_vars, sort_keys=True), fn.timeout, getattr(fn, "role", None))
+    return (str(binary), json.dumps(fn.environment_vars, sort_keys=True), fn.timeout, fn.memory_size,
+            getattr(fn, "role", None))
 
 
 def role_credentials(fn):
