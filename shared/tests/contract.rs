@@ -225,6 +225,7 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
             dry_run: false,
             kept: vec![loc()],
             deleted: vec![],
+            left: vec![loc()],
             objects_deleted: 0,
             glue_versions_deleted: 0,
             raw_glue_versions_deleted: 0,

@@ -1025,3 +1025,57 @@ async fn a_version_of_three_thousand_files_is_swapped_within_the_functions_timeo
     );
     eprintln!("swapped 3,000 files in {took:?}");
 }
+
+/// Gc runs inside Swap's invocation, so it deletes a bounded number of
+/// objects a call, oldest version first, and names what it left; the next
+/// call goes on. (A table whose `keep` went from 1,000 to 4 may have
+/// millions of objects beyond retention.)
+#[tokio::test]
+async fn gc_deletes_at_most_its_budget_of_objects_a_call_and_the_next_call_goes_on() {
+    let lake = lake().await;
+    let mut locations = Vec::new();
+    for day in 1..=4 {
+        let location = lake
+            .version("shop_customers", "shop_customers", &format!("v=2026112{day}T190000Z"))
+            .await;
+        lake.swap("shop_customers", &location, json!({})).await;
+        locations.push(location);
+    }
+    // The two oldest versions, beyond keep 2, hold 600 objects each.
+    for location in &locations[..2] {
+        let prefix = location.strip_prefix(&format!("s3://{BUCKET}/")).unwrap();
+        for n in 1..600 {
+            let s3 = &lake.env.clients.s3;
+            s3.put_object()
+                .bucket(BUCKET)
+                .key(format!("{prefix}extra-{n:04}"))
+                .body(b"x".to_vec().into())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let shared = snaplake::contract::catalog_swap::GcShared {
+        keep: Some(2),
+        dry_run: false,
+    };
+    let gc = async || {
+        snaplake::catalog::ops::gc::gc_within(&lake.env, "shop_customers", &shared, 1000)
+            .await
+            .unwrap()
+    };
+    let first = gc().await;
+    assert_eq!(
+        (first.objects_deleted, &first.deleted, &first.left),
+        (1000, &locations[..1].to_vec(), &locations[1..2].to_vec()),
+        "{first:?}"
+    );
+    let second = gc().await;
+    assert_eq!(
+        (second.objects_deleted, &second.deleted, &second.left),
+        (200, &locations[1..2].to_vec(), &vec![]),
+        "{second:?}"
+    );
+    let left = lake.keys("curated/shop_customers/").await;
+    assert_eq!(left.len(), 2, "the two kept versions, one file each: {left:?}");
+}

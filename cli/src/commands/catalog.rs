@@ -100,6 +100,23 @@ pub async fn gc(stack: &Stack, args: &GcArgs, format: Format) -> Result<ExitCode
             ))?;
         }
         result = run(false).await?;
+        // Each gc deletes a bounded number of objects (it also runs inside a
+        // Lambda); the command goes on until every doomed version is gone.
+        loop {
+            let left: usize = result.succeeded.iter().map(|t| t.left.len()).sum();
+            if left == 0 || !result.failed.is_empty() {
+                break;
+            }
+            eprintln!("{left} version(s) still being deleted…");
+            let mut next = run(false).await?;
+            for t in &mut next.succeeded {
+                if let Some(before) = result.succeeded.iter().find(|b| b.table == t.table) {
+                    t.deleted.splice(0..0, before.deleted.iter().cloned());
+                    t.objects_deleted += before.objects_deleted;
+                }
+            }
+            result = next;
+        }
     }
     let ok = result.failed.is_empty();
     output::print(format, &json!(result), || {

@@ -296,10 +296,79 @@ async fn read_body(body: ByteStream, uri: &str) -> Result<Vec<u8>, Error> {
     Ok(bytes.into_bytes().to_vec())
 }
 
+/// The folders directly under a prefix (`<prefix><name>/`), listed with a
+/// delimiter: one request per 1,000 folders, however many objects they hold.
+pub async fn list_folders(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, Error> {
+    let mut folders = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .delimiter("/")
+            .set_continuation_token(token.take())
+            .send()
+            .await
+            .map_err(|e| Error::sdk("s3", "ListObjectsV2", &format!("s3://{bucket}/{prefix}"), &e))?;
+        folders.extend(
+            page.common_prefixes()
+                .iter()
+                .filter_map(|p| p.prefix().map(str::to_string)),
+        );
+        match page.next_continuation_token() {
+            Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
+            _ => return Ok(folders),
+        }
+    }
+}
+
+/// Deletes objects under a prefix, a listed page of at most 1,000 at a
+/// time, until none is left or `budget` are deleted. Returns how many were
+/// deleted and whether the prefix is empty.
+pub async fn delete_prefix_within(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    budget: usize,
+) -> Result<(usize, bool), Error> {
+    let mut deleted = 0;
+    while deleted < budget {
+        let page = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .max_keys((budget - deleted).min(1000) as i32)
+            .send()
+            .await
+            .map_err(|e| Error::sdk("s3", "ListObjectsV2", &format!("s3://{bucket}/{prefix}"), &e))?;
+        let keys: Vec<String> = page
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect();
+        if keys.is_empty() {
+            return Ok((deleted, true));
+        }
+        delete_keys(client, bucket, prefix, &keys).await?;
+        deleted += keys.len();
+        if page.is_truncated() != Some(true) {
+            return Ok((deleted, true));
+        }
+    }
+    Ok((deleted, false))
+}
+
 /// Deletes every object under a prefix, 1,000 keys per call. Returns how many.
 pub async fn delete_prefix(client: &Client, bucket: &str, prefix: &str) -> Result<usize, Error> {
-    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
     let keys = list_keys(client, bucket, prefix).await?;
+    delete_keys(client, bucket, prefix, &keys).await?;
+    Ok(keys.len())
+}
+
+/// Deletes these keys (of objects under `prefix`), 1,000 per call.
+async fn delete_keys(client: &Client, bucket: &str, prefix: &str, keys: &[String]) -> Result<(), Error> {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
     for chunk in keys.chunks(1000) {
         let objects = chunk
             .iter()
@@ -329,5 +398,5 @@ pub async fn delete_prefix(client: &Client, bucket: &str, prefix: &str) -> Resul
             });
         }
     }
-    Ok(keys.len())
+    Ok(())
 }

@@ -379,7 +379,12 @@ pub struct Collected {
     pub table: String,
     pub dry_run: bool,
     pub kept: Vec<String>,
+    /// Versions deleted (a dry run: that would be).
     pub deleted: Vec<String>,
+    /// Versions beyond retention not (or not wholly) deleted: past this
+    /// call's budget of objects; the next gc goes on with them.
+    #[serde(default)]
+    pub left: Vec<String>,
     pub objects_deleted: usize,
     pub glue_versions_deleted: usize,
     /// The raw table's Glue versions pruned: updated every day, it

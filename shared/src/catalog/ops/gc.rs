@@ -1,7 +1,9 @@
 //! Gc (state Gc, action `gc`, `snaplake gc`): deletes a curated table's versions
 //! beyond retention (the newest `keep`, never the live one; the choice is
 //! `catalog::retention`) and its Glue table versions beyond
-//! [`GLUE_VERSIONS_KEPT`], the raw table's too.
+//! [`GLUE_VERSIONS_KEPT`], the raw table's too. It deletes at most
+//! [`OBJECTS_PER_GC`] objects a call, oldest version first, and names the
+//! versions it left for the next call.
 
 use tracing::{info, warn};
 
@@ -17,7 +19,18 @@ use crate::error::Error;
 /// Glue table versions kept per table; far below Glue's 100,000.
 pub const GLUE_VERSIONS_KEPT: usize = 100;
 
+/// Objects one gc deletes at most (10 listings and 10 DeleteObjects): a
+/// table's versions beyond retention may hold millions (`keep` lowered from
+/// 1,000 to 4, thousands of files a version), and gc runs inside Swap's
+/// invocation, whose timeout is 60 s. The rest waits for the next gc.
+pub const OBJECTS_PER_GC: usize = 10_000;
+
 pub async fn gc(env: &Env, table: &str, shared: &GcShared) -> Result<Collected, Error> {
+    gc_within(env, table, shared, OBJECTS_PER_GC).await
+}
+
+/// [`gc`], deleting at most `objects_budget` objects.
+pub async fn gc_within(env: &Env, table: &str, shared: &GcShared, objects_budget: usize) -> Result<Collected, Error> {
     check_table_name(table)?;
     let keep = check_keep(shared.keep.unwrap_or(env.config.keep_versions))?;
     let database = &env.config.curated_database;
@@ -26,16 +39,13 @@ pub async fn gc(env: &Env, table: &str, shared: &GcShared) -> Result<Collected, 
         .ok_or_else(|| Error::invalid_input("table", format!("{database}.{table} does not exist")))?;
     let live = S3Prefix::parse("location", current.location.as_deref().unwrap_or_default())?;
     let base = curated_base(env, table);
-    let keys = s3::list_keys(&env.clients.s3, &base.bucket, &base.key).await?;
-    let mut versions: Vec<S3Prefix> = keys
+    // The version folders, not their files: a table of `keep` versions of
+    // thousands of files each is listed in one request.
+    let folders = s3::list_folders(&env.clients.s3, &base.bucket, &base.key).await?;
+    let versions: Vec<S3Prefix> = folders
         .iter()
-        .filter_map(|k| {
-            k.strip_prefix(&base.key)?
-                .split_once('/')
-                .map(|(folder, _)| base.child(folder))
-        })
+        .filter_map(|f| Some(base.child(f.strip_prefix(&base.key)?.trim_end_matches('/'))))
         .collect();
-    versions.dedup();
     let kept = retention::select(&base, &versions, &live, &[], keep);
     let prune = glue_versions_to_prune(env, database, table, &current).await?;
     let raw_prune = match glue::get_table(&env.clients.glue, &env.config.raw_database, table).await? {
@@ -43,9 +53,19 @@ pub async fn gc(env: &Env, table: &str, shared: &GcShared) -> Result<Collected, 
         None => Vec::new(),
     };
     let mut objects_deleted = 0;
+    let mut deleted = kept.delete.clone();
+    let mut left = Vec::new();
     if !shared.dry_run {
+        // Oldest first, within the budget; what is left, the next gc deletes.
+        deleted.clear();
         for prefix in &kept.delete {
-            objects_deleted += s3::delete_prefix(&env.clients.s3, &prefix.bucket, &prefix.key).await?;
+            let budget = objects_budget.saturating_sub(objects_deleted);
+            let (count, emptied) = match budget {
+                0 => (0, false),
+                _ => s3::delete_prefix_within(&env.clients.s3, &prefix.bucket, &prefix.key, budget).await?,
+            };
+            objects_deleted += count;
+            if emptied { &mut deleted } else { &mut left }.push(prefix.clone());
         }
         glue::delete_table_versions(&env.clients.glue, database, table, &prune).await?;
         glue::delete_table_versions(&env.clients.glue, &env.config.raw_database, table, &raw_prune).await?;
@@ -53,14 +73,17 @@ pub async fn gc(env: &Env, table: &str, shared: &GcShared) -> Result<Collected, 
     info!(
         table,
         dry_run = shared.dry_run,
-        deleted = kept.delete.len(),
+        deleted = deleted.len(),
+        left = left.len(),
+        objects_deleted,
         "retention"
     );
     Ok(Collected {
         table: table.to_string(),
         dry_run: shared.dry_run,
         kept: kept.keep.iter().map(ToString::to_string).collect(),
-        deleted: kept.delete.iter().map(ToString::to_string).collect(),
+        deleted: deleted.iter().map(ToString::to_string).collect(),
+        left: left.iter().map(ToString::to_string).collect(),
         objects_deleted,
         glue_versions_deleted: if shared.dry_run { 0 } else { prune.len() },
         raw_glue_versions_deleted: if shared.dry_run { 0 } else { raw_prune.len() },
