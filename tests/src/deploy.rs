@@ -40,6 +40,45 @@ pub struct Deployment {
     pub run_input: Value,
 }
 
+impl Deployment {
+    /// Invokes `<stack>-<function>` with `payload` as sent, as the state
+    /// machine does; returns the function error (`None` when it succeeded)
+    /// and the answer.
+    pub async fn invoke(&self, function: &str, payload: &str) -> (Option<String>, Value) {
+        let out = aws_sdk_lambda::Client::new(&self.standin.sdk)
+            .invoke()
+            .function_name(format!("{}-{function}", self.stack))
+            .payload(Blob::new(payload.as_bytes().to_vec()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("invoking {function} with {payload}: {e:?}"));
+        let bytes = out.payload().map(|b| b.as_ref().to_vec()).unwrap_or_default();
+        let answer = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("{function} answered {:?}: {e}", String::from_utf8_lossy(&bytes)));
+        (out.function_error().map(str::to_string), answer)
+    }
+}
+
+/// The functions' timeout (seconds) and memory size (MB), as the module sets
+/// them (`functions.tf`): the stand-in holds a function to both.
+pub fn function_limits() -> (i32, i32) {
+    let tf = std::fs::read_to_string(repo_root().join("infra/modules/snaplake/functions.tf")).unwrap();
+    let number = |name: &str| {
+        tf.lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix(name)?
+                    .trim()
+                    .strip_prefix('=')?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("functions.tf sets no {name} as a number"))
+    };
+    (number("timeout"), number("memory_size"))
+}
+
 /// The example input, as the schedule of a deployment would send it.
 pub fn example_input() -> Value {
     serde_json::from_str(include_str!("../../events/pipeline-input.json")).unwrap()
@@ -128,6 +167,7 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
         .unwrap();
 
     let lambda = aws_sdk_lambda::Client::new(&standin.sdk);
+    let (timeout, memory_size) = function_limits();
     let mut arns = Vec::new();
     for f in FUNCTIONS {
         // Each function its own role with the policy the module gives it.
@@ -170,7 +210,8 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
             .runtime(Runtime::Providedal2023)
             .handler("bootstrap")
             .role(&role_arn)
-            .timeout(60)
+            .timeout(timeout)
+            .memory_size(memory_size)
             .code(FunctionCode::builder().zip_file(Blob::new(EMPTY_ZIP.to_vec())).build())
             .environment(
                 Environment::builder()

@@ -4,28 +4,11 @@
 //! here), and every malformed payload comes back under one of snaplake's
 //! error names, saying what the function takes.
 
-use aws_sdk_lambda::primitives::Blob;
 use serde_json::{Value, json};
-use snaplake_tests::{Deployment, FUNCTIONS, deploy, repo_root};
+use snaplake_tests::{FUNCTIONS, deploy, repo_root};
 
 const STACK: &str = "snaplake-test";
 const BUCKET: &str = "snaplake-events-test";
-
-/// Invokes `<stack>-<function>` with `payload` as sent; returns the function
-/// error (`None` when it succeeded) and the answer.
-async fn invoke(d: &Deployment, function: &str, payload: &str) -> (Option<String>, Value) {
-    let out = aws_sdk_lambda::Client::new(&d.standin.sdk)
-        .invoke()
-        .function_name(format!("{}-{function}", d.stack))
-        .payload(Blob::new(payload.as_bytes().to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("invoking {function} with {payload}: {e:?}"));
-    let bytes = out.payload().map(|b| b.as_ref().to_vec()).unwrap_or_default();
-    let answer = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|e| panic!("{function} answered {:?}: {e}", String::from_utf8_lossy(&bytes)));
-    (out.function_error().map(str::to_string), answer)
-}
 
 /// The function that takes an example, by the file's name; the two inputs
 /// that are not one function's own are taken apart as the state machine does.
@@ -64,7 +47,7 @@ async fn every_example_event_gets_past_its_functions_parsing() {
     for path in files {
         let file = path.file_name().unwrap().to_str().unwrap();
         let (function, payload) = function_input(file, &std::fs::read_to_string(&path).unwrap());
-        let (error, answer) = invoke(&d, function, &payload).await;
+        let (error, answer) = d.invoke(function, &payload).await;
         let kind = answer["errorType"].as_str().unwrap_or_default();
         println!(
             "events/{file} -> {function}: {}",
@@ -94,9 +77,11 @@ fn refuses_the_shape(answer: &Value) -> bool {
 async fn an_example_that_drifts_from_its_input_type_is_caught() {
     let d = deploy(STACK, BUCKET).await;
     let text = std::fs::read_to_string(repo_root().join("events/export-poller.json")).unwrap();
-    let (_, answer) = invoke(&d, "export-poller", &text.replace("\"export_id\"", "\"export\"")).await;
+    let (_, answer) = d
+        .invoke("export-poller", &text.replace("\"export_id\"", "\"export\""))
+        .await;
     assert!(refuses_the_shape(&answer), "{answer}");
-    let (_, answer) = invoke(&d, "export-poller", &text).await;
+    let (_, answer) = d.invoke("export-poller", &text).await;
     assert!(!refuses_the_shape(&answer), "{answer}");
 }
 
@@ -116,7 +101,7 @@ async fn malformed_payloads_come_back_as_invalid_input_naming_what_is_expected()
     let d = deploy(STACK, BUCKET).await;
     for function in FUNCTIONS {
         for payload in [r#""hello""#, "[1, 2]", "42", "null", EC2_STATE_CHANGE, SQS_MESSAGE] {
-            let (error, answer) = invoke(&d, function, payload).await;
+            let (error, answer) = d.invoke(function, payload).await;
             assert!(error.is_some(), "{function} took {payload}: {answer}");
             assert_eq!(answer["errorType"], "InvalidInput", "{function} <- {payload}: {answer}");
             let message = answer["errorMessage"].as_str().unwrap();
@@ -131,7 +116,7 @@ async fn malformed_payloads_come_back_as_invalid_input_naming_what_is_expected()
         }
     }
     // Not an event export-callback handles, though it takes other events.
-    let (_, answer) = invoke(&d, "export-callback", EC2_STATE_CHANGE).await;
+    let (_, answer) = d.invoke("export-callback", EC2_STATE_CHANGE).await;
     assert!(answer["errorMessage"].as_str().unwrap().contains("aws.ec2"), "{answer}");
 }
 
@@ -142,7 +127,7 @@ async fn a_payload_that_is_not_json_is_refused_by_lambda() {
     let err = aws_sdk_lambda::Client::new(&d.standin.sdk)
         .invoke()
         .function_name(format!("{STACK}-export-poller"))
-        .payload(Blob::new(b"hello".to_vec()))
+        .payload(aws_sdk_lambda::primitives::Blob::new(b"hello".to_vec()))
         .send()
         .await
         .expect_err("a payload that is not JSON");

@@ -474,8 +474,17 @@ async fn cost_of_a_run() {
         return;
     }
     println!(
-        "  {:>6}  {:>11}  {:>9}  {:>14}  {:>11}  {:>9}  {:>8}  {:>15}",
-        "tables", "transitions", "per table", "parent history", "Lambda runs", "per table", "wall s", "largest payload"
+        "  {:>6}  {:>11}  {:>9}  {:>14}  {:>15}  {:>11}  {:>9}  {:>8}  {:>15}  {:>12}",
+        "tables",
+        "transitions",
+        "per table",
+        "parent history",
+        "longest history",
+        "Lambda runs",
+        "per table",
+        "wall s",
+        "largest payload",
+        "Map gathered"
     );
     let mut previous: Option<(usize, u64, u64)> = None;
     let mut measured: Vec<(usize, cost::Usage)> = Vec::new();
@@ -506,11 +515,17 @@ async fn cost_of_a_run() {
         let parent = transitions(history.iter().map(|e| (e.r#type().as_str(), 1)));
         // The largest input or output of any state, children included (limit 256 KiB).
         let largest = counted.get("states:max-payload-bytes").copied().unwrap_or(0);
+        // What a Map without a ResultWriter gathers from its children, before
+        // ResultPath (AWS counts it against the same 256 KiB), and the most
+        // history events of any one execution, Map children included (25,000).
+        let gathered = counted.get("states:max-map-results-bytes").copied().unwrap_or(0);
+        let longest = counted.get("states:max-history-events").copied().unwrap_or(0);
         println!(
-            "  {tables:>6}  {all:>11}  {:>9.1}  {parent:>14}  {lambdas:>11}  {:>9.1}  {seconds:>8.1}  {:>11.1} KiB",
+            "  {tables:>6}  {all:>11}  {:>9.1}  {parent:>14}  {longest:>15}  {lambdas:>11}  {:>9.1}  {seconds:>8.1}  {:>11.1} KiB  {:>8.1} KiB",
             all as f64 / tables as f64,
             lambdas as f64 / tables as f64,
-            largest as f64 / 1024.0
+            largest as f64 / 1024.0,
+            gathered as f64 / 1024.0
         );
         if let Some((n, t, l)) = previous {
             println!(
@@ -520,6 +535,20 @@ async fn cost_of_a_run() {
             );
         }
         println!("          Lambda runs by function: {runs:?}");
+        // Each function's longest invocation and largest resident set, beside
+        // the module's timeout and memory size (the stand-in enforces both).
+        let (timeout, memory) = snaplake_tests::function_limits();
+        let most = |what: &str| -> BTreeMap<&str, u64> {
+            counted
+                .iter()
+                .filter_map(|(k, n)| Some((k.strip_prefix(what)?.strip_prefix("snaplake-bench-")?, *n)))
+                .collect()
+        };
+        println!(
+            "          longest invocation ms (of {timeout} s): {:?}; peak MB (of {memory}): {:?}",
+            most("lambda-max-ms:"),
+            most("lambda-peak-mb:")
+        );
         previous = Some((tables, all, lambdas));
         measured.push((tables, usage(&counted, &requests)));
     }
