@@ -38,13 +38,20 @@ moto 5.2.5:
   "states:max-map-results-bytes" in GET /_snaplake/calls);
 - an execution's history is not limited; AWS keeps at most 25,000 events
   per execution (a Distributed Map's children each their own) and fails one
-  that would pass it. Here each execution's events are
-  counted and the first event past the limit fails it with States.Runtime,
-  which no Catch takes (the largest count is "states:max-history-events";
-  moto logs all children of a Distributed Map run in one log, so children
-  are counted together and not held to it;
+  that would pass it. Here each execution's events are counted, and the
+  first event past the limit fails it with States.Runtime, which no Catch
+  takes. moto logs all children of a Distributed Map run in one log; here
+  each child gets its own (`child_with_its_own_history`), so each child is
+  counted and held to the limit apart, as on AWS (the largest count of any
+  execution, children included, is "states:max-history-events";
   POST /_snaplake/states/settings {"history_limit": n} lowers the limit for
   a test, moto's reset restores it);
+- a Distributed Map run never fails, however many children fail (moto
+  keeps ToleratedFailureCount/Percentage and never compares); AWS fails it
+  with States.ExceedToleratedFailureThreshold (which a Catch takes) when
+  failed or timed-out children exceed either, and by default when one
+  child fails. Here as on AWS (`map_run_marked`), except that a threshold
+  of 0 set beside another one is read as unset;
 - the largest input or output of any state is kept
   ("states:max-payload-bytes" in GET /_snaplake/calls), so tests and the
   benchmarks can check how close a run comes to the limit.
@@ -70,6 +77,9 @@ from moto.stepfunctions.parser.asl.component.common.error_name.failure_event imp
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_map import state_map
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import distributed_iteration_component
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.distributed_item_processor_worker import (
+    DistributedItemProcessorWorker,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
     resource_eval_s3,
 )
@@ -140,8 +150,7 @@ def counting_add_event(self, context, event_type, event_details=None, *args, **k
     events = getattr(self, "_snaplake_events", 0) + 1
     self._snaplake_events = events
     if getattr(self, "_snaplake_map_run", False):
-        # moto logs all children of a Distributed Map run in one throw-away
-        # log, where AWS gives each child its own: not held to the limit.
+        # The map run's own log: each child logs to its own (below).
         return result
     calls.keep_max("states:max-history-events", events)
     limit = settings["history_limit"]
@@ -279,13 +288,49 @@ _original_map_run = distributed_iteration_component.DistributedIterationComponen
 
 
 def map_run_marked(self, env, eval_input):
-    """Marks the log moto gives a Distributed Map run's children."""
+    """Marks the log moto gives a Distributed Map run's children, and fails
+    the map run when more children failed than it tolerates."""
     env.event_manager._snaplake_map_run = True
-    return _original_map_run(self, env=env, eval_input=eval_input)
+    _original_map_run(self, env=env, eval_input=eval_input)
+    items = eval_input.map_run_record.item_counter
+    failed, total = items.failed.get() + items.timed_out.get(), items.total.get()
+    if failed == 0:
+        return
+    count, percentage = eval_input.tolerated_failure_count or 0, eval_input.tolerated_failure_percentage or 0
+    # AWS: by default (neither set) one failed child fails the map run; with
+    # either set, the run fails when it is exceeded. moto gives an unset one
+    # as 0, so a 0 beside a set one is taken as unset.
+    if count or percentage:
+        exceeded = (count and failed > count) or (percentage and failed * 100 / max(total, 1) > percentage)
+    else:
+        exceeded = True
+    if not exceeded:
+        return
+    error = StatesErrorNameType.StatesExceedToleratedFailureThreshold
+    cause = (f"The specified tolerated failure threshold was exceeded: {failed} of {total} child executions "
+             f"failed or timed out (tolerated: count {count}, percentage {percentage}).")
+    raise FailureEventException(failure_event=FailureEvent(
+        env=env,
+        error_name=StatesErrorName(typ=error),
+        event_type=HistoryEventType.MapRunFailed,
+        event_details=EventDetails(mapRunFailedEventDetails={"error": error.to_name(), "cause": cause}),
+    ))
+
+
+_original_child_job = DistributedItemProcessorWorker._eval_job
+
+
+def child_with_its_own_history(self, env, job):
+    """A Distributed Map's child logs to a history of its own, as AWS keeps
+    one per child execution (moto logs a map run's children together): its
+    inline Maps' frames, opened from this one, share it."""
+    env.event_manager = EventManager()
+    return _original_child_job(self, env, job)
 
 
 def install() -> None:
     distributed_iteration_component.DistributedIterationComponent._map_run = map_run_marked
+    DistributedItemProcessorWorker._eval_job = child_with_its_own_history
     state_map.StateMap._eval_execution = map_results_within_the_limit
     for name in ENGINE_CLIENT_USERS:
         module = importlib.import_module(name)

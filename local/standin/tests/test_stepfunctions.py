@@ -171,6 +171,67 @@ def test_an_execution_past_its_history_limit_fails(aws, endpoint):
         _settings(endpoint, {"history_limit": 25000})
 
 
+def test_each_distributed_map_child_has_its_own_history_held_to_the_limit(aws, endpoint):
+    """AWS gives each child execution of a Distributed Map its own history
+    and its own 25,000 events: children that together pass the limit are
+    fine, one child that passes it fails (and the Map with it)."""
+    def counting_to(n):
+        return {"StartAt": "Each", "States": {"Each": {
+            "Type": "Map", "ItemsPath": "$.items", "ResultPath": None,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                              "StartAt": "Count", "States": {
+                                  "Count": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, 1)"},
+                                            "Next": "Again?"},
+                                  "Again?": {"Type": "Choice", "Default": "Done", "Choices": [
+                                      {"Variable": "$.n", "NumericLessThan": n, "Next": "Count"}]},
+                                  "Done": {"Type": "Succeed"}}},
+            "End": True}}}
+    items = {"items": [{"n": 0} for _ in range(10)]}
+    sfn = aws("stepfunctions")
+    urlopen = __import__("urllib.request").request.urlopen
+    _settings(endpoint, {"history_limit": 60})
+    try:
+        # About 4 events a round: 10 rounds a child is ~45 events, 450 together.
+        urlopen(__import__("urllib.request").request.Request(f"{endpoint}/_snaplake/calls/reset", method="POST"))
+        run = _run(sfn, counting_to(10), items, "children-apart")
+        assert run["status"] == "SUCCEEDED", run
+        calls = json.loads(urlopen(f"{endpoint}/_snaplake/calls").read())
+        assert 30 <= calls["states:max-history-events"] <= 60, calls["states:max-history-events"]
+        run = _run(sfn, counting_to(100), items, "one-child-too-long")
+        assert run["status"] == "FAILED", run
+    finally:
+        _settings(endpoint, {"history_limit": 25000})
+
+
+def test_a_failed_distributed_map_child_fails_the_map_unless_tolerated(aws):
+    """AWS's default tolerated failure threshold is 0: one failed child fails
+    the map run with States.ExceedToleratedFailureThreshold, which a Catch
+    takes; ToleratedFailurePercentage 100 lets every child fail. (moto parses
+    a percentage only with a decimal point.)"""
+    def failing_children(tolerance: dict):
+        return {"StartAt": "Each", "States": {
+            "Each": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": None, **tolerance,
+                     "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                                       "StartAt": "Odd?", "States": {
+                                           "Odd?": {"Type": "Choice", "Default": "Fine", "Choices": [
+                                               {"Variable": "$.n", "NumericEquals": 1, "Next": "Broken"}]},
+                                           "Broken": {"Type": "Fail", "Error": "Broken"},
+                                           "Fine": {"Type": "Succeed"}}},
+                     "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
+                     "End": True},
+            "Caught": {"Type": "Pass", "End": True}}}
+    items = {"items": [{"n": n} for n in range(4)]}
+    sfn = aws("stepfunctions")
+    run = _run(sfn, failing_children({}), items, "one-child-fails")
+    assert run["status"] == "SUCCEEDED", run
+    assert json.loads(run["output"])["error"]["Error"] == "States.ExceedToleratedFailureThreshold", run["output"]
+    for tolerance in ({"ToleratedFailurePercentage": 100.0}, {"ToleratedFailureCount": 1}):
+        run = _run(sfn, failing_children(tolerance), items, f"tolerated-{len(tolerance)}-{list(tolerance)[0]}")
+        assert run["status"] == "SUCCEEDED" and "error" not in json.loads(run["output"]), (tolerance, run["output"])
+    run = _run(sfn, failing_children({"ToleratedFailurePercentage": 10.0}), items, "over-ten-percent")
+    assert json.loads(run["output"])["error"]["Error"] == "States.ExceedToleratedFailureThreshold", run["output"]
+
+
 def test_a_wait_takes_its_seconds_from_the_input(aws):
     """The pipeline's WaitBeforePolling waits what export-poller answers."""
     definition = {"StartAt": "Wait", "States": {
