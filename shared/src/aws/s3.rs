@@ -234,12 +234,47 @@ pub async fn list_keys(client: &Client, bucket: &str, prefix: &str) -> Result<Ve
 /// Every (key, size) under a prefix, following continuation tokens.
 pub async fn list_objects(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<(String, i64)>, Error> {
     let mut keys = Vec::new();
+    list_pages(client, bucket, prefix, None, |page| {
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| Some((o.key()?.to_string(), o.size().unwrap_or(0)))),
+        )
+    })
+    .await?;
+    Ok(keys)
+}
+
+/// The folders directly under a prefix (`<prefix><name>/`), listed with a
+/// delimiter: one request per 1,000 folders, however many objects they hold.
+pub async fn list_folders(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, Error> {
+    let mut folders = Vec::new();
+    list_pages(client, bucket, prefix, Some("/"), |page| {
+        folders.extend(
+            page.common_prefixes()
+                .iter()
+                .filter_map(|p| p.prefix().map(str::to_string)),
+        )
+    })
+    .await?;
+    Ok(folders)
+}
+
+/// Every ListObjectsV2 page under a prefix, handed to `each` in order.
+async fn list_pages(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+    mut each: impl FnMut(&aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output),
+) -> Result<(), Error> {
     let mut token: Option<String> = None;
     loop {
         let page = client
             .list_objects_v2()
             .bucket(bucket)
             .prefix(prefix)
+            .set_delimiter(delimiter.map(str::to_string))
             .set_continuation_token(token.take())
             .send()
             .await
@@ -251,14 +286,10 @@ pub async fn list_objects(client: &Client, bucket: &str, prefix: &str) -> Result
                     err
                 }
             })?;
-        keys.extend(
-            page.contents()
-                .iter()
-                .filter_map(|o| Some((o.key()?.to_string(), o.size().unwrap_or(0)))),
-        );
+        each(&page);
         match page.next_continuation_token() {
             Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
-            _ => return Ok(keys),
+            _ => return Ok(()),
         }
     }
 }
@@ -294,33 +325,6 @@ async fn read_body(body: ByteStream, uri: &str) -> Result<Vec<u8>, Error> {
         fix: None,
     })?;
     Ok(bytes.into_bytes().to_vec())
-}
-
-/// The folders directly under a prefix (`<prefix><name>/`), listed with a
-/// delimiter: one request per 1,000 folders, however many objects they hold.
-pub async fn list_folders(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, Error> {
-    let mut folders = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .delimiter("/")
-            .set_continuation_token(token.take())
-            .send()
-            .await
-            .map_err(|e| Error::sdk("s3", "ListObjectsV2", &format!("s3://{bucket}/{prefix}"), &e))?;
-        folders.extend(
-            page.common_prefixes()
-                .iter()
-                .filter_map(|p| p.prefix().map(str::to_string)),
-        );
-        match page.next_continuation_token() {
-            Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
-            _ => return Ok(folders),
-        }
-    }
 }
 
 /// Deletes objects under a prefix, a listed page of at most 1,000 at a

@@ -53,11 +53,11 @@ pub async fn gc_within(env: &Env, table: &str, shared: &GcShared, objects_budget
         None => Vec::new(),
     };
     let mut objects_deleted = 0;
-    let mut deleted = kept.delete.clone();
-    let mut left = Vec::new();
-    if !shared.dry_run {
+    let (mut deleted, mut left) = (Vec::new(), Vec::new());
+    if shared.dry_run {
+        deleted = kept.delete.clone();
+    } else {
         // Oldest first, within the budget; what is left, the next gc deletes.
-        deleted.clear();
         for prefix in &kept.delete {
             let budget = objects_budget.saturating_sub(objects_deleted);
             let (count, emptied) = match budget {
