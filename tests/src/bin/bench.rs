@@ -13,9 +13,12 @@
 //!   sequential Python boto3 blue/green script (local/bench/bluegreen.py);
 //!   wall time and AWS calls per table;
 //! - cost of a run: state transitions and Lambda invocations of the real
-//!   state machine for 1, 10 and 100 tables, from the execution history,
-//!   then in dollars at 10, 1,000 and 10,000 tables beside a Glue
-//!   crawler-and-job design's floor (`snaplake_tests::cost`).
+//!   state machine for 1, 10, 100 and 2,000 tables, from the execution
+//!   history, with the limits a run comes near (the largest state payload,
+//!   what a Map gathers, the longest history of any execution, each
+//!   function's longest invocation and peak memory), then in dollars at 10,
+//!   1,000 and 10,000 tables beside a Glue crawler-and-job design's floor
+//!   (`snaplake_tests::cost`).
 //!
 //! `make bench` builds what it measures first; run alone, a section whose
 //! build is missing says so and is skipped.
@@ -474,11 +477,11 @@ async fn cost_of_a_run() {
         return;
     }
     println!(
-        "  {:>6}  {:>11}  {:>9}  {:>14}  {:>15}  {:>11}  {:>9}  {:>8}  {:>15}  {:>12}",
+        "  {:>6}  {:>11}  {:>9}  {:>18}  {:>15}  {:>11}  {:>9}  {:>8}  {:>15}  {:>12}",
         "tables",
         "transitions",
         "per table",
-        "parent history",
+        "parent transitions",
         "longest history",
         "Lambda runs",
         "per table",
@@ -521,7 +524,7 @@ async fn cost_of_a_run() {
         let gathered = counted.get("states:max-map-results-bytes").copied().unwrap_or(0);
         let longest = counted.get("states:max-history-events").copied().unwrap_or(0);
         println!(
-            "  {tables:>6}  {all:>11}  {:>9.1}  {parent:>14}  {longest:>15}  {lambdas:>11}  {:>9.1}  {seconds:>8.1}  {:>11.1} KiB  {:>8.1} KiB",
+            "  {tables:>6}  {all:>11}  {:>9.1}  {parent:>18}  {longest:>15}  {lambdas:>11}  {:>9.1}  {seconds:>8.1}  {:>11.1} KiB  {:>8.1} KiB",
             all as f64 / tables as f64,
             lambdas as f64 / tables as f64,
             largest as f64 / 1024.0,
