@@ -18,6 +18,8 @@
     POST /_snaplake/glue/faults        {"database": "snaplake_raw", "table": "shop_orders",
                                         "operations": ["CreateTable", "UpdateTable"],
                                         "code": "AccessDeniedException", "fail": "<message>"}
+    POST /_snaplake/scheduler/fire     {"name": "snaplake-daily", "group": "default", "time": "2026-11-21T19:00:00Z"}:
+                                       runs that occurrence of the schedule now, as its role (`scheduler.py`)
     POST /_snaplake/snapshots          {"cluster": "<id>" | "instance": "<id>", "snapshot_id": "..",
                                         "create_time": "2026-11-20T18:00:00Z", "type": "automated",
                                         "account_id": "123456789012", "region": "us-east-1"}
@@ -49,7 +51,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal.models import moto_api_backend
 from moto.rds.models import rds_backends
 
-from . import athena, calls, exports, glue, iam, sampledb, stepfunctions
+from . import athena, calls, exports, glue, iam, sampledb, scheduler, stepfunctions
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
@@ -178,6 +180,8 @@ class Control:
                 return _json(start_response, 200, iam.user(body))
             if route == ("POST", "/_snaplake/glue/faults"):
                 return _json(start_response, 200, add_glue_fault(body))
+            if route == ("POST", "/_snaplake/scheduler/fire"):
+                return _json(start_response, 200, scheduler.fire(body))
             if route == ("POST", "/_snaplake/snapshots"):
                 return _json(start_response, 200, add_snapshot(body))
             return _json(start_response, 404, {"error": f"no such control endpoint: {method} {path}"})
