@@ -62,3 +62,13 @@ output "role_arns" {
   description = "snaplake's roles (functions, RDS export, pipeline): what an existing raw key's policy must let use the key."
   value       = merge({ for k, r in aws_iam_role.fn : k => r.arn }, { "rds-export" = aws_iam_role.export.arn, pipeline = aws_iam_role.pipeline.arn })
 }
+
+output "raw_key_policy_json" {
+  description = "The key policy the module gives a raw key it creates. For an existing kms_key_arn, merge its statements into the key's policy (the first administers the key; keep your own if you have one): without them snaplake's roles and the RDS export cannot use the key."
+  value       = jsonencode(local.raw_key_policy)
+}
+
+output "curated_key_policy_json" {
+  description = "The key policy the module gives a curated key it creates. For an existing curated_kms_key_arn, merge its statements into the key's policy: CloudWatch Logs, CloudWatch alarms and EventBridge use the key through it."
+  value       = jsonencode(local.curated_key_policy)
+}

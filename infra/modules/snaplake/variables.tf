@@ -39,7 +39,7 @@ variable "create_bucket" {
 }
 
 variable "kms_key_arn" {
-  description = "The raw key: a customer managed KMS key for the exports, the bucket's default encryption (raw tables, the control prefix) and the salt's secret. Empty: one is created, with rotation, usable only by snaplake's roles and raw_reader_arns. An existing key needs the statements README lists. The functions pin it: runs export with this key only."
+  description = "The raw key: a customer managed KMS key for the exports, the bucket's default encryption (raw tables, the control prefix) and the salt's secret. Empty: one is created, with rotation, usable only by snaplake's roles and raw_reader_arns. An existing key needs the statements of the output raw_key_policy_json in its key policy. The functions pin it: runs export with this key only."
   type        = string
   default     = ""
   validation {
@@ -49,7 +49,7 @@ variable "kms_key_arn" {
 }
 
 variable "curated_kms_key_arn" {
-  description = "The curated key: a customer managed KMS key for what analysts read (the curated tables, query results) and for the logs, the failure topic, the schedule and the functions' environments. Empty: one is created, with rotation."
+  description = "The curated key: a customer managed KMS key for what analysts read (the curated tables, query results) and for the logs, the failure topic, the schedule and the functions' environments. Empty: one is created, with rotation. An existing key needs the statements of the output curated_key_policy_json in its key policy."
   type        = string
   default     = ""
 }

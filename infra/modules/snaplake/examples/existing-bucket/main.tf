@@ -1,9 +1,20 @@
-# Onto an existing lake bucket and existing KMS keys. The module leaves the
-# bucket's policy, lifecycle and notifications alone: merge the output
-# bucket_policy_json into the bucket's policy, add the lifecycle rules the
-# module's README lists, turn on the bucket's EventBridge delivery, and give
-# snaplake's roles (output role_arns) the use of the raw key in its key
-# policy. `snaplake doctor` checks what it can of this.
+# Onto an existing lake bucket and existing KMS keys. Before the first apply
+# the deployer must be able to use both keys: the curated key's policy must
+# let IAM policies grant its use (KMS's default key policy does), and the
+# raw key's policy needs the statement SecretsManagerKeepsTheSalt of the
+# output raw_key_policy_json (Terraform writes the salt through Secrets
+# Manager; the statement names only the account and the secret
+# <name>/hash-salt). The module leaves the bucket's policy, lifecycle,
+# notifications and keys alone: after the apply,
+# merge the output bucket_policy_json into the bucket's policy and the outputs
+# raw_key_policy_json and curated_key_policy_json into the keys' policies,
+# make the raw key the bucket's default encryption, turn on the bucket's
+# EventBridge delivery, and add lifecycle rules like
+# those the module sets on a bucket it creates (its s3.tf: raw exports after
+# raw_retention_days, plans and task tokens after a week, query results).
+# `snaplake doctor` checks what it can of this; the repository's
+# scripts/plan-examples does exactly this against the local stand-in, as
+# the deployer, and runs a day from the schedule.
 terraform {
   required_version = ">= 1.11"
   required_providers {
@@ -94,8 +105,18 @@ output "bucket_policy_json" {
 }
 
 output "role_arns" {
-  description = "The raw key's policy lets these use the key (README lists the statements)."
+  description = "snaplake's roles, which raw_key_policy_json names."
   value       = module.snaplake.role_arns
+}
+
+output "raw_key_policy_json" {
+  description = "Merge these statements into the raw key's policy."
+  value       = module.snaplake.raw_key_policy_json
+}
+
+output "curated_key_policy_json" {
+  description = "Merge these statements into the curated key's policy."
+  value       = module.snaplake.curated_key_policy_json
 }
 
 output "analyst_policy_json" {
