@@ -17,9 +17,9 @@ action, the resource and the reason (the statement that denied it), since the
 Rust SDK shows some (HEAD requests) only as "unhandled error".
 
 Not evaluated (see local/README.md): SCPs, permission boundaries, session
-policies, trust policies of Scheduler (sessions.py evaluates Lambda's, Step
-Functions' and RDS export's), the KMS calls other services than S3 make
-(Secrets Manager, SNS, Lambda, CloudWatch Logs), the Glue calls Athena makes
+policies (sessions.py evaluates the trust policies of Lambda's, Step
+Functions', RDS export's and Scheduler's roles), the KMS calls other services than S3 and
+Secrets Manager make (SNS, Lambda, CloudWatch Logs), the Glue calls Athena makes
 for a query (its S3 reads and writes are made as the caller: `athena.Caller`). moto's Step Functions engine signs with its fixed key
 `ak`; `stepfunctions.py` makes it sign as the execution's role instead, and a
 request still signed `ak` (none of snaplake's) is let through.

@@ -5,7 +5,8 @@ moto checks every call outside S3 against resource `*`, so a policy that
 names its resources (as least privilege asks) could not be tried. This module
 derives the resource each call names as the Service Authorization Reference
 lists it: Glue's catalog, database and table; an Athena workgroup; a KMS key
-(with its key policy and tags) and alias; a secret; an SNS topic; a state
+(with its key policy and tags) and alias; a secret (and its key, which Secrets
+Manager uses as the caller); an SNS topic; a state
 machine or execution; a Lambda function; a schedule; an IAM role or user; a
 CloudWatch alarm or dashboard; a log group; an EventBridge rule; an SQS
 queue; and any resource a tagging call names by ARN. Calls that create a
@@ -102,10 +103,12 @@ def required(response, service: str, action: str, resource: str, region: str, ac
     if service == "kms":
         return _kms(action, name, p, region, account)
     if service == "secretsmanager" and "SecretId" in p:
-        return [Need(action, _secret(p["SecretId"], region, account))]
+        secret = _secret(p["SecretId"], region, account)
+        return [Need(action, secret), *_secret_key(name, p, secret, _secret_key_id(p["SecretId"], region, account), region, account)]
     if service == "secretsmanager" and name == "CreateSecret" and p.get("Name"):
         # The ARN it will have ends in six random characters.
-        return [Need(action, arn.format("secretsmanager", f"secret:{p['Name']}-??????"))]
+        secret = arn.format("secretsmanager", f"secret:{p['Name']}-??????")
+        return [Need(action, secret), *_secret_key(name, p, secret, p.get("KmsKeyId"), region, account)]
     if service == "rds" and name == "StartExportTask" and p.get("IamRoleArn"):
         # Which service RDS names in iam:PassedToService is not documented; the module allows both.
         return [Need(action, "*"), *_pass_role(p["IamRoleArn"], "export.rds.amazonaws.com")]
@@ -232,6 +235,35 @@ def _kms_arn(key_id: str | None, region: str, account: str) -> str | None:
     if not key_id:
         return None
     return key_id if key_id.startswith("arn:") else f"arn:aws:kms:{region}:{account}:key/{key_id}"
+
+
+def _secret_key(name: str, p: dict, secret: str, key_id: str | None, region: str, account: str) -> list[Need]:
+    """Secrets Manager encrypts and decrypts a secret's value with the
+    caller's credentials: writing one needs kms:GenerateDataKey, reading one
+    kms:Decrypt, on the secret's customer managed key, with kms:ViaService
+    and the secret's ARN as encryption context (the Secrets Manager guide's
+    "Secret encryption and decryption"). Nothing for the AWS managed key."""
+    if name == "GetSecretValue":
+        kms_action = "kms:Decrypt"
+    elif name in ("PutSecretValue", "CreateSecret", "UpdateSecret") and ("SecretString" in p or "SecretBinary" in p):
+        kms_action = "kms:GenerateDataKey"
+    else:
+        return []
+    key = s3_access._kms_key(key_id, region, account) if key_id else None
+    if key is None:
+        return []
+    context = {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com", "kms:CallerAccount": account,
+               "kms:EncryptionContext:SecretARN": secret}
+    return [Need(kms_action, key.arn, context, json.loads(key.policy), key_policy=True)]
+
+
+def _secret_key_id(secret_id: str, region: str, account: str) -> str | None:
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    try:
+        return secretsmanager_backends[account][region].secrets[secret_id].kms_key_id
+    except Exception:
+        return None
 
 
 def _secret(secret_id: str, region: str, account: str) -> str:

@@ -22,6 +22,8 @@ locals {
   tagged_keys = { StringEquals = { "aws:ResourceTag/snaplake" = var.name } }
   # The pinned masking policy is written with the curated key.
   curated_key = var.curated_kms_key_arn != "" ? var.curated_kms_key_arn : "arn:${local.p}:kms:${local.rg}:${local.acct}:key/*"
+  # The salt's secret is encrypted with the raw key.
+  raw_key = var.kms_key_arn != "" ? var.kms_key_arn : "arn:${local.p}:kms:${local.rg}:${local.acct}:key/*"
 
   statements = concat([
     {
@@ -88,6 +90,22 @@ locals {
       Action    = "kms:GenerateDataKey"
       Resource  = local.curated_key
       Condition = { StringEquals = { "kms:ViaService" = "s3.${local.rg}.amazonaws.com" } }
+    },
+    {
+      # Terraform writes the salt (hash_salt) and waits for the version by
+      # reading it back: Secrets Manager encrypts and decrypts it with the
+      # raw key as the caller, so the deployer needs the key through Secrets
+      # Manager, for that secret only (the raw key's policy lets IAM grant
+      # no more: SecretsManagerKeepsTheSalt). It is the deployer who gives
+      # the salt, so reading it back opens nothing new.
+      Sid      = "TheSaltsKey"
+      Effect   = "Allow"
+      Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      Resource = local.raw_key
+      Condition = {
+        StringEquals = { "kms:ViaService" = "secretsmanager.${local.rg}.amazonaws.com" }
+        StringLike   = { "kms:EncryptionContext:SecretARN" = "arn:${local.p}:secretsmanager:${local.rg}:${local.acct}:secret:${var.name}/hash-salt-*" }
+      }
     },
     {
       Sid    = "Functions"
