@@ -307,8 +307,25 @@ async fn curated_key(stack: &Stack) -> Check {
     }
 }
 
-/// The key policy lets in the export role and the functions' role, by name
-/// or through the account (then their IAM policies decide).
+/// What each snaplake role does with the raw key in a run, as the module's
+/// key policy grants it: RDS's export and the functions that write raw
+/// objects (S3 SSE-KMS: a data key to write, Decrypt to read), and
+/// snapshot-export, which checks the key and lets RDS grant itself its use.
+const RAW_KEY_USE: &[(&str, &[&str])] = &[
+    ("export-callback", &["kms:Decrypt", "kms:GenerateDataKey"]),
+    ("export-poller", &["kms:Decrypt", "kms:GenerateDataKey"]),
+    ("query-runner", &["kms:Decrypt", "kms:GenerateDataKey"]),
+    ("catalog-swap", &["kms:Decrypt", "kms:GenerateDataKey"]),
+    ("snapshot-export", &["kms:DescribeKey", "kms:CreateGrant"]),
+];
+
+/// The raw key's policy lets each snaplake role do what a run needs with
+/// the key: by name, or through the account root (then the role's IAM
+/// policy decides, which doctor does not read). A statement with a
+/// condition (but CreateGrant's `kms:GrantIsForAWSResource`) is taken as
+/// not applying, and a Deny wins: doctor reads the policy, it does not
+/// simulate it. Functions' roles are named as the module names them,
+/// after catalog-swap's.
 async fn key_policy(stack: &Stack, key_arn: &str, export_role: &str) -> Check {
     let policy = match stack
         .env
@@ -331,31 +348,50 @@ async fn key_policy(stack: &Stack, key_arn: &str, export_role: &str) -> Check {
     };
     let policy: Value = serde_json::from_str(&policy).unwrap_or(Value::Null);
     let account = key_arn.split(':').nth(4).unwrap_or_default();
-    let missing: Vec<&str> = [export_role, stack.function_role.as_str()]
-        .into_iter()
-        .filter(|role| !allows(&policy, role, account))
+    let mut roles = vec![(export_role.to_string(), &["kms:Decrypt", "kms:GenerateDataKey"][..])];
+    match stack.function_role.strip_suffix("-catalog-swap") {
+        Some(stem) => roles.extend(RAW_KEY_USE.iter().map(|(f, actions)| (format!("{stem}-{f}"), *actions))),
+        None => roles.push((stack.function_role.clone(), &["kms:Decrypt", "kms:GenerateDataKey"][..])),
+    }
+    let missing: Vec<String> = roles
+        .iter()
+        .filter_map(|(role, actions)| {
+            let refused: Vec<&str> = actions
+                .iter()
+                .copied()
+                .filter(|a| !lets_use(&policy, role, account, a))
+                .collect();
+            (!refused.is_empty()).then(|| format!("{role} ({})", refused.join(", ")))
+        })
         .collect();
     if missing.is_empty() {
         pass(
             "kms key",
-            format!("{key_arn}: customer managed, enabled, lets in both roles"),
+            format!(
+                "{key_arn}: customer managed, enabled, its policy lets in snaplake's {} roles",
+                roles.len()
+            ),
         )
     } else {
         fail(
             "kms key",
-            format!("the key policy of {key_arn} does not let in {}", missing.join(", ")),
-            "add the role(s) to the key policy, or allow the account root (arn:aws:iam::<account>:root) so IAM policies decide",
+            format!("the key policy of {key_arn} does not let in {}", missing.join("; ")),
+            "merge the statements of the Terraform module's output raw_key_policy_json into the key policy \
+             (or let the account root use the key, so the roles' IAM policies decide)",
         )
     }
 }
 
-fn allows(policy: &Value, role: &str, account: &str) -> bool {
+/// Whether the key policy lets `role` do `action`: an Allow naming the role,
+/// the account or `*`, whose actions cover it, with no condition (but
+/// `kms:GrantIsForAWSResource` on CreateGrant), and no Deny of it.
+fn lets_use(policy: &Value, role: &str, account: &str, action: &str) -> bool {
     let root = format!("arn:aws:iam::{account}:root");
     let statements = match &policy["Statement"] {
         Value::Array(list) => list.clone(),
         one => vec![one.clone()],
     };
-    statements.iter().filter(|s| s["Effect"] == "Allow").any(|s| {
+    let applies = |s: &Value| {
         let principals = match &s["Principal"] {
             Value::String(p) => vec![p.clone()],
             p => match &p["AWS"] {
@@ -364,10 +400,47 @@ fn allows(policy: &Value, role: &str, account: &str) -> bool {
                 _ => vec![],
             },
         };
+        let actions = match &s["Action"] {
+            Value::String(one) => vec![one.clone()],
+            Value::Array(many) => many.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            _ => vec![],
+        };
         principals
             .iter()
             .any(|p| p == "*" || p == role || *p == root || p == account)
-    })
+            && actions
+                .iter()
+                .any(|a| glob(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
+    };
+    let unconditional = |s: &Value| match s["Condition"].as_object() {
+        None => true,
+        Some(c) => {
+            action == "kms:CreateGrant"
+                && c.len() == 1
+                && c.get("Bool").and_then(|b| b.as_object()).is_some_and(|b| {
+                    b.len() == 1
+                        && b.get("kms:GrantIsForAWSResource")
+                            .is_some_and(|v| v == "true" || v == true)
+                })
+        }
+    };
+    let denied = statements.iter().any(|s| s["Effect"] == "Deny" && applies(s));
+    !denied
+        && statements
+            .iter()
+            .any(|s| s["Effect"] == "Allow" && applies(s) && unconditional(s))
+}
+
+/// IAM's action wildcards: `*` any run of characters, `?` one.
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern.len() == text.len() && pattern.chars().zip(text.chars()).all(|(p, t)| p == '?' || p == t),
+        Some((head, rest)) => {
+            text.len() >= head.len()
+                && glob(head, &text[..head.len()])
+                && (0..=text.len() - head.len()).any(|i| glob(rest, &text[head.len() + i..]))
+        }
+    }
 }
 
 /// RDS must be able to assume the role, and the role to write the bucket.
@@ -566,15 +639,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_key_policy_lets_a_role_in_by_name_or_through_the_account() {
+    fn a_key_policy_lets_a_role_use_the_key_by_name_or_through_the_account() {
         let role = "arn:aws:iam::123456789012:role/export";
+        let account = "123456789012";
         let by_name = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": [role]}, "Action": "kms:*"}]});
-        let by_account =
-            json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}});
-        let other = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/x"}},
-            {"Effect": "Deny", "Principal": {"AWS": role}}]});
-        assert!(allows(&by_name, role, "123456789012"));
-        assert!(allows(&by_account, role, "123456789012"));
-        assert!(!allows(&other, role, "123456789012"));
+        let by_account = json!({"Statement": {"Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": ["kms:Decrypt", "kms:GenerateData*"]}});
+        assert!(lets_use(&by_name, role, account, "kms:GenerateDataKey"));
+        assert!(lets_use(&by_account, role, account, "kms:GenerateDataKey"));
+        assert!(lets_use(&by_account, role, account, "kms:Decrypt"));
+    }
+
+    #[test]
+    fn administering_a_key_a_condition_another_role_or_a_deny_lets_nobody_use_it() {
+        let role = "arn:aws:iam::123456789012:role/export";
+        let account = "123456789012";
+        let root = "arn:aws:iam::123456789012:root";
+        // The module's own raw key: the account administers it, but cannot use it.
+        let administer = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": root},
+            "Action": ["kms:Describe*", "kms:Put*", "kms:Get*", "kms:Enable*"]}]});
+        assert!(!lets_use(&administer, role, account, "kms:GenerateDataKey"));
+        assert!(lets_use(&administer, role, account, "kms:DescribeKey"));
+        let through_secrets_manager = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": root},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}}]});
+        assert!(!lets_use(&through_secrets_manager, role, account, "kms:Decrypt"));
+        let other = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/x"}, "Action": "kms:*"}]});
+        assert!(!lets_use(&other, role, account, "kms:Decrypt"));
+        let denied = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*"},
+            {"Effect": "Deny", "Principal": {"AWS": role}, "Action": "kms:Decrypt"}]});
+        assert!(!lets_use(&denied, role, account, "kms:Decrypt"));
+        assert!(lets_use(&denied, role, account, "kms:GenerateDataKey"));
+        let grant = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": role}, "Action": "kms:CreateGrant",
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}]});
+        assert!(lets_use(&grant, role, account, "kms:CreateGrant"));
+    }
+
+    #[test]
+    fn action_wildcards_match_as_iam_does() {
+        assert!(glob("kms:*", "kms:decrypt"));
+        assert!(glob("kms:generatedata*", "kms:generatedatakey"));
+        assert!(glob("kms:decryp?", "kms:decrypt"));
+        assert!(glob("*", "kms:decrypt"));
+        assert!(!glob("kms:describe*", "kms:decrypt"));
+        assert!(!glob("kms:decrypt", "kms:decrypts"));
     }
 }
