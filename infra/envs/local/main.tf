@@ -21,6 +21,18 @@ variable "masking_policy_file" {
   default     = ""
 }
 
+variable "lambda_package" {
+  description = "The zip every function is given (the stand-in runs the handler binaries whatever it holds; scripts/check-infra applies another, to update the code as the deployer). Empty: placeholder.zip."
+  type        = string
+  default     = ""
+}
+
+variable "hash_salt_version" {
+  description = "Raised by scripts/check-infra to write the salt again as the deployer."
+  type        = number
+  default     = 1
+}
+
 variable "source_id" {
   type    = string
   default = "shop-prod"
@@ -88,8 +100,8 @@ module "snaplake" {
   masking_policy      = jsondecode(file(var.masking_policy_file != "" ? var.masking_policy_file : "${path.module}/../../../events/masking-policy.json"))
   export_wait_seconds = 60
   hash_salt           = "demo-only-salt"
-  hash_salt_version   = 1
-  lambda_packages     = { for f in ["snapshot-export", "export-callback", "export-poller", "catalog-swap", "query-runner"] : f => "${path.module}/placeholder.zip" }
+  hash_salt_version   = var.hash_salt_version
+  lambda_packages     = { for f in ["snapshot-export", "export-callback", "export-poller", "catalog-swap", "query-runner"] : f => var.lambda_package != "" ? var.lambda_package : "${path.module}/placeholder.zip" }
   raw_reader_arns     = [aws_iam_role.operator.arn]
 }
 
