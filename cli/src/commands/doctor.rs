@@ -286,7 +286,23 @@ async fn curated_key(stack: &Stack) -> Check {
     };
     match stack.env.clients.kms.describe_key().key_id(&key).send().await {
         Ok(out) if out.key_metadata().is_some_and(|m| m.enabled()) => {
-            pass("curated key", format!("{key}: enabled (workgroup {workgroup})"))
+            let roles = function_roles(stack, CURATED_KEY_USE);
+            let arn = out.key_metadata().and_then(|m| m.arn()).unwrap_or(&key).to_string();
+            match refused_by_key_policy(stack, "curated key", &arn, &roles).await {
+                Err(check) => check,
+                Ok(refused) if refused.is_empty() => pass(
+                    "curated key",
+                    format!(
+                        "{key}: enabled (workgroup {workgroup}), its policy lets in the functions that write curated objects"
+                    ),
+                ),
+                Ok(refused) => fail(
+                    "curated key",
+                    format!("the key policy of {key} does not let in {}", refused.join("; ")),
+                    "merge the statements of the Terraform module's output curated_key_policy_json into the key policy \
+                     (its first lets the account's IAM policies grant the key's use)",
+                ),
+            }
         }
         Ok(out) => fail(
             "curated key",
@@ -307,26 +323,71 @@ async fn curated_key(stack: &Stack) -> Check {
     }
 }
 
-/// What each snaplake role does with the raw key in a run, as the module's
-/// key policy grants it: RDS's export and the functions that write raw
-/// objects (S3 SSE-KMS: a data key to write, Decrypt to read), and
-/// snapshot-export, which checks the key and lets RDS grant itself its use.
+/// What each snaplake function's role does with the raw key in a run, as
+/// the module's key policy grants it: the functions that write raw objects
+/// (S3 SSE-KMS: a data key to write, Decrypt to read), and snapshot-export,
+/// which checks the key and lets RDS grant itself its use.
 const RAW_KEY_USE: &[(&str, &[&str])] = &[
-    ("export-callback", &["kms:Decrypt", "kms:GenerateDataKey"]),
-    ("export-poller", &["kms:Decrypt", "kms:GenerateDataKey"]),
-    ("query-runner", &["kms:Decrypt", "kms:GenerateDataKey"]),
-    ("catalog-swap", &["kms:Decrypt", "kms:GenerateDataKey"]),
+    ("export-callback", WRITE),
+    ("export-poller", WRITE),
+    ("query-runner", WRITE),
+    ("catalog-swap", WRITE),
     ("snapshot-export", &["kms:DescribeKey", "kms:CreateGrant"]),
 ];
 
-/// The raw key's policy lets each snaplake role do what a run needs with
-/// the key: by name, or through the account root (then the role's IAM
-/// policy decides, which doctor does not read). A statement with a
-/// condition (but CreateGrant's `kms:GrantIsForAWSResource`) is taken as
-/// not applying, and a Deny wins: doctor reads the policy, it does not
-/// simulate it. Functions' roles are named as the module names them,
-/// after catalog-swap's.
+/// The curated key's users among the functions: query-runner (Athena writes
+/// UNLOAD's files as it) and catalog-swap (the run's manifest).
+const CURATED_KEY_USE: &[(&str, &[&str])] = &[("query-runner", WRITE), ("catalog-swap", WRITE)];
+
+/// What writing and reading SSE-KMS objects needs of the key.
+const WRITE: &[&str] = &["kms:Decrypt", "kms:GenerateDataKey"];
+
+/// The functions' roles with what each does with a key, named as the module
+/// names them, after catalog-swap's (the role the CLI finds the stack by).
+fn function_roles(stack: &Stack, uses: &[(&str, &'static [&'static str])]) -> Vec<(String, &'static [&'static str])> {
+    match stack.function_role.strip_suffix("-catalog-swap") {
+        Some(stem) => uses
+            .iter()
+            .map(|(f, actions)| (format!("{stem}-{f}"), *actions))
+            .collect(),
+        None => vec![(stack.function_role.clone(), WRITE)],
+    }
+}
+
+/// The raw key's policy lets the export role and each function's role do
+/// what a run needs with the key.
 async fn key_policy(stack: &Stack, key_arn: &str, export_role: &str) -> Check {
+    let mut roles = vec![(export_role.to_string(), WRITE)];
+    roles.extend(function_roles(stack, RAW_KEY_USE));
+    match refused_by_key_policy(stack, "kms key", key_arn, &roles).await {
+        Err(check) => check,
+        Ok(refused) if refused.is_empty() => pass(
+            "kms key",
+            format!(
+                "{key_arn}: customer managed, enabled, its policy lets in snaplake's {} roles",
+                roles.len()
+            ),
+        ),
+        Ok(refused) => fail(
+            "kms key",
+            format!("the key policy of {key_arn} does not let in {}", refused.join("; ")),
+            "merge the statements of the Terraform module's output raw_key_policy_json into the key policy \
+             (or let the account root use the key, so the roles' IAM policies decide)",
+        ),
+    }
+}
+
+/// Which of `roles` the key's policy does not let do their actions, each as
+/// "role (actions)": by name, or through the account root (then the role's
+/// IAM policy decides, which doctor does not read). A statement with a
+/// condition (but CreateGrant's `kms:GrantIsForAWSResource`) is taken as not
+/// applying, and a Deny wins: doctor reads the policy, it does not simulate it.
+async fn refused_by_key_policy(
+    stack: &Stack,
+    check: &'static str,
+    key_arn: &str,
+    roles: &[(String, &[&str])],
+) -> Result<Vec<String>, Check> {
     let policy = match stack
         .env
         .clients
@@ -339,21 +400,16 @@ async fn key_policy(stack: &Stack, key_arn: &str, export_role: &str) -> Check {
     {
         Ok(out) => out.policy().unwrap_or_default().to_string(),
         Err(e) => {
-            return fail(
-                "kms key",
+            return Err(fail(
+                check,
                 format!("{key_arn}: {}", failure::describe(&e)),
                 "allow kms:GetKeyPolicy to whoever runs doctor",
-            );
+            ));
         }
     };
     let policy: Value = serde_json::from_str(&policy).unwrap_or(Value::Null);
     let account = key_arn.split(':').nth(4).unwrap_or_default();
-    let mut roles = vec![(export_role.to_string(), &["kms:Decrypt", "kms:GenerateDataKey"][..])];
-    match stack.function_role.strip_suffix("-catalog-swap") {
-        Some(stem) => roles.extend(RAW_KEY_USE.iter().map(|(f, actions)| (format!("{stem}-{f}"), *actions))),
-        None => roles.push((stack.function_role.clone(), &["kms:Decrypt", "kms:GenerateDataKey"][..])),
-    }
-    let missing: Vec<String> = roles
+    Ok(roles
         .iter()
         .filter_map(|(role, actions)| {
             let refused: Vec<&str> = actions
@@ -363,23 +419,7 @@ async fn key_policy(stack: &Stack, key_arn: &str, export_role: &str) -> Check {
                 .collect();
             (!refused.is_empty()).then(|| format!("{role} ({})", refused.join(", ")))
         })
-        .collect();
-    if missing.is_empty() {
-        pass(
-            "kms key",
-            format!(
-                "{key_arn}: customer managed, enabled, its policy lets in snaplake's {} roles",
-                roles.len()
-            ),
-        )
-    } else {
-        fail(
-            "kms key",
-            format!("the key policy of {key_arn} does not let in {}", missing.join("; ")),
-            "merge the statements of the Terraform module's output raw_key_policy_json into the key policy \
-             (or let the account root use the key, so the roles' IAM policies decide)",
-        )
-    }
+        .collect())
 }
 
 /// Whether the key policy lets `role` do `action`: an Allow naming the role,
