@@ -51,7 +51,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal.models import moto_api_backend
 from moto.rds.models import rds_backends
 
-from . import athena, calls, exports, glue, iam, sampledb, scheduler, stepfunctions
+from . import athena, calls, exports, glue, iam, replay, sampledb, scheduler, stepfunctions
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
@@ -134,7 +134,7 @@ class Control:
             apply_moto_config()
             return result
         if not path.startswith("/_snaplake/"):
-            return self.app(environ, start_response)
+            return replay.serve(self.app, environ, start_response)
         try:
             body = _body(environ)
             route = (method, path)
