@@ -427,27 +427,16 @@ async fn refused_by_key_policy(
 /// `kms:GrantIsForAWSResource` on CreateGrant), and no Deny of it.
 fn lets_use(policy: &Value, role: &str, account: &str, action: &str) -> bool {
     let root = format!("arn:aws:iam::{account}:root");
-    let statements = match &policy["Statement"] {
-        Value::Array(list) => list.clone(),
-        one => vec![one.clone()],
-    };
+    let statements = one_or_many(&policy["Statement"]);
     let applies = |s: &Value| {
         let principals = match &s["Principal"] {
-            Value::String(p) => vec![p.clone()],
-            p => match &p["AWS"] {
-                Value::String(one) => vec![one.clone()],
-                Value::Array(many) => many.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
-                _ => vec![],
-            },
+            Value::String(p) => vec![p.as_str()],
+            p => strings(&p["AWS"]),
         };
-        let actions = match &s["Action"] {
-            Value::String(one) => vec![one.clone()],
-            Value::Array(many) => many.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
-            _ => vec![],
-        };
+        let actions = strings(&s["Action"]);
         principals
             .iter()
-            .any(|p| p == "*" || p == role || *p == root || p == account)
+            .any(|p| *p == "*" || *p == role || *p == root || *p == account)
             && actions
                 .iter()
                 .any(|a| glob(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
@@ -469,6 +458,21 @@ fn lets_use(policy: &Value, role: &str, account: &str, action: &str) -> bool {
         && statements
             .iter()
             .any(|s| s["Effect"] == "Allow" && applies(s) && unconditional(s))
+}
+
+/// A policy element that is one value or a list of them, as a list.
+fn one_or_many(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(many) => many.iter().collect(),
+        Value::Null => Vec::new(),
+        one => vec![one],
+    }
+}
+
+/// A policy element that is a string or a list of strings (`Action`,
+/// `Principal.AWS`), as a list; anything else is no string.
+fn strings(value: &Value) -> Vec<&str> {
+    one_or_many(value).into_iter().filter_map(Value::as_str).collect()
 }
 
 /// IAM's action wildcards: `*` any run of characters, `?` one.
@@ -688,6 +692,13 @@ mod tests {
         assert!(lets_use(&by_name, role, account, "kms:GenerateDataKey"));
         assert!(lets_use(&by_account, role, account, "kms:GenerateDataKey"));
         assert!(lets_use(&by_account, role, account, "kms:Decrypt"));
+        let anyone = json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt"}]});
+        assert!(lets_use(&anyone, role, account, "kms:Decrypt"));
+        assert!(!lets_use(&anyone, role, account, "kms:GenerateDataKey"));
+        assert!(
+            !lets_use(&json!({}), role, account, "kms:Decrypt"),
+            "no statement allows nothing"
+        );
     }
 
     #[test]
