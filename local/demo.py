@@ -17,11 +17,13 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
+import urllib.error
 import zoneinfo
 from pathlib import Path
 
 import boto3
+
+from driving import control
 
 TOP = Path(__file__).resolve().parents[1]
 ZONE = zoneinfo.ZoneInfo("Asia/Tokyo")
@@ -153,13 +155,6 @@ look at it:
   e.g. SELECT email, transformed_at FROM "snaplake_local_curated"."shop_customers" LIMIT 5 (workgroup snaplake-local)
   `make demo` with another day (python local/demo.py --date YYYY-MM-DD) swaps in a new version; the old one stays for rollback.""")
     return 0
-
-
-def control(endpoint: str, path: str, body: dict) -> dict:
-    req = urllib.request.Request(endpoint + path, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req) as resp:
-        return json.loads(resp.read())
 
 
 def run(sfn, machine: str, name: str, run_input: dict, rds) -> dict:
