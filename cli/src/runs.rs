@@ -174,20 +174,34 @@ pub async fn current_step(stack: &Stack, arn: &str) -> Result<Option<String>, Fa
     Ok(failed_at.or(entered.first().map(|(_, name)| *name)).map(str::to_string))
 }
 
-/// Each table's outcome: from the run's manifest (its report writes one,
+/// What a finished run's record holds: each table's outcome, and what the
+/// run cost (`snaplake::cost::RunCost`; null when its manifest has none).
+pub struct RunRecord {
+    pub tables: Vec<Value>,
+    pub cost: Value,
+}
+
+/// A finished run's record: from its manifest (its report writes one,
 /// whether tables failed or not); for a run of an earlier state machine,
-/// from the output when it succeeded, else from the input of its Report step.
-pub async fn table_outcomes(stack: &Stack, execution: &Execution) -> Result<Vec<Value>, Failure> {
+/// the tables from the output when it succeeded, else from the input of its
+/// Report step, and no cost.
+pub async fn run_record(stack: &Stack, execution: &Execution) -> Result<RunRecord, Failure> {
     if let Some(manifest) = manifest(stack, execution).await? {
-        return Ok(manifest["tables"].as_array().cloned().unwrap_or_default());
+        return Ok(RunRecord {
+            tables: manifest["tables"].as_array().cloned().unwrap_or_default(),
+            cost: manifest["cost"].clone(),
+        });
     }
     let published = match &execution.output {
         Some(output) => output["report"]["published"].clone(),
         None => report_input(stack, &execution.arn).await?["published"].clone(),
     };
-    let mut flat = Vec::new();
-    flatten(published, &mut flat);
-    Ok(flat)
+    let mut tables = Vec::new();
+    flatten(published, &mut tables);
+    Ok(RunRecord {
+        tables,
+        cost: Value::Null,
+    })
 }
 
 /// Where the run's manifest is (`catalog::run_manifest`): bucket and key.

@@ -58,7 +58,7 @@ from moto.athena import responses
 from moto.glue.models import glue_backends
 from moto.s3.models import s3_backends
 
-from . import athena_sql, iam, needs, sessions
+from . import athena_sql, calls, iam, needs, sessions
 from .athena_sql import QueryError
 
 LOCK = threading.Lock()
@@ -219,6 +219,9 @@ def _run(q: Query) -> None:
             q.rows = [[None if v is None else str(v) for v in row] for row in result.fetchall()]
         if not q.cancelled.is_set():
             q.state = "SUCCEEDED"
+            # What Athena bills (a failed query is free): the run's cost is checked against these.
+            calls.count("athena:succeeded-queries")
+            calls.count("athena:scanned-bytes", q.scanned)
     except Exception as exc:  # Athena's reason, or the engine's
         if not q.cancelled.is_set():
             q.state, q.reason = "FAILED", str(exc) if isinstance(exc, QueryError) else f"{type(exc).__name__}: {exc}"

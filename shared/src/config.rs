@@ -8,6 +8,7 @@
 use jiff::tz::TimeZone;
 
 use crate::contract::snapshot_export::SourceKind;
+use crate::cost::Prices;
 use crate::error::Error;
 use crate::logical_time::parse_time_zone;
 use crate::names;
@@ -106,6 +107,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "local tests only: `allow` lets a run without a pinned policy mask with its input's; never set by the Terraform module",
     },
     Variable {
+        name: "SNAPLAKE_PRICES",
+        default: Some(""),
+        meaning: "catalog-swap: the prices a run's cost is figured with, as JSON naming only the prices to change (the module's `prices`); unset, us-east-1's list prices",
+    },
+    Variable {
         name: "SNAPLAKE_KEEP_VERSIONS",
         default: Some("4"),
         meaning: "curated versions kept per table (2 to 1000: the live one and the one before)",
@@ -135,6 +141,8 @@ pub struct Config {
     pub pinned_export_role_arn: Option<String>,
     /// A key ARN (checked here).
     pub pinned_export_kms_key: Option<String>,
+    /// What a run's cost is figured with (`SNAPLAKE_PRICES`).
+    pub prices: Prices,
     /// Local tests only (`SNAPLAKE_LOCAL_ONLY_INPUT_POLICY=allow`): with no
     /// pinned policy, a run masks with its input's. Otherwise no pin, no run.
     pub local_only_input_policy: bool,
@@ -184,6 +192,7 @@ impl Config {
         let pinned_export_role_arn = Some(get("SNAPLAKE_EXPORT_ROLE_ARN")).filter(|s| !s.is_empty());
         let pinned_export_kms_key = Some(get("SNAPLAKE_EXPORT_KMS_KEY")).filter(|s| !s.is_empty());
         let local_only_input_policy = get("SNAPLAKE_LOCAL_ONLY_INPUT_POLICY");
+        let prices = get("SNAPLAKE_PRICES");
 
         let mut check = |name: &str, value: &str, result: Result<(), String>| {
             // An unset bucket is already reported as missing.
@@ -253,6 +262,9 @@ impl Config {
                 "SNAPLAKE_KEEP_VERSIONS={keep_versions:?}: must be a whole number from 2 to 1000"
             ));
         }
+        let prices = Prices::parse(&prices)
+            .map_err(|reason| problems.push(format!("SNAPLAKE_PRICES={prices:?}: {reason}")))
+            .ok();
         let zone = parse_time_zone("SNAPLAKE_TIME_ZONE", &time_zone)
             .map_err(|e| problems.push(e.to_string()))
             .ok();
@@ -278,6 +290,7 @@ impl Config {
             pinned_source_kind,
             pinned_export_role_arn,
             pinned_export_kms_key,
+            prices: prices.expect("checked above"),
             local_only_input_policy: local_only_input_policy == "allow",
         })
     }
@@ -332,12 +345,13 @@ mod tests {
             ("SNAPLAKE_EXPORT_PREFIX", "a//b"),
             ("SNAPLAKE_SOURCE_KIND", "database"),
             ("SNAPLAKE_EXPORT_KMS_KEY", "alias/snaplake"),
+            ("SNAPLAKE_PRICES", r#"{"athena_per_tib": 5}"#),
         ])
         .unwrap_err();
         let Error::Config { problems } = &err else {
             panic!("{err}")
         };
-        assert_eq!(problems.len(), 8, "{problems:#?}");
+        assert_eq!(problems.len(), 9, "{problems:#?}");
         let text = err.to_string();
         for name in [
             "SNAPLAKE_BUCKET",
@@ -348,6 +362,7 @@ mod tests {
             "SNAPLAKE_EXPORT_PREFIX",
             "SNAPLAKE_SOURCE_KIND",
             "SNAPLAKE_EXPORT_KMS_KEY",
+            "SNAPLAKE_PRICES",
         ] {
             assert!(text.contains(name), "{name} missing from {text}");
         }

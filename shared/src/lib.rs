@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod clients;
 pub mod config;
 pub mod contract;
+pub mod cost;
 pub mod env;
 pub mod error;
 pub mod export;

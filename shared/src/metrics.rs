@@ -54,6 +54,9 @@ pub const EXPORT_DURATION: &str = "ExportDuration";
 pub const ROWS: &str = "Rows";
 /// Bytes an Athena query scanned (transform or verification).
 pub const BYTES_SCANNED: &str = "BytesScanned";
+/// What a run cost in US dollars at the deployment's prices (`crate::cost`),
+/// stamped at its report.
+pub const RUN_COST: &str = "RunCostUSD";
 
 /// Every metric the functions publish.
 pub const ALL: &[&str] = &[
@@ -68,6 +71,7 @@ pub const ALL: &[&str] = &[
     EXPORT_DURATION,
     ROWS,
     BYTES_SCANNED,
+    RUN_COST,
 ];
 
 /// CloudWatch units snaplake uses (the specification accepts CloudWatch's
@@ -77,6 +81,8 @@ pub enum Unit {
     Count,
     Seconds,
     Bytes,
+    /// A figure with no CloudWatch unit (dollars).
+    None,
 }
 
 impl Unit {
@@ -85,6 +91,7 @@ impl Unit {
             Unit::Count => "Count",
             Unit::Seconds => "Seconds",
             Unit::Bytes => "Bytes",
+            Unit::None => "None",
         }
     }
 }
@@ -268,7 +275,7 @@ pub struct RunTimes {
 /// The report's metrics: the run's totals now, and its duration stamped at
 /// its logical time (a separate document: CloudWatch takes timestamps up to
 /// two weeks old, so a backfill's duration is dropped, not its totals).
-pub fn run_report(source: &str, counts: &RunCounts, times: RunTimes) -> Vec<Emf> {
+pub fn run_report(source: &str, counts: &RunCounts, times: RunTimes, cost_usd: Option<f64>) -> Vec<Emf> {
     let now = times.now.unwrap_or_else(Timestamp::now);
     let count = |name, n: usize| Metric::new(name, Unit::Count, n as f64);
     let mut totals = vec![
@@ -291,6 +298,9 @@ pub fn run_report(source: &str, counts: &RunCounts, times: RunTimes) -> Vec<Emf>
             Unit::Seconds,
             seconds_between(oldest.timestamp(), now),
         ));
+    }
+    if let Some(usd) = cost_usd {
+        totals.push(Metric::new(RUN_COST, Unit::None, usd));
     }
     let mut docs = vec![Emf::for_source(now, source, totals)];
     if let Some(t) = times.logical_time {
@@ -338,7 +348,7 @@ mod tests {
             for m in metrics {
                 let name = m["Name"].as_str().unwrap();
                 assert!(ALL.contains(&name), "{name} is one of ALL");
-                assert!(["Count", "Seconds", "Bytes"].contains(&m["Unit"].as_str().unwrap()));
+                assert!(["Count", "Seconds", "Bytes", "None"].contains(&m["Unit"].as_str().unwrap()));
                 assert!(doc[name].is_number(), "the value of {name} is a number member");
             }
         }
@@ -448,7 +458,7 @@ mod tests {
             export_completed: Some(at("2026-11-21T04:20:00Z")),
             oldest_live: Some(LogicalTime::parse("2026-11-15T19:00:00Z").unwrap()),
         };
-        let docs = run_report("shop-prod", &count(&entries(), 0), times);
+        let docs = run_report("shop-prod", &count(&entries(), 0), times, Some(0.0123));
         let totals = check_emf(&docs[0].to_line());
         assert_eq!(totals["_aws"]["Timestamp"], now.as_millisecond());
         assert_eq!(totals["RunSucceeded"], 0, "a table failed");
@@ -463,14 +473,16 @@ mod tests {
         );
         assert_eq!(totals["PublishDelay"], 2400);
         assert_eq!(totals["OldestLiveVersionAge"], 5 * 86400 + 10 * 3600);
+        assert_eq!(totals["RunCostUSD"], 0.0123);
         let duration = check_emf(&docs[1].to_line());
         assert_eq!(duration["_aws"]["Timestamp"], 1_795_201_200_000_i64);
         assert_eq!(duration["RunDuration"], 10 * 3600);
 
         let rerun: Vec<TableReport> = serde_json::from_value(json!([{"table": "a", "outcome": "unchanged"}])).unwrap();
-        let docs = run_report("shop-prod", &count(&rerun, 0), times);
+        let docs = run_report("shop-prod", &count(&rerun, 0), times, None);
         let totals = check_emf(&docs[0].to_line());
         assert_eq!(totals["RunSucceeded"], 1);
+        assert!(totals.get("RunCostUSD").is_none(), "no cost, no metric");
         assert!(
             totals.get("PublishDelay").is_none(),
             "a run that published nothing new has no delay to measure"

@@ -142,6 +142,7 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
                 source_id: s(),
                 snapshot_arn: s(),
                 snapshot_time: s(),
+                snapshot_gb: None,
                 bucket: s(),
                 s3_prefix: s(),
                 export_path: s(),
@@ -263,6 +264,7 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
             max_row_drop_percent: None,
             scanned_bytes: 1,
             wait_seconds: 10,
+            polls: 1,
         })),
         ("query_runner", "verify") => values(progresses().into_iter().map(|status| VerifyProgress {
             status,
@@ -271,6 +273,8 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
             rows_in: (status == Progress::Done).then_some(1),
             rows_out: None,
             wait_seconds: 10,
+            scanned_bytes: 1,
+            polls: 1,
         })),
         ("query_runner", "start_verify") => values([true, false].map(|skipped| VerifyStarted {
             skipped,

@@ -29,18 +29,24 @@ pub struct Prices {
 const TB: f64 = 1e12;
 const MB: f64 = 1e6;
 
-pub const US_EAST_1: Prices = Prices {
-    region: "us-east-1",
-    transition: 0.025 / 1000.0,
-    lambda_request: 0.20 / 1e6,
-    lambda_gb_second: 0.000_016_666_7,
-    athena_byte: 5.0 / TB,
-    athena_min_bytes_per_query: 10.0 * MB,
-    s3_write_or_list: 0.005 / 1000.0,
-    s3_read: 0.0004 / 1000.0,
-    glue_request: 1.0 / 1e6,
-    glue_dpu_hour: 0.44,
-};
+/// us-east-1's list prices: Step Functions', Lambda's requests and Athena's
+/// from the run's own price list (`snaplake::cost::Prices`, what each run's
+/// manifest is priced with), the rest here.
+pub fn us_east_1() -> Prices {
+    let run = snaplake::cost::Prices::default();
+    Prices {
+        region: "us-east-1",
+        transition: run.step_functions_per_1000_transitions / 1000.0,
+        lambda_request: run.lambda_per_million_requests / 1e6,
+        lambda_gb_second: 0.000_016_666_7,
+        athena_byte: run.athena_per_tb / TB,
+        athena_min_bytes_per_query: run.athena_min_mb_per_query as f64 * MB,
+        s3_write_or_list: 0.005 / 1000.0,
+        s3_read: 0.0004 / 1000.0,
+        glue_request: 1.0 / 1e6,
+        glue_dpu_hour: 0.44,
+    }
+}
 
 /// What one daily run does, as counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -145,7 +151,7 @@ mod tests {
             s3_read: 1000.0,
             glue_requests: 1e6,
         };
-        let bill = snaplake(&u, &US_EAST_1);
+        let bill = snaplake(&u, &us_east_1());
         assert!(close(bill.step_functions, 0.025));
         assert!(close(bill.lambda, 0.20 + 0.000_016_666_7));
         assert!(close(bill.athena, 5.0));
@@ -161,7 +167,7 @@ mod tests {
             athena_bytes: 1.0,
             ..Usage::default()
         };
-        assert!(close(snaplake(&u, &US_EAST_1).athena, 20.0 * MB * 5.0 / TB));
+        assert!(close(snaplake(&u, &us_east_1()).athena, 20.0 * MB * 5.0 / TB));
     }
 
     #[test]
@@ -184,7 +190,7 @@ mod tests {
 
     #[test]
     fn the_glue_floor_is_ten_crawler_minutes_and_one_minute_of_two_dpus() {
-        let bill = glue_design_floor(2.0, &US_EAST_1);
+        let bill = glue_design_floor(2.0, &us_east_1());
         assert!(close(bill.total(), 2.0 * 0.44 / 6.0 + 2.0 * 0.44 / 60.0));
     }
 }

@@ -244,6 +244,42 @@ pub async fn run_manifest(sdk: &aws_config::SdkConfig, output: &serde_json::Valu
     serde_json::from_slice(&body).unwrap()
 }
 
+/// A run's manifest counts what the stand-in ran and measured since its
+/// counters were reset before the run (`crate::cost` in the library): every
+/// state entered (Distributed Map children included), every Lambda
+/// invocation (the events' included), every Athena query and the bytes it
+/// scanned. Panics naming the figure that differs.
+pub fn assert_cost_counts_what_ran(manifest: &serde_json::Value, calls: &serde_json::Value) {
+    let cost = &manifest["cost"];
+    let usage = &cost["usage"];
+    let counters = calls.as_object().unwrap();
+    let sum = |keep: &dyn Fn(&str) -> bool| -> u64 {
+        counters
+            .iter()
+            .filter(|(k, _)| keep(k))
+            .map(|(_, n)| n.as_u64().unwrap())
+            .sum()
+    };
+    let entered = sum(&|k| k.starts_with("states:") && k.ends_with("StateEntered"));
+    let invoked = sum(&|k| k.starts_with("lambda-run:"));
+    assert_eq!(
+        usage["state_transitions"], entered,
+        "states entered: {cost:#}\n{calls:#}"
+    );
+    assert_eq!(
+        usage["lambda_requests"], invoked,
+        "Lambda invocations: {cost:#}\n{calls:#}"
+    );
+    assert_eq!(
+        usage["athena_queries"], calls["athena:succeeded-queries"],
+        "Athena queries: {cost:#}"
+    );
+    assert_eq!(
+        usage["athena_scanned_bytes"], calls["athena:scanned-bytes"],
+        "bytes scanned: {cost:#}"
+    );
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()

@@ -496,8 +496,14 @@ async fn status_shows_the_export_and_every_table_of_a_run() {
         (0..=stopped.as_second() - started.as_second()).contains(&delay),
         "{delay} s within the run: {run:#}"
     );
+    // What the run cost, as its manifest records it: six queries at Athena's minimum and more.
+    let usd = run["cost"]["total_usd"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("a cost: {run:#}"));
+    assert!(usd > 6.0 * 10e6 / 1e12 * 5.0, "{run:#}");
     let text = snaplake(&d, &["status", "--last", "5"]).expect(0).stdout;
     assert!(text.contains("2026-11-21") && text.contains("3 ok, 0 failed"), "{text}");
+    assert!(text.contains("COST") && text.contains(&format!("${usd:.4}")), "{text}");
     assert!(
         text.contains("EXPORT TO PUBLISHED") && text.contains(&format!("{}m{:02}s", delay / 60, delay % 60)),
         "{text}"

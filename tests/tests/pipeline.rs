@@ -85,6 +85,7 @@ async fn an_export_info_written_before_the_task_says_complete_still_resumes_the_
 async fn a_day_is_exported_masked_and_published_and_running_it_again_changes_nothing() {
     let p = pipeline().await;
     let input = p.input().await;
+    p.standin.reset_calls();
     let (status, detail) = p.run("run-2026-11-21", input.clone()).await;
     assert_eq!(
         status,
@@ -183,6 +184,7 @@ async fn a_day_is_exported_masked_and_published_and_running_it_again_changes_not
         uri,
         "the live version points at the run that published it"
     );
+    run_cost_is_what_the_standin_ran(&manifest, &p.standin.calls(), &p.standin.clients.rds).await;
 
     let version_before = customers.table().unwrap().version_id().map(str::to_string);
     let (status, detail) = p.run("run-2026-11-21-again", input).await;
@@ -1059,4 +1061,40 @@ async fn a_slow_query_is_polled_until_done_at_the_pace_its_poll_sets() {
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
     let list = outcomes(&p, &detail).await;
     assert_eq!(outcome(&list, "shop_orders")["outcome"], "created", "{list:#?}");
+}
+
+/// The run's cost in its manifest counts what the stand-in ran and
+/// measured, bills the export by the snapshot's allocated storage as RDS
+/// describes it, and prices them at the default (us-east-1) prices.
+async fn run_cost_is_what_the_standin_ran(manifest: &Value, calls: &Value, rds: &aws_sdk_rds::Client) {
+    snaplake_tests::assert_cost_counts_what_ran(manifest, calls);
+    let cost = &manifest["cost"];
+    let entered = cost["usage"]["state_transitions"].as_u64().unwrap();
+    // Six small queries: each billed Athena's 10 MB minimum.
+    assert_eq!(cost["usage"]["athena_billed_bytes"], 6 * 10_000_000, "{cost:#}");
+    let snapshot = rds
+        .describe_db_cluster_snapshots()
+        .snapshot_type("automated")
+        .send()
+        .await
+        .unwrap()
+        .db_cluster_snapshots()
+        .iter()
+        .find(|s| s.db_cluster_snapshot_arn() == manifest["snapshot_arn"].as_str())
+        .and_then(|s| s.allocated_storage())
+        .unwrap_or_else(|| panic!("the run's snapshot and its size: {manifest:#}"));
+    assert_eq!(cost["usage"]["snapshot_gb"], snapshot, "{cost:#}");
+    let f = |name: &str| cost[name].as_f64().unwrap_or_else(|| panic!("{name}: {cost:#}"));
+    assert!((f("athena_usd") - 6.0 * 10e6 / 1e12 * 5.0).abs() < 1e-12, "{cost:#}");
+    assert!(
+        (f("step_functions_usd") - entered as f64 * 0.025 / 1000.0).abs() < 1e-12,
+        "{cost:#}"
+    );
+    assert!(
+        (f("rds_export_usd") - f64::from(snapshot) * 0.010).abs() < 1e-12,
+        "{cost:#}"
+    );
+    let parts = f("athena_usd") + f("step_functions_usd") + f("lambda_usd") + f("rds_export_usd");
+    assert!((f("total_usd") - parts).abs() < 1e-12, "{cost:#}");
+    assert_eq!(cost["prices"]["region"], "us-east-1");
 }

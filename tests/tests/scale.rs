@@ -84,6 +84,8 @@ async fn three_hundred_tables_keep_every_payload_under_64_kib_and_enter_at_most_
     let manifest = snaplake_tests::run_manifest(&d.standin.sdk, &output).await;
     assert_eq!(manifest["tables"].as_array().unwrap().len(), TABLES);
     assert_eq!(manifest["counts"]["new_versions"], TABLES, "{:#}", manifest["counts"]);
+    // Batches of the module's size and the poll rounds above, counted as they ran.
+    snaplake_tests::assert_cost_counts_what_ran(&manifest, &calls);
     assert!(
         detail["output"].as_str().unwrap().len() < 16 * 1024,
         "the execution's output does not list the tables"

@@ -85,10 +85,13 @@ async fn summary(stack: &Stack, e: &Execution) -> Result<Value, Failure> {
     } else {
         runs::current_step(stack, &e.arn).await?
     };
-    let tables = if e.running() {
-        Vec::new()
+    let runs::RunRecord { tables, cost } = if e.running() {
+        runs::RunRecord {
+            tables: Vec::new(),
+            cost: Value::Null,
+        }
     } else {
-        runs::table_outcomes(stack, e).await?
+        runs::run_record(stack, e).await?
     };
     let delay = publish_delay(e, &tables);
     let manifest =
@@ -101,6 +104,7 @@ async fn summary(stack: &Stack, e: &Execution) -> Result<Value, Failure> {
         "export": export,
         "tables": tables,
         "publish_delay_seconds": delay,
+        "cost": cost,
     }))
 }
 
@@ -146,6 +150,15 @@ fn publish_delay(e: &Execution, tables: &[Value]) -> Option<i64> {
     (metrics::count(&reports, 0).new_versions > 0).then(|| stopped.as_second() - completed.as_second())
 }
 
+/// The COST column: the run's total at the deployment's prices, or `-`
+/// when its manifest records none.
+fn dollars(cost: &Value) -> String {
+    match cost["total_usd"].as_f64() {
+        Some(usd) => format!("${usd:.4}"),
+        None => "-".into(),
+    }
+}
+
 fn render(summaries: &[Value], detailed: bool) -> String {
     let mut runs = Table::new(&[
         "DAY",
@@ -155,6 +168,7 @@ fn render(summaries: &[Value], detailed: bool) -> String {
         "EXPORT",
         "TABLES",
         "EXPORT TO PUBLISHED",
+        "COST",
         "ERROR",
     ]);
     let mut causes = String::new();
@@ -184,6 +198,7 @@ fn render(summaries: &[Value], detailed: bool) -> String {
                 Some(d) => format!("{}m{:02}s", d / 60, d % 60),
                 None => "-".into(),
             },
+            dollars(&s["cost"]),
             output::or_dash(s["execution"]["error"].as_str()),
         ]);
         if let Some(manifest) = s["manifest"].as_str() {
@@ -253,6 +268,12 @@ mod tests {
             error: None,
             cause: None,
         }
+    }
+
+    #[test]
+    fn the_cost_column_is_the_runs_total_or_a_dash() {
+        assert_eq!(dollars(&json!({"total_usd": 0.013_456})), "$0.0135");
+        assert_eq!(dollars(&Value::Null), "-", "a manifest without a cost");
     }
 
     #[test]

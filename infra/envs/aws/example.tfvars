@@ -11,6 +11,9 @@ snaplake = {
   # hash_salted (e-mails below) needs a salt: set TF_VAR_hash_salt to a long
   # random secret before apply; raise the version to write a new salt.
   hash_salt_version = 1
+  # Each run's recorded cost uses us-east-1's list prices for what is not
+  # named here; name this Region's from AWS's pricing pages, e.g.
+  # prices = { region = "ap-northeast-1", athena_per_tb = <price>, rds_export_per_gb = <price> }
   lambda_packages = {
     "snapshot-export" = "../../../target/lambda/snapshot-export/bootstrap.zip"
     "export-callback" = "../../../target/lambda/export-callback/bootstrap.zip"

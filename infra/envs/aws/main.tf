@@ -51,6 +51,7 @@ module "snaplake" {
   tables              = lookup(var.snaplake, "tables", [])
   masking_policy      = lookup(var.snaplake, "masking_policy", {})
   keep_versions       = lookup(var.snaplake, "keep_versions", 4)
+  prices              = lookup(var.snaplake, "prices", {})
   notification_emails = lookup(var.snaplake, "notification_emails", [])
   architecture        = lookup(var.snaplake, "architecture", "arm64")
   lambda_packages     = var.snaplake.lambda_packages

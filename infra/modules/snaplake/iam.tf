@@ -72,6 +72,8 @@ locals {
       # skipped tables, and writes the run's manifest.
       { Sid = "ReadRunResults", Effect = "Allow", Action = ["s3:GetObject"], Resource = ["${local.bucket_arn}/${local.control_prefix}/map-results/*", "${local.bucket_arn}/${local.control_prefix}/plans/*", "${local.bucket_arn}/${local.control_prefix}/runs/*"] },
       { Sid = "WriteRunManifests", Effect = "Allow", Action = ["s3:PutObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/runs/*" },
+      # The report counts the states and Lambda tasks its run ran so far, for the run's cost (shared/src/cost.rs).
+      { Sid = "ReadItsRunsHistory", Effect = "Allow", Action = ["states:GetExecutionHistory"], Resource = "arn:${local.partition}:states:${local.region}:${local.account}:execution:${local.state_machine_name}:*" },
       merge(local.raw_read_write, { Sid = "RawKeyForExportFootersPlansAndMapResults" }),
       merge(local.curated_use, { Sid = "CuratedKeyForVersionFootersAndRunManifests" }),
     ]

@@ -53,6 +53,8 @@ locals {
     SNAPLAKE_EXPORT_ROLE_ARN  = aws_iam_role.export.arn
     SNAPLAKE_EXPORT_KMS_KEY   = local.raw_key
     SNAPLAKE_CURATED_KMS_KEY  = local.curated_key
+    # Only the prices given: the rest keep their defaults (shared/src/cost.rs).
+    SNAPLAKE_PRICES = jsonencode({ for k, v in var.prices : k => v if v != null })
   }
 
   bucket_arn = "arn:${local.partition}:s3:::${local.bucket}"

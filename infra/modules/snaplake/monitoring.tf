@@ -79,7 +79,7 @@ locals {
     aws_cloudwatch_metric_alarm.stale_table.arn,
   ]
   # A graph of Snaplake metrics of this source: [name, statistic, label].
-  dashboard_metric = { for name in ["RunSucceeded", "TablesPublished", "TablesHeld", "TablesFailed", "TablesSkipped", "ExportDuration", "PublishDelay", "RunDuration", "OldestLiveVersionAge", "BytesScanned"] :
+  dashboard_metric = { for name in ["RunSucceeded", "TablesPublished", "TablesHeld", "TablesFailed", "TablesSkipped", "ExportDuration", "PublishDelay", "RunDuration", "OldestLiveVersionAge", "BytesScanned", "RunCostUSD"] :
   name => [local.metrics_namespace, name, "SourceId", var.source_id] }
   widget = { region = local.region, view = "timeSeries", period = 86400 }
 }
@@ -110,6 +110,14 @@ resource "aws_cloudwatch_dashboard" "snaplake" {
       }) },
       { type = "metric", x = 12, y = 15, width = 12, height = 6, properties = merge(local.widget, {
         title = "Bytes scanned by Athena per day", stat = "Sum", metrics = [local.dashboard_metric["BytesScanned"]]
+      }) },
+      { type = "metric", x = 0, y = 21, width = 24, height = 6, properties = merge(local.widget, {
+        title = "Cost of the day's runs (US dollars at the module's prices), beside tables published and run duration", stat = "Sum",
+        metrics = [
+          concat(local.dashboard_metric["RunCostUSD"], [{ label = "cost (USD)" }]),
+          concat(local.dashboard_metric["TablesPublished"], [{ label = "tables published", yAxis = "right" }]),
+          concat(local.dashboard_metric["RunDuration"], [{ label = "run duration (s)", stat = "Maximum", yAxis = "right" }]),
+        ]
       }) },
     ]
   })

@@ -125,6 +125,28 @@ variable "keep_versions" {
   }
 }
 
+variable "prices" {
+  description = "The prices each run's cost is figured with (run manifest, `snaplake status`, the RunCostUSD metric), in US dollars in the units of AWS's pricing pages. Name only those that differ from us-east-1's on-demand list prices as of 2026-12-01, which are the defaults: athena_per_tb 5, athena_min_mb_per_query 10, step_functions_per_1000_transitions 0.025, lambda_per_million_requests 0.20, rds_export_per_gb 0.010."
+  type = object({
+    region                              = optional(string)
+    as_of                               = optional(string)
+    athena_per_tb                       = optional(number)
+    athena_min_mb_per_query             = optional(number)
+    step_functions_per_1000_transitions = optional(number)
+    lambda_per_million_requests         = optional(number)
+    rds_export_per_gb                   = optional(number)
+  })
+  default = {}
+  validation {
+    condition     = alltrue([for k, v in var.prices : v == null || try(v >= 0, false) if !contains(["region", "as_of"], k)])
+    error_message = "prices: every price is zero or more."
+  }
+  validation {
+    condition     = var.prices.athena_min_mb_per_query == null || try(floor(var.prices.athena_min_mb_per_query) == var.prices.athena_min_mb_per_query, false)
+    error_message = "prices.athena_min_mb_per_query: a whole number of MB."
+  }
+}
+
 variable "max_row_drop_percent" {
   description = "The quality gate: a table whose new version has more than this many percent fewer rows than the live one is held (the live version stays; `snaplake run --force-table` or the table's max_row_drop_percent in the masking policy accepts it). 100 turns the gate off."
   type        = number

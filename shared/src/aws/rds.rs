@@ -44,6 +44,7 @@ pub async fn list_snapshots(
                             created: to_timestamp(s.snapshot_create_time()?),
                             status: s.status().unwrap_or_default().to_string(),
                             kind: s.snapshot_type().unwrap_or(snapshot_type).to_string(),
+                            allocated_gb: s.allocated_storage().and_then(|gb| u64::try_from(gb).ok()),
                         })
                     }));
                     resp.marker().map(str::to_string)
@@ -64,6 +65,7 @@ pub async fn list_snapshots(
                             created: to_timestamp(s.snapshot_create_time()?),
                             status: s.status().unwrap_or_default().to_string(),
                             kind: s.snapshot_type().unwrap_or(snapshot_type).to_string(),
+                            allocated_gb: s.allocated_storage().and_then(|gb| u64::try_from(gb).ok()),
                         })
                     }));
                     resp.marker().map(str::to_string)

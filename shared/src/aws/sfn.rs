@@ -1,9 +1,11 @@
-//! Step Functions: answering a task token, and an execution's status.
+//! Step Functions: answering a task token, an execution's status, and what
+//! an execution has run so far (its history, for the run's cost).
 
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::error::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use crate::cost::ParentSoFar;
 use crate::error::Error;
 
 /// How answering a token went. A token that is stale (the execution timed
@@ -65,6 +67,37 @@ pub async fn execution_status(client: &Client, execution_arn: &str) -> Result<Op
             }
         }
     }
+}
+
+/// The states an execution has entered and the Lambda tasks it has
+/// scheduled so far, from its history (pages of 1,000 events, without the
+/// events' data).
+pub async fn states_and_lambda_tasks(client: &Client, execution_arn: &str) -> Result<ParentSoFar, Error> {
+    let mut so_far = ParentSoFar::default();
+    let mut pages = client
+        .get_execution_history()
+        .execution_arn(execution_arn)
+        .include_execution_data(false)
+        .max_results(1000)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|err| Error::sdk("states", "GetExecutionHistory", execution_arn, &err))?;
+        for event in page.events() {
+            let kind = event.r#type().as_str();
+            if kind.ends_with("StateEntered") {
+                so_far.states_entered += 1;
+            } else if kind == "LambdaFunctionScheduled"
+                || (kind == "TaskScheduled"
+                    && event
+                        .task_scheduled_event_details()
+                        .is_some_and(|d| d.resource_type() == "lambda"))
+            {
+                so_far.lambda_tasks += 1;
+            }
+        }
+    }
+    Ok(so_far)
 }
 
 fn stale_or_error<E, R>(stale: bool, err: &SdkError<E, R>, op: &str) -> Result<Answer, Error>

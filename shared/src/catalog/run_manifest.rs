@@ -10,6 +10,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::contract::run_report::{RunCounts, RunLineage, TableReport};
+use crate::cost::RunCost;
 
 /// Where a run's manifest is: one per run (execution), under its logical day.
 pub fn key(control_prefix: &str, day: Date, run_id: &str) -> String {
@@ -29,6 +30,10 @@ pub struct RunManifest {
     /// When Report wrote it (RFC 3339).
     pub written_at: String,
     pub counts: RunCounts,
+    /// What the run cost (`crate::cost`); absent when its history could not
+    /// be read, and in manifests written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<RunCost>,
     /// Every table's entry: the run's tables, then those the export did not
     /// complete (`not_exported`).
     pub tables: Vec<TableReport>,

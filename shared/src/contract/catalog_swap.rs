@@ -38,8 +38,8 @@ pub enum CatalogRequest {
     Gc(BatchRequest<TableRef, GcShared>),
     /// Sum up a run's per-table results; fail naming the tables that failed.
     /// The tables the export did not complete (the plan's `skipped`) are
-    /// reported too, as `not_exported`.
-    Report(ReportRequest),
+    /// reported too, as `not_exported`. Boxed: it is the largest request.
+    Report(Box<ReportRequest>),
 }
 
 /// An item of a batch, named by the table it is about.

@@ -224,6 +224,9 @@ pub struct TransformProgress {
     /// Seconds the state machine waits before resuming a running query
     /// (`transform::poll_cadence`).
     pub wait_seconds: u64,
+    /// How many times the state machine resumed it (its poll rounds).
+    #[serde(default)]
+    pub polls: u32,
 }
 
 /// `verify`: where the checks on the published table are.
@@ -237,6 +240,12 @@ pub struct VerifyProgress {
     pub rows_in: Option<i64>,
     pub rows_out: Option<i64>,
     pub wait_seconds: u64,
+    /// Bytes the audit query scanned (0 until it is done, or when none ran).
+    #[serde(default)]
+    pub scanned_bytes: i64,
+    /// How many times the state machine resumed it (its poll rounds).
+    #[serde(default)]
+    pub polls: u32,
 }
 
 /// `start_verify`: the checks started, or the table skipped.

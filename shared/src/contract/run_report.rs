@@ -46,6 +46,14 @@ pub struct RunLineage {
     /// the last table published from it.
     #[serde(default)]
     pub export_completed_at: Option<String>,
+    /// The execution (its ARN): Report reads what it ran so far from its
+    /// history, for the run's cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
+    /// The snapshot's allocated storage in GB (RDS bills an export by it),
+    /// when the run knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_gb: Option<u64>,
 }
 
 /// The Map's results: written to S3 by its `ResultWriter` (the Map's
@@ -125,6 +133,15 @@ pub struct TableReport {
     /// Bytes the transform scanned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scanned_bytes: Option<i64>,
+    /// Bytes the audit (verification) query scanned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_scanned_bytes: Option<i64>,
+    /// Poll rounds the transform and the audit waited (the run's cost counts
+    /// their states and invocations: `cost::table_path`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform_polls: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_polls: Option<u32>,
     /// Rows the policy's filter kept of the raw table, and rows published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows_in: Option<i64>,

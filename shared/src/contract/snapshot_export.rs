@@ -190,6 +190,10 @@ pub struct ExportRun {
     pub source_id: String,
     pub snapshot_arn: String,
     pub snapshot_time: String,
+    /// The snapshot's allocated storage in GB, for the run's cost (RDS
+    /// bills an export by it); null when the run did not describe it
+    /// (`publish --export-id`). Always present: the state machine reads it.
+    pub snapshot_gb: Option<u64>,
     pub bucket: String,
     /// The `S3Prefix` given to RDS: `<export prefix>/<source>/<logical day>`.
     pub s3_prefix: String,

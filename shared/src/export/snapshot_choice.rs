@@ -15,6 +15,8 @@ pub struct SnapshotInfo {
     pub status: String,
     /// `automated` or `manual` (AWS Backup's are `awsbackup`).
     pub kind: String,
+    /// Its allocated storage in GB: RDS bills an export by it.
+    pub allocated_gb: Option<u64>,
 }
 
 /// The day's window and how long to keep waiting for its snapshot.
@@ -118,6 +120,7 @@ mod tests {
             created: created.parse().unwrap(),
             status: status.into(),
             kind: kind.into(),
+            allocated_gb: None,
         }
     }
 

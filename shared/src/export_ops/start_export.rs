@@ -51,6 +51,7 @@ pub async fn run(env: &Env, req: &ExportRequest, now: Timestamp) -> Result<Expor
             .snapshot_time()
             .map(|t| to_timestamp(t).to_string())
             .unwrap_or(snapshot.created.to_string()),
+        snapshot_gb: snapshot.allocated_gb,
         bucket: task.s3_bucket().unwrap_or(&bucket).to_string(),
         s3_prefix: task.s3_prefix().unwrap_or(&s3_prefix).to_string(),
         export_path: export_path(task.s3_prefix().unwrap_or(&s3_prefix), &id),
@@ -194,6 +195,7 @@ async fn publish_existing(env: &Env, req: &ExportRequest, id: &str, now: Timesta
         source_id: req.source_id.clone(),
         snapshot_arn: task.source_arn().unwrap_or_default().to_string(),
         snapshot_time: taken.to_string(),
+        snapshot_gb: None,
         bucket: task.s3_bucket().unwrap_or(&env.config.bucket).to_string(),
         export_path: export_path(&s3_prefix, id),
         s3_prefix,

@@ -62,8 +62,9 @@ pub async fn run(env: &Env, request: CatalogRequest) -> Result<CatalogResponse, 
         ),
         CatalogRequest::Report(request) => {
             let tables = report::entries(env, &request).await?;
-            super::report_metrics::emit(env, &request, &tables).await;
-            CatalogResponse::Reported(report::report(env, request, tables).await?)
+            let cost = report::cost(env, &request, &tables).await;
+            super::report_metrics::emit(env, &request, &tables, cost.as_ref()).await;
+            CatalogResponse::Reported(report::report(env, *request, tables, cost).await?)
         }
     })
 }

@@ -1,7 +1,7 @@
 //! The run's metrics, written by catalog-swap's report step (the end of a
 //! run): how its tables ended, whether it succeeded, the delay from the
-//! export's COMPLETE to the report, the age of the oldest live version, and
-//! the run's duration. What they mean: [`crate::metrics`].
+//! export's COMPLETE to the report, the age of the oldest live version, the
+//! run's duration and its cost. What they mean: [`crate::metrics`].
 
 use crate::catalog::parameters;
 use jiff::Timestamp;
@@ -9,6 +9,7 @@ use tracing::warn;
 
 use crate::aws::glue;
 use crate::contract::run_report::{ReportRequest, TableReport};
+use crate::cost::RunCost;
 use crate::env::Env;
 use crate::logical_time::LogicalTime;
 use crate::metrics::{self, RunTimes};
@@ -16,7 +17,7 @@ use crate::metrics::{self, RunTimes};
 /// Writes the report's EMF lines. Reading the live versions' ages from the
 /// curated database is the one call it makes; when that fails, the age is
 /// left out (its alarm treats missing data as breaching) and the report goes on.
-pub async fn emit(env: &Env, request: &ReportRequest, entries: &[TableReport]) {
+pub async fn emit(env: &Env, request: &ReportRequest, entries: &[TableReport], cost: Option<&RunCost>) {
     let counts = metrics::count(entries, 0);
     let tables = metrics::policy_tables(entries);
     let oldest_live = match glue::list_tables(&env.clients.glue, &env.config.curated_database).await {
@@ -41,7 +42,8 @@ pub async fn emit(env: &Env, request: &ReportRequest, entries: &[TableReport]) {
         export_completed: export_completed(request.run.export_completed_at.as_deref()),
         oldest_live,
     };
-    for doc in metrics::run_report(metrics::source(&env.config), &counts, times) {
+    let cost_usd = cost.map(|c| c.total_usd);
+    for doc in metrics::run_report(metrics::source(&env.config), &counts, times, cost_usd) {
         doc.emit();
     }
 }

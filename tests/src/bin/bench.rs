@@ -16,7 +16,9 @@
 //!   state machine for 1, 10, 100 and 2,000 tables, from the execution
 //!   history, with the limits a run comes near (the largest state payload,
 //!   what a Map gathers, the longest history of any execution, each
-//!   function's longest invocation and peak memory), then in dollars at 10,
+//!   function's longest invocation and peak memory) and the run's own cost
+//!   figure (its manifest's, `snaplake::cost`) beside what the stand-in
+//!   counted and measured, then in dollars at 10,
 //!   1,000 and 10,000 tables beside a Glue crawler-and-job design's floor
 //!   (`snaplake_tests::cost`).
 //!
@@ -552,6 +554,28 @@ async fn cost_of_a_run() {
             most("lambda-max-ms:"),
             most("lambda-peak-mb:")
         );
+        // The run's own figure (its manifest's cost, what `snaplake status`
+        // shows) beside what the stand-in counted and measured.
+        let output: serde_json::Value = serde_json::from_str(detail["output"].as_str().unwrap()).unwrap();
+        let manifest = snaplake_tests::run_manifest(&d.standin.sdk, &output).await;
+        let run = &manifest["cost"];
+        let figure = |k: &str| run["usage"][k].as_u64().unwrap_or(0);
+        let scanned = requests.get("athena:scanned-bytes").copied().unwrap_or(0);
+        let same = (
+            figure("state_transitions"),
+            figure("lambda_requests"),
+            figure("athena_scanned_bytes"),
+        ) == (all, lambdas, scanned);
+        println!(
+            "          the run's own cost: ${:.4}: {} transitions, {} Lambda requests, {} Athena bytes ({} billed) \
+             {} the stand-in's {all}, {lambdas}, {scanned}",
+            run["total_usd"].as_f64().unwrap_or(f64::NAN),
+            figure("state_transitions"),
+            figure("lambda_requests"),
+            figure("athena_scanned_bytes"),
+            figure("athena_billed_bytes"),
+            if same { "equal to" } else { "DIFFERENT FROM" }
+        );
         previous = Some((tables, all, lambdas));
         measured.push((tables, usage(&counted, &requests)));
     }
@@ -568,7 +592,7 @@ fn dollars(measured: &[(usize, cost::Usage)]) {
     // The UNLOAD reads the raw table once; verification reads the columns its
     // row filter and assertions name, at most the table again: 2x, an upper bound.
     per_table.athena_bytes = 2.0 * BYTES_PER_TABLE;
-    let p = cost::US_EAST_1;
+    let p = cost::us_east_1();
     println!(
         "\ncost of a daily run in dollars ({} on-demand list prices, free tiers left out; {:.0} MB of Parquet per table;\n\
          per table: {:.2} transitions, {:.2} Lambda runs, {:.4} GB-s, {:.2} queries, {:.1} S3 writes/lists, {:.1} S3 reads, {:.1} Glue requests)",

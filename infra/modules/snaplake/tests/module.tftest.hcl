@@ -448,6 +448,25 @@ run "the_hash_salt_is_a_secret_not_an_environment_variable" {
   }
 }
 
+run "only_the_prices_given_reach_the_functions" {
+  command = plan
+  variables {
+    prices = { athena_per_tb = 6.25, region = "eu-central-1" }
+  }
+  assert {
+    condition     = jsondecode(aws_lambda_function.fn["catalog-swap"].environment[0].variables.SNAPLAKE_PRICES) == { athena_per_tb = 6.25, region = "eu-central-1" }
+    error_message = "SNAPLAKE_PRICES holds the prices given and nothing else (the rest keep snaplake's defaults)"
+  }
+}
+
+run "a_negative_price_is_refused" {
+  command = plan
+  variables {
+    prices = { lambda_per_million_requests = -1 }
+  }
+  expect_failures = [var.prices]
+}
+
 run "a_bad_schedule_is_refused" {
   command = plan
   variables {

@@ -9,11 +9,13 @@ use jiff::Timestamp;
 use tracing::warn;
 
 use crate::aws::s3::{self, ResultEncryption};
+use crate::aws::sfn;
 use crate::catalog::map_results;
 use crate::catalog::run_manifest::{self, RunManifest};
 use crate::contract::run_report::{
     MAX_NAMED, ReportRequest, ReportResults, RunCounts, RunSummary, TableOutcome, TableReport,
 };
+use crate::cost::{self, RunCost};
 use crate::env::Env;
 use crate::error::Error;
 use crate::export::plan::{SkippedTable, glue_name};
@@ -82,9 +84,33 @@ fn not_exported(t: SkippedTable) -> TableReport {
     }
 }
 
+/// What the run cost (`crate::cost`): the parent's history so far, the
+/// plan's batches and the tables' lines, priced with the deployment's
+/// prices. None when the run is not named or its history cannot be read,
+/// said in the log: a cost is never a reason to fail a run.
+pub async fn cost(env: &Env, request: &ReportRequest, tables: &[TableReport]) -> Option<RunCost> {
+    let arn = request.run.execution_arn.as_deref()?;
+    let parent = match sfn::states_and_lambda_tasks(&env.clients.sfn, arn).await {
+        Ok(parent) => parent,
+        Err(err) => {
+            warn!(error = %err, "cannot read the run's history; its manifest and metrics leave out its cost");
+            return None;
+        }
+    };
+    let batches = request.plan.as_ref().map_or(0, |plan| plan.batches as u64);
+    let prices = &env.config.prices;
+    let usage = cost::run_usage(parent, batches, tables, request.run.snapshot_gb, prices);
+    Some(cost::price(usage, prices))
+}
+
 /// Writes the run's manifest (when the request names the run) and sums the
 /// run up; fails naming the first tables that failed.
-pub async fn report(env: &Env, request: ReportRequest, tables: Vec<TableReport>) -> Result<RunSummary, Error> {
+pub async fn report(
+    env: &Env,
+    request: ReportRequest,
+    tables: Vec<TableReport>,
+    cost: Option<RunCost>,
+) -> Result<RunSummary, Error> {
     let counts = metrics::count(&tables, 0);
     let (manifest, tables) = match &request.run_id {
         Some(run_id) => {
@@ -99,6 +125,7 @@ pub async fn report(env: &Env, request: ReportRequest, tables: Vec<TableReport>)
                 run: request.run,
                 written_at: Timestamp::now().to_string(),
                 counts: counts.clone(),
+                cost,
                 tables,
             };
             write_manifest(env, &key, serde_json::to_vec(&manifest).expect("a manifest serializes")).await?;

@@ -68,7 +68,10 @@ pub async fn transform(env: &Env, request: TransformRequest) -> Result<Transform
         policy_digest: request.policy_digest.clone(),
     };
     let progress = match request.resume {
-        Some(resume) => resume,
+        Some(resume) => TransformProgress {
+            polls: resume.polls + 1,
+            ..resume
+        },
         None if request.target.current => return Ok(already_published(&request)),
         None => {
             let started = start::start_transform(
@@ -93,6 +96,7 @@ pub async fn transform(env: &Env, request: TransformRequest) -> Result<Transform
                 max_row_drop_percent: started.max_row_drop_percent,
                 scanned_bytes: 0,
                 wait_seconds: 0,
+                polls: 0,
             }
         }
     };
@@ -127,6 +131,7 @@ fn already_published(request: &TransformRequest) -> TransformProgress {
         max_row_drop_percent: None,
         scanned_bytes: 0,
         wait_seconds: 0,
+        polls: 0,
     }
 }
 
@@ -161,8 +166,11 @@ pub async fn verify(env: &Env, request: VerifyRequest) -> Result<VerifyProgress,
             rows_in: None,
             rows_out: None,
             wait_seconds: 0,
+            scanned_bytes: 0,
+            polls: 0,
         });
     }
+    let polls = request.resume.as_ref().map_or(0, |r| r.polls + 1);
     let id = match request.resume.and_then(|r| r.query_execution_id) {
         Some(id) => id,
         None => {
@@ -194,6 +202,8 @@ pub async fn verify(env: &Env, request: VerifyRequest) -> Result<VerifyProgress,
             rows_in: None,
             rows_out: None,
             wait_seconds: polled.wait_seconds,
+            scanned_bytes: polled.data_scanned_bytes,
+            polls,
         });
     }
     let verified = query::check_verify(env, &id, request.table).await?;
@@ -204,6 +214,8 @@ pub async fn verify(env: &Env, request: VerifyRequest) -> Result<VerifyProgress,
         rows_in: verified.rows_in,
         rows_out: verified.rows_out,
         wait_seconds: 0,
+        scanned_bytes: polled.data_scanned_bytes,
+        polls,
     })
 }
 
