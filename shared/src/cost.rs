@@ -11,8 +11,8 @@
 //!   from the path it took through the PublishTables Map and its poll rounds
 //!   ([`table_path`]). The stand-in counts what it runs; the pipeline test
 //!   holds the two equal. Lambda's GB-seconds are not counted (no run step
-//!   sees its own billed duration); at list prices they are under 1 % of a
-//!   run's bill (BENCHMARKS.md).
+//!   sees its own billed duration), nor S3's and Glue's requests: about 2 %
+//!   and 6 % of a run's bill in BENCHMARKS.md's dollars table.
 //! - **The export** is billed by RDS per GB of the snapshot: its allocated
 //!   storage, read when the export was chosen.
 //!
