@@ -504,6 +504,11 @@ async fn status_shows_the_export_and_every_table_of_a_run() {
     let text = snaplake(&d, &["status", "--last", "5"]).expect(0).stdout;
     assert!(text.contains("2026-11-21") && text.contains("3 ok, 0 failed"), "{text}");
     assert!(text.contains("COST") && text.contains(&format!("${usd:.4}")), "{text}");
+    let day = snaplake(&d, &["status", "--date", "2026-11-21"]).expect(0).stdout;
+    assert!(
+        day.contains(&format!("cost ${usd:.4} at us-east-1 prices")) && day.contains("transitions"),
+        "the day's view breaks the cost down: {day}"
+    );
     assert!(
         text.contains("EXPORT TO PUBLISHED") && text.contains(&format!("{}m{:02}s", delay / 60, delay % 60)),
         "{text}"

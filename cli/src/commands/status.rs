@@ -159,6 +159,31 @@ fn dollars(cost: &Value) -> String {
     }
 }
 
+/// The detailed view's line on what a run cost, by service, with the usage
+/// each part is priced from; None when its manifest records no cost.
+fn cost_line(cost: &Value) -> Option<String> {
+    let total = cost["total_usd"].as_f64()?;
+    let usd = |k: &str| cost[k].as_f64().unwrap_or(0.0);
+    let n = |k: &str| cost["usage"][k].as_u64().unwrap_or(0);
+    let export = match (cost["rds_export_usd"].as_f64(), cost["usage"]["snapshot_gb"].as_u64()) {
+        (Some(dollars), Some(gb)) => format!("export ${dollars:.4} ({gb} GB of snapshot)"),
+        _ => "export not known".into(),
+    };
+    Some(format!(
+        "${total:.4} at {} prices of {}: Athena ${:.4} ({} queries, {:.1} MB billed), \
+         Step Functions ${:.4} ({} transitions), Lambda ${:.4} ({} requests), {export}",
+        cost["prices"]["region"].as_str().unwrap_or("?"),
+        cost["prices"]["as_of"].as_str().unwrap_or("?"),
+        usd("athena_usd"),
+        n("athena_queries"),
+        n("athena_billed_bytes") as f64 / 1e6,
+        usd("step_functions_usd"),
+        n("state_transitions"),
+        usd("lambda_usd"),
+        n("lambda_requests"),
+    ))
+}
+
 fn render(summaries: &[Value], detailed: bool) -> String {
     let mut runs = Table::new(&[
         "DAY",
@@ -173,6 +198,7 @@ fn render(summaries: &[Value], detailed: bool) -> String {
     ]);
     let mut causes = String::new();
     let mut manifests = String::new();
+    let mut costs = String::new();
     let mut tables = Table::new(&["DAY", "TABLE", "OUTCOME", "NOW", "DETAIL"]);
     for s in summaries {
         let day = s["day"].as_str().unwrap_or("-").to_string();
@@ -204,6 +230,13 @@ fn render(summaries: &[Value], detailed: bool) -> String {
         if let Some(manifest) = s["manifest"].as_str() {
             manifests += &format!(
                 "{} {}: every table's record: {manifest}\n",
+                day,
+                s["execution"]["name"].as_str().unwrap_or("-")
+            );
+        }
+        if let Some(line) = cost_line(&s["cost"]) {
+            costs += &format!(
+                "{} {}: cost {line}\n",
                 day,
                 s["execution"]["name"].as_str().unwrap_or("-")
             );
@@ -248,6 +281,9 @@ fn render(summaries: &[Value], detailed: bool) -> String {
         if !manifests.is_empty() {
             text += &format!("\n{manifests}");
         }
+        if !costs.is_empty() {
+            text += &format!("\n{costs}");
+        }
     }
     text
 }
@@ -274,6 +310,23 @@ mod tests {
     fn the_cost_column_is_the_runs_total_or_a_dash() {
         assert_eq!(dollars(&json!({"total_usd": 0.013_456})), "$0.0135");
         assert_eq!(dollars(&Value::Null), "-", "a manifest without a cost");
+    }
+
+    #[test]
+    fn the_detailed_view_prices_each_service_from_its_usage() {
+        let cost = json!({"total_usd": 0.0107, "athena_usd": 0.0001, "step_functions_usd": 0.000575,
+            "lambda_usd": 0.000003, "rds_export_usd": 0.01,
+            "usage": {"athena_queries": 2, "athena_billed_bytes": 20_000_000, "state_transitions": 23,
+                      "lambda_requests": 15, "snapshot_gb": 1},
+            "prices": {"region": "us-east-1", "as_of": "2026-12-01"}});
+        assert_eq!(
+            cost_line(&cost).unwrap(),
+            "$0.0107 at us-east-1 prices of 2026-12-01: Athena $0.0001 (2 queries, 20.0 MB billed), \
+             Step Functions $0.0006 (23 transitions), Lambda $0.0000 (15 requests), export $0.0100 (1 GB of snapshot)"
+        );
+        let published = json!({"total_usd": 0.0007, "usage": {}, "rds_export_usd": null, "prices": {}});
+        assert!(cost_line(&published).unwrap().ends_with("export not known"));
+        assert_eq!(cost_line(&Value::Null), None);
     }
 
     #[test]
