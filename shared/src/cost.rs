@@ -177,7 +177,14 @@ pub fn run_usage(
         let (states, invocations) = table_path(table);
         usage.state_transitions += states;
         usage.lambda_requests += invocations;
-        for scanned in [table.scanned_bytes, table.verify_scanned_bytes].into_iter().flatten() {
+        // A query counts when it ran (its id is on the line): Verify answers
+        // a held or superseded table at once, with no query and 0 bytes.
+        let queries = [
+            (&table.transform_query_id, table.scanned_bytes),
+            (&table.verify_query_id, table.verify_scanned_bytes),
+        ];
+        for (_, scanned) in queries.into_iter().filter(|(id, _)| id.is_some()) {
+            let scanned = scanned.unwrap_or(0);
             usage.athena_queries += 1;
             usage.athena_scanned_bytes += scanned.max(0) as u64;
             usage.athena_billed_bytes += athena_billed_bytes(scanned, prices.athena_min_mb_per_query);
@@ -227,6 +234,8 @@ mod tests {
         TableReport {
             table: "t".into(),
             outcome: Some(outcome),
+            transform_query_id: transform.map(|_| "q1".into()),
+            verify_query_id: verify.map(|_| "q2".into()),
             scanned_bytes: transform,
             verify_scanned_bytes: verify,
             transform_polls: Some(polls.0),
@@ -272,6 +281,17 @@ mod tests {
         assert!((cost.athena_usd - 20e6 / 1e12 * 5.0).abs() < 1e-12);
         assert!((cost.step_functions_usd - 23.0 * 0.025 / 1000.0).abs() < 1e-12);
         assert_eq!(cost.rds_export_usd, None);
+    }
+
+    #[test]
+    fn a_held_table_counts_its_transform_and_no_audit_query() {
+        // TableHeld's line: the audit answered at once, 0 bytes, no query id.
+        let held = TableReport {
+            verify_query_id: None,
+            ..line(TableOutcome::Held, Some(5), Some(0), (0, 0))
+        };
+        let usage = run_usage(ParentSoFar::default(), 1, &[held], None, &Prices::default());
+        assert_eq!((usage.athena_queries, usage.athena_billed_bytes), (1, 10 * MB));
     }
 
     #[test]

@@ -1005,8 +1005,13 @@ async fn a_table_whose_rows_fall_by_ninety_percent_is_held_until_forced() {
         .control("/_snaplake/exports/settings", json!({"keep_fraction": {"orders": 0.1}}));
     let mut day_two = p.input().await;
     day_two["logical_time"] = json!("2026-11-21T19:00:00Z");
+    p.standin.reset_calls();
     let (status, detail) = p.run("run-gate-day-two", day_two.clone()).await;
     assert_eq!(status, "SUCCEEDED", "a held table does not fail the run: {detail:#}");
+    // A held table's path and queries (its audit answered at once, no query) counted as they ran.
+    let output: Value = serde_json::from_str(detail["output"].as_str().unwrap()).unwrap();
+    let manifest = snaplake_tests::run_manifest(&p.standin.sdk, &output).await;
+    snaplake_tests::assert_cost_counts_what_ran(&manifest, &p.standin.calls());
     let after = live_locations(&p).await;
     assert_eq!(after["shop_orders"], day_one["shop_orders"], "its live version stays");
     assert_ne!(after["shop_customers"], day_one["shop_customers"], "the others publish");
