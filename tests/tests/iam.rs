@@ -265,6 +265,24 @@ async fn catalog_swap_without_tagging_publishes_nothing_and_without_delete_table
         candidate.is_ok(),
         "glue:DeleteTable was refused, so the candidate stays"
     );
+
+    // Without its run's history, Report cannot count the run: the run
+    // succeeds and its manifest has no cost (the module's policy gives one:
+    // tests/tests/pipeline.rs).
+    put_policy(
+        &d,
+        "catalog-swap",
+        &without_action(module.clone(), "ReadItsRunsHistory", "states:GetExecutionHistory"),
+    )
+    .await;
+    let (status, detail) = run_execution(&d.standin, &d.machine, "no-history", &input, Duration::from_secs(240)).await;
+    assert_eq!(status, "SUCCEEDED", "a cost is never the run's failure: {detail}");
+    let output: Value = serde_json::from_str(detail["output"].as_str().unwrap()).unwrap();
+    let manifest = snaplake_tests::run_manifest(&d.standin.sdk, &output).await;
+    assert!(
+        manifest.get("cost").is_none(),
+        "states:GetExecutionHistory was refused, so no cost: {manifest:#}"
+    );
     put_policy(&d, "catalog-swap", &module).await;
 }
 
