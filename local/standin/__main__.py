@@ -30,12 +30,13 @@ def serve(port: int, ready_file: str | None, parent: int | None) -> None:
     from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import athena, control, dispatch, events, exports, glue, iam, lambdas, s3, stepfunctions
+    from . import athena, control, dispatch, events, exports, glue, iam, lambdas, lineage, s3, stepfunctions
 
     athena.install()
     events.install()
     exports.install()
     glue.install()
+    lineage.install()
     iam.install()
     s3.install()
     stepfunctions.install()

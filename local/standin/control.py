@@ -16,8 +16,13 @@
     POST /_snaplake/athena/faults      {"match": "<text in the query>", "fail": "<reason>",
                                         "delay_seconds": 5, "scanned_bytes": 1000000, "times": 1}
     POST /_snaplake/glue/faults        {"database": "snaplake_raw", "table": "shop_orders",
-                                        "operations": ["CreateTable", "UpdateTable"],
-                                        "code": "AccessDeniedException", "fail": "<message>"}
+                                        "operations": ["CreateTable", "UpdateTable", "PostLineageEvent"],
+                                        "code": "AccessDeniedException", "fail": "<message>", "times": 1}:
+                                       "*" matches any database or table; PostLineageEvent fails
+                                       for a valid event naming that Glue table (database and table
+                                       may be left out for it: any event); `times`: that many calls
+    GET  /_snaplake/glue/lineage       {"events": [<event>, ...]}: the OpenLineage events Glue's
+                                       PostLineageEvent accepted since the last reset, in order (`lineage.py`)
     POST /_snaplake/scheduler/fire     {"name": "snaplake-daily", "group": "default", "time": "2026-11-21T19:00:00Z"}:
                                        runs that occurrence of the schedule now, as its role (`scheduler.py`)
     POST /_snaplake/snapshots          {"cluster": "<id>" | "instance": "<id>", "snapshot_id": "..",
@@ -51,7 +56,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal.models import moto_api_backend
 from moto.rds.models import rds_backends
 
-from . import athena, calls, exports, glue, iam, replay, sampledb, scheduler, stepfunctions
+from . import athena, calls, exports, glue, iam, lineage, replay, sampledb, scheduler, stepfunctions
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
@@ -131,6 +136,7 @@ class Control:
             athena.reset()
             stepfunctions.settings["history_limit"] = stepfunctions.HISTORY_LIMIT
             glue.reset()
+            lineage.reset()
             apply_moto_config()
             return result
         if not path.startswith("/_snaplake/"):
@@ -180,6 +186,8 @@ class Control:
                 return _json(start_response, 200, iam.user(body))
             if route == ("POST", "/_snaplake/glue/faults"):
                 return _json(start_response, 200, add_glue_fault(body))
+            if route == ("GET", "/_snaplake/glue/lineage"):
+                return _json(start_response, 200, {"events": lineage.events()})
             if route == ("POST", "/_snaplake/scheduler/fire"):
                 return _json(start_response, 200, scheduler.fire(body))
             if route == ("POST", "/_snaplake/snapshots"):
@@ -220,18 +228,27 @@ def add_query_fault(body: dict) -> dict:
     return fault
 
 
+GLUE_FAULT_OPERATIONS = ("CreateTable", "UpdateTable", "PostLineageEvent")
+
+
 def add_glue_fault(body: dict) -> dict:
     operations = list(body.get("operations") or ["CreateTable", "UpdateTable"])
-    unknown = set(operations) - {"CreateTable", "UpdateTable"}
+    unknown = set(operations) - set(GLUE_FAULT_OPERATIONS)
     if unknown:
-        raise ValueError(f"operations may be CreateTable and UpdateTable, not {sorted(unknown)}")
+        raise ValueError(f"operations may be {', '.join(GLUE_FAULT_OPERATIONS)}, not {sorted(unknown)}")
+    # A lineage event need not name a table: for PostLineageEvent alone, any event by default.
+    any_table = "*" if set(operations) == {"PostLineageEvent"} else None
     fault = {
-        "database": str(body["database"]),
-        "table": str(body["table"]),
+        "database": str(body["database"] if any_table is None else body.get("database", any_table)),
+        "table": str(body["table"] if any_table is None else body.get("table", any_table)),
         "operations": operations,
         "code": str(body.get("code", "AccessDeniedException")),
         "fail": str(body.get("fail", "injected by the stand-in")),
     }
+    if "times" in body:
+        fault["times"] = int(body["times"])
+        if fault["times"] < 1:
+            raise ValueError("times must be at least 1")
     with glue.LOCK:
         glue.faults.append(fault)
     return fault

@@ -17,7 +17,11 @@ it takes at most 100 version ids and reports the ones it could not delete.
 
 Faults (control API `POST /_snaplake/glue/faults`): CreateTable and
 UpdateTable of a named table fail with an error code and message, as AWS
-would refuse them (e.g. AccessDeniedException).
+would refuse them (e.g. AccessDeniedException); so does PostLineageEvent of
+a valid event naming that Glue table among its datasets (`lineage.py`). "*"
+for the database or the table matches any (for PostLineageEvent, also an
+event naming no Glue table); `times` makes a fault fail that many calls only.
+InternalServiceException is answered with status 500, other codes with 400.
 """
 
 import json
@@ -38,11 +42,39 @@ def reset() -> None:
         faults.clear()
 
 
+# Glue's errors that AWS answers with a 5xx status (the API reference: InternalServiceException is 500).
+SERVER_ERRORS = {"InternalServiceException": 500}
+
+
+def _matches(fault: dict, operation: str, database, table) -> bool:
+    return (operation in fault["operations"] and fault["database"] in ("*", database)
+            and fault["table"] in ("*", table))
+
+
+def _fail(fault: dict) -> None:
+    """Called under LOCK: count the fault's use and raise its error."""
+    if "times" in fault:
+        fault["times"] -= 1
+        if fault["times"] <= 0:
+            faults.remove(fault)
+    error = GlueClientError(fault["code"], fault["fail"])
+    error.code = SERVER_ERRORS.get(fault["code"], 400)
+    raise error
+
+
 def _check_fault(operation: str, database: str, table: str) -> None:
     with LOCK:
         for fault in faults:
-            if (fault["database"], fault["table"]) == (database, table) and operation in fault["operations"]:
-                raise GlueClientError(fault["code"], fault["fail"])
+            if _matches(fault, operation, database, table):
+                _fail(fault)
+
+
+def check_lineage_fault(tables: list[tuple[str, str]]) -> None:
+    """PostLineageEvent of an event naming these Glue tables (database, table)."""
+    with LOCK:
+        for fault in faults:
+            if any(_matches(fault, "PostLineageEvent", d, t) for d, t in tables or [(None, None)]):
+                _fail(fault)
 
 
 def create_table(self):

@@ -24,6 +24,11 @@ from . import s3_access
 from .s3_access import Need
 
 
+# Actions that support no resource-level permissions ("Use "Resource": "*""):
+# decided against `*` alone, so only a statement whose Resource matches `*` grants them.
+RESOURCELESS = {"glue:PostLineageEvent", "glue:GetLineageNode"}
+
+
 def _params(response) -> dict:
     body = response.body
     if isinstance(body, bytes):
@@ -79,6 +84,8 @@ def required(response, service: str, action: str, resource: str, region: str, ac
         return [Need(action, tagged)]
     if service in ("lambda", "scheduler") and "/tags/" in response.raw_path:
         return [Need(action, unquote(response.raw_path.split("/tags/", 1)[1]))]
+    if action in RESOURCELESS:
+        return [Need(action, "*")]
     if service == "glue":
         catalog = arn.format("glue", "catalog")
         table_input = p.get("TableInput") or {}

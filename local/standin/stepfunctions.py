@@ -52,11 +52,17 @@ moto 5.2.5:
   failed or timed-out children exceed either, and by default when one
   child fails. Here as on AWS (`map_run_marked`), except that a threshold
   of 0 set beside another one is read as unset;
+- the context object's `$$.Execution.StartTime` is a Python datetime, which
+  a state that passes it on cannot serialize (the execution breaks with an
+  internal error); AWS gives an ISO 8601 string in UTC with milliseconds
+  (`2026-11-20T19:00:05.123Z`), and so does the stand-in
+  (`start_time_as_aws`);
 - the largest input or output of any state is kept
   ("states:max-payload-bytes" in GET /_snaplake/calls), so tests and the
   benchmarks can check how close a run comes to the limit.
 """
 
+import datetime
 import importlib
 import json
 import threading
@@ -66,6 +72,7 @@ import uuid
 from moto.core.responses import EmptyResult
 from moto.stepfunctions import responses
 from moto.stepfunctions.parser import models as parser
+from moto.stepfunctions.parser.backend import execution as parser_execution
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, ExecutionStatus, HistoryEventType, InvalidToken
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
@@ -328,7 +335,20 @@ def child_with_its_own_history(self, env, job):
     return _original_child_job(self, env, job)
 
 
+_original_start_details = parser_execution.Execution.get_start_execution_details
+
+
+def start_time_as_aws(self):
+    details = _original_start_details(self)
+    start = details.start_time
+    if hasattr(start, "astimezone"):
+        start = start.astimezone(datetime.timezone.utc)
+        details.start_time = start.strftime("%Y-%m-%dT%H:%M:%S.") + f"{start.microsecond // 1000:03d}Z"
+    return details
+
+
 def install() -> None:
+    parser_execution.Execution.get_start_execution_details = start_time_as_aws
     distributed_iteration_component.DistributedIterationComponent._map_run = map_run_marked
     DistributedItemProcessorWorker._eval_job = child_with_its_own_history
     state_map.StateMap._eval_execution = map_results_within_the_limit

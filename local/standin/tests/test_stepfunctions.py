@@ -241,3 +241,16 @@ def test_a_wait_takes_its_seconds_from_the_input(aws):
     run = _run(aws("stepfunctions"), definition, {"check": {"poll": {"wait_seconds": 2}}}, "wait-path")
     assert run["status"] == "SUCCEEDED", run
     assert time.monotonic() - started >= 2
+
+
+def test_the_executions_start_time_is_the_iso_string_aws_gives(aws):
+    """`$$.Execution.StartTime` as AWS gives it: moto's is a datetime, which a
+    state passing it on cannot serialize (the run's lineage START uses it)."""
+    sfn = aws("stepfunctions")
+    definition = {"StartAt": "When", "States": {"When": {
+        "Type": "Pass", "Parameters": {"started_at.$": "$$.Execution.StartTime"}, "End": True}}}
+    run = _run(sfn, definition, {}, "start-time")
+    assert run["status"] == "SUCCEEDED", run
+    started_at = json.loads(run["output"])["started_at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", started_at), started_at
+    assert abs(run["startDate"].timestamp() - time.mktime(time.strptime(started_at[:19], "%Y-%m-%dT%H:%M:%S")) + time.timezone) < 2
