@@ -112,6 +112,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "catalog-swap: the prices a run's cost is figured with, as JSON naming only the prices to change (the module's `prices`); unset, us-east-1's list prices",
     },
     Variable {
+        name: "SNAPLAKE_LINEAGE",
+        default: Some(""),
+        meaning: "snapshot-export and catalog-swap: `glue` posts each run's OpenLineage events to the Glue Data Catalog's lineage (PostLineageEvent); unset, they are only written beside the run's manifest",
+    },
+    Variable {
         name: "SNAPLAKE_KEEP_VERSIONS",
         default: Some("4"),
         meaning: "curated versions kept per table (2 to 1000: the live one and the one before)",
@@ -146,6 +151,8 @@ pub struct Config {
     /// Local tests only (`SNAPLAKE_LOCAL_ONLY_INPUT_POLICY=allow`): with no
     /// pinned policy, a run masks with its input's. Otherwise no pin, no run.
     pub local_only_input_policy: bool,
+    /// Whether runs post their lineage to the Glue Data Catalog (`SNAPLAKE_LINEAGE=glue`).
+    pub lineage_to_glue: bool,
 }
 
 impl Config {
@@ -193,6 +200,7 @@ impl Config {
         let pinned_export_kms_key = Some(get("SNAPLAKE_EXPORT_KMS_KEY")).filter(|s| !s.is_empty());
         let local_only_input_policy = get("SNAPLAKE_LOCAL_ONLY_INPUT_POLICY");
         let prices = get("SNAPLAKE_PRICES");
+        let lineage = get("SNAPLAKE_LINEAGE");
 
         let mut check = |name: &str, value: &str, result: Result<(), String>| {
             // An unset bucket is already reported as missing.
@@ -256,6 +264,11 @@ impl Config {
                 "SNAPLAKE_LOCAL_ONLY_INPUT_POLICY={local_only_input_policy:?}: leave it unset (or `allow` in local tests)"
             ));
         }
+        if !["", "glue"].contains(&lineage.as_str()) {
+            problems.push(format!(
+                "SNAPLAKE_LINEAGE={lineage:?}: `glue` to post runs' lineage to the Glue Data Catalog, or unset"
+            ));
+        }
         let keep = keep_versions.parse::<u32>().ok().filter(|n| (2..=1000).contains(n));
         if keep.is_none() {
             problems.push(format!(
@@ -292,6 +305,7 @@ impl Config {
             pinned_export_kms_key,
             prices: prices.expect("checked above"),
             local_only_input_policy: local_only_input_policy == "allow",
+            lineage_to_glue: lineage == "glue",
         })
     }
 }
@@ -346,12 +360,13 @@ mod tests {
             ("SNAPLAKE_SOURCE_KIND", "database"),
             ("SNAPLAKE_EXPORT_KMS_KEY", "alias/snaplake"),
             ("SNAPLAKE_PRICES", r#"{"athena_per_tib": 5}"#),
+            ("SNAPLAKE_LINEAGE", "datazone"),
         ])
         .unwrap_err();
         let Error::Config { problems } = &err else {
             panic!("{err}")
         };
-        assert_eq!(problems.len(), 9, "{problems:#?}");
+        assert_eq!(problems.len(), 10, "{problems:#?}");
         let text = err.to_string();
         for name in [
             "SNAPLAKE_BUCKET",
@@ -363,6 +378,7 @@ mod tests {
             "SNAPLAKE_SOURCE_KIND",
             "SNAPLAKE_EXPORT_KMS_KEY",
             "SNAPLAKE_PRICES",
+            "SNAPLAKE_LINEAGE",
         ] {
             assert!(text.contains(name), "{name} missing from {text}");
         }

@@ -14,6 +14,7 @@ pub mod export;
 pub mod export_id;
 pub mod export_ops;
 pub mod handlers;
+pub mod lineage;
 pub mod logical_time;
 pub mod metrics;
 pub mod names;

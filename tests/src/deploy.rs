@@ -13,7 +13,7 @@ use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
 use aws_sdk_sfn::types::HistoryEvent;
 use serde_json::{Value, json};
 
-use crate::{StandIn, exchange, functions_dir, repo_root, resources};
+use crate::{StandIn, functions_dir, repo_root, resources};
 
 pub const FUNCTIONS: [&str; 5] = [
     "snapshot-export",
@@ -200,6 +200,8 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
             ("SNAPLAKE_EXPORT_ROLE_ARN", &export_role),
             ("SNAPLAKE_EXPORT_KMS_KEY", &key_arn),
             ("SNAPLAKE_CURATED_KMS_KEY", &curated_key),
+            // As the module's default (`lineage_to_glue = true`).
+            ("SNAPLAKE_LINEAGE", "glue"),
         ];
         if f == "query-runner" {
             vars.push(("SNAPLAKE_HASH_SALT_SECRET", &salt_secret));
@@ -416,47 +418,10 @@ async fn route_events_to_export_callback(standin: &StandIn, stack: &str, bucket:
     }
 }
 
-/// One EventBridge API call (JSON 1.1), sent raw and signed as the
-/// administrator (the stand-in enforces IAM): the tests need only two calls,
-/// not another SDK crate.
+/// One EventBridge API call: the tests need only two, not another SDK crate.
 fn events_call(standin: &StandIn, operation: &str, body: Value) -> Value {
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-    let body = body.to_string();
-    let content_type = "application/x-amz-json-1.1";
-    let target = format!("AWSEvents.{operation}");
-    let identity = standin.credentials.clone().into();
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region(crate::REGION)
-        .name("events")
-        .time(std::time::SystemTime::now())
-        .settings(SigningSettings::default())
-        .build()
-        .unwrap()
-        .into();
-    let host = standin
-        .endpoint
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    let unsigned = [
-        ("host", host.as_str()),
-        ("content-type", content_type),
-        ("x-amz-target", &target),
-    ];
-    let request = SignableRequest::new(
-        "POST",
-        format!("{}/", standin.endpoint.trim_end_matches('/')),
-        unsigned.into_iter(),
-        SignableBody::Bytes(body.as_bytes()),
-    )
-    .unwrap();
-    let (signing, _) = sign(request, &params).unwrap().into_parts();
-    let mut headers = vec![("X-Amz-Target", target.clone())];
-    headers.extend(signing.headers().map(|(name, value)| (name, value.to_string())));
-    let answer = exchange(&standin.endpoint, "POST", "/", content_type, &headers, &body)
-        .unwrap_or_else(|e| panic!("EventBridge {operation}: {e}"));
-    serde_json::from_str(&answer).unwrap_or(Value::Null)
+    crate::json_api_call(standin, "events", &format!("AWSEvents.{operation}"), &body)
+        .unwrap_or_else(|e| panic!("EventBridge {operation}: {e}"))
 }
 
 /// The daily schedule at 04:00 Tokyo, as the module's defaults set it.

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use snaplake_tests::{StandIn, deploy, execution_events, run_execution};
+use snaplake_tests::{StandIn, deploy, execution_events, lineage, run_execution};
 
 const BUCKET: &str = "snaplake-pipeline";
 
@@ -185,6 +185,7 @@ async fn a_day_is_exported_masked_and_published_and_running_it_again_changes_not
         "the live version points at the run that published it"
     );
     run_cost_is_what_the_standin_ran(&manifest, &p.standin.calls(), &p.standin.clients.rds).await;
+    the_run_is_told_as_lineage(&p, detail["arn"].as_str().unwrap(), &manifest).await;
 
     let version_before = customers.table().unwrap().version_id().map(str::to_string);
     let (status, detail) = p.run("run-2026-11-21-again", input).await;
@@ -206,6 +207,73 @@ async fn a_day_is_exported_masked_and_published_and_running_it_again_changes_not
     let list = outcomes(&p, &detail).await;
     let outcomes: Vec<&str> = list.iter().map(|t| t["outcome"].as_str().unwrap()).collect();
     assert_eq!(outcomes, ["unchanged", "unchanged", "unchanged"], "{list:#?}");
+}
+
+/// The run's OpenLineage events: its START (posted by StartExport) and its
+/// COMPLETE (by Report) reached the stand-in's Glue, which validates them as
+/// AWS documents, and are written beside the manifest; the OpenLineage
+/// client accepts them; `shop_customers`' column lineage says what was
+/// masked, dropped and filtered; and Glue's lineage graph leads from the
+/// curated table, through the run, to the raw table.
+async fn the_run_is_told_as_lineage(p: &Pipeline, execution_arn: &str, manifest: &Value) {
+    let record = &manifest["lineage"];
+    assert_eq!(record["posted"], 1, "{manifest:#}");
+    assert!(record.get("problems").is_none(), "{record:#}");
+    let all = lineage::posted(&p.standin);
+    let end = all
+        .iter()
+        .find(|e| e["run"]["facets"]["snaplake_run"]["executionArn"] == execution_arn)
+        .unwrap_or_else(|| panic!("no end event of {execution_arn} among {all:#?}"));
+    let run_id = &end["run"]["runId"];
+    let events: Vec<Value> = all.iter().filter(|e| &e["run"]["runId"] == run_id).cloned().collect();
+    let types: Vec<&str> = events.iter().map(|e| e["eventType"].as_str().unwrap()).collect();
+    assert_eq!(types, ["START", "COMPLETE"], "{events:#?}");
+    let written = snaplake_tests::s3_json(&p.standin.sdk, record["events"].as_str().unwrap()).await;
+    assert_eq!(
+        written,
+        Value::from(events.clone()),
+        "the events beside the manifest are those posted"
+    );
+    let report = lineage::check_with_openlineage_client(&events).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.contains("2 event(s)"), "{report}");
+
+    let customers = end["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "table/snaplake_curated/shop_customers")
+        .unwrap_or_else(|| panic!("{end:#}"));
+    let lineage = &customers["facets"]["columnLineage"];
+    let email = &lineage["fields"]["email"]["inputFields"][0];
+    assert_eq!(email["name"], "table/snaplake_raw/shop_customers", "{lineage:#}");
+    assert_eq!(email["transformations"][0]["description"], "hash_salted", "{lineage:#}");
+    assert_eq!(email["transformations"][0]["masking"], true, "{lineage:#}");
+    assert!(
+        !customers.to_string().contains("full_name"),
+        "a dropped column appears nowhere: {customers:#}"
+    );
+    let filter = &lineage["dataset"][0];
+    assert_eq!(
+        (
+            &filter["field"],
+            &filter["transformations"][0]["type"],
+            &filter["transformations"][0]["subtype"]
+        ),
+        (&json!("is_active"), &json!("INDIRECT"), &json!("FILTER")),
+        "{lineage:#}"
+    );
+
+    let curated = "arn:aws:glue:us-east-1:123456789012:table/snaplake_curated/shop_customers";
+    let runs = lineage::upstream(&p.standin, curated);
+    let run = runs
+        .iter()
+        .find(|r| r.ends_with(&format!("/{}", run_id.as_str().unwrap())))
+        .unwrap_or_else(|| panic!("the run is not upstream of {curated}: {runs:?}"));
+    let sources = lineage::upstream(&p.standin, run);
+    assert!(
+        sources.contains(&"arn:aws:glue:us-east-1:123456789012:table/snaplake_raw/shop_customers".to_string()),
+        "{sources:?}"
+    );
 }
 
 fn assert_export_failed(status: &str, detail: &Value, cause: &str) {
@@ -251,6 +319,33 @@ async fn an_export_failure_fails_the_run_with_its_cause_notifies_and_leaves_the_
         .await
         .unwrap();
     assert!(tables.table_list().is_empty(), "nothing was published");
+    // Its lineage ends too: START when it began, FAIL naming the step and
+    // the error (never the cause), and the same beside where its manifest
+    // would be.
+    let arn = detail["arn"].as_str().unwrap();
+    let all = lineage::posted(&p.standin);
+    let fail = all
+        .iter()
+        .find(|e| e["run"]["facets"]["snaplake_run"]["executionArn"] == arn)
+        .unwrap_or_else(|| panic!("no end event of {arn} among {all:#?}"));
+    let events: Vec<Value> = all
+        .iter()
+        .filter(|e| e["run"]["runId"] == fail["run"]["runId"])
+        .cloned()
+        .collect();
+    let types: Vec<&str> = events.iter().map(|e| e["eventType"].as_str().unwrap()).collect();
+    assert_eq!(types, ["START", "FAIL"], "{events:#?}");
+    assert_eq!(
+        fail["run"]["facets"]["errorMessage"]["message"],
+        "the run failed at WaitForExport: ExportFailed"
+    );
+    lineage::check_with_openlineage_client(&events).unwrap_or_else(|e| panic!("{e}"));
+    let written = snaplake_tests::s3_json(
+        &p.standin.sdk,
+        &format!("s3://{BUCKET}/_snaplake/runs/2026-11-21/run-fails.lineage.json"),
+    )
+    .await;
+    assert_eq!(written, Value::from(events));
 }
 
 #[tokio::test]
@@ -296,6 +391,69 @@ async fn a_failing_query_leaves_that_table_on_its_old_version_and_names_it() {
             .await
             .is_err(),
         "not published"
+    );
+    // The run's lineage ends in FAIL, with what it did publish, and says
+    // why with the run's own (data-free) words.
+    let arn = detail["arn"].as_str().unwrap();
+    let events = lineage::posted(&p.standin);
+    let end = events
+        .iter()
+        .find(|e| e["run"]["facets"]["snaplake_run"]["executionArn"] == arn)
+        .unwrap_or_else(|| panic!("no end event of {arn} among {events:#?}"));
+    assert_eq!(end["eventType"], "FAIL", "{end:#}");
+    let mut outputs: Vec<&str> = end["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    outputs.sort();
+    assert_eq!(
+        outputs,
+        [
+            "table/snaplake_curated/shop_articles",
+            "table/snaplake_curated/shop_customers"
+        ],
+        "{end:#}"
+    );
+    let message = end["run"]["facets"]["errorMessage"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("shop_orders (QueryFailed") && !message.contains("injected"),
+        "{message}"
+    );
+    lineage::check_with_openlineage_client(std::slice::from_ref(end)).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn a_lineage_post_glue_refuses_never_fails_the_run_and_is_said_in_its_manifest() {
+    let p = pipeline().await;
+    p.standin.control(
+        "/_snaplake/glue/faults",
+        json!({"operations": ["PostLineageEvent"], "code": "AccessDeniedException", "fail": "not authorized (injected)"}),
+    );
+    let (status, detail) = p.run("run-lineage-refused", p.input().await).await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let output: Value = serde_json::from_str(detail["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output["report"]["summary"]["counts"]["published"], 3, "{output:#}");
+    let manifest = snaplake_tests::run_manifest(&p.standin.sdk, &output).await;
+    let record = &manifest["lineage"];
+    assert_eq!(record["posted"], 0, "{record:#}");
+    let problems = record["problems"].to_string();
+    assert!(
+        problems.contains("PostLineageEvent") && problems.contains("AccessDeniedException"),
+        "{record:#}"
+    );
+    let written = snaplake_tests::s3_json(&p.standin.sdk, record["events"].as_str().unwrap()).await;
+    let types: Vec<&str> = written
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["START", "COMPLETE"],
+        "the events are kept beside the manifest all the same"
     );
 }
 

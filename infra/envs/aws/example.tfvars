@@ -14,6 +14,10 @@ snaplake = {
   # Each run's recorded cost uses us-east-1's list prices for what is not
   # named here; name this Region's from AWS's pricing pages, e.g.
   # prices = { region = "ap-northeast-1", athena_per_tb = <price>, rds_export_per_gb = <price> }
+  # Each run posts its OpenLineage events to the Glue Data Catalog's lineage;
+  # in a Region without Data Catalog lineage, turn it off (the events are
+  # still written beside each run's manifest):
+  # lineage_to_glue = false
   lambda_packages = {
     "snapshot-export" = "../../../target/lambda/snapshot-export/bootstrap.zip"
     "export-callback" = "../../../target/lambda/export-callback/bootstrap.zip"

@@ -52,6 +52,7 @@ module "snaplake" {
   masking_policy      = lookup(var.snaplake, "masking_policy", {})
   keep_versions       = lookup(var.snaplake, "keep_versions", 4)
   prices              = lookup(var.snaplake, "prices", {})
+  lineage_to_glue     = lookup(var.snaplake, "lineage_to_glue", true)
   notification_emails = lookup(var.snaplake, "notification_emails", [])
   architecture        = lookup(var.snaplake, "architecture", "arm64")
   lambda_packages     = var.snaplake.lambda_packages

@@ -28,8 +28,14 @@ locals {
   ]
   workgroup_arn = "arn:${local.partition}:athena:${local.region}:${local.account}:workgroup/${var.name}"
 
+  # StartExport posts the run's lineage START, Report its end (shared/src/lineage.rs). "glue:PostLineageEvent doesn't support
+  # resource-level permissions. Use "Resource": "*"." (AWS Glue developer guide, "Permissions required for data lineage").
+  post_lineage = var.lineage_to_glue ? [
+    { Sid = "PostRunLineageNoResourceLevel", Effect = "Allow", Action = ["glue:PostLineageEvent"], Resource = "*" },
+  ] : []
+
   function_statements = {
-    "snapshot-export" = [
+    "snapshot-export" = concat([
       { Sid = "FindSnapshotsAndExportsNoResourceLevel", Effect = "Allow", Action = ["rds:DescribeDBClusterSnapshots", "rds:DescribeDBSnapshots", "rds:DescribeExportTasks"], Resource = "*" },
       # What the export can write is bounded by the export role passed with it (this bucket's exports/ only).
       { Sid = "StartExportNoResourceLevel", Effect = "Allow", Action = ["rds:StartExportTask"], Resource = "*" },
@@ -41,7 +47,7 @@ locals {
       # A run may only name the pinned policy: its object's SHA-256 (HeadObject, s3:GetObject) is compared with the digest before the export starts.
       { Sid = "ReadThePinnedPolicy", Effect = "Allow", Action = ["s3:GetObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/policy/*" },
       merge(local.curated_read, { Sid = "CuratedKeyForThePinnedPolicy" }),
-    ]
+    ], local.post_lineage)
     "export-callback" = [
       { Sid = "ExportStatusNoResourceLevel", Effect = "Allow", Action = ["rds:DescribeExportTasks"], Resource = "*" },
       { Sid = "TaskTokensAndDayLocks", Effect = "Allow", Action = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource = ["${local.bucket_arn}/${local.control_prefix}/tokens/*", "${local.bucket_arn}/${local.control_prefix}/locks/*"] },
@@ -59,7 +65,7 @@ locals {
       { Sid = "WritePlans", Effect = "Allow", Action = ["s3:PutObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/plans/*" },
       merge(local.raw_read_write, { Sid = "RawKeyForManifestsAndPlans" }),
     ]
-    "catalog-swap" = [
+    "catalog-swap" = concat([
       # GetTables: the report reads the live versions' ages for its metrics.
       { Sid = "Catalog", Effect = "Allow", Action = ["glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:UpdateTable", "glue:GetTableVersions", "glue:BatchDeleteTableVersion"], Resource = local.glue_tables },
       { Sid = "ListTheLake", Effect = "Allow", Action = ["s3:ListBucket"], Resource = local.bucket_arn, Condition = { StringLike = { "s3:prefix" = ["${local.export_prefix}/*", "${local.curated_prefix}/*"] } } },
@@ -72,11 +78,13 @@ locals {
       # skipped tables, and writes the run's manifest.
       { Sid = "ReadRunResults", Effect = "Allow", Action = ["s3:GetObject"], Resource = ["${local.bucket_arn}/${local.control_prefix}/map-results/*", "${local.bucket_arn}/${local.control_prefix}/plans/*", "${local.bucket_arn}/${local.control_prefix}/runs/*"] },
       { Sid = "WriteRunManifests", Effect = "Allow", Action = ["s3:PutObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/runs/*" },
+      # The run's lineage says what the policy did to each column (shared/src/lineage.rs).
+      { Sid = "ReadThePinnedPolicy", Effect = "Allow", Action = ["s3:GetObject"], Resource = "${local.bucket_arn}/${local.control_prefix}/policy/*" },
       # The report counts the states and Lambda tasks its run ran so far, for the run's cost (shared/src/cost.rs).
       { Sid = "ReadItsRunsHistory", Effect = "Allow", Action = ["states:GetExecutionHistory"], Resource = "arn:${local.partition}:states:${local.region}:${local.account}:execution:${local.state_machine_name}:*" },
       merge(local.raw_read_write, { Sid = "RawKeyForExportFootersPlansAndMapResults" }),
       merge(local.curated_use, { Sid = "CuratedKeyForVersionFootersAndRunManifests" }),
-    ]
+    ], local.post_lineage)
     "query-runner" = concat([
       { Sid = "Queries", Effect = "Allow", Action = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"], Resource = local.workgroup_arn },
       # GetTables: ValidatePolicy reads a large run's raw tables a page at a time.

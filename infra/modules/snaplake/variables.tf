@@ -147,6 +147,12 @@ variable "prices" {
   }
 }
 
+variable "lineage_to_glue" {
+  description = "Post each run's OpenLineage events (START, then COMPLETE or FAIL with every published table's schema, column lineage and audit) to the AWS Glue Data Catalog's lineage graph with glue:PostLineageEvent. The events are written beside each run's manifest either way; a post that fails never fails a run. Set false in a Region without Data Catalog lineage."
+  type        = bool
+  default     = true
+}
+
 variable "max_row_drop_percent" {
   description = "The quality gate: a table whose new version has more than this many percent fewer rows than the live one is held (the live version stays; `snaplake run --force-table` or the table's max_row_drop_percent in the masking policy accepts it). 100 turns the gate off."
   type        = number

@@ -11,10 +11,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::run_report::{RunCounts, RunLineage, TableReport};
 use crate::cost::RunCost;
+use crate::lineage::LineageRecord;
 
 /// Where a run's manifest is: one per run (execution), under its logical day.
 pub fn key(control_prefix: &str, day: Date, run_id: &str) -> String {
     format!("{control_prefix}/runs/{day}/{run_id}.json")
+}
+
+/// The run's OpenLineage events, beside its manifest.
+pub fn lineage_key(control_prefix: &str, day: Date, run_id: &str) -> String {
+    format!("{control_prefix}/runs/{day}/{run_id}.lineage.json")
 }
 
 pub fn uri(bucket: &str, key: &str) -> String {
@@ -34,6 +40,10 @@ pub struct RunManifest {
     /// be read, and in manifests written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<RunCost>,
+    /// Where the run's OpenLineage events are, how many were posted, and
+    /// what went wrong (`crate::lineage`); absent in earlier manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<LineageRecord>,
     /// Every table's entry: the run's tables, then those the export did not
     /// complete (`not_exported`).
     pub tables: Vec<TableReport>,
@@ -64,6 +74,10 @@ mod tests {
         let day: Date = "2026-11-20".parse().unwrap();
         assert_eq!(key("_snaplake", day, "run-1"), "_snaplake/runs/2026-11-20/run-1.json");
         assert_eq!(uri("lake", "k.json"), "s3://lake/k.json");
+        assert_eq!(
+            lineage_key("_snaplake", day, "run-1"),
+            "_snaplake/runs/2026-11-20/run-1.lineage.json"
+        );
     }
 
     proptest! {

@@ -1,4 +1,5 @@
-//! catalog-swap's requests and responses. Every action but `report` takes a
+//! catalog-swap's requests and responses. Every action but `report` and
+//! `lineage_failed` takes a
 //! batch (`Items`, the Distributed Map `ItemBatcher` shape, a single table
 //! being a batch of one) and answers per item, so one failing table does not
 //! stop the others and the state machine can name the ones that failed.
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::run_report::{ReportRequest, RunSummary, TableReport};
 use crate::export::plan::PlanItem;
+use crate::lineage::LineageRecord;
 use crate::logical_time::LogicalTime;
 
 fn default_concurrency() -> usize {
@@ -40,6 +42,26 @@ pub enum CatalogRequest {
     /// The tables the export did not complete (the plan's `skipped`) are
     /// reported too, as `not_exported`. Boxed: it is the largest request.
     Report(Box<ReportRequest>),
+    /// End the lineage of a run that failed before Report could: its
+    /// OpenLineage FAIL (shared/src/lineage.rs), posted and written where
+    /// Report would have written its events. Never fails the run's end.
+    LineageFailed(RunFailed),
+}
+
+/// `lineage_failed`: the failed run, and the step and error it failed with
+/// (its failure notification's `step` and `error`; never the cause, which
+/// may quote data).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunFailed {
+    /// The execution's name.
+    pub run_id: String,
+    pub execution_arn: String,
+    pub logical_time: LogicalTime,
+    #[serde(default)]
+    pub started_at: Option<jiff::Timestamp>,
+    pub step: String,
+    pub error: String,
 }
 
 /// An item of a batch, named by the table it is about.
@@ -277,6 +299,8 @@ pub enum CatalogResponse {
     Discarded(BatchResult<Discarded>),
     Collected(BatchResult<Collected>),
     Reported(RunSummary),
+    /// `lineage_failed`: where the run's events are and what was posted.
+    Told(LineageRecord),
 }
 
 /// `register_raw`: what happened to the raw table.

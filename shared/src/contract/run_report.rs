@@ -54,6 +54,10 @@ pub struct RunLineage {
     /// when the run knows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_gb: Option<u64>,
+    /// When the execution started (`$$.Execution.StartTime`): the time of
+    /// the run's OpenLineage START (see shared/src/lineage.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<jiff::Timestamp>,
 }
 
 /// The Map's results: written to S3 by its `ResultWriter` (the Map's

@@ -91,6 +91,13 @@ pub struct ExportRequest {
     /// deployment pins, checked before anything is exported.
     #[serde(default)]
     pub publish: Option<PolicyRef>,
+    /// The execution (its ARN) and when it started, which the state
+    /// machine's Prepare adds (they override the input's): the run's
+    /// OpenLineage START is posted with them (shared/src/lineage.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<jiff::Timestamp>,
 }
 
 /// The part of a run's `publish` settings the pins concern. A run input

@@ -64,8 +64,10 @@ pub async fn run(env: &Env, request: CatalogRequest) -> Result<CatalogResponse, 
             let tables = report::entries(env, &request).await?;
             let cost = report::cost(env, &request, &tables).await;
             super::report_metrics::emit(env, &request, &tables, cost.as_ref()).await;
-            CatalogResponse::Reported(report::report(env, *request, tables, cost).await?)
+            let lineage = super::lineage::end_of_run(env, &request, &tables).await;
+            CatalogResponse::Reported(report::report(env, *request, tables, cost, lineage).await?)
         }
+        CatalogRequest::LineageFailed(failed) => CatalogResponse::Told(super::lineage::run_failed(env, &failed).await),
     })
 }
 

@@ -4,6 +4,7 @@
 pub mod catalog_swap;
 pub mod export_callback;
 pub mod export_poller;
+pub mod lineage;
 pub mod query_runner;
 pub mod report_metrics;
 pub mod serve;

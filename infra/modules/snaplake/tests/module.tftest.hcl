@@ -459,6 +459,29 @@ run "only_the_prices_given_reach_the_functions" {
   }
 }
 
+run "lineage_is_posted_to_glue_unless_turned_off" {
+  command = plan
+  assert {
+    condition     = alltrue([for f in ["snapshot-export", "catalog-swap"] : aws_lambda_function.fn[f].environment[0].variables.SNAPLAKE_LINEAGE == "glue" && strcontains(aws_iam_role_policy.fn[f].policy, "glue:PostLineageEvent")])
+    error_message = "by default StartExport and Report post the run's lineage: SNAPLAKE_LINEAGE=glue and glue:PostLineageEvent in their roles"
+  }
+  assert {
+    condition     = alltrue([for f in ["export-poller", "export-callback", "query-runner"] : !strcontains(aws_iam_role_policy.fn[f].policy, "glue:PostLineageEvent")])
+    error_message = "no other function may post lineage"
+  }
+}
+
+run "lineage_turned_off_leaves_no_lineage_permission" {
+  command = plan
+  variables {
+    lineage_to_glue = false
+  }
+  assert {
+    condition     = alltrue([for f in ["snapshot-export", "catalog-swap"] : aws_lambda_function.fn[f].environment[0].variables.SNAPLAKE_LINEAGE == "" && !strcontains(aws_iam_role_policy.fn[f].policy, "glue:PostLineageEvent")])
+    error_message = "lineage_to_glue = false: nothing is posted and no role may post"
+  }
+}
+
 run "a_negative_price_is_refused" {
   command = plan
   variables {

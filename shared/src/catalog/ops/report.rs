@@ -19,6 +19,7 @@ use crate::cost::{self, RunCost};
 use crate::env::Env;
 use crate::error::Error;
 use crate::export::plan::{SkippedTable, glue_name};
+use crate::lineage::LineageRecord;
 use crate::metrics;
 
 /// Every table's entry of the run: its tables, then those not exported.
@@ -110,6 +111,7 @@ pub async fn report(
     request: ReportRequest,
     tables: Vec<TableReport>,
     cost: Option<RunCost>,
+    lineage: Option<LineageRecord>,
 ) -> Result<RunSummary, Error> {
     let counts = metrics::count(&tables, 0);
     let (manifest, tables) = match &request.run_id {
@@ -126,6 +128,7 @@ pub async fn report(
                 written_at: Timestamp::now().to_string(),
                 counts: counts.clone(),
                 cost,
+                lineage,
                 tables,
             };
             write_manifest(env, &key, serde_json::to_vec(&manifest).expect("a manifest serializes")).await?;
@@ -136,12 +139,13 @@ pub async fn report(
     summarize(&tables, counts, manifest)
 }
 
-/// Writes a run's manifest with the curated key, so operators read it
+/// Writes a run's manifest (or another file of the run's, under
+/// `<control prefix>/runs/`) with the curated key, so operators read it
 /// without raw rights. When the key cannot encrypt (disabled, pending
 /// deletion: S3 answers `KMS.…`), the run is what tells why, so the manifest
 /// is written anyway with the bucket's default, the raw key: readable to raw
 /// readers only, never wider.
-async fn write_manifest(env: &Env, key: &str, body: Vec<u8>) -> Result<(), Error> {
+pub async fn write_manifest(env: &Env, key: &str, body: Vec<u8>) -> Result<(), Error> {
     let (client, bucket) = (&env.clients.s3, &env.config.bucket);
     let Some(curated) = env.config.curated_kms_key.clone() else {
         return s3::put_bytes(client, bucket, key, body, &ResultEncryption::Unset).await;
