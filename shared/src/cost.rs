@@ -7,7 +7,8 @@
 //!   rounded up to the megabyte, at least 10 MB.
 //! - **Step Functions and Lambda** are counted: the parent execution's states
 //!   and Lambda tasks as its history holds them when Report reads it (plus
-//!   the two states after Report), and each table's states and invocations
+//!   the states after Report: two, or the five of the failure path when a
+//!   table failed), and each table's states and invocations
 //!   from the path it took through the PublishTables Map and its poll rounds
 //!   ([`table_path`]). The stand-in counts what it runs; the pipeline test
 //!   holds the two equal. Lambda's GB-seconds are not counted (no run step
@@ -145,12 +146,24 @@ pub struct ParentSoFar {
     pub lambda_tasks: u64,
 }
 
-/// States and invocations after Report reads the history: ReleaseDayLock
-/// (a Lambda task) and Succeeded.
-pub const AFTER_REPORT: ParentSoFar = ParentSoFar {
-    states_entered: 2,
-    lambda_tasks: 1,
-};
+/// States and invocations after Report reads the history. When every table
+/// ended well: ReleaseDayLock (a Lambda task) and Succeeded. When one failed,
+/// Report fails the run (TablesFailed) and the failure path follows:
+/// FailedAtReport, NotifyFailure, EndLineageInFail and
+/// ReleaseDayLockAfterFailure (Lambda tasks), Failed.
+pub fn after_report(a_table_failed: bool) -> ParentSoFar {
+    if a_table_failed {
+        ParentSoFar {
+            states_entered: 5,
+            lambda_tasks: 2,
+        }
+    } else {
+        ParentSoFar {
+            states_entered: 2,
+            lambda_tasks: 1,
+        }
+    }
+}
 
 /// export-callback's invocations a run's events make as the module's rules
 /// match them: the export's final `export_info` file and RDS's "export
@@ -167,9 +180,10 @@ pub fn run_usage(
     snapshot_gb: Option<u64>,
     prices: &Prices,
 ) -> Usage {
+    let after = after_report(tables.iter().any(|t| t.failed));
     let mut usage = Usage {
-        state_transitions: parent.states_entered + AFTER_REPORT.states_entered + 2 * batches,
-        lambda_requests: parent.lambda_tasks + AFTER_REPORT.lambda_tasks + batches + EVENT_INVOCATIONS,
+        state_transitions: parent.states_entered + after.states_entered + 2 * batches,
+        lambda_requests: parent.lambda_tasks + after.lambda_tasks + batches + EVENT_INVOCATIONS,
         snapshot_gb,
         ..Usage::default()
     };
@@ -281,6 +295,29 @@ mod tests {
         assert!((cost.athena_usd - 20e6 / 1e12 * 5.0).abs() < 1e-12);
         assert!((cost.step_functions_usd - 23.0 * 0.025 / 1000.0).abs() < 1e-12);
         assert_eq!(cost.rds_export_usd, None);
+    }
+
+    #[test]
+    fn a_run_with_a_failed_table_counts_the_failure_path_after_report() {
+        let failed = TableReport {
+            failed: true,
+            ..TableReport::default()
+        };
+        let ok = run_usage(ParentSoFar::default(), 1, &[], None, &Prices::default());
+        let failing = run_usage(ParentSoFar::default(), 1, &[failed], None, &Prices::default());
+        let (states, invocations) = table_path(&TableReport {
+            failed: true,
+            ..TableReport::default()
+        });
+        assert_eq!(
+            (
+                failing.state_transitions - ok.state_transitions - states,
+                failing.lambda_requests - ok.lambda_requests - invocations
+            ),
+            (3, 1),
+            "FailedAtReport, NotifyFailure, EndLineageInFail, ReleaseDayLockAfterFailure and Failed, \
+             instead of ReleaseDayLock and Succeeded"
+        );
     }
 
     #[test]

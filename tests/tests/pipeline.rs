@@ -356,6 +356,7 @@ async fn a_failing_query_leaves_that_table_on_its_old_version_and_names_it() {
         json!({"match": "\"shop_orders\"", "fail": "SYNTAX_ERROR: injected"}),
     );
     let input = p.input().await;
+    p.standin.reset_calls();
     let (status, detail) = p.run("run-one-table-fails", input).await;
     assert_eq!(status, "FAILED", "{detail:#}");
     assert_eq!(detail["error"], "TablesFailed", "{detail:#}");
@@ -422,6 +423,13 @@ async fn a_failing_query_leaves_that_table_on_its_old_version_and_names_it() {
         "{message}"
     );
     lineage::check_with_openlineage_client(std::slice::from_ref(end)).unwrap_or_else(|e| panic!("{e}"));
+    // Its cost counts what ran, the failure path after Report included.
+    let manifest = snaplake_tests::s3_json(
+        &p.standin.sdk,
+        &format!("s3://{BUCKET}/_snaplake/runs/2026-11-21/run-one-table-fails.json"),
+    )
+    .await;
+    snaplake_tests::assert_cost_counts_what_ran(&manifest, &p.standin.calls());
 }
 
 #[tokio::test]
