@@ -433,11 +433,13 @@ async fn a_failing_query_leaves_that_table_on_its_old_version_and_names_it() {
 }
 
 #[tokio::test]
-async fn a_lineage_post_glue_refuses_never_fails_the_run_and_is_said_in_its_manifest() {
+async fn a_lineage_event_glue_refuses_never_fails_the_run_and_is_said_in_its_manifest() {
     let p = pipeline().await;
     p.standin.control(
         "/_snaplake/glue/faults",
-        json!({"operations": ["PostLineageEvent"], "code": "AccessDeniedException", "fail": "not authorized (injected)"}),
+        // As Glue refuses an event it finds malformed or over 300,000 bytes.
+        json!({"operations": ["PostLineageEvent"], "code": "InvalidInputException",
+               "fail": "the event is larger than 300,000 bytes (injected)"}),
     );
     let (status, detail) = p.run("run-lineage-refused", p.input().await).await;
     assert_eq!(status, "SUCCEEDED", "{detail:#}");
@@ -448,7 +450,7 @@ async fn a_lineage_post_glue_refuses_never_fails_the_run_and_is_said_in_its_mani
     assert_eq!(record["posted"], 0, "{record:#}");
     let problems = record["problems"].to_string();
     assert!(
-        problems.contains("PostLineageEvent") && problems.contains("AccessDeniedException"),
+        problems.contains("PostLineageEvent") && problems.contains("InvalidInputException"),
         "{record:#}"
     );
     let written = snaplake_tests::s3_json(&p.standin.sdk, record["events"].as_str().unwrap()).await;
