@@ -179,6 +179,9 @@ pub async fn current_step(stack: &Stack, arn: &str) -> Result<Option<String>, Fa
 pub struct RunRecord {
     pub tables: Vec<Value>,
     pub cost: Value,
+    /// The manifest's `lineage`: where the run's OpenLineage events are,
+    /// how many were posted, and what went wrong.
+    pub lineage: Value,
 }
 
 /// A finished run's record: from its manifest (its report writes one,
@@ -190,6 +193,7 @@ pub async fn run_record(stack: &Stack, execution: &Execution) -> Result<RunRecor
         return Ok(RunRecord {
             tables: manifest["tables"].as_array().cloned().unwrap_or_default(),
             cost: manifest["cost"].clone(),
+            lineage: manifest["lineage"].clone(),
         });
     }
     let published = match &execution.output {
@@ -201,6 +205,7 @@ pub async fn run_record(stack: &Stack, execution: &Execution) -> Result<RunRecor
     Ok(RunRecord {
         tables,
         cost: Value::Null,
+        lineage: Value::Null,
     })
 }
 

@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::catalog::schema::Column;
@@ -100,15 +101,19 @@ pub enum EventType {
     Other,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An event. Its datasets are kept as their JSON ([`Dataset`] serialized
+/// once): a run's end at 10,000 tables holds tens of MB of lineage, which
+/// Report (256 MB) keeps once, not as many small strings, and moves, never
+/// copies, into the events.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunEvent {
     pub event_type: EventType,
     pub event_time: String,
     pub run: Run,
     pub job: Job,
-    pub inputs: Vec<Dataset>,
-    pub outputs: Vec<Dataset>,
+    pub inputs: Vec<Box<RawValue>>,
+    pub outputs: Vec<Box<RawValue>>,
     pub producer: String,
     #[serde(rename = "schemaURL")]
     pub schema_url: String,
@@ -426,18 +431,24 @@ pub fn is_published(report: &TableReport) -> bool {
 
 /// The run's end: the event without its datasets, and each published
 /// table's inputs and output ([`fit`] makes events of them).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct End {
     pub head: RunEvent,
     pub tables: Vec<TableLineage>,
 }
 
 /// One published table: its inputs (its source table in the snapshot, its
-/// raw table) and itself.
-#[derive(Debug, Clone, PartialEq)]
+/// raw table) and itself, as JSON.
+#[derive(Debug, Clone)]
 pub struct TableLineage {
-    pub inputs: Vec<Dataset>,
-    pub output: Dataset,
+    pub inputs: Vec<Box<RawValue>>,
+    pub output: Box<RawValue>,
+}
+
+impl TableLineage {
+    fn input_bytes(&self) -> usize {
+        self.inputs.iter().map(|d| d.get().len()).sum()
+    }
 }
 
 impl End {
@@ -452,33 +463,67 @@ impl End {
     }
 }
 
-/// The run's end, COMPLETE or FAIL (see [`fit`] to bound its size).
-pub fn end_event(end: &RunEnd, published: &[Published]) -> End {
+fn raw(dataset: &Dataset) -> Box<RawValue> {
+    serde_json::value::to_raw_value(dataset).expect("a dataset serializes")
+}
+
+/// The run's end, COMPLETE or FAIL, its datasets each within `limit` bytes
+/// alone (see [`fit`]): a table too large alone loses its column lineage,
+/// then its schema, each said in the returned notes.
+pub fn end_event(end: &RunEnd, published: &[Published], limit: usize) -> (End, Vec<String>) {
     let execution = end.execution;
-    let mut tables = Vec::new();
+    let head = end_head(end);
+    let head_size = size(&head);
+    let mut notes = Vec::new();
+    let mut tables = Vec::with_capacity(published.len());
     for table in published {
         let (raw_ns, raw_name) = execution.glue_table(end.raw_database, &table.report.table);
         let mut inputs = Vec::new();
         if let (Some(snapshot), Some(source)) = (end.snapshot_arn, table.source) {
-            inputs.push(Dataset {
+            inputs.push(raw(&Dataset {
                 namespace: snapshot.to_string(),
                 name: source.to_string(),
                 facets: DatasetFacets::default(),
-            });
+            }));
         }
-        inputs.push(Dataset {
+        inputs.push(raw(&Dataset {
             namespace: raw_ns.clone(),
             name: raw_name.clone(),
             facets: DatasetFacets::default(),
-        });
+        }));
         let (namespace, name) = execution.glue_table(end.curated_database, &table.report.table);
-        let output = Dataset {
+        let mut output = Dataset {
             namespace,
             name,
             facets: output_facets(table, &raw_ns, &raw_name),
         };
-        tables.push(TableLineage { inputs, output });
+        let inputs_size: usize = inputs.iter().map(|d| d.get().len()).sum();
+        let alone =
+            |output: &Dataset| head_size + grown(0, inputs.len(), inputs_size) + grown(0, 1, raw(output).get().len());
+        if alone(&output) > limit {
+            output.facets.column_lineage = None;
+            notes.push(format!(
+                "{}: column lineage left out (the event would pass {limit} bytes)",
+                output.name
+            ));
+        }
+        if alone(&output) > limit {
+            output.facets.schema = None;
+            notes.push(format!(
+                "{}: schema left out (the event would pass {limit} bytes)",
+                output.name
+            ));
+        }
+        tables.push(TableLineage {
+            inputs,
+            output: raw(&output),
+        });
     }
+    (End { head, tables }, notes)
+}
+
+fn end_head(end: &RunEnd) -> RunEvent {
+    let execution = end.execution;
     let failure = end.failure.clone().map(|message| {
         facet(
             ERROR_MESSAGE,
@@ -488,7 +533,7 @@ pub fn end_event(end: &RunEnd, published: &[Published]) -> End {
             },
         )
     });
-    let head = RunEvent {
+    RunEvent {
         event_type: if end.failure.is_some() {
             EventType::Fail
         } else {
@@ -522,8 +567,7 @@ pub fn end_event(end: &RunEnd, published: &[Published]) -> End {
         outputs: Vec::new(),
         producer: PRODUCER.into(),
         schema_url: RUN_EVENT.into(),
-    };
-    End { head, tables }
+    }
 }
 
 fn output_facets(table: &Published, raw_ns: &str, raw_name: &str) -> DatasetFacets {
@@ -611,57 +655,53 @@ fn output_facets(table: &Published, raw_ns: &str, raw_name: &str) -> DatasetFace
     }
 }
 
-/// The end as events of at most `limit` bytes: one event when it fits;
-/// otherwise its tables split in order (each output with its inputs) into
-/// OTHER events of the same run, the last one carrying the end's type. An
-/// output too large alone loses its column lineage, then its schema; each
-/// such loss is said in the returned notes.
-pub fn fit(end: &End, limit: usize) -> (Vec<RunEvent>, Vec<String>) {
-    let whole = end.whole();
-    if size(&whole) <= limit {
-        return (vec![whole], Vec::new());
-    }
-    let mut notes = Vec::new();
+/// The end as events of at most `limit` bytes (each table's datasets fit
+/// alone: [`end_event`]): one event when it fits; otherwise its tables
+/// split in order (each output with its inputs) into OTHER events of the
+/// same run, the last one carrying the end's type.
+pub fn fit(end: End, limit: usize) -> Vec<RunEvent> {
+    // Sizes are added up, not measured again: an event's JSON is its head's
+    // (with empty lists) plus each dataset's JSON and a comma between two.
+    let head = size(&end.head);
+    let inputs = end.tables.iter().map(|t| t.inputs.len()).sum();
+    let whole = head
+        + grown(0, inputs, end.tables.iter().map(TableLineage::input_bytes).sum())
+        + grown(
+            0,
+            end.tables.len(),
+            end.tables.iter().map(|t| t.output.get().len()).sum(),
+        );
     let mut events: Vec<RunEvent> = Vec::new();
     let mut current = end.head.clone();
-    for table in &end.tables {
-        let mut alone = RunEvent {
-            inputs: table.inputs.clone(),
-            outputs: vec![table.output.clone()],
-            ..end.head.clone()
+    let mut current_size = head;
+    for table in end.tables {
+        let growth = |current: &RunEvent| {
+            grown(current.inputs.len(), table.inputs.len(), table.input_bytes())
+                + grown(current.outputs.len(), 1, table.output.get().len())
         };
-        if size(&alone) > limit {
-            alone.outputs[0].facets.column_lineage = None;
-            notes.push(format!(
-                "{}: column lineage left out (the event would pass {limit} bytes)",
-                table.output.name
-            ));
+        if whole > limit && current_size + growth(&current) > limit && !current.outputs.is_empty() {
+            events.push(std::mem::replace(&mut current, end.head.clone()));
+            current_size = head;
         }
-        if size(&alone) > limit {
-            alone.outputs[0].facets.schema = None;
-            notes.push(format!(
-                "{}: schema left out (the event would pass {limit} bytes)",
-                table.output.name
-            ));
-        }
-        let mut next = current.clone();
-        next.inputs.extend(alone.inputs.iter().cloned());
-        next.outputs.extend(alone.outputs.iter().cloned());
-        if size(&next) <= limit {
-            current = next;
-        } else {
-            if !current.outputs.is_empty() {
-                events.push(current);
-            }
-            current = alone;
-        }
+        current_size += growth(&current);
+        current.inputs.extend(table.inputs);
+        current.outputs.push(table.output);
     }
     events.push(current);
     let last = events.len() - 1;
     for event in &mut events[..last] {
         event.event_type = EventType::Other;
     }
-    (events, notes)
+    events
+}
+
+/// What adding `added` elements of `bytes` JSON bytes in all to a JSON list
+/// of `had` elements adds to its size: the elements and their commas.
+fn grown(had: usize, added: usize, bytes: usize) -> usize {
+    match added {
+        0 => 0,
+        n => bytes + n - 1 + usize::from(had > 0),
+    }
 }
 
 /// The event's size as posted: its JSON.
@@ -820,7 +860,12 @@ mod tests {
         let r = report("shop_customers", TableOutcome::Swapped);
         let (policy, columns) = (customers_policy(), columns());
         let published = [published(&r, "shop.customers", &columns, &policy, &["country"])];
-        let event = serde_json::to_value(end_event(&end(&e, &counts, None), &published).whole()).unwrap();
+        let event = serde_json::to_value(
+            end_event(&end(&e, &counts, None), &published, MAX_EVENT_BYTES)
+                .0
+                .whole(),
+        )
+        .unwrap();
         assert_eq!(event["eventType"], "COMPLETE");
         let output = &event["outputs"][0];
         assert_eq!(output["namespace"], "arn:aws:glue:us-east-1:123456789012");
@@ -895,7 +940,12 @@ mod tests {
         };
         let (policy, columns) = (customers_policy(), columns());
         let published = [published(&r, "shop.customers", &columns, &policy, &[])];
-        let event = serde_json::to_value(end_event(&end(&e, &counts, None), &published).whole()).unwrap();
+        let event = serde_json::to_value(
+            end_event(&end(&e, &counts, None), &published, MAX_EVENT_BYTES)
+                .0
+                .whole(),
+        )
+        .unwrap();
         for (schema, id, facet) in [
             (
                 include_str!("../../docs/lineage/SnaplakeRunFacet.json"),
@@ -931,7 +981,9 @@ mod tests {
         let event = end_event(
             &end(&e, &counts, Some("1 table(s) failed: b (QueryFailed)".into())),
             &[],
+            MAX_EVENT_BYTES,
         )
+        .0
         .whole();
         assert_eq!(event.event_type, EventType::Fail);
         let message = &event.run.facets.error_message.as_ref().unwrap().body.message;
@@ -961,6 +1013,22 @@ mod tests {
         (reports, customers_policy(), columns())
     }
 
+    fn outputs(e: &RunEvent) -> &Vec<Box<RawValue>> {
+        &e.outputs
+    }
+
+    fn inputs(e: &RunEvent) -> &Vec<Box<RawValue>> {
+        &e.inputs
+    }
+
+    /// The JSON of each dataset of a list of events, in order.
+    fn texts(events: &[RunEvent], which: fn(&RunEvent) -> &Vec<Box<RawValue>>) -> Vec<String> {
+        events
+            .iter()
+            .flat_map(|e| which(e).iter().map(|d| d.get().to_string()))
+            .collect()
+    }
+
     #[test]
     fn an_end_too_large_is_split_by_table_and_ends_with_its_type() {
         let (e, counts) = (execution(), RunCounts::default());
@@ -971,26 +1039,85 @@ mod tests {
             .zip(&sources)
             .map(|(r, s)| published(r, s, &columns, &policy, &["country"]))
             .collect();
-        let parts = end_event(&end(&e, &counts, None), &published);
+        let (parts, notes) = end_event(&end(&e, &counts, None), &published, MAX_EVENT_BYTES);
+        assert!(notes.is_empty(), "{notes:?}");
         let whole = parts.whole();
         let limit = size(&whole) / 3;
-        let (events, notes) = fit(&parts, limit);
-        assert!(notes.is_empty(), "{notes:?}");
+        let events = fit(parts.clone(), limit);
         assert!(events.len() >= 3, "{}", events.len());
         assert!(events.iter().all(|e| size(e) <= limit));
+        // Full but for the last: the next table would not have fitted.
+        for pair in events.windows(2) {
+            let mut more = pair[0].clone();
+            more.outputs.push(pair[1].outputs[0].clone());
+            more.inputs.extend(pair[1].inputs.iter().take(2).cloned());
+            assert!(size(&more) > limit, "an event was cut short");
+        }
         let types: Vec<EventType> = events.iter().map(|e| e.event_type).collect();
         assert_eq!(types.last(), Some(&EventType::Complete));
         assert!(
             types[..types.len() - 1].iter().all(|t| *t == EventType::Other),
             "{types:?}"
         );
-        let outputs: Vec<Dataset> = events.iter().flat_map(|e| e.outputs.clone()).collect();
-        assert_eq!(outputs, whole.outputs, "every output once, in order, unchanged");
-        let inputs: Vec<Dataset> = events.iter().flat_map(|e| e.inputs.clone()).collect();
-        assert_eq!(inputs, whole.inputs, "each output's inputs beside it");
+        assert_eq!(
+            texts(&events, outputs),
+            texts(std::slice::from_ref(&whole), outputs),
+            "every output once, in order, unchanged"
+        );
+        assert_eq!(
+            texts(&events, inputs),
+            texts(std::slice::from_ref(&whole), inputs),
+            "each output's inputs beside it"
+        );
         assert!(events.iter().all(|x| x.run.run_id == whole.run.run_id));
-        let (one, _) = fit(&parts, size(&whole));
-        assert_eq!(one, vec![whole]);
+        let one = fit(parts, size(&whole));
+        assert_eq!(one.len(), 1);
+        assert_eq!(
+            serde_json::to_value(&one[0]).unwrap(),
+            serde_json::to_value(&whole).unwrap()
+        );
+    }
+
+    /// What `fit` adds up is what the JSON of a list of datasets measures.
+    #[test]
+    fn a_list_grows_by_its_new_elements_and_their_commas() {
+        let dataset = |n: usize| Dataset {
+            namespace: "s3://lake".into(),
+            name: "x".repeat(n),
+            facets: DatasetFacets::default(),
+        };
+        let len = |list: &[Dataset]| serde_json::to_vec(list).unwrap().len();
+        for had in 0..4 {
+            for added in 0..4 {
+                let old: Vec<Dataset> = (0..had).map(dataset).collect();
+                let new: Vec<Dataset> = (10..10 + added).map(dataset).collect();
+                let bytes: usize = new.iter().map(|d| raw(d).get().len()).sum();
+                let both: Vec<Dataset> = old.iter().chain(&new).cloned().collect();
+                assert_eq!(len(&both), len(&old) + grown(had, added, bytes), "{had} + {added}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the limit, every event fits it and every table is told
+        /// once, in order: the sizes `fit` adds up are the real ones.
+        #[test]
+        fn every_split_fits_its_limit(tables in 1usize..40, share in 1usize..100) {
+            let (e, counts) = (execution(), RunCounts::default());
+            let (reports, policy, columns) = many(tables);
+            let published: Vec<Published> =
+                reports.iter().map(|r| published(r, "shop.t", &columns, &policy, &["country"])).collect();
+            let (parts, _) = end_event(&end(&e, &counts, None), &published, MAX_EVENT_BYTES);
+            let whole = parts.whole();
+            let one_table = size(&RunEvent { inputs: parts.tables[0].inputs.clone(),
+                outputs: vec![parts.tables[0].output.clone()], ..parts.head.clone() });
+            let limit = one_table + (size(&whole) - one_table) * share / 100;
+            let events = fit(parts, limit);
+            for event in &events {
+                proptest::prop_assert!(size(event) <= limit, "{} > {limit}", size(event));
+            }
+            proptest::prop_assert_eq!(texts(&events, outputs), texts(std::slice::from_ref(&whole), outputs));
+        }
     }
 
     #[test]
@@ -1008,13 +1135,15 @@ mod tests {
             ..TablePolicy::default()
         };
         let published = [published(&r, "shop.wide", &columns, &policy, &[])];
-        let parts = end_event(&end(&e, &counts, None), &published);
-        assert!(size(&parts.whole()) > MAX_EVENT_BYTES, "{}", size(&parts.whole()));
-        let (events, notes) = fit(&parts, MAX_EVENT_BYTES);
+        let (whole, _) = end_event(&end(&e, &counts, None), &published, usize::MAX);
+        assert!(size(&whole.whole()) > MAX_EVENT_BYTES, "{}", size(&whole.whole()));
+        let (parts, notes) = end_event(&end(&e, &counts, None), &published, MAX_EVENT_BYTES);
+        let events = fit(parts, MAX_EVENT_BYTES);
         assert_eq!(events.len(), 1);
         assert!(size(&events[0]) <= MAX_EVENT_BYTES);
-        assert!(events[0].outputs[0].facets.column_lineage.is_none());
-        assert!(events[0].outputs[0].facets.schema.is_some());
+        let output: serde_json::Value = serde_json::from_str(events[0].outputs[0].get()).unwrap();
+        assert!(output["facets"].get("columnLineage").is_none(), "{output}");
+        assert!(output["facets"].get("schema").is_some(), "{output}");
         assert_eq!(
             notes,
             [format!(

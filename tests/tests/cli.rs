@@ -509,6 +509,11 @@ async fn status_shows_the_export_and_every_table_of_a_run() {
         day.contains(&format!("cost ${usd:.4} at us-east-1 prices")) && day.contains("transitions"),
         "the day's view breaks the cost down: {day}"
     );
+    assert_eq!(run["lineage"]["posted"], 1, "the run's COMPLETE reached Glue: {run:#}");
+    assert!(
+        day.contains("lineage 1 end event(s) posted to the Glue Data Catalog, events at s3://"),
+        "the day's view says where the run's lineage went: {day}"
+    );
     assert!(
         text.contains("EXPORT TO PUBLISHED") && text.contains(&format!("{}m{:02}s", delay / 60, delay % 60)),
         "{text}"

@@ -100,8 +100,10 @@ async fn map_results(d: &Deployment, tables: &[String]) -> Value {
 
 /// The plan's raw tables registered, as RegisterRawTables' children do
 /// (here in this process, 16 at a time: 2,000 invocations of one batch each
-/// show nothing the bigger steps do not).
-async fn registered(d: &Deployment, plan: &Value) {
+/// show nothing the bigger steps do not), and a curated table of each, as
+/// the day before left them (Report's lineage reads their columns). Answers
+/// the tables' names.
+async fn registered(d: &Deployment, plan: &Value) -> Vec<String> {
     use futures_util::{StreamExt, TryStreamExt, stream};
     use snaplake::contract::catalog_swap::RegisterRawShared;
     use snaplake::export::plan::Batch;
@@ -124,6 +126,27 @@ async fn registered(d: &Deployment, plan: &Value) {
         .try_collect::<Vec<_>>()
         .await
         .unwrap();
+    let tables: Vec<String> = batches.iter().flat_map(|b| &b.items).map(|i| i.name.clone()).collect();
+    stream::iter(&tables)
+        .map(|table| async move {
+            let glue = &env.clients.glue;
+            let raw = snaplake::aws::glue::get_table(glue, &env.config.raw_database, table).await?;
+            let raw = raw.expect("registered above");
+            let def = snaplake::aws::glue::TableDef {
+                database: env.config.curated_database.clone(),
+                name: table.clone(),
+                location: format!("s3://{BUCKET}/curated/{table}/v=20261119T190000Z/"),
+                columns: raw.columns,
+                parameters: Default::default(),
+                description: "the day before's version".into(),
+            };
+            snaplake::aws::glue::create_table(glue, &def).await
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    tables
 }
 
 #[tokio::test]
@@ -149,7 +172,7 @@ async fn ten_thousand_tables_are_planned_validated_and_reported_within_each_func
     );
     let plan = poll["plan"].clone();
     d.standin.control("/_snaplake/latency", json!({}));
-    registered(&d, &plan).await;
+    let tables = registered(&d, &plan).await;
     d.standin.control("/_snaplake/latency", json!({"glue": 50, "s3": 20}));
 
     let validated = call(
@@ -160,18 +183,41 @@ async fn ten_thousand_tables_are_planned_validated_and_reported_within_each_func
     .await;
     assert_eq!(validated["published_count"], json!(TABLES), "{validated:#}");
 
-    // Report does not read the tables' names back: any 10,000 do.
-    let tables: Vec<String> = (0..TABLES).map(|n| format!("shop_table_{n:05}")).collect();
+    // Every table published: Report's lineage tells each one, with its
+    // columns and their rules, split into events Glue takes.
     let results = map_results(&d, &tables).await;
+    let execution = format!("arn:aws:states:us-east-1:123456789012:execution:{STACK}-pipeline:worst-case");
     let report = call(
         &d,
         "catalog-swap",
         json!({"action": "report", "results": results, "plan": plan, "run_id": "worst-case",
-               "logical_time": LOGICAL_TIME, "export_id": export_id, "policy_digest": digest}),
+               "logical_time": LOGICAL_TIME, "export_id": export_id, "policy_digest": digest,
+               "execution_arn": execution, "started_at": "2026-11-20T19:00:01.000Z"}),
     )
     .await;
     d.standin.control("/_snaplake/latency", json!({}));
     assert_eq!(report["counts"]["published"], json!(TABLES), "{report:#}");
+    let manifest = snaplake_tests::s3_json(&d.standin.sdk, report["manifest"].as_str().unwrap()).await;
+    let lineage = &manifest["lineage"];
+    assert!(lineage.get("problems").is_none(), "{lineage:#}");
+    let posted = snaplake_tests::lineage::posted(&d.standin);
+    let told: usize = posted.iter().map(|e| e["outputs"].as_array().map_or(0, Vec::len)).sum();
+    assert_eq!(
+        (lineage["posted"].as_u64(), told),
+        (Some(posted.len() as u64), TABLES),
+        "{lineage:#}"
+    );
+    let with_columns = posted
+        .iter()
+        .flat_map(|e| e["outputs"].as_array().cloned().unwrap_or_default())
+        .filter(|o| {
+            o["facets"]["columnLineage"]["fields"]
+                .as_object()
+                .is_some_and(|f| !f.is_empty())
+        })
+        .count();
+    assert_eq!(with_columns, TABLES, "every table's column lineage");
+    eprintln!("lineage at {TABLES} tables: {} events posted", posted.len());
 
     // What each function took and held, beside its limits.
     let calls = d.standin.calls();

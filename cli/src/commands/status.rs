@@ -85,10 +85,11 @@ async fn summary(stack: &Stack, e: &Execution) -> Result<Value, Failure> {
     } else {
         runs::current_step(stack, &e.arn).await?
     };
-    let runs::RunRecord { tables, cost } = if e.running() {
+    let runs::RunRecord { tables, cost, lineage } = if e.running() {
         runs::RunRecord {
             tables: Vec::new(),
             cost: Value::Null,
+            lineage: Value::Null,
         }
     } else {
         runs::run_record(stack, e).await?
@@ -105,6 +106,7 @@ async fn summary(stack: &Stack, e: &Execution) -> Result<Value, Failure> {
         "tables": tables,
         "publish_delay_seconds": delay,
         "cost": cost,
+        "lineage": lineage,
     }))
 }
 
@@ -184,6 +186,30 @@ fn cost_line(cost: &Value) -> Option<String> {
     ))
 }
 
+/// The detailed view's line on the run's lineage: how many of its events the
+/// Glue Data Catalog took, where they are kept, and the first problem; None
+/// when its manifest records no lineage.
+fn lineage_line(lineage: &Value) -> Option<String> {
+    let posted = lineage["posted"].as_u64()?;
+    let kept = match lineage["events"].as_str() {
+        Some(uri) => format!("events at {uri}"),
+        None => "events not written".into(),
+    };
+    let problems = lineage["problems"].as_array().cloned().unwrap_or_default();
+    let first = problems.first().and_then(Value::as_str).map(|p| {
+        let more = if problems.len() > 1 {
+            format!(" (and {} more)", problems.len() - 1)
+        } else {
+            String::new()
+        };
+        format!("; {p}{more}")
+    });
+    Some(format!(
+        "{posted} end event(s) posted to the Glue Data Catalog, {kept}{}",
+        first.unwrap_or_default()
+    ))
+}
+
 fn render(summaries: &[Value], detailed: bool) -> String {
     let mut runs = Table::new(&[
         "DAY",
@@ -198,7 +224,7 @@ fn render(summaries: &[Value], detailed: bool) -> String {
     ]);
     let mut causes = String::new();
     let mut manifests = String::new();
-    let mut costs = String::new();
+    let mut records = String::new(); // each run's cost and lineage lines
     let mut tables = Table::new(&["DAY", "TABLE", "OUTCOME", "NOW", "DETAIL"]);
     for s in summaries {
         let day = s["day"].as_str().unwrap_or("-").to_string();
@@ -235,8 +261,15 @@ fn render(summaries: &[Value], detailed: bool) -> String {
             );
         }
         if let Some(line) = cost_line(&s["cost"]) {
-            costs += &format!(
+            records += &format!(
                 "{} {}: cost {line}\n",
+                day,
+                s["execution"]["name"].as_str().unwrap_or("-")
+            );
+        }
+        if let Some(line) = lineage_line(&s["lineage"]) {
+            records += &format!(
+                "{} {}: lineage {line}\n",
                 day,
                 s["execution"]["name"].as_str().unwrap_or("-")
             );
@@ -281,8 +314,8 @@ fn render(summaries: &[Value], detailed: bool) -> String {
         if !manifests.is_empty() {
             text += &format!("\n{manifests}");
         }
-        if !costs.is_empty() {
-            text += &format!("\n{costs}");
+        if !records.is_empty() {
+            text += &format!("\n{records}");
         }
     }
     text
@@ -327,6 +360,22 @@ mod tests {
         let published = json!({"total_usd": 0.0007, "usage": {}, "rds_export_usd": null, "prices": {}});
         assert!(cost_line(&published).unwrap().ends_with("export not known"));
         assert_eq!(cost_line(&Value::Null), None);
+    }
+
+    #[test]
+    fn the_detailed_view_says_what_lineage_was_posted_and_the_first_problem() {
+        let told = json!({"events": "s3://lake/_snaplake/runs/2026-11-21/r.lineage.json", "posted": 1});
+        assert_eq!(
+            lineage_line(&told).unwrap(),
+            "1 end event(s) posted to the Glue Data Catalog, events at s3://lake/_snaplake/runs/2026-11-21/r.lineage.json"
+        );
+        let refused = json!({"posted": 0, "problems": ["PostLineageEvent (Complete, 900 bytes): refused", "b"]});
+        assert_eq!(
+            lineage_line(&refused).unwrap(),
+            "0 end event(s) posted to the Glue Data Catalog, events not written; \
+             PostLineageEvent (Complete, 900 bytes): refused (and 1 more)"
+        );
+        assert_eq!(lineage_line(&Value::Null), None, "a manifest written before lineage");
     }
 
     #[test]

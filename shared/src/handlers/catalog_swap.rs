@@ -63,8 +63,11 @@ pub async fn run(env: &Env, request: CatalogRequest) -> Result<CatalogResponse, 
         CatalogRequest::Report(request) => {
             let tables = report::entries(env, &request).await?;
             let cost = report::cost(env, &request, &tables).await;
-            super::report_metrics::emit(env, &request, &tables, cost.as_ref()).await;
-            let lineage = super::lineage::end_of_run(env, &request, &tables).await;
+            // The live curated tables, read once: the metrics' ages and the
+            // lineage's schemas.
+            let live = crate::aws::glue::list_tables(&env.clients.glue, &env.config.curated_database).await;
+            super::report_metrics::emit(env, &request, &tables, cost.as_ref(), &live);
+            let lineage = super::lineage::end_of_run(env, &request, &tables, live).await;
             CatalogResponse::Reported(report::report(env, *request, tables, cost, lineage).await?)
         }
         CatalogRequest::LineageFailed(failed) => CatalogResponse::Told(super::lineage::run_failed(env, &failed).await),

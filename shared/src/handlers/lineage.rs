@@ -8,10 +8,11 @@
 
 use std::collections::HashMap;
 
+use futures_util::{StreamExt, stream};
 use jiff::Timestamp;
 use tracing::{info, warn};
 
-use crate::aws::glue;
+use crate::aws::glue::{self, TableState};
 use crate::catalog::ops::report;
 use crate::catalog::run_manifest;
 use crate::catalog::schema::Column;
@@ -20,11 +21,15 @@ use crate::contract::masking_policy::MaskingPolicy;
 use crate::contract::run_report::{ReportRequest, RunCounts, TableReport};
 use crate::contract::snapshot_export::{ExportRequest, PolicyRef};
 use crate::env::Env;
+use crate::error::Error;
 use crate::export::plan::glue_name;
 use crate::lineage::{self, Execution, LineageRecord, MAX_EVENT_BYTES, Published, RunEnd, RunEvent};
 use crate::metrics;
 use crate::pinning;
 use crate::transform::policy_sql;
+
+/// PostLineageEvent calls in flight at once for a large run's end.
+const POSTS_AT_ONCE: usize = 8;
 
 /// Posts the run's START, when the deployment posts lineage and the state
 /// machine named the execution. Never fails the export: a refusal is logged.
@@ -59,7 +64,12 @@ async fn post(env: &Env, event: &RunEvent) -> Result<(), String> {
 /// Builds the run's end events, posts them (when the deployment posts
 /// lineage) and writes them with the START beside the manifest. None when
 /// the request names no execution or run (an earlier state machine's).
-pub async fn end_of_run(env: &Env, request: &ReportRequest, tables: &[TableReport]) -> Option<LineageRecord> {
+pub async fn end_of_run(
+    env: &Env,
+    request: &ReportRequest,
+    tables: &[TableReport],
+    live: Result<Vec<(String, TableState)>, Error>,
+) -> Option<LineageRecord> {
     let arn = request.run.execution_arn.as_deref()?;
     let run_id = request.run_id.as_deref()?;
     let logical_time = request.run.logical_time?;
@@ -85,7 +95,7 @@ pub async fn end_of_run(env: &Env, request: &ReportRequest, tables: &[TableRepor
             None
         }
     };
-    let live = live_columns(env, tables, &mut record.problems).await;
+    let live = live_columns(live, &mut record.problems);
     let sources = sources(policy.as_deref());
     let published: Vec<Published> = tables
         .iter()
@@ -106,7 +116,7 @@ pub async fn end_of_run(env: &Env, request: &ReportRequest, tables: &[TableRepor
             }
         })
         .collect();
-    let end = lineage::end_event(
+    let (end, notes) = lineage::end_event(
         &RunEnd {
             execution: &execution,
             ended_at: Timestamp::now(),
@@ -121,8 +131,11 @@ pub async fn end_of_run(env: &Env, request: &ReportRequest, tables: &[TableRepor
             failure,
         },
         &published,
+        MAX_EVENT_BYTES,
     );
-    let (ends, notes) = lineage::fit(&end, MAX_EVENT_BYTES);
+    drop(published);
+    drop(live);
+    let ends = lineage::fit(end, MAX_EVENT_BYTES);
     record.problems.extend(notes);
     let start = request
         .run
@@ -158,7 +171,7 @@ pub async fn run_failed(env: &Env, failed: &RunFailed) -> LineageRecord {
     };
     let cfg = &env.config;
     let counts = RunCounts::default();
-    let end = lineage::end_event(
+    let (end, _) = lineage::end_event(
         &RunEnd {
             execution: &execution,
             ended_at: Timestamp::now(),
@@ -173,29 +186,46 @@ pub async fn run_failed(env: &Env, failed: &RunFailed) -> LineageRecord {
             failure: Some(format!("the run failed at {}: {}", failed.step, failed.error)),
         },
         &[],
+        MAX_EVENT_BYTES,
     );
     let start = failed
         .started_at
         .map(|t| lineage::start_event(&execution, t, failed.logical_time));
     let day = failed.logical_time.day(&cfg.time_zone);
     let key = run_manifest::lineage_key(&cfg.control_prefix, day, &failed.run_id);
-    tell(env, start, vec![end.whole()], &key, &mut record).await;
+    tell(env, start, lineage::fit(end, MAX_EVENT_BYTES), &key, &mut record).await;
     record
 }
 
 /// Posts the end events (when the deployment posts lineage) and writes them,
 /// after the START, to `key`; each problem goes to the record and the log.
 async fn tell(env: &Env, start: Option<RunEvent>, ends: Vec<RunEvent>, key: &str, record: &mut LineageRecord) {
-    if env.config.lineage_to_glue {
-        for event in &ends {
-            match post(env, event).await {
+    if env.config.lineage_to_glue
+        && let Some((last, parts)) = ends.split_last()
+    {
+        // The parts of a large end (OTHER) at once, then the end itself, last.
+        let parts: Vec<Result<(), String>> = stream::iter(parts)
+            .map(|event| post(env, event))
+            .buffer_unordered(POSTS_AT_ONCE)
+            .collect()
+            .await;
+        for posted in parts.into_iter().chain([post(env, last).await]) {
+            match posted {
                 Ok(()) => record.posted += 1,
                 Err(problem) => record.problems.push(problem),
             }
         }
     }
-    let events: Vec<RunEvent> = start.into_iter().chain(ends).collect();
-    let body = serde_json::to_vec(&events).expect("events serialize");
+    // The JSON list of the events, each freed once written: a large run's
+    // end is held once, not twice.
+    let mut body = vec![b'['];
+    for (i, event) in start.into_iter().chain(ends).enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        serde_json::to_writer(&mut body, &event).expect("an event serializes");
+    }
+    body.push(b']');
     match report::write_manifest(env, key, body).await {
         Ok(()) => record.events = Some(run_manifest::uri(&env.config.bucket, key)),
         Err(e) => record
@@ -236,12 +266,12 @@ fn sources(policy: Option<&MaskingPolicy>) -> HashMap<String, &str> {
         .unwrap_or_default()
 }
 
-/// The live curated tables' columns, read only when the run published any.
-async fn live_columns(env: &Env, tables: &[TableReport], problems: &mut Vec<String>) -> HashMap<String, Vec<Column>> {
-    if !tables.iter().any(lineage::is_published) {
-        return HashMap::new();
-    }
-    match glue::list_tables(&env.clients.glue, &env.config.curated_database).await {
+/// The live curated tables' columns, by table.
+fn live_columns(
+    live: Result<Vec<(String, TableState)>, Error>,
+    problems: &mut Vec<String>,
+) -> HashMap<String, Vec<Column>> {
+    match live {
         Ok(live) => live.into_iter().map(|(name, t)| (name, t.columns)).collect(),
         Err(e) => {
             problems.push(format!(

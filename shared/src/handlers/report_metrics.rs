@@ -7,26 +7,34 @@ use crate::catalog::parameters;
 use jiff::Timestamp;
 use tracing::warn;
 
-use crate::aws::glue;
+use crate::aws::glue::TableState;
 use crate::contract::run_report::{ReportRequest, TableReport};
 use crate::cost::RunCost;
 use crate::env::Env;
+use crate::error::Error;
 use crate::logical_time::LogicalTime;
 use crate::metrics::{self, RunTimes};
 
-/// Writes the report's EMF lines. Reading the live versions' ages from the
-/// curated database is the one call it makes; when that fails, the age is
-/// left out (its alarm treats missing data as breaching) and the report goes on.
-pub async fn emit(env: &Env, request: &ReportRequest, entries: &[TableReport], cost: Option<&RunCost>) {
+/// Writes the report's EMF lines, with the live versions' ages from the
+/// curated database (`live`, which Report lists once for the metrics and the
+/// lineage); when it could not be listed, the age is left out (its alarm
+/// treats missing data as breaching) and the report goes on.
+pub fn emit(
+    env: &Env,
+    request: &ReportRequest,
+    entries: &[TableReport],
+    cost: Option<&RunCost>,
+    live: &Result<Vec<(String, TableState)>, Error>,
+) {
     let counts = metrics::count(entries, 0);
     let tables = metrics::policy_tables(entries);
-    let oldest_live = match glue::list_tables(&env.clients.glue, &env.config.curated_database).await {
+    let oldest_live = match live {
         Ok(live) => {
             let live: Vec<(String, Option<LogicalTime>)> = live
-                .into_iter()
+                .iter()
                 .map(|(name, t)| {
                     let time = t.parameters.get(parameters::LOGICAL_TIME);
-                    (name, time.and_then(|t| LogicalTime::parse(t).ok()))
+                    (name.clone(), time.and_then(|t| LogicalTime::parse(t).ok()))
                 })
                 .collect();
             metrics::oldest_live(&tables, &live)
