@@ -12,6 +12,10 @@ run by DuckDB over the Parquet data in the stand-in's S3:
   files) are copied to a scratch folder and exposed as a DuckDB view of the
   same name, its columns lower-cased; a location without data files is an
   empty table with the Glue columns;
+- a table whose Glue `table_type` is ICEBERG is read from its metadata
+  instead: the current snapshot's data files, or the snapshot `FOR VERSION
+  AS OF` / `FOR TIMESTAMP AS OF` names (`iceberg.py`); time travel on any
+  other table is refused;
 - `UNLOAD (SELECT ...) TO 's3://...' WITH (format = 'PARQUET', ...)` runs the
   SELECT and writes Parquet objects under the target prefix, which must be
   empty (as Athena requires): one, or one per `unload_rows_per_file` rows
@@ -58,7 +62,7 @@ from moto.athena import responses
 from moto.glue.models import glue_backends
 from moto.s3.models import s3_backends
 
-from . import athena_sql, calls, iam, needs, sessions
+from . import athena_sql, calls, iam, iceberg, needs, sessions
 from .athena_sql import QueryError
 
 LOCK = threading.Lock()
@@ -126,6 +130,17 @@ class Caller:
             raise QueryError(f"Permission denied on S3 path: {path}: {_said(e)}" if _what(e) == "Access denied"
                              else f"HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split {path}: {_said(e)}") from None
         return found
+
+    def read_one(self, bucket: str, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise QueryError(f"ICEBERG_MISSING_METADATA: s3://{bucket}/{key} does not exist") from None
+            raise QueryError(f"Permission denied on S3 path: s3://{bucket}/{key}: {_said(e)}" if _what(e) == "Access denied"
+                             else f"ICEBERG_FILESYSTEM_ERROR: s3://{bucket}/{key}: {_said(e)}") from None
 
     def write(self, bucket: str, key: str, body: bytes, encryption: dict) -> None:
         from botocore.exceptions import ClientError
@@ -237,42 +252,91 @@ def _objects(s3, bucket: str, prefix: str) -> list:
     return [store[name] for name in sorted(store.keys()) if name.startswith(prefix)]
 
 
-def _expose_tables(con, q: Query, tables: list[tuple[str, str]], scratch: Path) -> tuple[dict, int]:
-    """A DuckDB view per table; returns each table's Glue columns and the bytes scanned."""
+def _expose_tables(con, q: Query, reads: list[athena_sql.TableRead], scratch: Path) -> tuple[dict, int]:
+    """A DuckDB view per table read; returns each view's columns (Hive
+    types) and the bytes scanned."""
     glue = glue_backends[q.account][q.region]
     s3 = s3_backends[q.account]["aws"]
     columns, scanned = {}, 0
-    for db, table in tables:
+    for read in reads:
+        db, table = read.db, read.table
         try:
-            storage = glue.get_table(db, table).as_dict()["StorageDescriptor"]
+            found = glue.get_table(db, table).as_dict()
         except Exception:
             raise QueryError(f"TABLE_NOT_FOUND: Table 'awsdatacatalog.{db}.{table}' does not exist") from None
-        location = storage["Location"]
-        columns[(db, table)] = [(c["Name"], c["Type"]) for c in storage.get("Columns", [])]
-        bucket, _, prefix = location.removeprefix("s3://").partition("/")
         folder = scratch / f"{len(list(scratch.iterdir()))}"
         folder.mkdir()
-        files = []
-        for name, body in _table_files(q, s3, bucket, prefix):
-            path = folder / f"{len(files)}.parquet"
-            path.write_bytes(body)
-            files.append(str(path))
-            scanned += len(body)
-        if files:
-            source = f"read_parquet({json.dumps(files)})"
-            names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-            select = ", ".join(f"{_quote(n)} AS {_quote(n.lower())}" for n in names)
-            view = f"SELECT {select} FROM {source}"
-        elif columns[(db, table)]:
-            # Athena reads a location without data files as an empty table
-            select = ", ".join(f"CAST(NULL AS {athena_sql.duckdb_type(t)}) AS {_quote(n.lower())}"
-                               for n, t in columns[(db, table)])
-            view = f"SELECT {select} WHERE false"
+        if iceberg.is_iceberg(found.get("Parameters") or {}):
+            cols, view, size = _iceberg_view(con, q, s3, read, found["Parameters"], folder)
+        elif read.as_of is not None:
+            raise QueryError(f"NOT_SUPPORTED: This connector does not support versioned tables: {db}.{table} "
+                             "(time travel reads Iceberg tables only)")
         else:
-            raise QueryError(f"HIVE_INVALID_METADATA: Table '{db}.{table}' has no columns and no data files under {location}")
+            cols, view, size = _hive_view(con, q, s3, db, table, found["StorageDescriptor"], folder)
+        columns[(db, read.view)] = cols
+        scanned += size
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(db)}")
-        con.execute(f"CREATE VIEW {_quote(db)}.{_quote(table)} AS {view}")
+        con.execute(f"CREATE VIEW {_quote(db)}.{_quote(read.view)} AS {view}")
     return columns, scanned
+
+
+def _hive_view(con, q: Query, s3, db: str, table: str, storage: dict, folder: Path) -> tuple[list, str, int]:
+    """A Hive table: the Parquet files under its location."""
+    location = storage["Location"]
+    columns = [(c["Name"], c["Type"]) for c in storage.get("Columns", [])]
+    bucket, _, prefix = location.removeprefix("s3://").partition("/")
+    files, scanned = [], 0
+    for name, body in _table_files(q, s3, bucket, prefix):
+        path = folder / f"{len(files)}.parquet"
+        path.write_bytes(body)
+        files.append(str(path))
+        scanned += len(body)
+    if files:
+        source = f"read_parquet({json.dumps(files)})"
+        names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+        select = ", ".join(f"{_quote(n)} AS {_quote(n.lower())}" for n in names)
+        return columns, f"SELECT {select} FROM {source}", scanned
+    if columns:
+        # Athena reads a location without data files as an empty table
+        select = ", ".join(f"CAST(NULL AS {athena_sql.duckdb_type(t)}) AS {_quote(n.lower())}" for n, t in columns)
+        return columns, f"SELECT {select} WHERE false", 0
+    raise QueryError(f"HIVE_INVALID_METADATA: Table '{db}.{table}' has no columns and no data files under {location}")
+
+
+def _iceberg_view(con, q: Query, s3, read: athena_sql.TableRead, parameters: dict,
+                  folder: Path) -> tuple[list, str, int]:
+    """An Iceberg table: the data files of the snapshot read (`iceberg.py`)."""
+    as_of = read.as_of
+    if as_of is not None and as_of[0] == "timestamp":
+        try:
+            instant = con.execute(f"SELECT epoch_ms(CAST(({as_of[1]}) AS TIMESTAMPTZ))").fetchone()[0]
+        except duckdb.Error as exc:
+            raise QueryError(f"TYPE_MISMATCH: FOR TIMESTAMP AS OF takes a timestamp with time zone: {exc}") from None
+        as_of = ("timestamp", instant)
+    found = iceberg.resolve(read.db, read.table, parameters, as_of, lambda uri: _read_object(q, s3, uri),
+                            int(time.time() * 1000))
+    paths, scanned = [], 0
+    for uri, _ in found.files:
+        path = folder / f"{len(paths)}.parquet"
+        body = _read_object(q, s3, uri)
+        path.write_bytes(body)
+        paths.append(str(path))
+        scanned += len(body)
+    return [(f.name, f.hive) for f in found.fields], iceberg.view(con, found, paths), scanned
+
+
+def _read_object(q: Query, s3, uri: str) -> bytes:
+    """One object, as the caller when IAM is enforced."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if q.caller is not None:
+        return q.caller.read_one(bucket, key)
+    try:
+        found = s3.get_object(bucket, key)
+    except Exception:
+        found = None
+    if found is None:
+        raise QueryError(f"ICEBERG_MISSING_METADATA: {uri} does not exist")
+    return found.value
 
 
 def _table_files(q: Query, s3, bucket: str, prefix: str):

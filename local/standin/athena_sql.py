@@ -15,7 +15,10 @@ Athena refuses, and written out as DuckDB SQL with Trino's meaning:
   uppercase hex;
 - execution parameters are SQL literals bound to `?` in order;
 - output columns are named as Trino names them: lower case, `_col<i>` for an
-  unnamed expression.
+  unnamed expression;
+- a table read at a point in time (`FOR VERSION AS OF`, `FOR TIMESTAMP AS
+  OF`, Iceberg's time travel) is named apart (`TableRead.view`); the other
+  `FOR ...` forms sqlglot parses are not Athena's and are refused.
 
 `UNLOAD (SELECT ...) TO '...' WITH (...)` is Athena's, not Trino's: its
 SELECT is parsed here and the rest is returned as written.
@@ -148,26 +151,61 @@ def _check_type_names(tree: exp.Expr) -> None:
             raise QueryError(f"TYPE_MISMATCH: {_position(token)}: Unknown type: {name}")
 
 
-def tables(tree: exp.Expr, database: str) -> list[tuple[str, str]]:
-    """The catalog tables a query reads, as (database, table); rewrites each
-    reference to `"database"."table"` in lower case (the DuckDB view's name)."""
+@dataclass(frozen=True)
+class TableRead:
+    """One catalog table as a query reads it."""
+    db: str
+    table: str
+    # The DuckDB view the query now names: the table's own name, or for a
+    # point in time (`FOR VERSION AS OF` / `FOR TIMESTAMP AS OF`) a name of
+    # its own, so one query can read two versions of a table.
+    view: str
+    # None (the current version), ("version", snapshot id or ref name) or
+    # ("timestamp", the instant as DuckDB SQL)
+    as_of: tuple | None = None
+
+
+def tables(tree: exp.Expr, database: str) -> list[TableRead]:
+    """The catalog tables a query reads; rewrites each reference to
+    `"database"."view"` in lower case (the DuckDB view's name)."""
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    found = set()
+    found: dict[tuple, TableRead] = {}
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier) or (not table.db and table.name.lower() in ctes):
             continue
         db, name = (table.db or database).lower(), table.name.lower()
+        as_of = _as_of(table.args.get("version"))
+        key = (db, name, as_of)
+        if key not in found:
+            view = name if as_of is None else f"{name} as of #{len(found)}"
+            found[key] = TableRead(db, name, view, as_of)
         table.set("catalog", None)
+        table.set("version", None)
         table.set("db", exp.to_identifier(db, quoted=True))
-        table.set("this", exp.to_identifier(name, quoted=True))
-        found.add((db, name))
-    return sorted(found)
+        table.set("this", exp.to_identifier(found[key].view, quoted=True))
+    return sorted(found.values(), key=lambda r: (r.db, r.table, r.view))
+
+
+def _as_of(version: exp.Expr | None) -> tuple | None:
+    """Trino's time travel: `FOR VERSION AS OF <snapshot id or ref name>` or
+    `FOR TIMESTAMP AS OF <instant>`; its other forms are not Trino's."""
+    if version is None:
+        return None
+    kind, what = str(version.this).upper(), version.expression
+    if version.text("kind").upper() != "AS OF" or kind not in ("VERSION", "TIMESTAMP"):
+        raise QueryError(f"SYNTAX_ERROR: FOR {kind} {version.text('kind')} is not Athena's time travel; "
+                         "write FOR VERSION AS OF <snapshot id> or FOR TIMESTAMP AS OF <timestamp with time zone>")
+    if kind == "VERSION":
+        if not isinstance(what, exp.Literal):
+            raise QueryError("TYPE_MISMATCH: FOR VERSION AS OF takes a snapshot id (bigint) or a branch or tag name (varchar)")
+        return ("version", what.this if what.is_string else int(what.this))
+    return ("timestamp", what.sql(dialect="duckdb"))
 
 
 def to_duckdb(tree: exp.Expr, columns: dict[tuple[str, str], list[tuple[str, str]]]) -> str:
     """Checks the query's comparisons and writes it as DuckDB SQL with Trino's
-    meaning and output column names; `columns` maps each table (as `tables`
-    returns them) to its Glue (Hive) column names and types."""
+    meaning and output column names; `columns` maps each view (database,
+    view, as `tables` names them) to its column names and Hive types."""
     _name_outputs(tree)
     schema: dict = {}
     for (db, table), cols in columns.items():
