@@ -33,7 +33,7 @@ lint: ## formatting and lints (Rust and the stand-in's Python), and no circle in
 	python3 scripts/import_graph.py
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
-	$(PYTHON) -m compileall -q local/standin local/bench local/driving.py local/demo.py local/lineage_check.py
+	$(PYTHON) -m compileall -q local/standin local/bench local/driving.py local/demo.py local/lineage_check.py local/iceberg_check.py
 
 unit: deps $(LAMBDA_STAMP) ## unit tests and the integration tests against the stand-in (and cargo-lambda's loop)
 	$(PYTHON) -m pytest -q -p no:cacheprovider local/standin/tests

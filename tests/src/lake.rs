@@ -191,3 +191,39 @@ impl Lake {
         assert_eq!(result["failed"], json!([]), "{result}");
     }
 }
+
+/// Runs a query in a workgroup to its end, as an analyst would: its header
+/// and rows, or why it could not start or failed.
+pub async fn analyst_query(
+    athena: &aws_sdk_athena::Client,
+    workgroup: &str,
+    sql: &str,
+) -> Result<snaplake::aws::athena::Rows, String> {
+    let started = athena
+        .start_query_execution()
+        .query_string(sql)
+        .work_group(workgroup)
+        .send()
+        .await
+        .map_err(|e| format!("{sql}: {e:?}"))?;
+    let id = started.query_execution_id().unwrap_or_default().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let out = athena
+            .get_query_execution()
+            .query_execution_id(&id)
+            .send()
+            .await
+            .unwrap();
+        let status = out.query_execution().and_then(|q| q.status()).unwrap();
+        match status.state().map(|s| s.as_str()) {
+            Some("SUCCEEDED") => break,
+            Some("FAILED" | "CANCELLED") => return Err(status.state_change_reason().unwrap_or_default().to_string()),
+            _ => {
+                assert!(std::time::Instant::now() < deadline, "{sql}: still running after 60 s");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+    Ok(snaplake::aws::athena::results(athena, &id, 1000).await.unwrap())
+}

@@ -25,7 +25,7 @@ pub use deploy::{
     Deployment, FUNCTIONS, deploy, deploy_with_policy, example_input, execution_events, function_limits,
     function_policy, policy_for_tables, render, run_execution, schedule,
 };
-pub use lake::{Lake, audit_tag, keys, resources, workgroup_key};
+pub use lake::{Lake, analyst_query, audit_tag, keys, resources, workgroup_key};
 pub use parquet_file::parquet_file;
 
 use std::io::{Read, Write};

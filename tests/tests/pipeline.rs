@@ -581,39 +581,17 @@ async fn a_canceled_export_ends_the_run_at_once_through_rds_event() {
 /// Rows of `SELECT count(*)` on a curated table, as an analyst would run it:
 /// None while the table does not exist yet.
 async fn count_rows(standin: &StandIn, table: &str) -> Option<i64> {
-    let athena = &standin.clients.athena;
-    let id = athena
-        .start_query_execution()
-        .query_string(format!("SELECT count(*) FROM \"snaplake_curated\".\"{table}\""))
-        .work_group("snaplake")
-        .send()
-        .await
-        .ok()?
-        .query_execution_id()?
-        .to_string();
-    loop {
-        let out = athena
-            .get_query_execution()
-            .query_execution_id(&id)
-            .send()
-            .await
-            .unwrap();
-        let status = out.query_execution().and_then(|q| q.status()).unwrap();
-        match status.state().map(|s| s.as_str()) {
-            Some("SUCCEEDED") => break,
-            Some("FAILED" | "CANCELLED") => {
-                let reason = status.state_change_reason().unwrap_or_default();
-                assert!(
-                    reason.contains("does not exist") || reason.contains("not found"),
-                    "{reason}"
-                );
-                return None;
-            }
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+    let sql = format!("SELECT count(*) FROM \"snaplake_curated\".\"{table}\"");
+    match snaplake_tests::analyst_query(&standin.clients.athena, "snaplake", &sql).await {
+        Ok(out) => out.rows.first()?.first()?.as_deref()?.parse().ok(),
+        Err(reason) => {
+            assert!(
+                reason.contains("does not exist") || reason.contains("not found"),
+                "{reason}"
+            );
+            None
         }
     }
-    let rows = snaplake::aws::athena::results(athena, &id, 10).await.unwrap().rows;
-    rows.first()?.first()?.as_deref()?.parse().ok()
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_glue::Client;
 use aws_sdk_glue::types::{Column as GlueColumn, SerDeInfo, StorageDescriptor, Table, TableInput};
 
+use crate::catalog::parameters::is_iceberg;
 use crate::catalog::schema::Column;
 use crate::error::Error;
 
@@ -63,27 +64,32 @@ impl TableDef {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| Error::invalid_input("columns", e.to_string()))?;
         let mut parameters = self.parameters.clone();
-        parameters.insert("classification".into(), "parquet".into());
         parameters.insert("EXTERNAL".into(), "TRUE".into());
+        let storage = StorageDescriptor::builder()
+            .location(&self.location)
+            .set_columns(Some(columns));
+        // An Iceberg table is read from its metadata (`table_type`,
+        // `metadata_location`): Hive's formats and SerDe would only mislead.
+        let storage = if is_iceberg(&parameters) {
+            storage
+        } else {
+            parameters.insert("classification".into(), "parquet".into());
+            storage
+                .input_format(PARQUET_INPUT)
+                .output_format(PARQUET_OUTPUT)
+                .serde_info(
+                    SerDeInfo::builder()
+                        .serialization_library(PARQUET_SERDE)
+                        .parameters("serialization.format", "1")
+                        .build(),
+                )
+        };
         TableInput::builder()
             .name(&self.name)
             .description(&self.description)
             .table_type("EXTERNAL_TABLE")
             .set_parameters(Some(parameters))
-            .storage_descriptor(
-                StorageDescriptor::builder()
-                    .location(&self.location)
-                    .set_columns(Some(columns))
-                    .input_format(PARQUET_INPUT)
-                    .output_format(PARQUET_OUTPUT)
-                    .serde_info(
-                        SerDeInfo::builder()
-                            .serialization_library(PARQUET_SERDE)
-                            .parameters("serialization.format", "1")
-                            .build(),
-                    )
-                    .build(),
-            )
+            .storage_descriptor(storage.build())
             .build()
             .map_err(|e| Error::invalid_input("table", e.to_string()))
     }

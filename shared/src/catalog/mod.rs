@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod compat;
 pub mod empty_file;
+pub mod iceberg;
 pub mod location;
 pub mod map_results;
 pub mod ops;

@@ -22,3 +22,18 @@ pub const POLICY_DIGEST: &str = "snaplake.policy_digest";
 pub const AUDIT: &str = "snaplake.audit";
 /// Where a rollback moved the table from.
 pub const ROLLED_BACK_FROM: &str = "snaplake.rolled_back_from";
+
+/// Glue's parameters of an Iceberg table, as Athena and Iceberg's own Glue
+/// catalog read them: `table_type` is `ICEBERG`, `metadata_location` the
+/// current metadata file, `previous_metadata_location` the one before.
+pub const TABLE_TYPE: &str = "table_type";
+pub const ICEBERG: &str = "ICEBERG";
+pub const METADATA_LOCATION: &str = "metadata_location";
+pub const PREVIOUS_METADATA_LOCATION: &str = "previous_metadata_location";
+
+/// Whether a table's parameters say it is an Iceberg table.
+pub fn is_iceberg(parameters: &std::collections::HashMap<String, String>) -> bool {
+    parameters
+        .get(TABLE_TYPE)
+        .is_some_and(|t| t.eq_ignore_ascii_case(ICEBERG))
+}

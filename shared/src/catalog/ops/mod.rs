@@ -13,6 +13,7 @@
 pub mod batch;
 pub mod discard;
 pub mod gc;
+pub mod iceberg_commit;
 pub mod judge;
 pub mod prepare;
 pub mod read_ahead;
