@@ -211,3 +211,27 @@ async fn a_hive_table_is_not_converted_and_nothing_is_written() {
     let metadata = snaplake_tests::keys(&env.clients.s3, BUCKET, &format!("curated/{TABLE}/metadata/")).await;
     assert!(metadata.is_empty(), "nothing is written: {metadata:?}");
 }
+
+#[tokio::test]
+async fn a_dropped_column_stays_readable_by_time_travel_to_the_days_that_had_it() {
+    let standin = StandIn::acquire().await;
+    let env = resources(&standin, BUCKET).await;
+    let database = env.config.curated_database.clone();
+    let files = version(&env, "v1", 1, 3, 2).await;
+    let first = commit(&env, "2026-11-20", &columns(2), &files, DAY_1).await.unwrap();
+    // Day 2's policy drops c1.
+    let files = version(&env, "v2", 1, 3, 1).await;
+    commit(&env, "2026-11-21", &columns(1), &files, DAY_2).await.unwrap();
+    let name = format!("\"{database}\".\"{TABLE}\"");
+    let (header, _) = query(&env, &format!("SELECT * FROM {name}")).await.unwrap();
+    assert_eq!(header, ["c0"]);
+    let sql = format!("SELECT sum(c1) FROM {name} FOR VERSION AS OF {}", first.snapshot_id);
+    let (_, rows) = query(&env, &sql).await.unwrap();
+    assert_eq!(
+        rows,
+        [["3"]],
+        "day 1's c1 is read through the name mapping, not as NULL"
+    );
+    let read = pyiceberg(&standin, &database);
+    assert_eq!(read["snapshots"][0]["rows"], json!([[0, 0], [1, 1], [2, 2]]));
+}

@@ -117,15 +117,19 @@ pub fn iceberg_type(glue_type: &str) -> Option<PrimitiveType> {
 }
 
 /// The day's schema: `columns` in order, each keeping its field id in
-/// `previous` by name, a new one numbered after `last_column_id`.
+/// `previous` by name, a new one numbered after `last_column_id`. A column
+/// whose type changed keeps its id only where Iceberg allows the promotion
+/// (int to long, float to double, a decimal's precision widened): any other
+/// change is a new column, so older snapshots' files are never read as the
+/// new type.
 pub fn schema(table: &str, columns: &[Column], previous: Option<&TableMetadata>) -> Result<Schema, Error> {
-    let known: HashMap<String, i32> = previous
+    let known: HashMap<String, (i32, Type)> = previous
         .map(|m| {
             m.current_schema()
                 .as_struct()
                 .fields()
                 .iter()
-                .map(|f| (f.name.to_ascii_lowercase(), f.id))
+                .map(|f| (f.name.to_ascii_lowercase(), (f.id, (*f.field_type).clone())))
                 .collect()
         })
         .unwrap_or_default();
@@ -144,8 +148,8 @@ pub fn schema(table: &str, columns: &[Column], previous: Option<&TableMetadata>)
         };
         let name = column.name.to_ascii_lowercase();
         let id = match known.get(&name) {
-            Some(id) => *id,
-            None => {
+            Some((id, Type::Primitive(was))) if promotes(was, &kind) => *id,
+            _ => {
                 next += 1;
                 next
             }
@@ -158,14 +162,48 @@ pub fn schema(table: &str, columns: &[Column], previous: Option<&TableMetadata>)
         .map_err(|e| refused(table, e))
 }
 
-/// The name mapping of `schema`: each field id to its column's name.
-pub fn name_mapping(schema: &Schema) -> String {
-    let fields = schema
-        .as_struct()
-        .fields()
-        .iter()
-        .map(|f| MappedField::new(Some(f.id), vec![f.name.clone()], vec![]))
-        .collect();
+/// Whether a column of type `was` may keep its field id as `now` (the
+/// spec's "Schema Evolution": allowed type promotions).
+fn promotes(was: &PrimitiveType, now: &PrimitiveType) -> bool {
+    match (was, now) {
+        (PrimitiveType::Int, PrimitiveType::Long) | (PrimitiveType::Float, PrimitiveType::Double) => true,
+        (
+            PrimitiveType::Decimal {
+                precision: p1,
+                scale: s1,
+            },
+            PrimitiveType::Decimal {
+                precision: p2,
+                scale: s2,
+            },
+        ) => s1 == s2 && p2 >= p1,
+        _ => was == now,
+    }
+}
+
+/// The name mapping: each field id of `schema` to its column's name, then
+/// each older field (of `previous`' schemas, newest first) whose name no
+/// field has taken, so time travel to a day before a column was dropped
+/// still reads it. A name is mapped once (the spec requires it): a column
+/// retyped beyond a promotion reads as NULL in days before the change.
+pub fn name_mapping(schema: &Schema, previous: Option<&TableMetadata>) -> String {
+    let mut seen_ids = std::collections::HashSet::new();
+    let mut seen_names = std::collections::HashSet::new();
+    let mut fields = Vec::new();
+    let older = previous
+        .into_iter()
+        .flat_map(|m| {
+            let mut schemas: Vec<_> = m.schemas_iter().collect();
+            schemas.sort_by_key(|s| std::cmp::Reverse(s.schema_id()));
+            schemas
+        })
+        .flat_map(|s| s.as_struct().fields().to_vec());
+    for field in schema.as_struct().fields().iter().cloned().chain(older) {
+        let name = field.name.to_ascii_lowercase();
+        if seen_ids.insert(field.id) && seen_names.insert(name.clone()) {
+            fields.push(MappedField::new(Some(field.id), vec![name], vec![]));
+        }
+    }
     serde_json::to_string(&NameMapping::new(fields)).expect("a name mapping serializes")
 }
 
@@ -193,7 +231,10 @@ pub async fn overwrite(
     let schema = schema(table, columns, current.map(|c| &c.metadata))?;
     let library = |e: iceberg::Error| refused(table, e);
     let properties = HashMap::from([
-        (NAME_MAPPING.to_string(), name_mapping(&schema)),
+        (
+            NAME_MAPPING.to_string(),
+            name_mapping(&schema, current.map(|c| &c.metadata)),
+        ),
         ("write.format.default".to_string(), "parquet".to_string()),
     ]);
     let builder = match current {
@@ -425,14 +466,43 @@ mod tests {
             serde_json::json!([
                 {"field-id": 1, "names": ["id"]},
                 {"field-id": 4, "names": ["signup"]},
-                {"field-id": 2, "names": ["email"]}
-            ])
+                {"field-id": 2, "names": ["email"]},
+                {"field-id": 3, "names": ["phone"]}
+            ]),
+            "the dropped phone stays mapped for time travel to day 1"
         );
         assert_eq!(
             two.metadata.schemas_iter().count(),
             2,
             "day 1 keeps its schema for time travel"
         );
+    }
+
+    #[tokio::test]
+    async fn a_retyped_column_keeps_its_id_only_for_a_promotion_iceberg_allows() {
+        let (_, one) = day(
+            None,
+            &[("id", "int"), ("code", "string"), ("amount", "decimal(10,2)")],
+            1,
+            3,
+        )
+        .await;
+        let (_, two) = day(
+            Some(&one),
+            &[("id", "bigint"), ("code", "bigint"), ("amount", "decimal(12,2)")],
+            2,
+            3,
+        )
+        .await;
+        let ids: Vec<(String, i32)> = two
+            .metadata
+            .current_schema()
+            .as_struct()
+            .fields()
+            .iter()
+            .map(|f| (f.name.clone(), f.id))
+            .collect();
+        assert_eq!(ids, vec![("id".into(), 1), ("code".into(), 4), ("amount".into(), 3)]);
     }
 
     #[test]
