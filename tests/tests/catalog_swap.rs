@@ -381,6 +381,37 @@ async fn gc_keeps_exactly_n_and_dry_run_deletes_nothing() {
     );
 }
 
+/// An Iceberg table's metadata lives in `metadata/` beside its versions
+/// (`catalog::iceberg`): not a version, so retention never deletes it,
+/// though its name sorts before every `v=<logical time>`.
+#[tokio::test]
+async fn gc_never_deletes_a_tables_iceberg_metadata() {
+    let lake = lake().await;
+    for day in 1..=4 {
+        let location = lake
+            .version("shop_customers", "shop_customers", &format!("v=2026112{day}T190000Z"))
+            .await;
+        lake.swap("shop_customers", &location, json!({})).await;
+    }
+    let metadata = "curated/shop_customers/metadata/00004-1.metadata.json";
+    lake.env
+        .clients
+        .s3
+        .put_object()
+        .bucket(BUCKET)
+        .key(metadata)
+        .body(b"{}".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let real = lake
+        .call(json!({"action": "gc", "keep": 2, "Items": [{"table": "shop_customers"}]}))
+        .await;
+    assert_eq!(only_success(&real)["objects_deleted"], 2, "{real}");
+    let left = lake.keys("curated/shop_customers/").await;
+    assert!(left.iter().any(|k| k == metadata), "{left:?}");
+}
+
 /// The state machine's Swap runs retention once the table is published
 /// (`retention` in the request): with keep 2 the new version and the one
 /// before it stay, so a failed verification still has its rollback target.

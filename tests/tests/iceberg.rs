@@ -70,6 +70,7 @@ async fn commit(
         columns,
         files,
         run,
+        keep: 3,
         parameters: [("snaplake.logical_day".to_string(), run.to_string())].into(),
         description: "Curated shop.customers (masked; managed by snaplake)".into(),
     };

@@ -37,6 +37,10 @@ use crate::error::Error;
 /// without field ids.
 pub const NAME_MAPPING: &str = "schema.name-mapping.default";
 
+/// The folder of a table's location that holds its Iceberg metadata: not a
+/// version, so retention never deletes it (`catalog::ops::gc`).
+pub const METADATA_FOLDER: &str = "metadata";
+
 /// One data file of the day, as UNLOAD wrote it.
 #[derive(Debug, Clone)]
 pub struct DataFile {
@@ -215,18 +219,34 @@ pub fn snapshot_id(key: &str) -> i64 {
     (u64::from_be_bytes(first) >> 1) as i64
 }
 
-/// The commit that makes `files` the table's contents at `location`.
-/// `key` names the run (table and logical time); `now_ms` is the commit's
-/// time, the snapshot's timestamp.
-pub async fn overwrite(
-    table: &str,
-    current: Option<&Current>,
-    location: &str,
-    columns: &[Column],
-    files: &[DataFile],
-    key: &str,
-    now_ms: i64,
-) -> Result<Commit, Error> {
+/// What one day's commit is made of.
+pub struct Overwrite<'a> {
+    pub table: &'a str,
+    /// The table's location; its metadata goes under `metadata/`.
+    pub location: &'a str,
+    pub columns: &'a [Column],
+    pub files: &'a [DataFile],
+    /// The run's key (table and logical time).
+    pub key: &'a str,
+    /// The commit's time, the snapshot's timestamp.
+    pub now_ms: i64,
+    /// Snapshots kept, this one included (retention's `keep`): older ones
+    /// are expired in the same commit, so time travel never reaches a day
+    /// whose files retention deletes.
+    pub keep: usize,
+}
+
+/// The commit that makes `day.files` the table's contents.
+pub async fn overwrite(current: Option<&Current>, day: &Overwrite<'_>) -> Result<Commit, Error> {
+    let Overwrite {
+        table,
+        location,
+        columns,
+        files,
+        key,
+        now_ms,
+        keep,
+    } = *day;
     let location = location.trim_end_matches('/');
     let schema = schema(table, columns, current.map(|c| &c.metadata))?;
     let library = |e: iceberg::Error| refused(table, e);
@@ -261,7 +281,7 @@ pub async fn overwrite(
     let spec = staged.default_partition_spec().as_ref().clone();
 
     let io = FileIO::new_with_memory();
-    let manifest_uri = format!("{location}/metadata/{snapshot_id}-m0.avro");
+    let manifest_uri = format!("{location}/{METADATA_FOLDER}/{snapshot_id}-m0.avro");
     let mut manifest = ManifestWriterBuilder::new(
         io.new_output(&manifest_uri).map_err(library)?,
         Some(snapshot_id),
@@ -282,7 +302,7 @@ pub async fn overwrite(
         manifest.add_file(data, sequence).map_err(library)?;
     }
     let manifest_file = manifest.write_manifest_file().await.map_err(library)?;
-    let list_uri = format!("{location}/metadata/snap-{snapshot_id}-1-{snapshot_id}.avro");
+    let list_uri = format!("{location}/{METADATA_FOLDER}/snap-{snapshot_id}-1-{snapshot_id}.avro");
     let mut list = ManifestListWriter::v2(
         io.new_output(&list_uri)
             .map_err(library)?
@@ -339,12 +359,14 @@ pub async fn overwrite(
         .with_summary(summary)
         .with_schema_id(staged.current_schema_id())
         .build();
+    let expired = expired(current.map(|c| &c.metadata), keep);
     let metadata = builder
+        .remove_snapshots(&expired)
         .set_branch_snapshot(snapshot, MAIN_BRANCH)
         .and_then(|b| b.build())
         .map_err(library)?
         .metadata;
-    let metadata_location = format!("{location}/metadata/{sequence:05}-{snapshot_id}.metadata.json");
+    let metadata_location = format!("{location}/{METADATA_FOLDER}/{sequence:05}-{snapshot_id}.metadata.json");
     let body = serde_json::to_vec(&metadata).map_err(|e| refused(table, e))?;
     Ok(Commit {
         snapshot_id,
@@ -355,6 +377,19 @@ pub async fn overwrite(
         ],
         metadata_location,
     })
+}
+
+/// The snapshots beyond the newest `keep - 1` of `previous` (the new one
+/// makes `keep`), oldest included.
+fn expired(previous: Option<&TableMetadata>, keep: usize) -> Vec<i64> {
+    let Some(m) = previous else { return Vec::new() };
+    let mut snapshots: Vec<_> = m.snapshots().map(|s| (s.sequence_number(), s.snapshot_id())).collect();
+    snapshots.sort_unstable_by(|a, b| b.cmp(a));
+    snapshots
+        .into_iter()
+        .skip(keep.saturating_sub(1))
+        .map(|(_, id)| id)
+        .collect()
 }
 
 async fn read(io: &FileIO, uri: &str) -> iceberg::Result<Vec<u8>> {
@@ -379,17 +414,17 @@ mod tests {
     async fn day(current: Option<&Current>, cols: &[(&str, &str)], day: u32, rows: u64) -> (Commit, Current) {
         let key = format!("customers@2026-12-0{day}");
         let now = 1_765_000_000_000 + i64::from(day) * 86_400_000;
-        let commit = overwrite(
-            "customers",
-            current,
-            LOCATION,
-            &columns(cols),
-            &[file(day, rows)],
-            &key,
-            now,
-        )
-        .await
-        .unwrap();
+        let (columns, files) = (columns(cols), [file(day, rows)]);
+        let overwrite_day = Overwrite {
+            table: "customers",
+            location: LOCATION,
+            columns: &columns,
+            files: &files,
+            key: &key,
+            now_ms: now,
+            keep: 3,
+        };
+        let commit = overwrite(current, &overwrite_day).await.unwrap();
         let next = Current::parse("customers", &commit.metadata_location, &commit.files[2].1).unwrap();
         (commit, next)
     }
@@ -421,6 +456,34 @@ mod tests {
             uris.last(),
             Some(&second.metadata_location.as_str()),
             "the metadata is written last"
+        );
+    }
+
+    #[tokio::test]
+    async fn snapshots_beyond_keep_are_expired_in_the_same_commit() {
+        let cols = [("id", "bigint")];
+        let (_, one) = day(None, &cols, 1, 1).await;
+        let (two_commit, two) = day(Some(&one), &cols, 2, 2).await;
+        let (three_commit, three) = day(Some(&two), &cols, 3, 3).await;
+        assert_eq!(three.metadata.snapshots().count(), 3, "keep 3 holds three days");
+        let (four_commit, four) = day(Some(&three), &cols, 4, 4).await;
+        let mut kept: Vec<i64> = four.metadata.snapshots().map(|s| s.snapshot_id()).collect();
+        kept.sort_unstable();
+        let mut wanted = vec![
+            two_commit.snapshot_id,
+            three_commit.snapshot_id,
+            four_commit.snapshot_id,
+        ];
+        wanted.sort_unstable();
+        assert_eq!(kept, wanted, "day 1 is expired");
+        let log: Vec<i64> = four.metadata.history().iter().map(|l| l.snapshot_id).collect();
+        assert_eq!(
+            log,
+            vec![
+                two_commit.snapshot_id,
+                three_commit.snapshot_id,
+                four_commit.snapshot_id
+            ]
         );
     }
 

@@ -10,6 +10,7 @@ use tracing::{info, warn};
 use super::{check_table_name, curated_base};
 use crate::aws::glue::{self, TableState};
 use crate::aws::s3;
+use crate::catalog::iceberg;
 use crate::catalog::location::S3Prefix;
 use crate::catalog::retention;
 use crate::contract::catalog_swap::{Collected, GcShared, Retention, SwapOutcome, Swapped};
@@ -46,7 +47,9 @@ pub async fn gc_within(env: &Env, table: &str, shared: &GcShared, objects_budget
         .iter()
         .filter_map(|f| Some(base.child(f.strip_prefix(&base.key)?.trim_end_matches('/'))))
         .collect();
-    let kept = retention::select(&base, &versions, &live, &[], keep);
+    // An Iceberg table's metadata folder is not a version: never deleted.
+    let metadata = base.child(iceberg::METADATA_FOLDER);
+    let kept = retention::select(&base, &versions, &live, &[metadata], keep);
     let prune = glue_versions_to_prune(env, database, table, &current).await?;
     let raw_prune = match glue::get_table(&env.clients.glue, &env.config.raw_database, table).await? {
         Some(raw) => glue_versions_to_prune(env, &env.config.raw_database, table, &raw).await?,

@@ -19,7 +19,7 @@ use tracing::info;
 
 use crate::aws::glue::{self, TableDef, TableState, Update};
 use crate::aws::s3::{self, ResultEncryption};
-use crate::catalog::iceberg::{self, Current, DataFile};
+use crate::catalog::iceberg::{self, Current, DataFile, Overwrite};
 use crate::catalog::location::S3Prefix;
 use crate::catalog::parameters::{ICEBERG, METADATA_LOCATION, PREVIOUS_METADATA_LOCATION, TABLE_TYPE, is_iceberg};
 use crate::catalog::schema::Column;
@@ -35,6 +35,8 @@ pub struct Day<'a> {
     pub files: &'a [DataFile],
     /// The run's key: the table and the logical time.
     pub run: &'a str,
+    /// Snapshots kept, this day's included (retention's `keep`).
+    pub keep: usize,
     /// snaplake's own parameters of the table (logical time, rows, audit…).
     pub parameters: HashMap<String, String>,
     pub description: String,
@@ -67,16 +69,17 @@ pub async fn commit(env: &Env, day: &Day<'_>, now_ms: i64) -> Result<Committed, 
                 changed: false,
             });
         }
-        let commit = iceberg::overwrite(
-            day.table,
-            current.as_ref(),
-            &day.location.to_string(),
-            day.columns,
-            day.files,
-            day.run,
+        let location = day.location.to_string();
+        let overwrite = Overwrite {
+            table: day.table,
+            location: &location,
+            columns: day.columns,
+            files: day.files,
+            key: day.run,
             now_ms,
-        )
-        .await?;
+            keep: day.keep,
+        };
+        let commit = iceberg::overwrite(current.as_ref(), &overwrite).await?;
         write(env, &commit.files).await?;
         let mut parameters = day.parameters.clone();
         parameters.insert(TABLE_TYPE.into(), ICEBERG.into());
