@@ -117,6 +117,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "snapshot-export and catalog-swap: `glue` posts each run's OpenLineage events to the Glue Data Catalog's lineage (PostLineageEvent); unset, they are only written beside the run's manifest",
     },
     Variable {
+        name: "SNAPLAKE_TABLE_FORMAT",
+        default: Some("hive"),
+        meaning: "catalog-swap: how curated tables are published: `hive` (the table repointed at each day's folder) or `iceberg` (each day one Apache Iceberg snapshot of the same table, yesterday readable by time travel)",
+    },
+    Variable {
         name: "SNAPLAKE_KEEP_VERSIONS",
         default: Some("4"),
         meaning: "curated versions kept per table (2 to 1000: the live one and the one before)",
@@ -153,6 +158,17 @@ pub struct Config {
     pub local_only_input_policy: bool,
     /// Whether runs post their lineage to the Glue Data Catalog (`SNAPLAKE_LINEAGE=glue`).
     pub lineage_to_glue: bool,
+    /// How curated tables are published (`SNAPLAKE_TABLE_FORMAT`).
+    pub table_format: TableFormat,
+}
+
+/// How curated tables are published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFormat {
+    /// Each day's folder, the Glue table repointed at it.
+    Hive,
+    /// Each day one Iceberg snapshot of the same table (`catalog::iceberg`).
+    Iceberg,
 }
 
 impl Config {
@@ -201,6 +217,7 @@ impl Config {
         let local_only_input_policy = get("SNAPLAKE_LOCAL_ONLY_INPUT_POLICY");
         let prices = get("SNAPLAKE_PRICES");
         let lineage = get("SNAPLAKE_LINEAGE");
+        let table_format = get("SNAPLAKE_TABLE_FORMAT");
 
         let mut check = |name: &str, value: &str, result: Result<(), String>| {
             // An unset bucket is already reported as missing.
@@ -269,6 +286,16 @@ impl Config {
                 "SNAPLAKE_LINEAGE={lineage:?}: `glue` to post runs' lineage to the Glue Data Catalog, or unset"
             ));
         }
+        let format = match table_format.as_str() {
+            "" | "hive" => Some(TableFormat::Hive),
+            "iceberg" => Some(TableFormat::Iceberg),
+            _ => {
+                problems.push(format!(
+                    "SNAPLAKE_TABLE_FORMAT={table_format:?}: `hive` (the default) or `iceberg`"
+                ));
+                None
+            }
+        };
         let keep = keep_versions.parse::<u32>().ok().filter(|n| (2..=1000).contains(n));
         if keep.is_none() {
             problems.push(format!(
@@ -306,6 +333,7 @@ impl Config {
             prices: prices.expect("checked above"),
             local_only_input_policy: local_only_input_policy == "allow",
             lineage_to_glue: lineage == "glue",
+            table_format: format.expect("checked above"),
         })
     }
 }
@@ -339,6 +367,7 @@ mod tests {
         assert_eq!(c.export_prefix, "exports");
         assert_eq!(c.keep_versions, 4);
         assert_eq!(c.raw_database, "snaplake_raw");
+        assert_eq!(c.table_format, TableFormat::Hive);
     }
 
     #[test]
@@ -361,12 +390,13 @@ mod tests {
             ("SNAPLAKE_EXPORT_KMS_KEY", "alias/snaplake"),
             ("SNAPLAKE_PRICES", r#"{"athena_per_tib": 5}"#),
             ("SNAPLAKE_LINEAGE", "datazone"),
+            ("SNAPLAKE_TABLE_FORMAT", "delta"),
         ])
         .unwrap_err();
         let Error::Config { problems } = &err else {
             panic!("{err}")
         };
-        assert_eq!(problems.len(), 10, "{problems:#?}");
+        assert_eq!(problems.len(), 11, "{problems:#?}");
         let text = err.to_string();
         for name in [
             "SNAPLAKE_BUCKET",
@@ -379,6 +409,7 @@ mod tests {
             "SNAPLAKE_EXPORT_KMS_KEY",
             "SNAPLAKE_PRICES",
             "SNAPLAKE_LINEAGE",
+            "SNAPLAKE_TABLE_FORMAT",
         ] {
             assert!(text.contains(name), "{name} missing from {text}");
         }

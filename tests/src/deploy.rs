@@ -91,6 +91,18 @@ pub async fn deploy(stack: &str, bucket: &str) -> Deployment {
 
 /// A deployment that pins `policy` (the bytes Terraform would store).
 pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Deployment {
+    deploy_with(stack, bucket, policy, &[]).await
+}
+
+/// A deployment with the example masking policy pinned that publishes its
+/// curated tables as Iceberg (the module's `table_format = "iceberg"`).
+pub async fn deploy_iceberg(stack: &str, bucket: &str) -> Deployment {
+    let policy = include_bytes!("../../events/masking-policy.json");
+    deploy_with(stack, bucket, policy, &[("SNAPLAKE_TABLE_FORMAT", "iceberg")]).await
+}
+
+/// A deployment that pins `policy`, its functions' environment with `extra`.
+async fn deploy_with(stack: &str, bucket: &str, policy: &[u8], extra: &[(&str, &str)]) -> Deployment {
     for f in FUNCTIONS {
         assert!(
             functions_dir().join(f).exists(),
@@ -172,7 +184,7 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
     for f in FUNCTIONS {
         // Each function its own role with the policy the module gives it.
         let role_arn = role(&iam, &format!("{stack}-{f}"), "lambda.amazonaws.com").await;
-        let policy = function_policy(
+        let mut policy = function_policy(
             f,
             &[
                 ("stack", stack),
@@ -183,6 +195,10 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
                 ("export_role", &export_role),
             ],
         );
+        if extra.contains(&("SNAPLAKE_TABLE_FORMAT", "iceberg")) {
+            let statements = policy["Statement"].as_array_mut().expect("a policy has statements");
+            statements.extend(iceberg_statements(f, bucket));
+        }
         iam.put_role_policy()
             .role_name(format!("{stack}-{f}"))
             .policy_name(format!("{f}-least-privilege"))
@@ -203,6 +219,7 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
             // As the module's default (`lineage_to_glue = true`).
             ("SNAPLAKE_LINEAGE", "glue"),
         ];
+        vars.extend(extra.iter().copied());
         if f == "query-runner" {
             vars.push(("SNAPLAKE_HASH_SALT_SECRET", &salt_secret));
         }
@@ -324,6 +341,18 @@ pub async fn deploy_with_policy(stack: &str, bucket: &str, policy: &[u8]) -> Dep
         topic_queue: queue,
         run_input,
     }
+}
+
+/// What the module adds to `function`'s policy for `table_format = "iceberg"`
+/// (tests/src/function-policies.json, `iceberg_statements`).
+fn iceberg_statements(function: &str, bucket: &str) -> Vec<Value> {
+    let rendered: Value = serde_json::from_str(include_str!("function-policies.json")).unwrap();
+    let text = rendered["iceberg_statements"][function]
+        .to_string()
+        .replace("${bucket}", bucket);
+    serde_json::from_str::<Option<Vec<Value>>>(&text)
+        .unwrap()
+        .unwrap_or_default()
 }
 
 /// `function`'s inline policy as the module renders it (tests/src/function-policies.json),

@@ -22,8 +22,8 @@ pub mod lineage;
 mod parquet_file;
 
 pub use deploy::{
-    Deployment, FUNCTIONS, deploy, deploy_with_policy, example_input, execution_events, function_limits,
-    function_policy, policy_for_tables, render, run_execution, schedule,
+    Deployment, FUNCTIONS, deploy, deploy_iceberg, deploy_with_policy, example_input, execution_events,
+    function_limits, function_policy, policy_for_tables, render, run_execution, schedule,
 };
 pub use lake::{Lake, analyst_query, audit_tag, keys, resources, workgroup_key};
 pub use parquet_file::parquet_file;

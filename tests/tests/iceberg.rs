@@ -8,9 +8,9 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 use snaplake::aws::glue;
+use snaplake::aws::glue::Update;
 use snaplake::catalog::iceberg::DataFile;
-use snaplake::catalog::location::S3Prefix;
-use snaplake::catalog::ops::iceberg_commit::{self, Committed, Day};
+use snaplake::catalog::ops::iceberg_commit::{self, Committed, Publish};
 use snaplake::catalog::parameters::{METADATA_LOCATION, PREVIOUS_METADATA_LOCATION, TABLE_TYPE};
 use snaplake::catalog::schema::Column;
 use snaplake::env::Env;
@@ -18,8 +18,6 @@ use snaplake_tests::{StandIn, parquet_file, repo_root, resources};
 
 const BUCKET: &str = "snaplake-iceberg";
 const TABLE: &str = "shop_customers";
-const DAY_1: i64 = 1_795_000_000_000;
-const DAY_2: i64 = DAY_1 + 86_400_000;
 
 fn columns(n: usize) -> Vec<Column> {
     (0..n)
@@ -56,25 +54,27 @@ async fn version(env: &Env, version: &str, files: usize, rows: usize, n: usize) 
     out
 }
 
-async fn commit(
-    env: &Env,
-    run: &str,
-    columns: &[Column],
-    files: &[DataFile],
-    now: i64,
-) -> Result<Committed, snaplake::Error> {
-    let location = S3Prefix::new(BUCKET, &format!("curated/{TABLE}"));
-    let day = Day {
-        table: TABLE,
-        location: &location,
-        columns,
-        files,
-        run,
-        keep: 3,
+/// Publishes a version as the swap does: the table read, one attempt,
+/// read again on a conflict.
+async fn commit(env: &Env, run: &str, columns: &[Column], files: &[DataFile]) -> Result<Committed, snaplake::Error> {
+    let folder = files[0].uri.rsplit_once('/').unwrap().0;
+    let def = glue::TableDef {
+        database: env.config.curated_database.clone(),
+        name: TABLE.into(),
+        location: format!("{folder}/"),
+        columns: columns.to_vec(),
         parameters: [("snaplake.logical_day".to_string(), run.to_string())].into(),
         description: "Curated shop.customers (masked; managed by snaplake)".into(),
     };
-    iceberg_commit::commit(env, &day, now).await
+    let publish = Publish { def: &def, files, run };
+    for _ in 0..2 {
+        let table = glue::get_table(&env.clients.glue, &def.database, TABLE).await?;
+        let (update, committed) = iceberg_commit::publish(env, table.as_ref(), &publish).await?;
+        if update == Update::Done {
+            return Ok(committed);
+        }
+    }
+    panic!("{TABLE} changed twice while publishing");
 }
 
 /// Runs a query in the stand-in's Athena; its header and rows (NULL as
@@ -111,15 +111,13 @@ async fn each_day_is_one_snapshot_of_the_same_table_read_by_athena_and_pyiceberg
     let database = env.config.curated_database.clone();
 
     let files = version(&env, "v1", 1, 3, 2).await;
-    let first = commit(&env, "2026-11-20", &columns(2), &files, DAY_1).await.unwrap();
+    let first = commit(&env, "2026-11-20", &columns(2), &files).await.unwrap();
     assert!(first.changed);
     // Day 2 adds a column and writes two files, as UNLOAD may.
     let files = version(&env, "v2", 2, 2, 3).await;
-    let second = commit(&env, "2026-11-21", &columns(3), &files, DAY_2).await.unwrap();
+    let second = commit(&env, "2026-11-21", &columns(3), &files).await.unwrap();
     assert!(second.changed);
-    let again = commit(&env, "2026-11-21", &columns(3), &files, DAY_2 + 5_000)
-        .await
-        .unwrap();
+    let again = commit(&env, "2026-11-21", &columns(3), &files).await.unwrap();
     assert_eq!(
         (again.changed, &again.metadata_location),
         (false, &second.metadata_location),
@@ -168,7 +166,7 @@ async fn a_concurrent_commit_is_refused_by_glue_and_the_day_is_rebuilt_on_it() {
     let env = resources(&standin, BUCKET).await;
     let database = env.config.curated_database.clone();
     let files = version(&env, "v1", 1, 3, 2).await;
-    let first = commit(&env, "2026-11-20", &columns(2), &files, DAY_1).await.unwrap();
+    let first = commit(&env, "2026-11-20", &columns(2), &files).await.unwrap();
     // Glue refuses the first UpdateTable as it refuses one whose VersionId
     // is stale: the commit reads the table again and commits once more.
     standin.control(
@@ -177,7 +175,7 @@ async fn a_concurrent_commit_is_refused_by_glue_and_the_day_is_rebuilt_on_it() {
                "code": "ConcurrentModificationException", "fail": "the table changed", "times": 1}),
     );
     let files = version(&env, "v2", 1, 5, 2).await;
-    let second = commit(&env, "2026-11-21", &columns(2), &files, DAY_2).await.unwrap();
+    let second = commit(&env, "2026-11-21", &columns(2), &files).await.unwrap();
     assert!(second.changed);
     let read = pyiceberg(&standin, &database);
     assert_eq!(read["current"], json!(second.snapshot_id));
@@ -200,7 +198,7 @@ async fn a_hive_table_is_not_converted_and_nothing_is_written() {
         description: String::new(),
     };
     glue::create_table(&env.clients.glue, &hive).await.unwrap();
-    let err = commit(&env, "2026-11-21", &columns(2), &files, DAY_2)
+    let err = commit(&env, "2026-11-21", &columns(2), &files)
         .await
         .unwrap_err()
         .to_string();
@@ -219,10 +217,10 @@ async fn a_dropped_column_stays_readable_by_time_travel_to_the_days_that_had_it(
     let env = resources(&standin, BUCKET).await;
     let database = env.config.curated_database.clone();
     let files = version(&env, "v1", 1, 3, 2).await;
-    let first = commit(&env, "2026-11-20", &columns(2), &files, DAY_1).await.unwrap();
+    let first = commit(&env, "2026-11-20", &columns(2), &files).await.unwrap();
     // Day 2's policy drops c1.
     let files = version(&env, "v2", 1, 3, 1).await;
-    commit(&env, "2026-11-21", &columns(1), &files, DAY_2).await.unwrap();
+    commit(&env, "2026-11-21", &columns(1), &files).await.unwrap();
     let name = format!("\"{database}\".\"{TABLE}\"");
     let (header, _) = query(&env, &format!("SELECT * FROM {name}")).await.unwrap();
     assert_eq!(header, ["c0"]);
@@ -235,4 +233,191 @@ async fn a_dropped_column_stays_readable_by_time_travel_to_the_days_that_had_it(
     );
     let read = pyiceberg(&standin, &database);
     assert_eq!(read["snapshots"][0]["rows"], json!([[0, 0], [1, 1], [2, 2]]));
+}
+
+/// The whole pipeline with `table_format = "iceberg"`: each day is one
+/// snapshot of the same table, the day before stays readable by time
+/// travel, and a rollback commits a snapshot of the day before.
+#[tokio::test]
+async fn the_pipeline_publishes_each_day_as_one_snapshot_and_rollback_commits_the_day_before() {
+    let d = snaplake_tests::deploy_iceberg("snaplake-ice", "snaplake-ice-pipeline").await;
+    let database = "snaplake_curated";
+    let run = |name: &'static str, day: &'static str| {
+        let mut input = d.run_input.clone();
+        input["logical_time"] = json!(day);
+        let (standin, machine) = (&d.standin, d.machine.clone());
+        async move {
+            let (status, detail) =
+                snaplake_tests::run_execution(standin, &machine, name, &input, std::time::Duration::from_secs(240))
+                    .await;
+            assert_eq!(status, "SUCCEEDED", "{detail:#}");
+        }
+    };
+    run("day-one", "2026-11-20T19:00:00Z").await;
+    d.standin.control(
+        "/_snaplake/snapshots",
+        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-22-03-00", "create_time": "2026-11-21T18:00:00Z"}),
+    );
+    run("day-two", "2026-11-21T19:00:00Z").await;
+
+    let glue_client = &d.standin.clients.glue;
+    let table = glue::get_table(glue_client, database, TABLE).await.unwrap().unwrap();
+    assert_eq!(table.parameters[TABLE_TYPE], "ICEBERG");
+    assert!(
+        table.location.as_deref().unwrap().ends_with("/v=20261121T190000Z/"),
+        "{table:?}"
+    );
+    let read = pyiceberg(&d.standin, database);
+    let snapshots = read["snapshots"].as_array().unwrap();
+    assert_eq!(snapshots.len(), 2, "{read}");
+    assert_eq!(read["current"], snapshots[1]["id"]);
+    let columns = snapshots[1]["columns"].as_array().unwrap();
+    assert!(
+        columns.contains(&json!("email")) && !columns.contains(&json!("full_name")),
+        "{columns:?}"
+    );
+    let rows = table.parameters["snaplake.rows"].clone();
+    assert_eq!(snapshots[1]["rows"].as_array().unwrap().len().to_string(), rows);
+
+    // Analysts: today's table, and yesterday's by time travel.
+    let athena = &d.standin.clients.athena;
+    let name = format!("\"{database}\".\"{TABLE}\"");
+    let today = snaplake_tests::analyst_query(athena, "snaplake", &format!("SELECT count(*) FROM {name}")).await;
+    assert_eq!(today.unwrap().rows[0][0].as_deref(), Some(rows.as_str()));
+    let first = snapshots[0]["id"].as_i64().unwrap();
+    let sql = format!("SELECT count(*) FROM {name} FOR VERSION AS OF {first}");
+    let yesterday = snaplake_tests::analyst_query(athena, "snaplake", &sql).await.unwrap();
+    assert_eq!(
+        yesterday.rows[0][0].as_deref(),
+        Some(snapshots[0]["rows"].as_array().unwrap().len().to_string().as_str())
+    );
+
+    // snaplake rollback: a new snapshot of the day before.
+    let (error, answer) = d
+        .invoke(
+            "catalog-swap",
+            &json!({"action": "rollback", "Items": [{"table": TABLE}]}).to_string(),
+        )
+        .await;
+    assert_eq!(error, None, "{answer:#}");
+    let back = pyiceberg(&d.standin, database);
+    let snapshots = back["snapshots"].as_array().unwrap();
+    assert_eq!(snapshots.len(), 3, "{back}");
+    assert_eq!(back["current"], snapshots[2]["id"]);
+    assert_eq!(
+        snapshots[2]["rows"], snapshots[0]["rows"],
+        "the day before is current again"
+    );
+    let table = glue::get_table(glue_client, database, TABLE).await.unwrap().unwrap();
+    assert!(
+        table.location.as_deref().unwrap().ends_with("/v=20261120T190000Z/"),
+        "{table:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_iceberg_table_is_not_repointed_as_a_hive_table_and_nothing_changes() {
+    let standin = StandIn::acquire().await;
+    let env = resources(&standin, BUCKET).await;
+    let database = env.config.curated_database.clone();
+    let files = version(&env, "v=20261120T190000Z", 1, 3, 2).await;
+    let first = commit(&env, "2026-11-20", &columns(2), &files).await.unwrap();
+    version(&env, "v=20261121T190000Z", 1, 3, 2).await;
+    // The deployment's table_format is hive (the default).
+    let input = json!({
+        "action": "swap", "logical_time": "2026-11-21T19:00:00Z",
+        "Items": [{"table": TABLE, "new_location": format!("s3://{BUCKET}/curated/{TABLE}/v=20261121T190000Z/"),
+                   "source": "shop.customers"}]
+    });
+    // Refused, as the item's error or the batch's.
+    let text = match snaplake::handlers::catalog_swap::handle(&env, input).await {
+        Ok(answer) => serde_json::to_string(&answer).unwrap(),
+        Err(err) => err.to_string(),
+    };
+    assert!(
+        text.contains("is an Iceberg table") && text.contains("table_format"),
+        "{text}"
+    );
+    let table = glue::get_table(&env.clients.glue, &database, TABLE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        table.parameters[METADATA_LOCATION], first.metadata_location,
+        "nothing changed"
+    );
+    assert_eq!(table.parameters[TABLE_TYPE], "ICEBERG");
+}
+
+/// Two runs of one day at once with `table_format = "iceberg"`, and a
+/// reader polling throughout: it never sees an empty or partial table, and
+/// the day is one snapshot.
+#[tokio::test]
+async fn two_runs_of_one_day_at_once_commit_one_snapshot_and_readers_never_see_an_empty_table() {
+    let d = snaplake_tests::deploy_iceberg("snaplake-ice", "snaplake-ice-twice").await;
+    let database = "snaplake_curated";
+    let run = |name: &'static str, day: &'static str| {
+        let mut input = d.run_input.clone();
+        input["logical_time"] = json!(day);
+        let (standin, machine) = (&d.standin, d.machine.clone());
+        async move {
+            snaplake_tests::run_execution(standin, &machine, name, &input, std::time::Duration::from_secs(240)).await
+        }
+    };
+    let (status, detail) = run("day-one", "2026-11-20T19:00:00Z").await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let rows = glue::get_table(&d.standin.clients.glue, database, TABLE)
+        .await
+        .unwrap()
+        .unwrap()
+        .parameters["snaplake.rows"]
+        .clone();
+    d.standin.control(
+        "/_snaplake/snapshots",
+        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-22-03-00", "create_time": "2026-11-21T18:00:00Z"}),
+    );
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let sql = format!("SELECT count(*) FROM \"{database}\".\"{TABLE}\"");
+    let reader = async {
+        let mut counts = Vec::new();
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            let out = snaplake_tests::analyst_query(&d.standin.clients.athena, "snaplake", &sql).await;
+            let count = out.unwrap_or_else(|e| panic!("a reader's query failed: {e}")).rows[0][0].clone();
+            counts.push(count.unwrap_or_default());
+        }
+        counts
+    };
+    let runs = async {
+        let both = tokio::join!(
+            run("day-two-scheduled", "2026-11-21T19:00:00Z"),
+            run("day-two-by-hand", "2026-11-21T19:00:00Z")
+        );
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        both
+    };
+    let (((status_a, a), (status_b, b)), counts) = tokio::join!(runs, reader);
+    assert_eq!(
+        (status_a.as_str(), status_b.as_str()),
+        ("SUCCEEDED", "SUCCEEDED"),
+        "{a:#}\n{b:#}"
+    );
+    let today = glue::get_table(&d.standin.clients.glue, database, TABLE)
+        .await
+        .unwrap()
+        .unwrap()
+        .parameters["snaplake.rows"]
+        .clone();
+    assert!(!counts.is_empty());
+    for count in &counts {
+        assert!(
+            count == &rows || count == &today,
+            "a reader saw {count} rows, neither day one's {rows} nor day two's {today}"
+        );
+    }
+    let read = pyiceberg(&d.standin, database);
+    assert_eq!(
+        read["snapshots"].as_array().unwrap().len(),
+        2,
+        "day two is one snapshot: {read}"
+    );
 }

@@ -18,6 +18,8 @@ snaplake = {
   # in a Region without Data Catalog lineage, turn it off (the events are
   # still written beside each run's manifest):
   # lineage_to_glue = false
+  # Publish each day as one Apache Iceberg snapshot instead of repointing a Hive table:
+  # table_format = "iceberg"
   lambda_packages = {
     "snapshot-export" = "../../../target/lambda/snapshot-export/bootstrap.zip"
     "export-callback" = "../../../target/lambda/export-callback/bootstrap.zip"

@@ -53,6 +53,7 @@ module "snaplake" {
   keep_versions       = lookup(var.snaplake, "keep_versions", 4)
   prices              = lookup(var.snaplake, "prices", {})
   lineage_to_glue     = lookup(var.snaplake, "lineage_to_glue", true)
+  table_format        = lookup(var.snaplake, "table_format", "hive")
   notification_emails = lookup(var.snaplake, "notification_emails", [])
   architecture        = lookup(var.snaplake, "architecture", "arm64")
   lambda_packages     = var.snaplake.lambda_packages

@@ -84,7 +84,10 @@ locals {
       { Sid = "ReadItsRunsHistory", Effect = "Allow", Action = ["states:GetExecutionHistory"], Resource = "arn:${local.partition}:states:${local.region}:${local.account}:execution:${local.state_machine_name}:*" },
       merge(local.raw_read_write, { Sid = "RawKeyForExportFootersPlansAndMapResults" }),
       merge(local.curated_use, { Sid = "CuratedKeyForVersionFootersAndRunManifests" }),
-    ], local.post_lineage)
+      ], local.post_lineage, var.table_format == "iceberg" ? [
+      # table_format = "iceberg": each publish writes the table's Iceberg metadata beside its versions (shared/src/catalog/ops/iceberg_commit.rs).
+      { Sid = "WriteIcebergMetadata", Effect = "Allow", Action = ["s3:PutObject"], Resource = "${local.bucket_arn}/${local.curated_prefix}/*/metadata/*" },
+    ] : [])
     "query-runner" = concat([
       { Sid = "Queries", Effect = "Allow", Action = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"], Resource = local.workgroup_arn },
       # GetTables: ValidatePolicy reads a large run's raw tables a page at a time.

@@ -54,8 +54,9 @@ locals {
     SNAPLAKE_EXPORT_KMS_KEY   = local.raw_key
     SNAPLAKE_CURATED_KMS_KEY  = local.curated_key
     # Only the prices given: the rest keep their defaults (shared/src/cost.rs).
-    SNAPLAKE_PRICES  = jsonencode({ for k, v in var.prices : k => v if v != null })
-    SNAPLAKE_LINEAGE = var.lineage_to_glue ? "glue" : ""
+    SNAPLAKE_PRICES       = jsonencode({ for k, v in var.prices : k => v if v != null })
+    SNAPLAKE_LINEAGE      = var.lineage_to_glue ? "glue" : ""
+    SNAPLAKE_TABLE_FORMAT = var.table_format
   }
 
   bucket_arn = "arn:${local.partition}:s3:::${local.bucket}"

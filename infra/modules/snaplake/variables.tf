@@ -153,6 +153,16 @@ variable "lineage_to_glue" {
   default     = true
 }
 
+variable "table_format" {
+  description = "How curated tables are published: \"hive\" repoints each table at the day's folder; \"iceberg\" publishes each day as one Apache Iceberg snapshot of the same table (one Glue UpdateTable, the UUID kept), earlier days readable by time travel (FOR VERSION AS OF) while their folders are kept. A table already published in the other format is not converted: its publish fails with the fix until it is dropped."
+  type        = string
+  default     = "hive"
+  validation {
+    condition     = contains(["hive", "iceberg"], var.table_format)
+    error_message = "table_format: \"hive\" or \"iceberg\"."
+  }
+}
+
 variable "max_row_drop_percent" {
   description = "The quality gate: a table whose new version has more than this many percent fewer rows than the live one is held (the live version stays; `snaplake run --force-table` or the table's max_row_drop_percent in the masking policy accepts it). 100 turns the gate off."
   type        = number

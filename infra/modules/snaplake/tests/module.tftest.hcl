@@ -482,6 +482,37 @@ run "lineage_turned_off_leaves_no_lineage_permission" {
   }
 }
 
+run "iceberg_tables_are_chosen_by_table_format" {
+  command = plan
+  variables {
+    table_format = "iceberg"
+  }
+  assert {
+    condition     = aws_lambda_function.fn["catalog-swap"].environment[0].variables.SNAPLAKE_TABLE_FORMAT == "iceberg"
+    error_message = "table_format = \"iceberg\" reaches catalog-swap as SNAPLAKE_TABLE_FORMAT"
+  }
+  assert {
+    condition     = strcontains(aws_iam_role_policy.fn["catalog-swap"].policy, "WriteIcebergMetadata") && alltrue([for f in ["snapshot-export", "export-poller", "export-callback", "query-runner"] : !strcontains(aws_iam_role_policy.fn[f].policy, "WriteIcebergMetadata")])
+    error_message = "only catalog-swap may write the tables' Iceberg metadata"
+  }
+}
+
+run "hive_tables_leave_no_iceberg_permission" {
+  command = plan
+  assert {
+    condition     = !strcontains(aws_iam_role_policy.fn["catalog-swap"].policy, "WriteIcebergMetadata")
+    error_message = "with the default table_format (hive) no function may write Iceberg metadata"
+  }
+}
+
+run "an_unknown_table_format_is_refused" {
+  command = plan
+  variables {
+    table_format = "delta"
+  }
+  expect_failures = [var.table_format]
+}
+
 run "a_negative_price_is_refused" {
   command = plan
   variables {

@@ -1,45 +1,47 @@
-//! Commits a table's day as one Iceberg snapshot: writes the metadata
-//! `catalog::iceberg` builds (encrypted with the curated key), then points
-//! the Glue table at it in one `UpdateTable` carrying the `VersionId` read
-//! before, as Iceberg's own Glue catalog commits: `metadata_location` is
-//! the new metadata file, `previous_metadata_location` the one it replaces.
-//! Readers see the previous snapshot or the new one, never an empty or
-//! partial table, and the table (its UUID, its Lake Formation grants) stays
-//! the same.
+//! Publishes a table's version as one Iceberg snapshot (`SNAPLAKE_TABLE_FORMAT=iceberg`):
+//! writes the metadata `catalog::iceberg` builds (encrypted with the
+//! curated key and tagged as audited, as the version's files are), then
+//! points the Glue table at it in one `UpdateTable` carrying the
+//! `VersionId` read before, as Iceberg's own Glue catalog commits:
+//! `metadata_location` is the new metadata file, `previous_metadata_location`
+//! the one it replaces. Readers see the previous snapshot or the new one,
+//! never an empty or partial table, and the table (its UUID, its Lake
+//! Formation grants) stays the same.
 //!
-//! On a concurrent change (`ConcurrentModificationException`) the table is
-//! read again: if it already shows this run's snapshot, the commit is done;
-//! else the day is rebuilt on what is current and committed once more.
-//! The metadata files are named by the run (`iceberg::overwrite`), so a
-//! retry rewrites the same objects and leaves nothing new behind.
+//! The Glue table's storage location is the version's folder, as for a Hive
+//! table: the swap's judgement (superseded, unchanged, the quality gate),
+//! retention and `snaplake status` read the table as they always do. The
+//! Iceberg table's own location is the table's base, where its metadata
+//! lives (`metadata/`, which retention never deletes). Each commit expires
+//! the snapshots beyond `SNAPLAKE_KEEP_VERSIONS`, so time travel never
+//! reaches a day whose folder retention deletes.
+//!
+//! One attempt: a concurrent change (`ConcurrentModificationException`)
+//! answers `Update::Conflict`, and the caller reads the table again and
+//! judges anew, as for a Hive table. The metadata files are named by the
+//! run (`iceberg::overwrite`), so a retry rewrites the same objects.
 
-use std::collections::HashMap;
-
+use jiff::Timestamp;
 use tracing::info;
 
+use super::curated_base;
 use crate::aws::glue::{self, TableDef, TableState, Update};
 use crate::aws::s3::{self, ResultEncryption};
+use crate::catalog::audit;
 use crate::catalog::iceberg::{self, Current, DataFile, Overwrite};
 use crate::catalog::location::S3Prefix;
 use crate::catalog::parameters::{ICEBERG, METADATA_LOCATION, PREVIOUS_METADATA_LOCATION, TABLE_TYPE, is_iceberg};
-use crate::catalog::schema::Column;
 use crate::env::Env;
 use crate::error::Error;
 
-/// One table's day, to commit.
-pub struct Day<'a> {
-    pub table: &'a str,
-    /// The table's location (its metadata goes under `metadata/`).
-    pub location: &'a S3Prefix,
-    pub columns: &'a [Column],
+/// A version to publish as the table's next snapshot.
+pub struct Publish<'a> {
+    /// The Glue table as it will read: the version's folder, its columns,
+    /// snaplake's parameters (logical time, rows, audit…).
+    pub def: &'a TableDef,
     pub files: &'a [DataFile],
-    /// The run's key: the table and the logical time.
+    /// Names the snapshot: the same run (or rollback) publishes the same one.
     pub run: &'a str,
-    /// Snapshots kept, this day's included (retention's `keep`).
-    pub keep: usize,
-    /// snaplake's own parameters of the table (logical time, rows, audit…).
-    pub parameters: HashMap<String, String>,
-    pub description: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,75 +53,66 @@ pub struct Committed {
     pub changed: bool,
 }
 
-/// Commits `day` (see the module's documentation); `now_ms` is the
-/// snapshot's time.
-pub async fn commit(env: &Env, day: &Day<'_>, now_ms: i64) -> Result<Committed, Error> {
-    let database = &env.config.curated_database;
-    for _ in 0..2 {
-        let table = glue::get_table(&env.clients.glue, database, day.table).await?;
-        let current = current(env, day.table, table.as_ref()).await?;
-        // Already committed by this run (a retry): its snapshot is in the
-        // table. Whether an older day may still replace a newer one is the
-        // swap's decision (`judge`), made before it commits.
-        let ours = iceberg::snapshot_id(day.run);
-        if let Some(c) = current.as_ref().filter(|c| c.metadata.snapshot_by_id(ours).is_some()) {
-            return Ok(Committed {
-                snapshot_id: ours,
-                metadata_location: c.metadata_location.clone(),
-                changed: false,
-            });
-        }
-        let location = day.location.to_string();
-        let overwrite = Overwrite {
-            table: day.table,
-            location: &location,
-            columns: day.columns,
-            files: day.files,
-            key: day.run,
-            now_ms,
-            keep: day.keep,
+/// Publishes `version` onto the table as read (`table`: None when it does
+/// not exist yet). See the module's documentation.
+pub async fn publish(
+    env: &Env,
+    table: Option<&TableState>,
+    version: &Publish<'_>,
+) -> Result<(Update, Committed), Error> {
+    let def = version.def;
+    let current = current(env, &def.name, table).await?;
+    // Already published by this run (a retry): its snapshot is in the table.
+    let ours = iceberg::snapshot_id(version.run);
+    if let Some(c) = current.as_ref().filter(|c| c.metadata.snapshot_by_id(ours).is_some()) {
+        let done = Committed {
+            snapshot_id: ours,
+            metadata_location: c.metadata_location.clone(),
+            changed: false,
         };
-        let commit = iceberg::overwrite(current.as_ref(), &overwrite).await?;
-        write(env, &commit.files).await?;
-        let mut parameters = day.parameters.clone();
-        parameters.insert(TABLE_TYPE.into(), ICEBERG.into());
-        parameters.insert(METADATA_LOCATION.into(), commit.metadata_location.clone());
-        if let Some(c) = &current {
-            parameters.insert(PREVIOUS_METADATA_LOCATION.into(), c.metadata_location.clone());
-        }
-        let def = TableDef {
-            database: database.clone(),
-            name: day.table.to_string(),
-            location: day.location.to_string(),
-            columns: day.columns.to_vec(),
-            parameters,
-            description: day.description.clone(),
-        };
-        let done = match &table {
-            None => glue::create_table(&env.clients.glue, &def).await.map(|_| Update::Done),
-            Some(t) => glue::update_table(&env.clients.glue, &def, t.version_id.as_deref()).await,
-        };
-        // A concurrent CreateTable shows as AlreadyExists: read again too.
-        let done = match done {
-            Err(e) if e.aws_code() == Some("AlreadyExistsException") => Update::Conflict,
-            other => other?,
-        };
-        if done == Update::Done {
-            info!(table = %day.table, snapshot = commit.snapshot_id, metadata = %commit.metadata_location,
-                  "committed the day as one Iceberg snapshot");
-            return Ok(Committed {
-                snapshot_id: commit.snapshot_id,
-                metadata_location: commit.metadata_location,
-                changed: true,
-            });
-        }
-        info!(table = %day.table, "the table changed while committing; reading it again");
+        return Ok((Update::Done, done));
     }
-    Err(Error::invalid_input(
-        format!("curated table {database}.{}", day.table),
-        "changed twice while its Iceberg snapshot was committed (ConcurrentModificationException); \
-         nothing of this run is current. Retry the run: another writer is committing to the same table",
-    ))
+    let root = curated_base(env, &def.name).to_string();
+    let day = Overwrite {
+        table: &def.name,
+        location: &root,
+        columns: &def.columns,
+        files: version.files,
+        key: version.run,
+        now_ms: Timestamp::now().as_millisecond(),
+        keep: env.config.keep_versions as usize,
+    };
+    let commit = iceberg::overwrite(current.as_ref(), &day).await?;
+    write(env, &commit.files).await?;
+    let mut glue_def = def.clone();
+    glue_def.parameters.insert(TABLE_TYPE.into(), ICEBERG.into());
+    glue_def
+        .parameters
+        .insert(METADATA_LOCATION.into(), commit.metadata_location.clone());
+    if let Some(c) = &current {
+        glue_def
+            .parameters
+            .insert(PREVIOUS_METADATA_LOCATION.into(), c.metadata_location.clone());
+    }
+    let update = match table {
+        None => match glue::create_table(&env.clients.glue, &glue_def).await {
+            Ok(()) => Update::Done,
+            // Another run created it first: read it again.
+            Err(e) if e.aws_code() == Some("AlreadyExistsException") => Update::Conflict,
+            Err(e) => return Err(e),
+        },
+        Some(t) => glue::update_table(&env.clients.glue, &glue_def, t.version_id.as_deref()).await?,
+    };
+    if update == Update::Done {
+        info!(table = %def.name, snapshot = commit.snapshot_id, metadata = %commit.metadata_location,
+              "published as one Iceberg snapshot");
+    }
+    let committed = Committed {
+        snapshot_id: commit.snapshot_id,
+        metadata_location: commit.metadata_location,
+        changed: true,
+    };
+    Ok((update, committed))
 }
 
 /// The Iceberg table as Glue and its metadata file hold it, or None for a
@@ -130,14 +123,15 @@ async fn current(env: &Env, table: &str, state: Option<&TableState>) -> Result<O
     if !is_iceberg(&state.parameters) {
         return Err(Error::invalid_input(
             format!("curated table {database}.{table}"),
-            "is a Hive table, so it is not committed as Iceberg; snaplake does not convert a table in place. \
-             Publish it with table_format \"hive\", or drop the table to have the next run create it as Iceberg",
+            "is a Hive table, so it is not published as Iceberg; snaplake does not convert a table in place, \
+             and nothing was changed. Set table_format \"hive\" again, or drop the table to have the next run \
+             create it as Iceberg",
         ));
     }
     let Some(location) = state.parameters.get(METADATA_LOCATION) else {
         return Err(Error::invalid_input(
             format!("curated table {database}.{table}"),
-            "is an Iceberg table without a metadata_location parameter; nothing was committed. \
+            "is an Iceberg table without a metadata_location parameter; nothing was changed. \
              Restore the parameter (the table's last metadata file is under its location's metadata/)",
         ));
     };
@@ -147,15 +141,17 @@ async fn current(env: &Env, table: &str, state: Option<&TableState>) -> Result<O
         return Err(Error::invalid_input(
             format!("curated table {database}.{table}"),
             format!(
-                "names the metadata file {location}, which does not exist; nothing was committed. \
-                     Point metadata_location at the table's last metadata file"
+                "names the metadata file {location}, which does not exist; nothing was changed. \
+                 Point metadata_location at the table's last metadata file"
             ),
         ));
     };
     Ok(Some(Current::parse(table, location, &body)?))
 }
 
-/// Writes the commit's files, the metadata file last, with the curated key.
+/// Writes the commit's files, the metadata file last, with the curated key,
+/// each tagged as audited: analysts read only audited objects, and these
+/// describe a version that passed its audit.
 async fn write(env: &Env, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
     let encryption = match &env.config.curated_kms_key {
         Some(key) => ResultEncryption::Kms(key.clone()),
@@ -163,14 +159,9 @@ async fn write(env: &Env, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
     };
     for (uri, body) in files {
         let object = S3Prefix::parse("iceberg metadata", uri)?;
-        s3::put_bytes(
-            &env.clients.s3,
-            &object.bucket,
-            object.key.trim_end_matches('/'),
-            body.clone(),
-            &encryption,
-        )
-        .await?;
+        let key = object.key.trim_end_matches('/');
+        s3::put_bytes(&env.clients.s3, &object.bucket, key, body.clone(), &encryption).await?;
+        s3::put_tag(&env.clients.s3, &object.bucket, key, (audit::TAG, audit::PASSED)).await?;
     }
     Ok(())
 }

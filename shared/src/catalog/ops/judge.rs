@@ -14,6 +14,7 @@ use super::{check_table_name, curated_base, newer_run, read_schema};
 use crate::aws::glue::{TableDef, TableState};
 use crate::aws::s3;
 use crate::catalog::compat::{self, SchemaDiff};
+use crate::catalog::iceberg::DataFile;
 use crate::catalog::location::{S3Prefix, is_data_object};
 use crate::catalog::quality::{self, Bounds, Decision};
 use crate::catalog::run_manifest;
@@ -29,6 +30,8 @@ use crate::logical_time::LogicalTime;
 pub(super) struct Version {
     pub(super) new: S3Prefix,
     pub(super) keys: Vec<String>,
+    /// Its data files with their sizes and rows (what an Iceberg commit lists).
+    pub(super) files: Vec<DataFile>,
     pub(super) rows: u64,
     pub(super) def: TableDef,
     pub(super) raw_newer: bool,
@@ -48,11 +51,12 @@ pub(super) async fn read_version(
     // The new version's files and the two tables do not depend on each
     // other: read them at once, so a swap waits for one round trip to S3
     // and Glue instead of one after another (billed Lambda time).
-    let ((columns, new_rows, keys), (raw, current)) = tokio::try_join!(new_version(env, &new), async {
+    let ((columns, files, keys), (raw, current)) = tokio::try_join!(new_version(env, &new), async {
         let raw = ahead.raw(env, &item.table).await?;
         let current = ahead.curated(env, &item.table).await?;
         Ok((raw, current))
     })?;
+    let new_rows: u64 = files.iter().map(|f| f.rows).sum();
     let mut parameters = HashMap::from([
         (parameters::LOGICAL_TIME.to_string(), shared.logical_time.to_string()),
         (
@@ -96,6 +100,7 @@ pub(super) async fn read_version(
     Ok(Version {
         new,
         keys,
+        files,
         rows: new_rows,
         def,
         raw_newer,
@@ -171,17 +176,17 @@ pub(super) fn judge(
     )?))
 }
 
-/// The columns and row count of the version at `new`, from the footers of
-/// its data files (the quality gate's count: no query scans them), with
-/// every object there. One listing serves both.
-async fn new_version(env: &Env, new: &S3Prefix) -> Result<(Vec<Column>, u64, Vec<String>), Error> {
+/// The columns of the version at `new` and its data files with their sizes
+/// and rows, from their footers (the quality gate's count: no query scans
+/// them), with every object there. One listing serves both.
+pub(super) async fn new_version(env: &Env, new: &S3Prefix) -> Result<(Vec<Column>, Vec<DataFile>, Vec<String>), Error> {
     let objects = s3::list_objects(&env.clients.s3, &new.bucket, &new.key).await?;
-    let data: Vec<String> = objects
+    let data: Vec<(String, i64)> = objects
         .iter()
         .filter(|(key, size)| is_data_object(key, *size))
-        .map(|(key, _)| key.clone())
+        .cloned()
         .collect();
-    let Some(sample) = data.first() else {
+    let Some((sample, _)) = data.first() else {
         return Err(Error::invalid_input(
             "new_location",
             format!("{new} holds no data object; the transform wrote nothing, so the table stays where it is"),
@@ -192,16 +197,31 @@ async fn new_version(env: &Env, new: &S3Prefix) -> Result<(Vec<Column>, u64, Vec
     // footers are read FOOTERS_AT_ONCE at a time, so a version of 2,000
     // files takes about 60 round trips, not 2,000, inside the 60 s timeout.
     let bucket = new.bucket.as_str();
-    let rows: Vec<u64> = stream::iter(data.into_iter().skip(1))
-        .map(|key: String| async move {
+    let first_rows = u64::try_from(file.num_rows).unwrap_or(0);
+    let rest: Vec<DataFile> = stream::iter(data.iter().skip(1).cloned())
+        .map(|(key, size): (String, i64)| async move {
             let (other, _) = read_schema(env, bucket, &key).await?;
-            Ok::<u64, Error>(u64::try_from(other.num_rows).unwrap_or(0))
+            Ok::<DataFile, Error>(data_file(bucket, &key, size, other.num_rows))
         })
-        .buffer_unordered(FOOTERS_AT_ONCE)
+        .buffered(FOOTERS_AT_ONCE)
         .try_collect()
         .await?;
-    let total = u64::try_from(file.num_rows).unwrap_or(0) + rows.iter().sum::<u64>();
-    Ok((file.columns, total, objects.into_iter().map(|(key, _)| key).collect()))
+    let mut files = vec![data_file(
+        bucket,
+        sample,
+        data[0].1,
+        i64::try_from(first_rows).unwrap_or(0),
+    )];
+    files.extend(rest);
+    Ok((file.columns, files, objects.into_iter().map(|(key, _)| key).collect()))
+}
+
+fn data_file(bucket: &str, key: &str, size: i64, rows: i64) -> DataFile {
+    DataFile {
+        uri: format!("s3://{bucket}/{key}"),
+        size: u64::try_from(size).unwrap_or(0),
+        rows: u64::try_from(rows).unwrap_or(0),
+    }
 }
 
 /// Footers read at once: S3 serves thousands of GETs a second per prefix,

@@ -7,6 +7,8 @@
 use crate::catalog::parameters;
 use tracing::info;
 
+use super::iceberg_commit;
+use super::judge::new_version;
 use super::swap::swapped;
 use super::{check_table_name, conflict, data_objects};
 use crate::aws::glue::{self, TableDef, TableState, Update};
@@ -86,7 +88,22 @@ pub async fn rollback(env: &Env, item: &RollbackItem) -> Result<Swapped, Error> 
             current.location.as_deref().unwrap_or("nowhere")
         ),
     };
-    match glue::update_table(&env.clients.glue, &def, current.version_id.as_deref()).await? {
+    // An Iceberg table goes back by a new snapshot of the target version's
+    // files: its history and UUID stay, and the days after stay readable
+    // by time travel.
+    let update = if parameters::is_iceberg(&current.parameters) {
+        let (_, files, _) = new_version(env, &target_location).await?;
+        let run = format!("{}@rollback@{}", item.table, jiff::Timestamp::now());
+        let publish = iceberg_commit::Publish {
+            def: &def,
+            files: &files,
+            run: &run,
+        };
+        iceberg_commit::publish(env, Some(&current), &publish).await?.0
+    } else {
+        glue::update_table(&env.clients.glue, &def, current.version_id.as_deref()).await?
+    };
+    match update {
         Update::Done => {
             info!(table = %qualified, to = %target_location, "rolled back");
             let outcome = SwapOutcome::RolledBack;

@@ -9,13 +9,14 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use jiff::Timestamp;
 use tracing::{info, warn};
 
-use super::conflict;
 use super::judge::{FOOTERS_AT_ONCE, Verdict, Version, judge, read_version};
 use super::read_ahead::ReadAhead;
+use super::{conflict, iceberg_commit};
 use crate::aws::glue::{self, TableDef, TableState, Update};
 use crate::aws::s3;
 use crate::catalog::audit;
 use crate::catalog::compat::SchemaDiff;
+use crate::config::TableFormat;
 use crate::contract::catalog_swap::{SwapItem, SwapOutcome, SwapShared, Swapped};
 use crate::contract::run_report::{TableOutcome, TableReport};
 use crate::env::Env;
@@ -65,7 +66,10 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared, ahead: &ReadA
             }
             Verdict::Create => {
                 tag_version(env, &version).await?;
-                glue::create_table(&env.clients.glue, def).await?;
+                if publish(env, &version, None, item, shared).await? == Update::Conflict {
+                    warn!(table = %qualified, "created by another run while publishing; reading it again");
+                    continue;
+                }
                 info!(table = %qualified, location = %new, "created");
                 drop_candidate(env, &item.table).await;
                 return Ok(done(SwapOutcome::Created, SchemaDiff::default()));
@@ -76,7 +80,7 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared, ahead: &ReadA
                     tagged = true;
                 }
                 let current = current.as_ref().expect("judge updates only a table that exists");
-                match glue::update_table(&env.clients.glue, def, current.version_id.as_deref()).await? {
+                match publish(env, &version, Some(current), item, shared).await? {
                     Update::Done => {
                         info!(table = %qualified, from = ?current.location, to = %new, changes = %diff.describe(), "swapped");
                         drop_candidate(env, &item.table).await;
@@ -91,6 +95,41 @@ pub async fn swap(env: &Env, item: &SwapItem, shared: &SwapShared, ahead: &ReadA
         }
     }
     Err(conflict(database, &item.table))
+}
+
+/// Creates or repoints the table (`current`: as read; None creates it) in
+/// the configured format: Hive's one `UpdateTable` (or `CreateTable`), or
+/// one Iceberg snapshot (`iceberg_commit`). `Conflict` when the table
+/// changed since it was read.
+async fn publish(
+    env: &Env,
+    version: &Version,
+    current: Option<&TableState>,
+    item: &SwapItem,
+    shared: &SwapShared,
+) -> Result<Update, Error> {
+    let def = &version.def;
+    match env.config.table_format {
+        TableFormat::Hive => match current {
+            None => glue::create_table(&env.clients.glue, def).await.map(|()| Update::Done),
+            Some(table) if parameters::is_iceberg(&table.parameters) => Err(Error::invalid_input(
+                format!("curated table {}.{}", def.database, def.name),
+                "is an Iceberg table, so it is not repointed as a Hive table; snaplake does not convert a table \
+                 in place, and nothing was changed. Set table_format \"iceberg\" again, or drop the table to have \
+                 the next run create it as a Hive table",
+            )),
+            Some(table) => glue::update_table(&env.clients.glue, def, table.version_id.as_deref()).await,
+        },
+        TableFormat::Iceberg => {
+            let run = format!("{}@{}", item.table, shared.logical_time);
+            let publish = iceberg_commit::Publish {
+                def,
+                files: &version.files,
+                run: &run,
+            };
+            Ok(iceberg_commit::publish(env, current, &publish).await?.0)
+        }
+    }
 }
 
 /// Tags every object of a version readable to analysts, FOOTERS_AT_ONCE at
