@@ -14,7 +14,7 @@ use snaplake::catalog::ops::iceberg_commit::{self, Committed, Publish};
 use snaplake::catalog::parameters::{METADATA_LOCATION, PREVIOUS_METADATA_LOCATION, TABLE_TYPE};
 use snaplake::catalog::schema::Column;
 use snaplake::env::Env;
-use snaplake_tests::{StandIn, parquet_file, repo_root, resources};
+use snaplake_tests::{Deployment, StandIn, parquet_file, repo_root, resources};
 
 const BUCKET: &str = "snaplake-iceberg";
 const TABLE: &str = "shop_customers";
@@ -235,30 +235,42 @@ async fn a_dropped_column_stays_readable_by_time_travel_to_the_days_that_had_it(
     assert_eq!(read["snapshots"][0]["rows"], json!([[0, 0], [1, 1], [2, 2]]));
 }
 
+/// Runs the deployed pipeline for the day of `logical_time`; its status and detail.
+async fn run_day(d: &Deployment, name: &str, logical_time: &str) -> (String, Value) {
+    let mut input = d.run_input.clone();
+    input["logical_time"] = json!(logical_time);
+    snaplake_tests::run_execution(
+        &d.standin,
+        &d.machine,
+        name,
+        &input,
+        std::time::Duration::from_secs(240),
+    )
+    .await
+}
+
+/// A deployment publishing Iceberg tables whose day one (2026-11-20) is
+/// published, with the sample cluster's snapshot of day two ready.
+async fn iceberg_day_one(bucket: &str) -> Deployment {
+    let d = snaplake_tests::deploy_iceberg("snaplake-ice", bucket).await;
+    let (status, detail) = run_day(&d, "day-one", "2026-11-20T19:00:00Z").await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    d.standin.control(
+        "/_snaplake/snapshots",
+        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-22-03-00", "create_time": "2026-11-21T18:00:00Z"}),
+    );
+    d
+}
+
 /// The whole pipeline with `table_format = "iceberg"`: each day is one
 /// snapshot of the same table, the day before stays readable by time
 /// travel, and a rollback commits a snapshot of the day before.
 #[tokio::test]
 async fn the_pipeline_publishes_each_day_as_one_snapshot_and_rollback_commits_the_day_before() {
-    let d = snaplake_tests::deploy_iceberg("snaplake-ice", "snaplake-ice-pipeline").await;
+    let d = iceberg_day_one("snaplake-ice-pipeline").await;
     let database = "snaplake_curated";
-    let run = |name: &'static str, day: &'static str| {
-        let mut input = d.run_input.clone();
-        input["logical_time"] = json!(day);
-        let (standin, machine) = (&d.standin, d.machine.clone());
-        async move {
-            let (status, detail) =
-                snaplake_tests::run_execution(standin, &machine, name, &input, std::time::Duration::from_secs(240))
-                    .await;
-            assert_eq!(status, "SUCCEEDED", "{detail:#}");
-        }
-    };
-    run("day-one", "2026-11-20T19:00:00Z").await;
-    d.standin.control(
-        "/_snaplake/snapshots",
-        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-22-03-00", "create_time": "2026-11-21T18:00:00Z"}),
-    );
-    run("day-two", "2026-11-21T19:00:00Z").await;
+    let (status, detail) = run_day(&d, "day-two", "2026-11-21T19:00:00Z").await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
 
     let glue_client = &d.standin.clients.glue;
     let table = glue::get_table(glue_client, database, TABLE).await.unwrap().unwrap();
@@ -354,28 +366,14 @@ async fn an_iceberg_table_is_not_repointed_as_a_hive_table_and_nothing_changes()
 /// the day is one snapshot.
 #[tokio::test]
 async fn two_runs_of_one_day_at_once_commit_one_snapshot_and_readers_never_see_an_empty_table() {
-    let d = snaplake_tests::deploy_iceberg("snaplake-ice", "snaplake-ice-twice").await;
+    let d = iceberg_day_one("snaplake-ice-twice").await;
     let database = "snaplake_curated";
-    let run = |name: &'static str, day: &'static str| {
-        let mut input = d.run_input.clone();
-        input["logical_time"] = json!(day);
-        let (standin, machine) = (&d.standin, d.machine.clone());
-        async move {
-            snaplake_tests::run_execution(standin, &machine, name, &input, std::time::Duration::from_secs(240)).await
-        }
-    };
-    let (status, detail) = run("day-one", "2026-11-20T19:00:00Z").await;
-    assert_eq!(status, "SUCCEEDED", "{detail:#}");
     let rows = glue::get_table(&d.standin.clients.glue, database, TABLE)
         .await
         .unwrap()
         .unwrap()
         .parameters["snaplake.rows"]
         .clone();
-    d.standin.control(
-        "/_snaplake/snapshots",
-        json!({"cluster": "shop-prod", "snapshot_id": "rds:shop-prod-2026-11-22-03-00", "create_time": "2026-11-21T18:00:00Z"}),
-    );
     let done = std::sync::atomic::AtomicBool::new(false);
     let sql = format!("SELECT count(*) FROM \"{database}\".\"{TABLE}\"");
     let reader = async {
@@ -389,8 +387,8 @@ async fn two_runs_of_one_day_at_once_commit_one_snapshot_and_readers_never_see_a
     };
     let runs = async {
         let both = tokio::join!(
-            run("day-two-scheduled", "2026-11-21T19:00:00Z"),
-            run("day-two-by-hand", "2026-11-21T19:00:00Z")
+            run_day(&d, "day-two-scheduled", "2026-11-21T19:00:00Z"),
+            run_day(&d, "day-two-by-hand", "2026-11-21T19:00:00Z")
         );
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         both

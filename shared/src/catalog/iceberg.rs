@@ -429,6 +429,17 @@ mod tests {
         (commit, next)
     }
 
+    /// The current schema's (name, field id) pairs, in order.
+    fn field_ids(metadata: &TableMetadata) -> Vec<(String, i32)> {
+        let schema = metadata.current_schema();
+        schema
+            .as_struct()
+            .fields()
+            .iter()
+            .map(|f| (f.name.clone(), f.id))
+            .collect()
+    }
+
     #[tokio::test]
     async fn each_day_is_one_overwrite_snapshot_on_the_same_table() {
         let cols = [("id", "bigint"), ("email", "string")];
@@ -514,14 +525,7 @@ mod tests {
             3,
         )
         .await;
-        let ids: Vec<(String, i32)> = two
-            .metadata
-            .current_schema()
-            .as_struct()
-            .fields()
-            .iter()
-            .map(|f| (f.name.clone(), f.id))
-            .collect();
+        let ids = field_ids(&two.metadata);
         assert_eq!(ids, vec![("id".into(), 1), ("signup".into(), 4), ("email".into(), 2)]);
         let mapping: serde_json::Value = serde_json::from_str(&two.metadata.properties()[NAME_MAPPING]).unwrap();
         assert_eq!(
@@ -557,14 +561,7 @@ mod tests {
             3,
         )
         .await;
-        let ids: Vec<(String, i32)> = two
-            .metadata
-            .current_schema()
-            .as_struct()
-            .fields()
-            .iter()
-            .map(|f| (f.name.clone(), f.id))
-            .collect();
+        let ids = field_ids(&two.metadata);
         assert_eq!(ids, vec![("id".into(), 1), ("code".into(), 4), ("amount".into(), 3)]);
     }
 
