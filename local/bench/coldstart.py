@@ -1,8 +1,10 @@
 """Cold start and peak memory per function: each Rust handler binary and
 the Python boto3 handler written for the same first call (pyhandler.py),
 started the same way, behind the stand-in's Lambda Runtime API
-(standin.lambdas.Runtime), one event each whose handling makes one AWS call
-to the running stand-in.
+(standin.lambdas.Runtime), one event each whose handling makes one or two
+AWS calls to the running stand-in (snapshot-export looks for the day's
+export, then lists snapshots; catalog-swap reads the curated table and the
+raw one).
 
     python -m bench.coldstart --endpoint URL --functions DIR [--runs 11]
 
@@ -13,7 +15,9 @@ an event at the Runtime API), to the first AWS request arriving at the
 stand-in (its answer time excluded), and to the invocation's answer
 arriving, the median peak RSS
 (VmHWM: the process's own high-water mark; wait4's ru_maxrss would count the
-spawning parent's pages), and the AWS calls and outcome of the first run.
+spawning parent's pages), and the AWS calls and outcome of the first run,
+with whether that outcome is the one its event is made for (`as_intended`:
+a figure of an event handled otherwise measures something else).
 Runs alternate between the languages so both see the same machine noise.
 """
 
@@ -54,13 +58,18 @@ def prepare(endpoint: str) -> tuple[dict[str, dict], dict]:
                config=Config(s3={"addressing_style": "path"}))
     s3, glue, rds, kms, athena = (boto3.client(s, **aws) for s in ("s3", "glue", "rds", "kms", "athena"))
     s3.create_bucket(Bucket=BUCKET)
-    glue.create_database(DatabaseInput={"Name": "snaplake_curated"})
-    glue.create_table(DatabaseName="snaplake_curated", TableInput={
-        "Name": "shop_customers",
-        "Parameters": {"snaplake.logical_time": LOGICAL_TIME},
-        "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "bigint"}],
-                              "Location": f"s3://{BUCKET}/curated/shop_customers/v=20261120T190000Z/"},
-    })
+    # This run's audited version is live, and the raw table shows this run's export.
+    for database, parameters, folder in (
+        ("snaplake_curated", {"snaplake.logical_time": LOGICAL_TIME, "snaplake.audit": "passed"},
+         "curated/shop_customers/v=20261120T190000Z/"),
+        ("snaplake_raw", {"snaplake.logical_time": LOGICAL_TIME, "snaplake.export_id": EXPORT_ID},
+         f"exports/{EXPORT_ID}/shop/shop.customers/"),
+    ):
+        glue.create_database(DatabaseInput={"Name": database})
+        glue.create_table(DatabaseName=database, TableInput={
+            "Name": "shop_customers", "Parameters": parameters,
+            "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "bigint"}], "Location": f"s3://{BUCKET}/{folder}"},
+        })
     rds.create_db_cluster(DBClusterIdentifier="shop-prod", Engine="aurora-mysql", MasterUsername="admin",
                           MasterUserPassword="not-a-secret-123")
     snapshot = control(endpoint, "POST", "/_snaplake/snapshots", {
@@ -82,14 +91,21 @@ def prepare(endpoint: str) -> tuple[dict[str, dict], dict]:
         time.sleep(0.05)
     info_key = f"exports/{EXPORT_ID}/export_info_{EXPORT_ID}.json"
 
+    def day_without_snapshot():
+        try:
+            rds.describe_export_tasks(ExportTaskIdentifier="snaplake-shop-prod-20261118")
+        except rds.exceptions.ExportTaskNotFoundFault:
+            pass
+        rds.describe_db_cluster_snapshots(DBClusterIdentifier="shop-prod", SnapshotType="automated")
+
     def missing_token():
         s3.list_objects_v2(Bucket=BUCKET, Prefix=f"_snaplake/tokens/{EXPORT_ID}/")
 
     warm_calls = {
-        "snapshot-export": lambda: rds.describe_db_cluster_snapshots(DBClusterIdentifier="shop-prod", SnapshotType="automated"),
+        "snapshot-export": day_without_snapshot,
         "export-callback": missing_token,
         "export-poller": lambda: rds.describe_export_tasks(ExportTaskIdentifier=EXPORT_ID),
-        "catalog-swap": lambda: glue.get_table(DatabaseName="snaplake_curated", Name="shop_customers"),
+        "catalog-swap": lambda: [glue.get_table(DatabaseName=d, Name="shop_customers") for d in ("snaplake_curated", "snaplake_raw")],
         "query-runner": lambda: athena.get_query_execution(QueryExecutionId=query["QueryExecutionId"]),
     }
     events = {
@@ -101,12 +117,24 @@ def prepare(endpoint: str) -> tuple[dict[str, dict], dict]:
         # this export: one ListObjectsV2, then "no token".
         "export-callback": object_created(info_key),
         "export-poller": {"export_id": EXPORT_ID, "on_table_failure": "fail", "batch_size": 10},
-        # Already published for this run: one GetTable, then "current".
+        # Already published and audited for this run: GetTable of the curated and the raw table, then "unchanged".
         "catalog-swap": {"action": "prepare", "logical_time": LOGICAL_TIME, "layout": "versioned",
                          "Items": [{"table": "shop_customers"}]},
         "query-runner": {"action": "poll", "query_execution_id": query["QueryExecutionId"], "purpose": "bench"},
     }
     return events, warm_calls
+
+
+# What the answer of each snaplake function to its event holds when the
+# event is handled as it is made to be: the figures of another outcome (an
+# error, or more work) measure something else.
+INTENDED = {
+    "snapshot-export": '"errorType":"SnapshotNotFound"',
+    "export-callback": '"outcome":"no_token"',
+    "export-poller": '"done":false',
+    "catalog-swap": '"outcome":"unchanged"',
+    "query-runner": '"state":"SUCCEEDED"',
+}
 
 
 def object_created(key: str) -> dict:
@@ -136,7 +164,7 @@ def vm_hwm_kib(pid: int) -> int:
     raise RuntimeError(f"no VmHWM for {pid}")
 
 
-def once(endpoint: str, name: str, binary: Path, command: list[str] | None, event: dict) -> dict:
+def once(endpoint: str, function: str, name: str, binary: Path, command: list[str] | None, event: dict) -> dict:
     fn = types.SimpleNamespace(
         function_name=name, function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
         environment_vars={"SNAPLAKE_BUCKET": BUCKET, "SNAPLAKE_TIME_ZONE": "Asia/Tokyo"},
@@ -158,7 +186,7 @@ def once(endpoint: str, name: str, binary: Path, command: list[str] | None, even
             "init_ms": (runtime.first_next - runtime.spawned) * 1000,
             "first_request_ms": (first - runtime.spawned) * 1000, "calls": sum(calls.values()), "operations": sorted(calls),
             "errored": errored, "error_type": json.loads(payload).get("errorType") if errored else None,
-            "answer": payload[:160]}
+            "answer": payload[:160], "as_intended": INTENDED[function] in payload}
 
 
 def main() -> int:
@@ -184,7 +212,7 @@ def main() -> int:
     for run in range(args.runs + 1):
         for f in FUNCTIONS:
             for way, spec in ways.items():
-                sample = once(args.endpoint, *spec(f), events[f])
+                sample = once(args.endpoint, f, *spec(f), events[f])
                 if run:
                     samples[f][way].append(sample)
     result = {}
@@ -203,6 +231,7 @@ def main() -> int:
                 "errored": runs[0]["errored"],
                 "error_type": runs[0]["error_type"],
                 "answer": runs[0]["answer"],
+                "as_intended": runs[0]["as_intended"],
             }
     print(json.dumps({"runs": args.runs, "python": sys.version.split()[0], "baseline": str(args.baseline or ""),
                       "functions": result}))

@@ -23,9 +23,14 @@ CONFIG = Config(s3={"addressing_style": "path"})
 
 
 def snapshot_export(event):
-    out = CLIENT.describe_db_cluster_snapshots(DBClusterIdentifier=event["source_id"], SnapshotType="automated")
     tokyo = dt.timedelta(hours=9)
     day = (dt.datetime.fromisoformat(event["logical_time"].replace("Z", "+00:00")) + tokyo).date()
+    # The day's export, if a retry finds it started, is adopted, not started twice.
+    try:
+        CLIENT.describe_export_tasks(ExportTaskIdentifier=f"snaplake-{event['source_id']}-{day:%Y%m%d}")
+    except CLIENT.exceptions.ExportTaskNotFoundFault:
+        pass
+    out = CLIENT.describe_db_cluster_snapshots(DBClusterIdentifier=event["source_id"], SnapshotType="automated")
     found = [s for s in out["DBClusterSnapshots"] if (s["SnapshotCreateTime"] + tokyo).date() == day]
     if not found:
         raise LookupError(f"no automated snapshot of {event['source_id']} for {day}")
@@ -47,8 +52,11 @@ def export_poller(event):
 
 
 def catalog_swap(event):
-    table = CLIENT.get_table(DatabaseName="snaplake_curated", Name=event["Items"][0]["table"])["Table"]
-    return {"location": table["StorageDescriptor"]["Location"]}
+    name = event["Items"][0]["table"]
+    table = CLIENT.get_table(DatabaseName="snaplake_curated", Name=name)["Table"]
+    raw = CLIENT.get_table(DatabaseName="snaplake_raw", Name=name)["Table"]
+    unchanged = table["Parameters"].get("snaplake.logical_time") == event["logical_time"] == raw["Parameters"].get("snaplake.logical_time")
+    return {"location": table["StorageDescriptor"]["Location"], "outcome": "unchanged" if unchanged else "prepare"}
 
 
 def query_runner(event):
