@@ -197,7 +197,6 @@ pub(super) async fn new_version(env: &Env, new: &S3Prefix) -> Result<(Vec<Column
     // footers are read FOOTERS_AT_ONCE at a time, so a version of 2,000
     // files takes about 60 round trips, not 2,000, inside the 60 s timeout.
     let bucket = new.bucket.as_str();
-    let first_rows = u64::try_from(file.num_rows).unwrap_or(0);
     let rest: Vec<DataFile> = stream::iter(data.iter().skip(1).cloned())
         .map(|(key, size): (String, i64)| async move {
             let (other, _) = read_schema(env, bucket, &key).await?;
@@ -206,12 +205,7 @@ pub(super) async fn new_version(env: &Env, new: &S3Prefix) -> Result<(Vec<Column
         .buffered(FOOTERS_AT_ONCE)
         .try_collect()
         .await?;
-    let mut files = vec![data_file(
-        bucket,
-        sample,
-        data[0].1,
-        i64::try_from(first_rows).unwrap_or(0),
-    )];
+    let mut files = vec![data_file(bucket, sample, data[0].1, file.num_rows)];
     files.extend(rest);
     Ok((file.columns, files, objects.into_iter().map(|(key, _)| key).collect()))
 }
