@@ -141,6 +141,9 @@ def needs(response, name: str, resource: str, region: str, account: str) -> list
     else:
         context = {}
     found = [Need(f"s3:{name}", resource, context, policy)]
+    if name == "PutObject" and headers.get("x-amz-tagging") is not None:
+        # Tags set with the upload: s3:PutObjectTagging as well (the stricter reading).
+        found.append(Need("s3:PutObjectTagging", resource, {}, policy))
     source = headers.get("x-amz-copy-source")
     if source and name == "PutObject":
         source = unquote(source).lstrip("/").split("?versionId=")[0]

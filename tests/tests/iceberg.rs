@@ -123,6 +123,30 @@ async fn each_day_is_one_snapshot_of_the_same_table_read_by_athena_and_pyiceberg
         (false, &second.metadata_location),
         "a retry changes nothing"
     );
+    // Every metadata file was written tagged audited (analysts read only those).
+    let listed = env
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix(format!("curated/{TABLE}/metadata/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.contents().len(), 6, "two commits of 3 files each");
+    for object in listed.contents() {
+        let tags = env
+            .clients
+            .s3
+            .get_object_tagging()
+            .bucket(BUCKET)
+            .key(object.key().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let tags: Vec<_> = tags.tag_set().iter().map(|t| (t.key(), t.value())).collect();
+        assert_eq!(tags, [("snaplake-audit", "passed")], "{:?}", object.key());
+    }
 
     let table = glue::get_table(&env.clients.glue, &database, TABLE)
         .await

@@ -179,6 +179,28 @@ def test_an_object_is_read_by_its_tags_and_tagging_is_its_own_action(enforced):
     assert reader.get_object(Bucket="lake", Key="curated/t/v=1/part.parquet")["Body"].read() == b"rows"
 
 
+def test_tags_given_with_an_upload_need_put_object_tagging_too(enforced):
+    """A PutObject carrying `x-amz-tagging` sets the object's tags as it
+    writes it: S3 asks for s3:PutObjectTagging as well as s3:PutObject
+    (where AWS's pages leave it open, the stand-in takes the stricter)."""
+    s3 = enforced("s3")
+    s3.create_bucket(Bucket="lake")
+    writer = _as_role_named(enforced, "writer", [
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::lake/curated/*"},
+    ])("s3")
+    writer.put_object(Bucket="lake", Key="curated/t/metadata/a.json", Body=b"{}")
+    _denied(lambda: writer.put_object(Bucket="lake", Key="curated/t/metadata/b.json", Body=b"{}",
+                                      Tagging="snaplake-audit=passed"), "s3:PutObjectTagging")
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket="lake", Key="curated/t/metadata/b.json")
+    both = _as_role_named(enforced, "both", [
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectTagging"], "Resource": "arn:aws:s3:::lake/curated/*"},
+    ])("s3")
+    both.put_object(Bucket="lake", Key="curated/t/metadata/b.json", Body=b"{}", Tagging="snaplake-audit=passed")
+    tags = s3.get_object_tagging(Bucket="lake", Key="curated/t/metadata/b.json")["TagSet"]
+    assert tags == [{"Key": "snaplake-audit", "Value": "passed"}]
+
+
 def test_athena_reads_a_tables_files_as_the_caller(enforced, tmp_path):
     """Athena reads a table's data with the credentials of whoever started the
     query: an analyst whose policy requires the audit tag cannot query a

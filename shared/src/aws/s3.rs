@@ -90,7 +90,30 @@ pub async fn put_bytes(
     body: Vec<u8>,
     encryption: &ResultEncryption,
 ) -> Result<(), Error> {
+    put_bytes_tagged(client, bucket, key, body, encryption, None).await
+}
+
+/// `put_bytes` that also sets one tag as it writes (`x-amz-tagging`: one
+/// request, and the object never exists untagged; S3 asks for
+/// s3:PutObjectTagging beside s3:PutObject). The tag's key and value are
+/// snaplake's constants, URL-safe as they are.
+pub async fn put_bytes_tagged(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+    encryption: &ResultEncryption,
+    tag: Option<(&str, &str)>,
+) -> Result<(), Error> {
     let mut put = client.put_object().bucket(bucket).key(key).body(ByteStream::from(body));
+    if let Some((name, value)) = tag {
+        debug_assert!(
+            [name, value]
+                .iter()
+                .all(|t| t.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)))
+        );
+        put = put.tagging(format!("{name}={value}"));
+    }
     put = match encryption {
         ResultEncryption::Kms(key_id) => put
             .server_side_encryption(ServerSideEncryption::AwsKms)

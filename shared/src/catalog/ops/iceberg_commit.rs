@@ -160,8 +160,8 @@ async fn write(env: &Env, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
     for (uri, body) in files {
         let object = S3Prefix::parse("iceberg metadata", uri)?;
         let key = object.key.trim_end_matches('/');
-        s3::put_bytes(&env.clients.s3, &object.bucket, key, body.clone(), &encryption).await?;
-        s3::put_tag(&env.clients.s3, &object.bucket, key, (audit::TAG, audit::PASSED)).await?;
+        let tag = Some((audit::TAG, audit::PASSED));
+        s3::put_bytes_tagged(&env.clients.s3, &object.bucket, key, body.clone(), &encryption, tag).await?;
     }
     Ok(())
 }
