@@ -44,9 +44,9 @@ infra: deps ## Terraform fmt/validate/test, checkov, asl-validator, schedules, t
 	cargo build --workspace --bins --locked
 	scripts/check-infra
 
-demo: deps ## run snaplake end to end on this machine (DATE=YYYY-MM-DD for another day)
+demo: deps ## run snaplake end to end on this machine (DATE=YYYY-MM-DD for another day; TABLE_FORMAT=iceberg for Iceberg tables)
 	cargo build --workspace --bins --locked
-	cd local && ../$(PYTHON) demo.py $(if $(DATE),--date $(DATE))
+	cd local && ../$(PYTHON) demo.py $(if $(DATE),--date $(DATE)) $(if $(TABLE_FORMAT),--table-format $(TABLE_FORMAT))
 
 # The stand-in's Lambda runs the handler binaries of the debug build.
 standin: deps ## start the local AWS stand-in in the background and print its endpoint

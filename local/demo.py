@@ -7,7 +7,12 @@ Lambda tasks are the real handler binaries, shows its progress, and sums up.
 Then runs the same day again, which changes nothing. Stops what it started,
 also on Ctrl-C.
 
-    python local/demo.py [--date YYYY-MM-DD]   (default: yesterday in Asia/Tokyo)
+    python local/demo.py [--date YYYY-MM-DD] [--table-format hive|iceberg]
+        (default: yesterday in Asia/Tokyo, hive)
+
+With `--table-format iceberg` each day is one Iceberg snapshot of each
+table: the summary shows each table's snapshots, and a run of another day
+adds one.
 """
 
 import argparse
@@ -49,6 +54,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     yesterday = (dt.datetime.now(ZONE) - dt.timedelta(days=1)).date()
     parser.add_argument("--date", type=dt.date.fromisoformat, default=yesterday, help="logical day (YYYY-MM-DD)")
+    parser.add_argument("--table-format", choices=["hive", "iceberg"], default="hive",
+                        help="how curated tables are published (the module's table_format)")
     args = parser.parse_args()
     # The schedule fires at 04:00 Tokyo: that instant is the run's logical time.
     logical = dt.datetime.combine(args.date, dt.time(4), ZONE).astimezone(dt.timezone.utc)
@@ -67,7 +74,7 @@ def main() -> int:
             return 1
     print(f"stand-in: {endpoint}")
     try:
-        return demo(endpoint, logical_time, args.date)
+        return demo(endpoint, logical_time, args.date, args.table_format)
     except KeyboardInterrupt:
         print("\ninterrupted")
         return 130
@@ -95,7 +102,7 @@ def deployer_policy(tf_env: dict) -> dict:
     return policy
 
 
-def demo(endpoint: str, logical_time: str, day: dt.date) -> int:
+def demo(endpoint: str, logical_time: str, day: dt.date, table_format: str) -> int:
     # IAM is enforced: Terraform applies as a deployer holding exactly the
     # policy infra/modules/snaplake/modules/deployer-policy draws up; the demo
     # then looks as the stand-in's administrator; each function runs as the
@@ -108,10 +115,10 @@ def demo(endpoint: str, logical_time: str, day: dt.date) -> int:
     tf_env.update(AWS_ACCESS_KEY_ID=deployer["access_key_id"], AWS_SECRET_ACCESS_KEY=deployer["secret_access_key"])
     state = STATE / "terraform.tfstate"
     tf = ["terraform", f"-chdir={TOP / 'infra/envs/local'}"]
-    print("terraform apply infra/envs/local (the module, against the stand-in, as the deployer) ...")
+    print(f"terraform apply infra/envs/local (the module, against the stand-in, as the deployer; table_format {table_format}) ...")
     sh(*tf, "init", "-backend=false", "-input=false", "-lockfile=readonly", env=tf_env, capture_output=True)
-    sh(*tf, "apply", "-auto-approve", "-input=false", f"-state={state}", f"-var=endpoint={endpoint}", env=tf_env,
-       capture_output=True)
+    sh(*tf, "apply", "-auto-approve", "-input=false", f"-state={state}", f"-var=endpoint={endpoint}",
+       f"-var=table_format={table_format}", env=tf_env, capture_output=True)
     outputs = json.loads(sh(*tf, "output", "-json", f"-state={state}", env=tf_env, capture_output=True).stdout)
     aws = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
                aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"])
@@ -146,13 +153,16 @@ def demo(endpoint: str, logical_time: str, day: dt.date) -> int:
             print(f"FAILED: {result.get('error')}: {result.get('cause')}", file=sys.stderr)
             return 1
         summary(json.loads(result["output"]), athena, s3, result["seconds"], policy)
+        if table_format == "iceberg":
+            snapshots(glue, s3, athena)
     print(f"""
 look at it:
   export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID={keys["AWS_ACCESS_KEY_ID"]} AWS_SECRET_ACCESS_KEY={keys["AWS_SECRET_ACCESS_KEY"]} AWS_DEFAULT_REGION=us-east-1
   (the stand-in's administrator, IAM user snaplake-admin: the stand-in enforces IAM; each function runs as its own role;
   the bucket policy keeps exports/ and _snaplake/ from it: assume {outputs["operator_role_arn"]["value"]} to read them)
   the curated tables are in the Glue database snaplake_local_curated; the stand-in's Athena runs SQL on them,
-  e.g. SELECT email, transformed_at FROM "snaplake_local_curated"."shop_customers" LIMIT 5 (workgroup snaplake-local)
+  e.g. SELECT email, transformed_at FROM "snaplake_local_curated"."shop_customers" LIMIT 5 (workgroup snaplake-local);
+  Iceberg tables also FOR VERSION AS OF <snapshot id> or FOR TIMESTAMP AS OF TIMESTAMP '<when>' after the table name
   `make demo` with another day (python local/demo.py --date YYYY-MM-DD) swaps in a new version; the old one stays for rollback.""")
     return 0
 
@@ -193,8 +203,28 @@ def summary(output: dict, athena, s3, seconds: float, policy: dict) -> None:
         print(f"  {t['table']:16} {t['outcome']:10} {rows:>6}  {masked[:28]:28} {t.get('location', '')} ({t.get('previous_location') or 'new'})")
 
 
-def count(athena, table: str) -> str:
-    q = athena.start_query_execution(QueryString=f'SELECT count(*) FROM "snaplake_local_curated"."{table}"', WorkGroup="snaplake-local")
+def snapshots(glue, s3, athena) -> None:
+    """Each Iceberg table's snapshots, from the metadata its Glue table
+    points at, and the rows of the one before, read by time travel."""
+    print(f"  {'Iceberg table':16} {'snapshots':>9}  {'current snapshot':>20}  {'rows':>6}  {'before':>6}  its run (table@logical time)")
+    for table in glue.get_tables(DatabaseName="snaplake_local_curated")["TableList"]:
+        location = table.get("Parameters", {}).get("metadata_location")
+        if not location:
+            print(f"  {table['Name']:16} not an Iceberg table")
+            continue
+        bucket, key = location.removeprefix("s3://").split("/", 1)
+        metadata = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        current = next(s for s in metadata["snapshots"] if s["snapshot-id"] == metadata["current-snapshot-id"])
+        summary = current["summary"]
+        parent = current.get("parent-snapshot-id")
+        before = count(athena, table["Name"], f" FOR VERSION AS OF {parent}") if parent else "-"
+        print(f"  {table['Name']:16} {len(metadata['snapshots']):>9}  {current['snapshot-id']:>20}  "
+              f"{summary.get('total-records', '?'):>6}  {before:>6}  {summary.get('snaplake.run', '?')}")
+
+
+def count(athena, table: str, version: str = "") -> str:
+    q = athena.start_query_execution(QueryString=f'SELECT count(*) FROM "snaplake_local_curated"."{table}"{version}',
+                                     WorkGroup="snaplake-local")
     for _ in range(100):
         e = athena.get_query_execution(QueryExecutionId=q["QueryExecutionId"])["QueryExecution"]["Status"]["State"]
         if e == "SUCCEEDED":

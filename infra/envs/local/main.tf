@@ -38,6 +38,12 @@ variable "source_id" {
   default = "shop-prod"
 }
 
+variable "table_format" {
+  description = "How curated tables are published: \"hive\" or \"iceberg\" (make demo TABLE_FORMAT=iceberg)."
+  type        = string
+  default     = "hive"
+}
+
 # Credentials from the environment: the stand-in enforces IAM, so the
 # deployer is its administrator (POST /_snaplake/iam/admin; make demo does it).
 provider "aws" {
@@ -103,6 +109,7 @@ module "snaplake" {
   hash_salt_version   = var.hash_salt_version
   lambda_packages     = { for f in ["snapshot-export", "export-callback", "export-poller", "catalog-swap", "query-runner"] : f => var.lambda_package != "" ? var.lambda_package : "${path.module}/placeholder.zip" }
   raw_reader_arns     = [aws_iam_role.operator.arn]
+  table_format        = var.table_format
 }
 
 output "operator_role_arn" {
