@@ -11,7 +11,8 @@
 //!   binary (behind the stand-in's Lambda Runtime API, local/bench/invoke.py)
 //!   as one batch (bounded concurrency) and one after another, and by a
 //!   sequential Python boto3 blue/green script (local/bench/bluegreen.py);
-//!   wall time and AWS calls per table;
+//!   the same batch committed as Iceberg snapshots (`table_format =
+//!   "iceberg"`); wall time and AWS calls per table;
 //! - cost of a run: state transitions and Lambda invocations of the real
 //!   state machine for 1, 10, 100 and 2,000 tables, from the execution
 //!   history, with the limits a run comes near (the largest state payload,
@@ -31,6 +32,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use snaplake::config::TableFormat;
+use snaplake::env::Env;
 use snaplake::handlers::catalog_swap;
 use snaplake_tests::{
     FUNCTIONS, StandIn, cost, deploy_with_policy, execution_events, functions_dir, parquet_file, repo_root,
@@ -77,58 +80,109 @@ fn counters(standin: &StandIn) -> (BTreeMap<String, u64>, BTreeMap<String, u64>)
         .partition(|(k, _)| !k.starts_with("states:") && !k.starts_with("lambda-"))
 }
 
+/// How the swap section publishes: each format in its own curated database,
+/// over the same data files (`curated/t0000/v=1/`, ...).
+#[derive(Clone, Copy)]
+enum Format {
+    Hive,
+    Iceberg,
+}
+
+impl Format {
+    /// catalog-swap's settings for this format.
+    fn settings(self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            Format::Hive => vec![],
+            Format::Iceberg => vec![
+                ("SNAPLAKE_TABLE_FORMAT", "iceberg"),
+                ("SNAPLAKE_CURATED_DATABASE", ICEBERG_DATABASE),
+            ],
+        }
+    }
+
+    fn env(self, standin: &StandIn) -> Env {
+        let mut env = standin.context(BUCKET);
+        if let Format::Iceberg = self {
+            env.config.table_format = TableFormat::Iceberg;
+            env.config.curated_database = ICEBERG_DATABASE.to_string();
+        }
+        env
+    }
+}
+
+const ICEBERG_DATABASE: &str = "snaplake_curated_iceberg";
+
 /// Every table t0000.. moved to `version` in-process (the debug build of the
 /// library): the state each measured run starts from.
-async fn swap_all(standin: &StandIn, tables: usize, version: &str) {
-    let result = catalog_swap::handle(&standin.context(BUCKET), swap_event(tables, version, 16))
+async fn swap_all(standin: &StandIn, format: Format, tables: usize, version: &str, day: u32) {
+    let result = catalog_swap::handle(&format.env(standin), swap_event(tables, version, 16, day))
         .await
         .unwrap();
     let result = serde_json::to_value(result).unwrap();
     assert_eq!(result["failed"], json!([]), "{}", result["failed"][0]);
 }
 
-/// catalog-swap's batch moving tables t0000.. to `version`.
-fn swap_event(tables: usize, version: &str, concurrency: usize) -> Value {
+/// catalog-swap's batch moving tables t0000.. to `version`, as the run of
+/// November `day`: each measured swap is a later day's, as
+/// in production, so an Iceberg table gains one snapshot each time.
+fn swap_event(tables: usize, version: &str, concurrency: usize, day: u32) -> Value {
     let items: Vec<Value> = (0..tables)
         .map(|i| json!({"table": format!("t{i:04}"), "new_location": format!("s3://{BUCKET}/curated/t{i:04}/{version}/")}))
         .collect();
-    json!({"action": "swap", "logical_time": "2026-11-20T19:00:00Z", "concurrency": concurrency, "Items": items})
+    assert!((1..=30).contains(&day), "the swap section's runs are days of November");
+    json!({"action": "swap", "logical_time": format!("2026-11-{day:02}T19:00:00Z"), "concurrency": concurrency, "Items": items})
+}
+
+/// What one measured swap took.
+struct Swapped {
+    /// From the event to the answer.
+    seconds: f64,
+    /// The function's own CPU time (user and system), its start included.
+    cpu_seconds: f64,
+    calls_per_table: f64,
+    by_operation: Value,
 }
 
 /// The release catalog-swap binary, run as Lambda runs it, moving tables
-/// t0000.. to `version`: seconds from the event to the answer, AWS calls per
-/// table, and the calls by operation.
-async fn swap_release(standin: &StandIn, tables: usize, version: &str, concurrency: usize) -> (f64, f64, Value) {
+/// t0000.. to `version`.
+async fn swap_release(
+    standin: &StandIn,
+    format: Format,
+    (tables, version, day): (usize, &str, u32),
+    concurrency: usize,
+) -> Swapped {
     let event = std::env::temp_dir().join(format!("snaplake-bench-swap-{}.json", std::process::id()));
-    std::fs::write(&event, swap_event(tables, version, concurrency).to_string()).unwrap();
+    std::fs::write(&event, swap_event(tables, version, concurrency, day).to_string()).unwrap();
     standin.reset_calls();
     let binary = release_dir().join("catalog-swap");
-    let result = python_bench(
-        standin,
-        "invoke",
-        &[
-            "--endpoint",
-            &standin.endpoint,
-            "--binary",
-            binary.to_str().unwrap(),
-            "--event",
-            event.to_str().unwrap(),
-            "--env",
-            &format!("SNAPLAKE_BUCKET={BUCKET}"),
-            "--env",
-            "SNAPLAKE_TIME_ZONE=Asia/Tokyo",
-        ],
-    );
+    let mut settings = vec![
+        format!("SNAPLAKE_BUCKET={BUCKET}"),
+        "SNAPLAKE_TIME_ZONE=Asia/Tokyo".to_string(),
+    ];
+    settings.extend(format.settings().into_iter().map(|(k, v)| format!("{k}={v}")));
+    let mut args = vec![
+        "--endpoint",
+        &standin.endpoint,
+        "--binary",
+        binary.to_str().unwrap(),
+        "--event",
+        event.to_str().unwrap(),
+    ];
+    for setting in &settings {
+        args.extend(["--env", setting]);
+    }
+    let result = python_bench(standin, "invoke", &args);
     std::fs::remove_file(&event).ok();
     let answer = &result["answer"];
     assert_eq!(result["errored"], json!(false), "{answer}");
     assert_eq!(answer["failed"], json!([]), "{}", answer["failed"][0]);
     let (total, by_operation) = calls(standin).await;
-    (
-        result["seconds"].as_f64().unwrap(),
-        total as f64 / tables as f64,
+    Swapped {
+        seconds: result["seconds"].as_f64().unwrap(),
+        cpu_seconds: result["cpu_seconds"].as_f64().unwrap(),
+        calls_per_table: total as f64 / tables as f64,
         by_operation,
-    )
+    }
 }
 
 /// The release build `make bench` makes with `cargo lambda build` (x86_64).
@@ -350,7 +404,7 @@ async fn swap_python(standin: &StandIn, tables: usize, version: &str) -> (f64, f
 
 async fn swap_throughput() {
     println!(
-        "\ncatalog swap throughput (the release catalog-swap binary, run as Lambda runs it: one batch at concurrency 16, and one table after another; a sequential Python boto3 blue/green script), with the stand-in's latency model on: Glue 50 ms, S3 20 ms a call"
+        "\ncatalog swap throughput (the release catalog-swap binary, run as Lambda runs it: one batch at concurrency 16, and one table after another; a sequential Python boto3 blue/green script; the same batch as Iceberg commits, table_format \"iceberg\"), with the stand-in's latency model on: Glue 50 ms, S3 20 ms a call"
     );
     if missing(&release_dir().join("catalog-swap")) {
         return;
@@ -358,8 +412,8 @@ async fn swap_throughput() {
     let standin = StandIn::acquire().await;
     let env = standin.context(BUCKET);
     env.clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    // Both databases, as the module creates them: a swap reads the raw table too.
-    for database in [&env.config.raw_database, &env.config.curated_database] {
+    // The databases, as the module creates them: a swap reads the raw table too.
+    for database in [&env.config.raw_database, &env.config.curated_database, ICEBERG_DATABASE] {
         let input = aws_sdk_glue::types::DatabaseInput::builder()
             .name(database)
             .build()
@@ -376,19 +430,24 @@ async fn swap_throughput() {
     // stand-in at once. Without the latency model, concurrency cannot show.
     standin.control("/_snaplake/latency", json!({"glue": 50, "s3": 20}));
     println!(
-        "  {:>6}  {:>8}  {:>11}  {:>8}  {:>11}  {:>9}  {:>11}  {:>10}  {:>10}",
+        "  {:>6}  {:>8}  {:>6}  {:>11}  {:>8}  {:>11}  {:>9}  {:>11}  {:>10}  {:>10}  {:>10}  {:>6}  {:>11}  {:>8}",
         "tables",
         "batch s",
+        "cpu s",
         "calls/table",
         "serial s",
         "calls/table",
         "python s",
         "calls/table",
         "vs python",
-        "vs serial"
+        "vs serial",
+        "iceberg s",
+        "cpu s",
+        "calls/table",
+        "vs hive"
     );
     let sample = parquet_file(100, 1);
-    let mut created = 0;
+    let (mut created, mut day) = (0, 0);
     for tables in [1usize, 10, 100, 500] {
         for i in created..tables {
             for version in ["v=1", "v=2"] {
@@ -405,18 +464,36 @@ async fn swap_throughput() {
             }
         }
         // Every table starts at v=1 (new ones are created there); each measured run moves every table.
-        swap_all(&standin, tables, "v=1").await;
+        day += 1;
+        swap_all(&standin, Format::Hive, tables, "v=1", day).await;
+        swap_all(&standin, Format::Iceberg, tables, "v=1", day).await;
         created = tables;
-        let (batch_s, batch_calls, by_op) = swap_release(&standin, tables, "v=2", 16).await;
-        let (serial_s, serial_calls, _) = swap_release(&standin, tables, "v=1", 1).await;
+        day += 1;
+        let batch = swap_release(&standin, Format::Hive, (tables, "v=2", day), 16).await;
+        let iceberg = swap_release(&standin, Format::Iceberg, (tables, "v=2", day), 16).await;
+        day += 1;
+        let serial = swap_release(&standin, Format::Hive, (tables, "v=1", day), 1).await;
         let (python_s, python_calls) = swap_python(&standin, tables, "v=2").await;
         println!(
-            "  {tables:>6}  {batch_s:>8.2}  {batch_calls:>11.1}  {serial_s:>8.2}  {serial_calls:>11.1}  {python_s:>9.2}  {python_calls:>11.1}  {:>9.1}x  {:>9.1}x",
-            python_s / batch_s,
-            serial_s / batch_s
+            "  {tables:>6}  {:>8.2}  {:>6.2}  {:>11.1}  {:>8.2}  {:>11.1}  {python_s:>9.2}  {python_calls:>11.1}  {:>9.1}x  {:>9.1}x  {:>10.2}  {:>6.2}  {:>11.1}  {:>7.1}x",
+            batch.seconds,
+            batch.cpu_seconds,
+            batch.calls_per_table,
+            serial.seconds,
+            serial.calls_per_table,
+            python_s / batch.seconds,
+            serial.seconds / batch.seconds,
+            iceberg.seconds,
+            iceberg.cpu_seconds,
+            iceberg.calls_per_table,
+            iceberg.seconds / batch.seconds
         );
         if tables == 500 {
-            println!("  calls of the 500-table batch by operation: {by_op}");
+            println!(
+                "  calls of the 500-table batch by operation, Hive: {}",
+                batch.by_operation
+            );
+            println!("  Iceberg: {}", iceberg.by_operation);
         }
     }
     standin.control("/_snaplake/latency", json!({}));
