@@ -7,6 +7,7 @@
 
 use jiff::tz::TimeZone;
 
+use crate::contract::masking_policy::TableFormat;
 use crate::contract::snapshot_export::SourceKind;
 use crate::cost::Prices;
 use crate::error::Error;
@@ -160,15 +161,6 @@ pub struct Config {
     pub lineage_to_glue: bool,
     /// How curated tables are published (`SNAPLAKE_TABLE_FORMAT`).
     pub table_format: TableFormat,
-}
-
-/// How curated tables are published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TableFormat {
-    /// Each day's folder, the Glue table repointed at it.
-    Hive,
-    /// Each day one Iceberg snapshot of the same table (`catalog::iceberg`).
-    Iceberg,
 }
 
 impl Config {

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use snaplake::contract::catalog_swap::*;
 use snaplake::contract::export_callback::{ExportAnswer, Outcome};
 use snaplake::contract::export_poller::{PlanRef, PollResult};
+use snaplake::contract::masking_policy::TableFormat;
 use snaplake::contract::query_runner::*;
 use snaplake::contract::run_report::{RunCounts, RunSummary, TableOutcome, TableReport};
 use snaplake::contract::snapshot_export::ExportRun;
@@ -254,6 +255,7 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
             new_location: (!skipped).then(loc),
             dropped_unlisted: vec![],
             max_row_drop_percent: None,
+            table_format: (!skipped).then_some(TableFormat::Iceberg),
         })),
         ("query_runner", "transform") => values(progresses().into_iter().map(|status| TransformProgress {
             status,
@@ -262,6 +264,7 @@ fn answers(function: &str, action: &str) -> Vec<Value> {
             new_location: Some(loc()),
             dropped_unlisted: vec![],
             max_row_drop_percent: None,
+            table_format: None,
             scanned_bytes: 1,
             wait_seconds: 10,
             polls: 1,

@@ -103,6 +103,7 @@ pub async fn deploy_iceberg(stack: &str, bucket: &str) -> Deployment {
 
 /// A deployment that pins `policy`, its functions' environment with `extra`.
 async fn deploy_with(stack: &str, bucket: &str, policy: &[u8], extra: &[(&str, &str)]) -> Deployment {
+    let iceberg = any_iceberg(policy, extra);
     for f in FUNCTIONS {
         assert!(
             functions_dir().join(f).exists(),
@@ -195,7 +196,7 @@ async fn deploy_with(stack: &str, bucket: &str, policy: &[u8], extra: &[(&str, &
                 ("export_role", &export_role),
             ],
         );
-        if extra.contains(&("SNAPLAKE_TABLE_FORMAT", "iceberg")) {
+        if iceberg {
             let statements = policy["Statement"].as_array_mut().expect("a policy has statements");
             statements.extend(iceberg_statements(f, bucket));
         }
@@ -341,6 +342,17 @@ async fn deploy_with(stack: &str, bucket: &str, policy: &[u8], extra: &[(&str, &
         topic_queue: queue,
         run_input,
     }
+}
+
+/// Whether the module grants the Iceberg statements (its `local.any_iceberg`):
+/// the deployment publishes Iceberg tables, or the masking policy names a
+/// table it publishes as Iceberg.
+fn any_iceberg(policy: &[u8], extra: &[(&str, &str)]) -> bool {
+    let policy: Value = serde_json::from_slice(policy).expect("the pinned policy is JSON");
+    let in_policy = policy["tables"]
+        .as_object()
+        .is_some_and(|tables| tables.values().any(|t| t["table_format"] == "iceberg"));
+    in_policy || extra.contains(&("SNAPLAKE_TABLE_FORMAT", "iceberg"))
 }
 
 /// What the module adds to `function`'s policy for `table_format = "iceberg"`

@@ -286,6 +286,49 @@ async fn iceberg_day_one(bucket: &str) -> Deployment {
     d
 }
 
+/// A table the masking policy publishes as Iceberg (`table_format` in its
+/// entry) while the deployment publishes Hive tables: that table alone is
+/// an Iceberg table, and the module's grant follows the policy (the harness
+/// mirrors it, so without the grant the stand-in refuses the metadata).
+#[tokio::test]
+async fn a_table_the_policy_publishes_as_iceberg_is_one_beside_hive_tables() {
+    let mut policy: Value = serde_json::from_slice(include_bytes!("../../events/masking-policy.json")).unwrap();
+    policy["tables"]["shop.customers"]["table_format"] = json!("iceberg");
+    let policy = serde_json::to_vec(&policy).unwrap();
+    let d = snaplake_tests::deploy_with_policy("snaplake-mixed", "snaplake-mixed-lake", &policy).await;
+    let (status, detail) = run_day(&d, "day-one", "2026-11-20T19:00:00Z").await;
+    assert_eq!(status, "SUCCEEDED", "{detail:#}");
+    let database = "snaplake_curated";
+    let tables = d
+        .standin
+        .clients
+        .glue
+        .get_tables()
+        .database_name(database)
+        .send()
+        .await
+        .unwrap();
+    let formats: std::collections::BTreeMap<&str, Option<&str>> = tables
+        .table_list()
+        .iter()
+        .map(|t| {
+            let format = t.parameters().and_then(|p| p.get(TABLE_TYPE)).map(String::as_str);
+            (t.name(), format)
+        })
+        .collect();
+    assert_eq!(
+        formats,
+        [
+            ("shop_articles", None),
+            ("shop_customers", Some("ICEBERG")),
+            ("shop_orders", None)
+        ]
+        .into()
+    );
+    let read = pyiceberg(&d.standin, database);
+    assert_eq!(read["snapshots"].as_array().unwrap().len(), 1, "{read}");
+}
+
 /// The whole pipeline with `table_format = "iceberg"`: each day is one
 /// snapshot of the same table, the day before stays readable by time
 /// travel, and a rollback commits a snapshot of the day before.

@@ -11,6 +11,9 @@
 # snapshot-export calls KMS itself (DescribeKey, and CreateGrant through RDS).
 
 locals {
+  # Whether any table is published as Iceberg: the module's table_format, or a table's own in the masking policy.
+  any_iceberg = var.table_format == "iceberg" || anytrue([for t in values(try(var.masking_policy.tables, {})) : try(t.table_format, "") == "iceberg"])
+
   lambda_trust = jsonencode({
     Version   = "2012-10-17"
     Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" }, Condition = { StringEquals = { "aws:SourceAccount" = local.account } } }]
@@ -84,8 +87,8 @@ locals {
       { Sid = "ReadItsRunsHistory", Effect = "Allow", Action = ["states:GetExecutionHistory"], Resource = "arn:${local.partition}:states:${local.region}:${local.account}:execution:${local.state_machine_name}:*" },
       merge(local.raw_read_write, { Sid = "RawKeyForExportFootersPlansAndMapResults" }),
       merge(local.curated_use, { Sid = "CuratedKeyForVersionFootersAndRunManifests" }),
-      ], local.post_lineage, var.table_format == "iceberg" ? [
-      # table_format = "iceberg": each publish writes the table's Iceberg metadata beside its versions (shared/src/catalog/ops/iceberg_commit.rs).
+      ], local.post_lineage, local.any_iceberg ? [
+      # table_format = "iceberg" (the module's, or a table's in the masking policy): each publish writes the table's Iceberg metadata beside its versions (shared/src/catalog/ops/iceberg_commit.rs).
       { Sid = "WriteIcebergMetadata", Effect = "Allow", Action = ["s3:PutObject"], Resource = "${local.bucket_arn}/${local.curated_prefix}/*/metadata/*" },
     ] : [])
     "query-runner" = concat([

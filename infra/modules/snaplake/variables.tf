@@ -103,6 +103,10 @@ variable "masking_policy" {
     condition     = alltrue([for t in values(try(var.masking_policy.tables, {})) : length(try(t.review, {})) == 0])
     error_message = "masking_policy: a table still has columns marked for review; decide each column's rule and remove its note under \"review\" (`snaplake policy check --file` lists them)."
   }
+  validation {
+    condition     = alltrue([for t in values(try(var.masking_policy.tables, {})) : contains(["hive", "iceberg"], try(t.table_format, "hive"))])
+    error_message = "masking_policy: a table's table_format is \"hive\" or \"iceberg\" (leave it out for the module's table_format)."
+  }
 }
 
 variable "on_table_failure" {
@@ -154,7 +158,7 @@ variable "lineage_to_glue" {
 }
 
 variable "table_format" {
-  description = "How curated tables are published: \"hive\" repoints each table at the day's folder; \"iceberg\" publishes each day as one Apache Iceberg snapshot of the same table (one Glue UpdateTable, the UUID kept), earlier days readable by time travel (FOR VERSION AS OF) while their folders are kept. A table already published in the other format is not converted: its publish fails with the fix until it is dropped."
+  description = "How curated tables are published: \"hive\" repoints each table at the day's folder; \"iceberg\" publishes each day as one Apache Iceberg snapshot of the same table (one Glue UpdateTable, the UUID kept), earlier days readable by time travel (FOR VERSION AS OF) while their folders are kept. A table already published in the other format is not converted: its publish fails with the fix until it is dropped. A table's entry in masking_policy may set its own table_format."
   type        = string
   default     = "hive"
   validation {

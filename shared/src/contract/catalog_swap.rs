@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::masking_policy::TableFormat;
 use crate::contract::run_report::{ReportRequest, RunSummary, TableReport};
 use crate::export::plan::PlanItem;
 use crate::lineage::LineageRecord;
@@ -165,6 +166,10 @@ pub struct SwapItem {
     /// The masking policy's bound on this table's row drop (quality gate).
     #[serde(default)]
     pub max_row_drop_percent: Option<u32>,
+    /// The masking policy's format for this table (`table_format`), over
+    /// the deployment's.
+    #[serde(default)]
+    pub table_format: Option<TableFormat>,
     /// The table's line in the run's report as the state machine knows it
     /// (its queries, rows and bytes); Swap completes it with the outcome and
     /// answers it, so the table's last state is Swap itself.

@@ -53,6 +53,17 @@ pub enum DefaultTable {
     Publish,
 }
 
+/// How a curated table is published: the deployment's `table_format`
+/// (`SNAPLAKE_TABLE_FORMAT`), or a table's own in the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableFormat {
+    /// Each day's folder, the Glue table repointed at it.
+    Hive,
+    /// Each day one Iceberg snapshot of the same table (`catalog::iceberg`).
+    Iceberg,
+}
+
 /// What happens to a column of a published table that has no rule.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -86,6 +97,10 @@ pub struct TablePolicy {
     /// the run's bound, else 50.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_row_drop_percent: Option<u32>,
+    /// How this table is published, when not as the deployment's
+    /// `table_format` says (e.g. moving tables to Iceberg one at a time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_format: Option<TableFormat>,
     /// Columns still to review (`snaplake policy init` marks every column
     /// here). A policy with a review open is refused: remove each note once
     /// its column's rule is decided.

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::contract::catalog_swap::{Prepared, SwapOutcome};
-use crate::contract::masking_policy::MaskingPolicy;
+use crate::contract::masking_policy::{MaskingPolicy, TableFormat};
 use crate::logical_time::LogicalTime;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -184,6 +184,9 @@ pub struct TransformStarted {
     /// (`catalog::quality`); null for the run's. Always present: the state
     /// machine hands it to the swap.
     pub max_row_drop_percent: Option<u32>,
+    /// The table's own format in the policy; null for the deployment's.
+    /// Always present: the state machine hands it to the swap.
+    pub table_format: Option<TableFormat>,
 }
 
 /// Where a table's Transform or Verify is: the state machine's Choice
@@ -220,6 +223,8 @@ pub struct TransformProgress {
     /// The policy's bound on the table's row drop for the quality gate; null
     /// for the run's.
     pub max_row_drop_percent: Option<u32>,
+    /// The table's own format in the policy; null for the deployment's.
+    pub table_format: Option<TableFormat>,
     pub scanned_bytes: i64,
     /// Seconds the state machine waits before resuming a running query
     /// (`transform::poll_cadence`).

@@ -429,6 +429,23 @@ mod tests {
     }
 
     #[test]
+    fn a_tables_own_format_is_hive_or_iceberg() {
+        let ok = policy(json!({"tables": {"shop.customers": {"columns": complete(), "table_format": "iceberg"}}}));
+        let format = ok.for_table("shop.customers").unwrap().table_format;
+        assert_eq!(format, Some(crate::contract::masking_policy::TableFormat::Iceberg));
+        assert_eq!(
+            policy(json!({"tables": {"shop.customers": {}}})).tables["shop.customers"].table_format,
+            None
+        );
+        let bad = json!({"tables": {"shop.customers": {"columns": complete(), "table_format": "delta"}}});
+        let err = serde_json::from_value::<MaskingPolicy>(bad).unwrap_err().to_string();
+        assert!(
+            err.contains("unknown variant `delta`, expected `hive` or `iceberg`"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_table_the_export_lacks_is_reported_not_fatal() {
         let p = policy(json!({"tables": {"shop.customer": {}, "shop.orders": {"columns": {"id": "keep"}}}}));
         let c = p.validate(&tables(), false).unwrap();

@@ -32,7 +32,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use snaplake::config::TableFormat;
+use snaplake::contract::masking_policy::TableFormat;
 use snaplake::env::Env;
 use snaplake::handlers::catalog_swap;
 use snaplake_tests::{

@@ -505,6 +505,29 @@ run "hive_tables_leave_no_iceberg_permission" {
   }
 }
 
+run "a_table_the_policy_publishes_as_iceberg_gives_catalog_swap_the_permission" {
+  command = plan
+  variables {
+    masking_policy = { tables = { "shop.orders" = { columns = { id = "keep" }, table_format = "iceberg" }, "shop.customers" = { columns = { id = "keep" } } } }
+  }
+  assert {
+    condition     = aws_lambda_function.fn["catalog-swap"].environment[0].variables.SNAPLAKE_TABLE_FORMAT == "hive"
+    error_message = "the module's table_format stays hive for the other tables"
+  }
+  assert {
+    condition     = strcontains(aws_iam_role_policy.fn["catalog-swap"].policy, "WriteIcebergMetadata") && alltrue([for f in ["snapshot-export", "export-poller", "export-callback", "query-runner"] : !strcontains(aws_iam_role_policy.fn[f].policy, "WriteIcebergMetadata")])
+    error_message = "a table published as Iceberg by the policy: only catalog-swap may write its metadata"
+  }
+}
+
+run "an_unknown_table_format_in_the_policy_is_refused" {
+  command = plan
+  variables {
+    masking_policy = { tables = { "shop.orders" = { columns = { id = "keep" }, table_format = "delta" } } }
+  }
+  expect_failures = [var.masking_policy]
+}
+
 run "an_unknown_table_format_is_refused" {
   command = plan
   variables {

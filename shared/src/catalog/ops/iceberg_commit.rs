@@ -124,8 +124,8 @@ async fn current(env: &Env, table: &str, state: Option<&TableState>) -> Result<O
         return Err(Error::invalid_input(
             format!("curated table {database}.{table}"),
             "is a Hive table, so it is not published as Iceberg; snaplake does not convert a table in place, \
-             and nothing was changed. Set table_format \"hive\" again, or drop the table to have the next run \
-             create it as Iceberg",
+             and nothing was changed. Set table_format \"hive\" again (the module's, or the table's in the \
+             masking policy), or drop the table to have the next run create it as Iceberg",
         ));
     }
     let Some(location) = state.parameters.get(METADATA_LOCATION) else {

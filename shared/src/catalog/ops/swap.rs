@@ -16,8 +16,8 @@ use crate::aws::glue::{self, TableDef, TableState, Update};
 use crate::aws::s3;
 use crate::catalog::audit;
 use crate::catalog::compat::SchemaDiff;
-use crate::config::TableFormat;
 use crate::contract::catalog_swap::{SwapItem, SwapOutcome, SwapShared, Swapped};
+use crate::contract::masking_policy::TableFormat;
 use crate::contract::run_report::{TableOutcome, TableReport};
 use crate::env::Env;
 use crate::error::Error;
@@ -109,14 +109,14 @@ async fn publish(
     shared: &SwapShared,
 ) -> Result<Update, Error> {
     let def = &version.def;
-    match env.config.table_format {
+    match item.table_format.unwrap_or(env.config.table_format) {
         TableFormat::Hive => match current {
             None => glue::create_table(&env.clients.glue, def).await.map(|()| Update::Done),
             Some(table) if parameters::is_iceberg(&table.parameters) => Err(Error::invalid_input(
                 format!("curated table {}.{}", def.database, def.name),
                 "is an Iceberg table, so it is not repointed as a Hive table; snaplake does not convert a table \
-                 in place, and nothing was changed. Set table_format \"iceberg\" again, or drop the table to have \
-                 the next run create it as a Hive table",
+                 in place, and nothing was changed. Set table_format \"iceberg\" again (the module's, or the \
+                 table's in the masking policy), or drop the table to have the next run create it as a Hive table",
             )),
             Some(table) => glue::update_table(&env.clients.glue, def, table.version_id.as_deref()).await,
         },
@@ -376,6 +376,7 @@ pub(crate) mod mocked {
             new_location: NEW.into(),
             source: None,
             max_row_drop_percent: None,
+            table_format: None,
             report: None,
         };
         let shared = SwapShared {

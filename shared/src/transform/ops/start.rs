@@ -36,6 +36,7 @@ pub async fn start_transform(
             new_location: None,
             dropped_unlisted: Vec::new(),
             max_row_drop_percent: None,
+            table_format: None,
         });
     };
     let columns = raw_columns(env, &table).await?;
@@ -55,9 +56,9 @@ pub async fn start_transform(
         env.salt.as_ref().map(|s| s.expose()),
     )?;
     let id = start(env, &run_id, "transform", &table.name, &query).await?;
-    let max_row_drop_percent = table_policy.max_row_drop_percent;
     Ok(TransformStarted {
-        max_row_drop_percent,
+        max_row_drop_percent: table_policy.max_row_drop_percent,
+        table_format: table_policy.table_format,
         skipped: false,
         table: table.name,
         query_execution_id: Some(id),
