@@ -259,6 +259,32 @@ async fn a_dropped_column_stays_readable_by_time_travel_to_the_days_that_had_it(
     assert_eq!(read["snapshots"][0]["rows"], json!([[0, 0], [1, 1], [2, 2]]));
 }
 
+/// `snaplake gc --keep 2` on an Iceberg table whose commits keep 4 snapshots
+/// (`keep_versions`, the default): the folders those snapshots read stay, so
+/// time travel to the first day still reads its rows, not a missing file.
+#[tokio::test]
+async fn gc_with_a_lower_keep_leaves_the_files_of_kept_snapshots() {
+    let standin = StandIn::acquire().await;
+    let env = resources(&standin, BUCKET).await;
+    assert_eq!(env.config.keep_versions, 4);
+    let files = version(&env, "v1", 1, 3, 2).await;
+    let first = commit(&env, "2026-11-20", &columns(2), &files).await.unwrap();
+    for (day, folder) in [("2026-11-21", "v2"), ("2026-11-22", "v3")] {
+        let files = version(&env, folder, 1, 5, 2).await;
+        commit(&env, day, &columns(2), &files).await.unwrap();
+    }
+    let event = json!({"action": "gc", "keep": 2, "Items": [{"table": TABLE}]});
+    let answer = serde_json::to_value(snaplake::handlers::catalog_swap::handle(&env, event).await.unwrap()).unwrap();
+    let collected = &answer["succeeded"][0];
+    assert_eq!(collected["deleted"], json!([]), "{answer}");
+    let v1 = json!(format!("s3://{BUCKET}/curated/{TABLE}/v1/"));
+    assert!(collected["kept"].as_array().unwrap().contains(&v1), "{answer}");
+    let name = format!("\"{}\".\"{TABLE}\"", env.config.curated_database);
+    let sql = format!("SELECT count(*) FROM {name} FOR VERSION AS OF {}", first.snapshot_id);
+    let (_, rows) = query(&env, &sql).await.unwrap();
+    assert_eq!(rows, [["3"]]);
+}
+
 /// Runs the deployed pipeline for the day of `logical_time`; its status and detail.
 async fn run_day(d: &Deployment, name: &str, logical_time: &str) -> (String, Value) {
     let mut input = d.run_input.clone();

@@ -1,5 +1,6 @@
 //! Gc (state Gc, action `gc`, `snaplake gc`): deletes a curated table's versions
-//! beyond retention (the newest `keep`, never the live one; the choice is
+//! beyond retention (the newest `keep`, never the live one, and of an
+//! Iceberg table never one its kept snapshots read; the choice is
 //! `catalog::retention`) and its Glue table versions beyond
 //! [`GLUE_VERSIONS_KEPT`], the raw table's too. It deletes at most
 //! [`OBJECTS_PER_GC`] objects a call, oldest version first, and names the
@@ -12,6 +13,7 @@ use crate::aws::glue::{self, TableState};
 use crate::aws::s3;
 use crate::catalog::iceberg;
 use crate::catalog::location::S3Prefix;
+use crate::catalog::parameters;
 use crate::catalog::retention;
 use crate::contract::catalog_swap::{Collected, GcShared, Retention, SwapOutcome, Swapped};
 use crate::env::Env;
@@ -39,6 +41,8 @@ pub async fn gc_within(env: &Env, table: &str, shared: &GcShared, objects_budget
         .await?
         .ok_or_else(|| Error::invalid_input("table", format!("{database}.{table} does not exist")))?;
     let live = S3Prefix::parse("location", current.location.as_deref().unwrap_or_default())?;
+    let iceberg = parameters::is_iceberg(&current.parameters);
+    let keep = versions_kept(keep, iceberg, env.config.keep_versions);
     let base = curated_base(env, table);
     // The version folders, not their files: a table of `keep` versions of
     // thousands of files each is listed in one request.
@@ -121,6 +125,18 @@ pub async fn after_swap(env: &Env, swapped: &Swapped, retention: &GcShared) -> O
 
 /// The previous version is what readers that resolved the table just before
 /// the last swap are still reading, and what rollback returns to: at least 2.
+/// The versions gc keeps of a table: `keep`, and of an Iceberg table at
+/// least as many as the snapshots its commits keep (`keep_versions`): time
+/// travel reads a kept snapshot's files from its day's folder, so a lower
+/// `keep` (`snaplake gc --keep 2`) must not delete them.
+pub fn versions_kept(keep: usize, iceberg: bool, snapshots_kept: u32) -> usize {
+    if iceberg {
+        keep.max(snapshots_kept as usize)
+    } else {
+        keep
+    }
+}
+
 pub fn check_keep(keep: u32) -> Result<usize, Error> {
     if keep < 2 {
         return Err(Error::invalid_input(
@@ -156,6 +172,13 @@ async fn glue_versions_to_prune(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_iceberg_table_keeps_the_folders_of_its_kept_snapshots() {
+        assert_eq!(versions_kept(2, false, 4), 2);
+        assert_eq!(versions_kept(2, true, 4), 4);
+        assert_eq!(versions_kept(6, true, 4), 6);
+    }
 
     #[test]
     fn keep_holds_the_live_and_the_previous_version() {
